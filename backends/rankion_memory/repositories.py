@@ -1,0 +1,495 @@
+"""Every storage port over in-memory tables; the reference the contract suite
+holds the SQL backend to."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from rankion_core.models import (
+    ApiToken,
+    CalendarEvent,
+    ChatSession,
+    EditSession,
+    Export,
+    IdempotencyRecord,
+    Image,
+    ImageSort,
+    Job,
+    JobKind,
+    JobStatus,
+    LedgerEntry,
+    Project,
+    Share,
+    Team,
+    User,
+)
+from rankion_core.ports import EventQuery, ImageQuery
+from rankion_core.rules import search
+from rankion_core.rules.shares import is_active
+from rankion_core.rules.text import tag_key
+
+from .tables import Table, clone
+
+T = TypeVar("T")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def page_of(rows: builtins.list[T], page: int, per_page: int) -> tuple[builtins.list[T], int]:
+    start = (page - 1) * per_page
+    return [clone(r) for r in rows[start : start + per_page]], len(rows)
+
+
+def _add(table: Table[Any], row: Any) -> Any:
+    row.id = table.new_id()
+    table.put(row.id, row)
+    return row
+
+
+def _scoped(row: Any, team_id: int) -> Any:
+    return row if row is not None and row.team_id == team_id else None
+
+
+class Teams:
+    def __init__(self, table: Table[Team]) -> None:
+        self.t = table
+
+    async def add(self, team: Team) -> Team:
+        return _add(self.t, team)  # type: ignore[no-any-return]
+
+    async def get(self, team_id: int) -> Team | None:
+        return self.t.get(team_id)
+
+    async def get_by_name(self, name: str) -> Team | None:
+        return next((clone(t) for t in self.t.rows() if t.name == name), None)
+
+    async def balance(self, team_id: int) -> int:
+        team = self.t.peek(team_id)
+        return team.credits if team else 0
+
+    async def charge(self, team_id: int, amount: int) -> int | None:
+        team = self.t.get(team_id)
+        if team is None or team.credits < amount:
+            return None
+        team.credits -= amount
+        self.t.put(team_id, team)
+        return team.credits
+
+    async def credit(self, team_id: int, amount: int) -> int:
+        team = self.t.get(team_id)
+        if team is None:
+            return 0
+        team.credits += amount
+        self.t.put(team_id, team)
+        return team.credits
+
+
+class Users:
+    def __init__(self, table: Table[User]) -> None:
+        self.t = table
+
+    async def add(self, user: User) -> User:
+        return _add(self.t, user)  # type: ignore[no-any-return]
+
+    async def get(self, team_id: int, user_id: int) -> User | None:
+        return _scoped(self.t.get(user_id), team_id)  # type: ignore[no-any-return]
+
+    async def get_by_name(self, team_id: int, name: str) -> User | None:
+        found = (u for u in self.t.rows() if u.team_id == team_id and u.name == name)
+        return next((clone(u) for u in found), None)
+
+
+class Tokens:
+    def __init__(self, table: Table[ApiToken]) -> None:
+        self.t = table
+
+    async def add(self, token: ApiToken) -> ApiToken:
+        return _add(self.t, token)  # type: ignore[no-any-return]
+
+    async def find_by_prefix(self, prefix: str) -> builtins.list[ApiToken]:
+        return [clone(t) for t in self.t.rows() if t.prefix == prefix]
+
+
+class Projects:
+    def __init__(self, table: Table[Project]) -> None:
+        self.t = table
+
+    async def add(self, project: Project) -> Project:
+        return _add(self.t, project)  # type: ignore[no-any-return]
+
+    async def get(self, team_id: int, project_id: int) -> Project | None:
+        return _scoped(self.t.get(project_id), team_id)  # type: ignore[no-any-return]
+
+    async def list(
+        self, team_id: int, page: int, per_page: int
+    ) -> tuple[builtins.list[Project], int]:
+        rows = sorted((p for p in self.t.rows() if p.team_id == team_id), key=lambda p: p.id)
+        return page_of(rows, page, per_page)
+
+
+class Events:
+    def __init__(self, table: Table[CalendarEvent]) -> None:
+        self.t = table
+
+    async def add(self, event: CalendarEvent) -> CalendarEvent:
+        return _add(self.t, event)  # type: ignore[no-any-return]
+
+    async def get(self, team_id: int, event_id: int) -> CalendarEvent | None:
+        return _scoped(self.t.get(event_id), team_id)  # type: ignore[no-any-return]
+
+    async def update(self, event: CalendarEvent) -> None:
+        self.t.put(event.id, event)
+
+    async def delete(self, team_id: int, event_id: int) -> bool:
+        if _scoped(self.t.peek(event_id), team_id) is None:
+            return False
+        return self.t.remove(event_id)
+
+    async def list(self, query: EventQuery) -> tuple[builtins.list[CalendarEvent], int]:
+        def keep(e: CalendarEvent) -> bool:
+            if e.team_id != query.team_id or e.project_id != query.project_id:
+                return False
+            if query.statuses and e.status not in query.statuses:
+                return False
+            if query.types and e.type not in query.types:
+                return False
+            if query.scheduled_from or query.scheduled_to:
+                at = e.scheduled_at
+                if at is None:
+                    return False
+                if query.scheduled_from and at < query.scheduled_from:
+                    return False
+                if query.scheduled_to and at > query.scheduled_to:
+                    return False
+            return True
+
+        rows = sorted(
+            filter(keep, self.t.rows()),
+            key=lambda e: (e.scheduled_at is None, e.scheduled_at or e.created_at, e.id),
+        )
+        return page_of(rows, query.page, query.per_page)
+
+
+def _image_filter(query: ImageQuery) -> Callable[[Image], bool]:
+    words = search.words(query.q) if query.q else []
+    tags = {tag_key(t) for t in query.tags}
+
+    def keep(i: Image) -> bool:
+        checks = (
+            i.team_id == query.team_id and i.deleted_at is None,
+            query.model is None or i.model == query.model,
+            query.created_from is None or i.created_at >= query.created_from,
+            query.created_to is None or i.created_at <= query.created_to,
+            query.favorite is None or i.is_favorite == query.favorite,
+            query.project_id is None or i.project_id == query.project_id,
+            not query.statuses or i.processing_status in query.statuses,
+            not tags or tags <= {tag_key(t) for t in i.tags},
+            not words or search.matches(words, [i.title, i.prompt, *i.tags]),
+        )
+        return all(checks)
+
+    return keep
+
+
+def _image_order(rows: Iterable[Image], sort: ImageSort) -> builtins.list[Image]:
+    if sort is ImageSort.OLDEST:
+        return sorted(rows, key=lambda i: (i.created_at, i.id))
+    if sort is ImageSort.EDITED:
+        # newest edited_at first, never-edited last; ties (and the never-edited) by id
+        return sorted(
+            rows, key=lambda i: (i.edited_at is not None, i.edited_at or _EPOCH, i.id), reverse=True
+        )
+    return sorted(rows, key=lambda i: (i.created_at, i.id), reverse=True)
+
+
+class Images:
+    def __init__(
+        self, table: Table[Image], shares: Table[Share], chats: Table[ChatSession]
+    ) -> None:
+        self.t = table
+        self.shares = shares
+        self.chats = chats
+
+    async def add(self, image: Image) -> Image:
+        return _add(self.t, image)  # type: ignore[no-any-return]
+
+    async def get(self, team_id: int, image_id: int) -> Image | None:
+        return _scoped(self.t.get(image_id), team_id)  # type: ignore[no-any-return]
+
+    async def get_many(self, team_id: int, ids: Sequence[int]) -> builtins.list[Image]:
+        rows = (self.t.peek(i) for i in set(ids))
+        return [clone(r) for r in rows if r is not None and r.team_id == team_id]
+
+    async def update(self, image: Image) -> None:
+        self.t.put(image.id, image)
+
+    async def delete(self, team_id: int, image_id: int) -> None:
+        if _scoped(self.t.peek(image_id), team_id) is None:
+            return
+        self.t.remove(image_id)
+        for table in (self.shares, self.chats):
+            for row in table.rows():
+                if getattr(row, "image_id", getattr(row, "gallery_image_id", None)) == image_id:
+                    table.remove(row.id)
+
+    async def list(self, query: ImageQuery) -> tuple[builtins.list[Image], int]:
+        rows = _image_order(filter(_image_filter(query), self.t.rows()), query.sort)
+        return page_of(rows, query.page, query.per_page)
+
+    async def list_trash(
+        self, team_id: int, page: int, per_page: int
+    ) -> tuple[builtins.list[Image], int]:
+        rows = sorted(
+            (i for i in self.t.rows() if i.team_id == team_id and i.deleted_at is not None),
+            key=lambda i: (i.deleted_at, i.id),
+            reverse=True,
+        )
+        return page_of(rows, page, per_page)
+
+    async def tree(self, team_id: int, root_id: int) -> builtins.list[Image]:
+        return [
+            clone(i)
+            for i in self.t.rows()
+            if i.team_id == team_id and (i.id == root_id or i.root_id == root_id)
+        ]
+
+    async def set_edited_at(self, team_id: int, ids: Sequence[int], at: datetime) -> None:
+        for image_id in ids:
+            image = _scoped(self.t.get(image_id), team_id)
+            if image is not None:
+                image.edited_at = at
+                self.t.put(image_id, image)
+
+    async def due_for_purge(self, now: datetime, limit: int) -> builtins.list[Image]:
+        due = sorted(
+            (i for i in self.t.rows() if i.purge_at is not None and i.purge_at <= now),
+            key=lambda i: (i.purge_at, i.id),
+        )
+        return [clone(i) for i in due[:limit]]
+
+    async def blob_keys(self) -> set[str]:
+        keys = ((i.blob_key, i.thumbnail_key) for i in self.t.rows())
+        return {k for pair in keys for k in pair if k}
+
+
+class EditSessions:
+    def __init__(self, table: Table[EditSession]) -> None:
+        self.t = table
+
+    async def add(self, session: EditSession) -> EditSession:
+        return _add(self.t, session)  # type: ignore[no-any-return]
+
+    async def get(self, team_id: int, session_id: int) -> EditSession | None:
+        return _scoped(self.t.get(session_id), team_id)  # type: ignore[no-any-return]
+
+
+def _claimable(job: Job, now: datetime, kinds: Sequence[JobKind] | None) -> bool:
+    if kinds is not None and job.kind not in kinds:
+        return False
+    if job.status is JobStatus.QUEUED:
+        return job.run_after is None or job.run_after <= now
+    return job.status is JobStatus.RUNNING and (
+        job.lease_expires_at is None or job.lease_expires_at < now
+    )
+
+
+class Jobs:
+    def __init__(self, table: Table[Job]) -> None:
+        self.t = table
+
+    async def add(self, job: Job) -> Job:
+        return _add(self.t, job)  # type: ignore[no-any-return]
+
+    async def get(self, team_id: int, job_id: int) -> Job | None:
+        return _scoped(self.t.get(job_id), team_id)  # type: ignore[no-any-return]
+
+    async def get_any(self, job_id: int) -> Job | None:
+        return self.t.get(job_id)
+
+    async def claim(
+        self,
+        worker: str,
+        now: datetime,
+        lease_until: datetime,
+        kinds: Sequence[JobKind] | None = None,
+    ) -> Job | None:
+        ready = sorted((j for j in self.t.rows() if _claimable(j, now, kinds)), key=lambda j: j.id)
+        if not ready:
+            return None
+        job = clone(ready[0])
+        job.status, job.attempts = JobStatus.RUNNING, job.attempts + 1
+        job.lease_owner, job.lease_expires_at = worker, lease_until
+        job.started_at = job.started_at or now
+        self.t.put(job.id, job)
+        return clone(job)
+
+    def _held(self, job_id: int, attempt: int) -> Job | None:
+        job = self.t.get(job_id)
+        if job is None or job.status is not JobStatus.RUNNING or job.attempts != attempt:
+            return None
+        return job
+
+    async def heartbeat(self, job_id: int, attempt: int, lease_until: datetime) -> bool:
+        job = self._held(job_id, attempt)
+        if job is None:
+            return False
+        job.lease_expires_at = lease_until
+        self.t.put(job_id, job)
+        return True
+
+    async def finish(self, job: Job, attempt: int) -> bool:
+        if self._held(job.id, attempt) is None:
+            return False
+        stored = clone(job)
+        stored.attempts, stored.lease_owner, stored.lease_expires_at = attempt, None, None
+        self.t.put(job.id, stored)
+        return True
+
+    async def release(
+        self, job_id: int, attempt: int, run_after: datetime, error: str | None
+    ) -> bool:
+        job = self._held(job_id, attempt)
+        if job is None:
+            return False
+        job.status, job.run_after, job.error = JobStatus.QUEUED, run_after, error
+        job.lease_owner, job.lease_expires_at = None, None
+        self.t.put(job_id, job)
+        return True
+
+    async def count_active(self, team_id: int, kinds: Sequence[JobKind]) -> int:
+        active = (JobStatus.QUEUED, JobStatus.RUNNING)
+        return sum(
+            1
+            for j in self.t.rows()
+            if j.team_id == team_id and j.kind in kinds and j.status in active
+        )
+
+    async def count_claimable(self, now: datetime) -> int:
+        return sum(1 for j in self.t.rows() if _claimable(j, now, None))
+
+
+class Shares:
+    def __init__(self, table: Table[Share], images: Table[Image]) -> None:
+        self.t = table
+        self.images = images
+
+    async def add(self, share: Share) -> Share:
+        return _add(self.t, share)  # type: ignore[no-any-return]
+
+    async def active_for_image(self, team_id: int, image_id: int, now: datetime) -> Share | None:
+        found = await self.active_for_images(team_id, [image_id], now)
+        return found.get(image_id)
+
+    async def active_for_images(
+        self, team_id: int, image_ids: Sequence[int], now: datetime
+    ) -> dict[int, Share]:
+        wanted = set(image_ids)
+        return {
+            s.image_id: clone(s)
+            for s in self.t.rows()
+            if s.team_id == team_id and s.image_id in wanted and is_active(s, now)
+        }
+
+    async def get_by_token(self, token: str) -> Share | None:
+        return next((clone(s) for s in self.t.rows() if s.token == token), None)
+
+    async def update(self, share: Share) -> None:
+        self.t.put(share.id, share)
+
+    async def count_view(self, share_id: int, image_id: int) -> int:
+        share = self.t.get(share_id)
+        image = self.images.get(image_id)
+        if share is None:
+            return 0
+        share.view_count += 1
+        self.t.put(share_id, share)
+        if image is not None:
+            image.share_views += 1
+            self.images.put(image_id, image)
+        return share.view_count
+
+
+class Chats:
+    def __init__(self, table: Table[ChatSession]) -> None:
+        self.t = table
+
+    async def add(self, session: ChatSession) -> ChatSession:
+        return _add(self.t, session)  # type: ignore[no-any-return]
+
+    async def get(self, team_id: int, session_id: int) -> ChatSession | None:
+        return _scoped(self.t.get(session_id), team_id)  # type: ignore[no-any-return]
+
+
+class Exports:
+    def __init__(self, table: Table[Export]) -> None:
+        self.t = table
+
+    async def add(self, export: Export) -> Export:
+        self.t.put(export.job_id, export)
+        return export
+
+    async def get(self, team_id: int, job_id: int) -> Export | None:
+        return _scoped(self.t.get(job_id), team_id)  # type: ignore[no-any-return]
+
+    async def get_any(self, job_id: int) -> Export | None:
+        return self.t.get(job_id)
+
+    async def update(self, export: Export) -> None:
+        self.t.put(export.job_id, export)
+
+    async def expired(self, now: datetime) -> builtins.list[Export]:
+        return [
+            clone(e)
+            for e in self.t.rows()
+            if e.blob_key is not None and e.expires_at is not None and e.expires_at <= now
+        ]
+
+
+class Ledger:
+    def __init__(self, table: Table[LedgerEntry]) -> None:
+        self.t = table
+
+    async def add(self, entry: LedgerEntry) -> LedgerEntry:
+        return _add(self.t, entry)  # type: ignore[no-any-return]
+
+    async def list(
+        self, team_id: int, page: int, per_page: int
+    ) -> tuple[builtins.list[LedgerEntry], int]:
+        rows = sorted(
+            (e for e in self.t.rows() if e.team_id == team_id),
+            key=lambda e: (e.created_at, e.id),
+            reverse=True,
+        )
+        return page_of(rows, page, per_page)
+
+    async def total(self, team_id: int) -> int:
+        return sum(e.delta for e in self.t.rows() if e.team_id == team_id)
+
+    async def has_entry(self, job_id: int, reason: str) -> bool:
+        return any(e.job_id == job_id and e.reason == reason for e in self.t.rows())
+
+
+class Idempotency:
+    def __init__(self, table: Table[IdempotencyRecord]) -> None:
+        self.t = table
+
+    async def begin(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+        existing = self.t.get((record.team_id, record.key))
+        if existing is not None:
+            return existing
+        self.t.put((record.team_id, record.key), record)
+        return None
+
+    async def complete(self, record: IdempotencyRecord) -> None:
+        self.t.put((record.team_id, record.key), record)
+
+    async def forget(self, team_id: int, key: str) -> None:
+        self.t.remove((team_id, key))
+
+    async def purge(self, before: datetime) -> int:
+        old = [(r.team_id, r.key) for r in self.t.rows() if r.created_at < before]
+        for key in old:
+            self.t.remove(key)
+        return len(old)

@@ -1,0 +1,113 @@
+"""``MemoryStorage``: the whole storage port in one process, no database.
+
+Units of work are serialised by one lock and undone from a journal on rollback, so
+they are atomic and isolated like database transactions. Do not open a unit of work
+inside another in the same task: it would wait for itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+from typing import Any, Self
+
+from rankion_core.models import (
+    ApiToken,
+    CalendarEvent,
+    ChatSession,
+    EditSession,
+    Export,
+    IdempotencyRecord,
+    Image,
+    Job,
+    LedgerEntry,
+    Project,
+    Share,
+    Team,
+    User,
+)
+
+from . import repositories as repo
+from .tables import Journal, Table
+
+
+class _Tables:
+    def __init__(self) -> None:
+        self.journal = Journal()
+        j = self.journal
+        self.teams: Table[Team] = Table(j)
+        self.users: Table[User] = Table(j)
+        self.tokens: Table[ApiToken] = Table(j)
+        self.projects: Table[Project] = Table(j)
+        self.events: Table[CalendarEvent] = Table(j)
+        self.images: Table[Image] = Table(j)
+        self.edit_sessions: Table[EditSession] = Table(j)
+        self.jobs: Table[Job] = Table(j)
+        self.shares: Table[Share] = Table(j)
+        self.chats: Table[ChatSession] = Table(j)
+        self.exports: Table[Export] = Table(j)
+        self.ledger: Table[LedgerEntry] = Table(j)
+        self.idempotency: Table[IdempotencyRecord] = Table(j)
+
+
+class MemoryUnitOfWork:
+    def __init__(self, storage: MemoryStorage) -> None:
+        self._storage = storage
+        t = storage.tables
+        self.teams = repo.Teams(t.teams)
+        self.users = repo.Users(t.users)
+        self.tokens = repo.Tokens(t.tokens)
+        self.projects = repo.Projects(t.projects)
+        self.events = repo.Events(t.events)
+        self.images = repo.Images(t.images, t.shares, t.chats)
+        self.edit_sessions = repo.EditSessions(t.edit_sessions)
+        self.jobs = repo.Jobs(t.jobs)
+        self.shares = repo.Shares(t.shares, t.images)
+        self.chats = repo.Chats(t.chats)
+        self.exports = repo.Exports(t.exports)
+        self.ledger = repo.Ledger(t.ledger)
+        self.idempotency = repo.Idempotency(t.idempotency)
+
+    async def __aenter__(self) -> Self:
+        await self._storage.lock.acquire()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self.rollback()
+        finally:
+            self._storage.lock.release()
+
+    async def commit(self) -> None:
+        self._storage.tables.journal.commit()
+
+    async def rollback(self) -> None:
+        self._storage.tables.journal.rollback()
+
+
+class MemoryStorage:
+    def __init__(self) -> None:
+        self.tables = _Tables()
+        self.lock = asyncio.Lock()
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self)
+
+    async def migrate(self) -> None:
+        return None
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+def open_storage(url: str = "memory://", **options: Any) -> MemoryStorage:
+    """Entry point ``rankion.storage:memory``."""
+    return MemoryStorage()

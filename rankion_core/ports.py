@@ -1,0 +1,448 @@
+"""The ports: what the core needs from the outside world, as ``typing.Protocol``s.
+
+Backends implement them structurally (no inheritance needed); the core depends on
+nothing but these. Every I/O method is ``async``. Repositories are team-scoped: a
+lookup takes the caller's ``team_id`` and answers ``None`` for another team's row,
+exactly as for a missing one.
+
+Entities returned by a repository are the caller's to mutate; a change is stored
+only by the matching ``update`` call, inside the unit of work, and becomes durable
+on ``commit``.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from attrs import define, field
+
+from .models import (
+    ApiToken,
+    CalendarEvent,
+    ChatSession,
+    EditSession,
+    EventStatus,
+    EventType,
+    Export,
+    IdempotencyRecord,
+    Image,
+    ImageSort,
+    Job,
+    JobKind,
+    LedgerEntry,
+    ProcessingStatus,
+    Project,
+    Share,
+    Team,
+    User,
+)
+
+__all__ = [
+    "ArticleDirectory",
+    "BlobStore",
+    "ChatSessionSink",
+    "Clock",
+    "EditSpec",
+    "EventQuery",
+    "GenerateSpec",
+    "ImageCodec",
+    "ImageInfo",
+    "ImageProvider",
+    "ImageQuery",
+    "ProviderImage",
+    "Storage",
+    "UnitOfWork",
+]
+
+
+# --------------------------------------------------------------------------- queries
+
+
+@define(frozen=True)
+class ImageQuery:
+    """Filters of ``GET /v1/images``; every field is already validated."""
+
+    team_id: int
+    q: str | None = None
+    model: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    favorite: bool | None = None
+    tags: tuple[str, ...] = ()
+    project_id: int | None = None
+    statuses: tuple[ProcessingStatus, ...] = ()
+    sort: ImageSort = ImageSort.NEWEST
+    page: int = 1
+    per_page: int = 24
+
+
+@define(frozen=True)
+class EventQuery:
+    team_id: int
+    project_id: int
+    scheduled_from: datetime | None = None
+    scheduled_to: datetime | None = None
+    statuses: tuple[EventStatus, ...] = ()
+    types: tuple[EventType, ...] = ()
+    page: int = 1
+    per_page: int = 100
+
+
+# --------------------------------------------------------------------------- storage
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware, in UTC."""
+        ...
+
+
+class TeamRepository(Protocol):
+    async def add(self, team: Team) -> Team: ...
+    async def get(self, team_id: int) -> Team | None: ...
+    async def get_by_name(self, name: str) -> Team | None: ...
+    async def balance(self, team_id: int) -> int: ...
+    async def charge(self, team_id: int, amount: int) -> int | None:
+        """Atomically take ``amount`` if the balance covers it: the new balance, else None."""
+        ...
+
+    async def credit(self, team_id: int, amount: int) -> int:
+        """Atomically add ``amount``; the new balance."""
+        ...
+
+
+class UserRepository(Protocol):
+    async def add(self, user: User) -> User: ...
+    async def get(self, team_id: int, user_id: int) -> User | None: ...
+    async def get_by_name(self, team_id: int, name: str) -> User | None: ...
+
+
+class TokenRepository(Protocol):
+    async def add(self, token: ApiToken) -> ApiToken: ...
+    async def find_by_prefix(self, prefix: str) -> builtins.list[ApiToken]: ...
+
+
+class ProjectRepository(Protocol):
+    async def add(self, project: Project) -> Project: ...
+    async def get(self, team_id: int, project_id: int) -> Project | None: ...
+    async def list(
+        self, team_id: int, page: int, per_page: int
+    ) -> tuple[builtins.list[Project], int]: ...
+
+
+class EventRepository(Protocol):
+    async def add(self, event: CalendarEvent) -> CalendarEvent: ...
+    async def get(self, team_id: int, event_id: int) -> CalendarEvent | None: ...
+    async def update(self, event: CalendarEvent) -> None: ...
+    async def delete(self, team_id: int, event_id: int) -> bool: ...
+    async def list(self, query: EventQuery) -> tuple[builtins.list[CalendarEvent], int]:
+        """Ordered by ``scheduled_at`` (nulls last), then ``id``."""
+        ...
+
+
+class ImageRepository(Protocol):
+    async def add(self, image: Image) -> Image: ...
+    async def get(self, team_id: int, image_id: int) -> Image | None:
+        """Trashed images too."""
+        ...
+
+    async def get_many(self, team_id: int, ids: Sequence[int]) -> builtins.list[Image]:
+        """The team's images among ``ids`` (trashed too), in no particular order."""
+        ...
+
+    async def update(self, image: Image) -> None: ...
+    async def delete(self, team_id: int, image_id: int) -> None:
+        """Remove the row for good (shares and chat sessions of it go too)."""
+        ...
+
+    async def list(self, query: ImageQuery) -> tuple[builtins.list[Image], int]:
+        """Non-trashed images matching ``query``, ordered as it says, ties by id."""
+        ...
+
+    async def list_trash(
+        self, team_id: int, page: int, per_page: int
+    ) -> tuple[builtins.list[Image], int]:
+        """Trashed images, newest ``deleted_at`` first, ties by id descending."""
+        ...
+
+    async def tree(self, team_id: int, root_id: int) -> builtins.list[Image]:
+        """Every image of one variant tree (the root and all with that ``root_id``)."""
+        ...
+
+    async def set_edited_at(self, team_id: int, ids: Sequence[int], at: datetime) -> None: ...
+    async def due_for_purge(self, now: datetime, limit: int) -> builtins.list[Image]:
+        """Trashed images of any team whose ``purge_at`` is at or before ``now``."""
+        ...
+
+    async def blob_keys(self) -> set[str]:
+        """Every blob key (image and thumbnail) any row refers to: the orphan check."""
+        ...
+
+
+class EditSessionRepository(Protocol):
+    async def add(self, session: EditSession) -> EditSession: ...
+    async def get(self, team_id: int, session_id: int) -> EditSession | None: ...
+
+
+class JobRepository(Protocol):
+    async def add(self, job: Job) -> Job: ...
+    async def get(self, team_id: int, job_id: int) -> Job | None: ...
+    async def get_any(self, job_id: int) -> Job | None:
+        """Worker side: a job of any team."""
+        ...
+
+    async def claim(
+        self,
+        worker: str,
+        now: datetime,
+        lease_until: datetime,
+        kinds: Sequence[JobKind] | None = None,
+    ) -> Job | None:
+        """Atomically take one claimable job: ``queued`` with ``run_after`` due, or
+        ``running`` with an expired lease. It becomes ``running`` under ``worker``'s
+        lease with ``attempts`` one higher; oldest first. No job is ever handed to two
+        claimers for the same attempt."""
+        ...
+
+    async def heartbeat(self, job_id: int, attempt: int, lease_until: datetime) -> bool:
+        """Extend the lease while ``attempt`` still holds it."""
+        ...
+
+    async def finish(self, job: Job, attempt: int) -> bool:
+        """Store ``job``'s final state only if it is still ``running`` at ``attempt``
+        (the fencing token); False when a newer attempt or an end came first."""
+        ...
+
+    async def release(
+        self, job_id: int, attempt: int, run_after: datetime, error: str | None
+    ) -> bool:
+        """Put a running job back to ``queued`` for a later attempt (fenced)."""
+        ...
+
+    async def count_active(self, team_id: int, kinds: Sequence[JobKind]) -> int: ...
+    async def count_claimable(self, now: datetime) -> int: ...
+
+
+class ShareRepository(Protocol):
+    async def add(self, share: Share) -> Share: ...
+    async def active_for_image(self, team_id: int, image_id: int, now: datetime) -> Share | None:
+        """The share that is neither revoked nor expired, if any."""
+        ...
+
+    async def active_for_images(
+        self, team_id: int, image_ids: Sequence[int], now: datetime
+    ) -> dict[int, Share]:
+        """The active share of each of ``image_ids`` that has one (one query)."""
+        ...
+
+    async def get_by_token(self, token: str) -> Share | None: ...
+    async def update(self, share: Share) -> None: ...
+    async def count_view(self, share_id: int, image_id: int) -> int:
+        """Atomically add one view to the share and to its image's ``share_views``;
+        the share's new count."""
+        ...
+
+
+class ChatRepository(Protocol):
+    async def add(self, session: ChatSession) -> ChatSession: ...
+    async def get(self, team_id: int, session_id: int) -> ChatSession | None: ...
+
+
+class ExportRepository(Protocol):
+    async def add(self, export: Export) -> Export: ...
+    async def get(self, team_id: int, job_id: int) -> Export | None: ...
+    async def get_any(self, job_id: int) -> Export | None: ...
+    async def update(self, export: Export) -> None: ...
+    async def expired(self, now: datetime) -> builtins.list[Export]:
+        """Finished exports whose ``expires_at`` has passed and whose ZIP still exists."""
+        ...
+
+
+class LedgerRepository(Protocol):
+    async def add(self, entry: LedgerEntry) -> LedgerEntry: ...
+    async def list(
+        self, team_id: int, page: int, per_page: int
+    ) -> tuple[builtins.list[LedgerEntry], int]:
+        """Newest first."""
+        ...
+
+    async def total(self, team_id: int) -> int: ...
+    async def has_entry(self, job_id: int, reason: str) -> bool: ...
+
+
+class IdempotencyRepository(Protocol):
+    async def begin(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+        """Insert ``record`` unless ``(team_id, key)`` exists: None when inserted, else
+        the existing record (atomic across processes)."""
+        ...
+
+    async def complete(self, record: IdempotencyRecord) -> None: ...
+    async def forget(self, team_id: int, key: str) -> None: ...
+    async def purge(self, before: datetime) -> int: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. ``async with storage.unit_of_work() as uow: ...; await uow.commit()``;
+    leaving the block without ``commit`` rolls everything back."""
+
+    teams: TeamRepository
+    users: UserRepository
+    tokens: TokenRepository
+    projects: ProjectRepository
+    events: EventRepository
+    images: ImageRepository
+    edit_sessions: EditSessionRepository
+    jobs: JobRepository
+    shares: ShareRepository
+    chats: ChatRepository
+    exports: ExportRepository
+    ledger: LedgerRepository
+    idempotency: IdempotencyRepository
+
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class Storage(Protocol):
+    def unit_of_work(self) -> UnitOfWork: ...
+    async def migrate(self) -> None:
+        """Bring the schema up to date (a no-op where there is none)."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise ``Unavailable`` when the database cannot be reached."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+# --------------------------------------------------------------------------- blobs
+
+
+class BlobStore(Protocol):
+    """Bytes by key. Keys are made by the store, never taken from user input."""
+
+    async def put(self, data: bytes, *, kind: str, ext: str, content_type: str) -> str:
+        """Store ``data`` under a new key (``kind`` is a namespace such as ``images``)."""
+        ...
+
+    async def put_stream(
+        self, chunks: AsyncIterable[bytes], *, kind: str, ext: str, content_type: str
+    ) -> tuple[str, int]:
+        """Store a stream without holding it in memory: ``(key, size)``."""
+        ...
+
+    async def get(self, key: str) -> bytes: ...
+    def stream(self, key: str, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]: ...
+    async def delete(self, key: str) -> None:
+        """Remove ``key``; a missing key is not an error."""
+        ...
+
+    async def exists(self, key: str) -> bool: ...
+    def keys(self) -> AsyncIterator[str]:
+        """Every key in the store (for orphan checks)."""
+        ...
+
+    def presign(self, key: str, *, expires_at: datetime, filename: str | None = None) -> str | None:
+        """A URL a browser can fetch without credentials, or None when the store has
+        none of its own (the core then signs a URL that the server serves)."""
+        ...
+
+    async def ping(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+# --------------------------------------------------------------------------- images
+
+
+@define(frozen=True)
+class GenerateSpec:
+    prompt: str
+    model: str
+    size: str
+    quality: str
+    background: str | None = None
+    output_format: str = "png"
+
+
+@define(frozen=True)
+class EditSpec:
+    prompt: str
+    model: str
+    size: str
+    quality: str
+    output_format: str = "png"
+    mask: bytes | None = field(default=None, repr=False)
+
+
+@define(frozen=True)
+class ProviderImage:
+    data: bytes = field(repr=False)
+    revised_prompt: str | None = None
+
+
+class ImageProvider(Protocol):
+    """Makes pictures. Raise ``ProviderRejected`` for a final refusal (shown to the
+    user, credits refunded) and ``ProviderUnavailable`` for a transient failure."""
+
+    name: str
+    models: Sequence[str]
+    sizes: Sequence[str]
+    default_model: str
+
+    async def generate(self, spec: GenerateSpec) -> ProviderImage: ...
+    async def edit(self, source: bytes, spec: EditSpec) -> ProviderImage: ...
+    async def close(self) -> None: ...
+
+
+@define(frozen=True)
+class ImageInfo:
+    width: int
+    height: int
+    mime_type: str
+    ext: str
+
+
+class ImageCodec(Protocol):
+    """CPU-bound image work (synchronous; the core runs it off the event loop)."""
+
+    max_bytes: int
+
+    def inspect(self, data: bytes) -> ImageInfo:
+        """Decode and describe ``data``; raise ``Invalid`` if it is not a whole image
+        of an allowed type within ``max_bytes``."""
+        ...
+
+    def thumbnail(self, data: bytes, max_side: int = 256) -> bytes:
+        """A WebP no larger than ``max_side`` on its longer side."""
+        ...
+
+    def check_mask(self, data: bytes, width: int, height: int) -> None:
+        """Raise ``Invalid`` unless ``data`` is a PNG with an alpha channel."""
+        ...
+
+
+# --------------------------------------------------------------------------- embedding app
+
+
+class ArticleDirectory(Protocol):
+    """Articles live outside Rankion; the embedding app says which exist."""
+
+    async def exists(self, team_id: int, project_id: int | None, article_id: int) -> bool: ...
+
+
+class ChatSessionSink(Protocol):
+    """Told when a chat session is opened on an image (the embedding app's chat)."""
+
+    async def opened(self, session: ChatSession, image: Image) -> None: ...

@@ -1,0 +1,33 @@
+"""The limits of the contract, in one place."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+PER_PAGE_DEFAULT = 24
+PER_PAGE_MAX = 100
+CALENDAR_PER_PAGE_DEFAULT = 100
+CALENDAR_PER_PAGE_MAX = 500
+PROMPT_MAX = 32_000
+TITLE_MAX = 200
+NOTES_MAX = 10_000
+PROJECT_NAME_MAX = 200
+SLOT_MAX = 100
+TAGS_MAX = 20
+TAG_MAX = 50
+BULK_MAX = 200
+EXPORT_MAX = 500
+IDEMPOTENCY_KEY_MAX = 255
+
+GENERATE_COST = 5
+EDIT_COST = 10
+
+TRASH_RETENTION = timedelta(days=30)
+IDEMPOTENCY_TTL = timedelta(hours=24)
+URL_MIN_VALIDITY = timedelta(hours=1)
+EXPORT_RETENTION = timedelta(hours=24)
+SHARE_TOKEN_BYTES = 24  # 192 random bits, ≥ 128 as the contract asks
+
+QUALITIES = ("auto", "low", "medium", "high")
+BACKGROUNDS = ("auto", "transparent", "opaque")
+OUTPUT_FORMATS = ("png", "jpeg", "webp")

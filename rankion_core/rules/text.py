@@ -1,0 +1,66 @@
+"""Field limits and tag normalisation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..errors import Invalid
+from . import limits
+
+
+def check_length(field: str, value: str, *, low: int, high: int) -> str:
+    if not low <= len(value) <= high:
+        raise Invalid(
+            f"{field} must be {low}..{high} characters",
+            details={field: f"length must be between {low} and {high}"},
+        )
+    return value
+
+
+def title(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return check_length("title", value.strip(), low=0, high=limits.TITLE_MAX) or None
+
+
+def required_title(value: str) -> str:
+    return check_length("title", value.strip(), low=1, high=limits.TITLE_MAX)
+
+
+def prompt(value: str) -> str:
+    if not value.strip():
+        raise Invalid("prompt must not be blank", details={"prompt": "must not be blank"})
+    return check_length("prompt", value, low=1, high=limits.PROMPT_MAX)
+
+
+def normalize_tags(tags: Iterable[str]) -> list[str]:
+    """Trim, drop case-insensitive duplicates (first spelling wins, order kept).
+
+    An empty tag, a tag over 50 characters or more than 20 tags is ``Invalid``.
+    """
+    out: list[str] = []
+    seen: set[str] = set()
+    for raw in tags:
+        tag = raw.strip()
+        if not tag:
+            raise Invalid("a tag must not be empty", details={"tags": "empty tag"})
+        if len(tag) > limits.TAG_MAX:
+            raise Invalid(
+                f"a tag is at most {limits.TAG_MAX} characters",
+                details={"tags": f"tag longer than {limits.TAG_MAX} characters"},
+            )
+        key = tag.casefold()
+        if key not in seen:
+            seen.add(key)
+            out.append(tag)
+    if len(out) > limits.TAGS_MAX:
+        raise Invalid(
+            f"at most {limits.TAGS_MAX} tags",
+            details={"tags": f"more than {limits.TAGS_MAX} tags"},
+        )
+    return out
+
+
+def tag_key(tag: str) -> str:
+    """How tags compare in filters: case-insensitively."""
+    return tag.strip().casefold()

@@ -1,0 +1,151 @@
+"""Teams, users, projects, tokens and credits: the admin side and the auth lookup."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from attrs import define
+
+from ..errors import Conflict, Invalid, NotFound
+from ..models import Actor, ApiToken, LedgerEntry, Page, Project, Team, User
+from ..rules import credits, text
+from ..rules.limits import PROJECT_NAME_MAX
+from .deps import Deps
+
+TOKEN_PREFIX = "rk_"
+
+
+@define(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    secret: str  # shown once, never stored
+
+
+def digest(secret: str) -> str:
+    """Tokens carry 256 random bits, so a plain SHA-256 is a safe digest."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def split_token(secret: str) -> str | None:
+    """The non-secret lookup prefix of a token, or None if it is not one of ours."""
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+        return None
+    prefix, _, rest = secret[len(TOKEN_PREFIX) :].partition("_")
+    return prefix if len(prefix) == 16 and rest else None
+
+
+class Accounts:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def create_team(self, name: str, credits_: int = 0) -> Team:
+        name = text.check_length("name", name.strip(), low=1, high=PROJECT_NAME_MAX)
+        if credits_ < 0:
+            raise Invalid("credits must not be negative", details={"credits": "must be ≥ 0"})
+        now = self.deps.clock.now()
+        async with self.deps.storage.unit_of_work() as uow:
+            if await uow.teams.get_by_name(name) is not None:
+                raise Conflict(f"a team named {name!r} exists", code="team_exists")
+            team = await uow.teams.add(Team(id=0, name=name, credits=credits_, created_at=now))
+            if credits_:
+                await uow.ledger.add(
+                    LedgerEntry(
+                        id=0,
+                        team_id=team.id,
+                        delta=credits_,
+                        reason=credits.GRANT_REASON,
+                        created_at=now,
+                    )
+                )
+            await uow.commit()
+        return team
+
+    async def find_team(self, name_or_id: str) -> Team:
+        async with self.deps.storage.unit_of_work() as uow:
+            team = await uow.teams.get_by_name(name_or_id)
+            if team is None and name_or_id.isdigit():
+                team = await uow.teams.get(int(name_or_id))
+        if team is None:
+            raise NotFound("team")
+        return team
+
+    async def create_project(self, actor: Actor, name: str) -> Project:
+        name = text.check_length("name", name.strip(), low=1, high=PROJECT_NAME_MAX)
+        async with self.deps.storage.unit_of_work() as uow:
+            project = await uow.projects.add(
+                Project(id=0, team_id=actor.team_id, name=name, created_at=self.deps.clock.now())
+            )
+            await uow.commit()
+        return project
+
+    async def projects(self, actor: Actor, page: int, per_page: int) -> Page[Project]:
+        async with self.deps.storage.unit_of_work() as uow:
+            items, total = await uow.projects.list(actor.team_id, page, per_page)
+        return Page(items, page, per_page, total)
+
+    async def create_token(self, team_id: int, user_name: str = "admin") -> IssuedToken:
+        now = self.deps.clock.now()
+        prefix = secrets.token_hex(8)
+        secret = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+        async with self.deps.storage.unit_of_work() as uow:
+            if await uow.teams.get(team_id) is None:
+                raise NotFound("team")
+            user = await uow.users.get_by_name(team_id, user_name)
+            if user is None:
+                user = await uow.users.add(
+                    User(id=0, team_id=team_id, name=user_name, created_at=now)
+                )
+            token = ApiToken(
+                id=0,
+                team_id=team_id,
+                user_id=user.id,
+                prefix=prefix,
+                digest=digest(secret),
+                created_at=now,
+            )
+            await uow.tokens.add(token)
+            await uow.commit()
+        return IssuedToken(token, secret)
+
+    async def authenticate(self, secret: str) -> Actor | None:
+        """The caller behind a bearer token, or None; compared in constant time."""
+        prefix = split_token(secret)
+        if prefix is None:
+            return None
+        async with self.deps.storage.unit_of_work() as uow:
+            candidates = await uow.tokens.find_by_prefix(prefix)
+        wanted = digest(secret)
+        for token in candidates:
+            if hmac.compare_digest(token.digest, wanted):
+                return Actor(team_id=token.team_id, user_id=token.user_id)
+        return None
+
+    async def grant(self, team_id: int, amount: int) -> int:
+        if amount <= 0:
+            raise Invalid("a grant must be positive", details={"amount": "must be > 0"})
+        async with self.deps.storage.unit_of_work() as uow:
+            if await uow.teams.get(team_id) is None:
+                raise NotFound("team")
+            balance = await uow.teams.credit(team_id, amount)
+            await uow.ledger.add(
+                LedgerEntry(
+                    id=0,
+                    team_id=team_id,
+                    delta=amount,
+                    reason=credits.GRANT_REASON,
+                    created_at=self.deps.clock.now(),
+                )
+            )
+            await uow.commit()
+        return balance
+
+    async def balance(self, actor: Actor) -> int:
+        async with self.deps.storage.unit_of_work() as uow:
+            return await uow.teams.balance(actor.team_id)
+
+    async def ledger(self, actor: Actor, page: int, per_page: int) -> Page[LedgerEntry]:
+        async with self.deps.storage.unit_of_work() as uow:
+            items, total = await uow.ledger.list(actor.team_id, page, per_page)
+        return Page(items, page, per_page, total)

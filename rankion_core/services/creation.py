@@ -1,0 +1,249 @@
+"""Generate and edit: validate, then in one transaction insert the image and its job
+and take the credits. The worker does the rest (see ``jobs.py``)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from collections.abc import Sequence
+from datetime import datetime
+
+from attrs import define
+
+from ..errors import Conflict, InsufficientCredits, Invalid
+from ..models import Actor, EditSession, Image, Job, JobKind, JobStatus, ProcessingStatus
+from ..ports import UnitOfWork
+from ..rules import credits, text, tree
+from ..rules.limits import BACKGROUNDS, OUTPUT_FORMATS, QUALITIES, SLOT_MAX
+from .deps import Deps
+from .gallery import get_image
+
+
+@define(frozen=True)
+class GenerateRequest:
+    prompt: str
+    model: str | None = None
+    size: str | None = None
+    quality: str | None = None
+    background: str | None = None
+    output_format: str | None = None
+    title: str | None = None
+    tags: list[str] | None = None
+    project_id: int | None = None
+    article_id: int | None = None
+    slot: str | None = None
+
+
+@define(frozen=True)
+class EditRequest:
+    prompt: str
+    edit_session_id: int | None = None
+    mask: str | None = None  # base64 PNG; transparent pixels mark what to change
+    size: str | None = None
+    quality: str | None = None
+
+
+@define(frozen=True)
+class Queued:
+    job_id: int
+    image_id: int
+    credits_charged: int
+    credits_remaining: int
+    edit_session_id: int | None = None
+
+
+def _choice(field: str, value: str | None, allowed: Sequence[str], default: str) -> str:
+    if value is None:
+        return default
+    if value not in allowed:
+        raise Invalid(
+            f"{field} must be one of {', '.join(allowed)}",
+            details={field: f"one of {', '.join(allowed)}"},
+        )
+    return value
+
+
+def _positive(field: str, value: int | None) -> None:
+    if value is not None and value < 1:
+        raise Invalid(f"{field} must be positive", details={field: "must be positive"})
+
+
+class Creation:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    @property
+    def _default_size(self) -> str:
+        sizes = self.deps.provider.sizes
+        return "1024x1024" if "1024x1024" in sizes else sizes[0]
+
+    async def generate(self, actor: Actor, req: GenerateRequest) -> Queued:
+        provider = self.deps.provider
+        now = self.deps.clock.now()
+        _positive("project_id", req.project_id)
+        _positive("article_id", req.article_id)
+        if req.slot is not None:
+            text.check_length("slot", req.slot, low=1, high=SLOT_MAX)
+        image = Image(
+            id=0,
+            team_id=actor.team_id,
+            prompt=text.prompt(req.prompt),
+            model=_choice("model", req.model, provider.models, provider.default_model),
+            size=_choice("size", req.size, provider.sizes, self._default_size),
+            quality=_choice("quality", req.quality, QUALITIES, "auto"),
+            background=_choice("background", req.background, BACKGROUNDS, "auto"),
+            output_format=_choice("output_format", req.output_format, OUTPUT_FORMATS, "png"),
+            title=text.title(req.title),
+            tags=text.normalize_tags(req.tags or []),
+            project_id=req.project_id,
+            article_id=req.article_id,
+            slot=req.slot,
+            created_at=now,
+            updated_at=now,
+        )
+        async with self.deps.storage.unit_of_work() as uow:
+            await self._check_links(uow, actor, req.project_id, req.article_id)
+            queued = await self._enqueue(uow, image, JobKind.GENERATE, {})
+            await uow.commit()
+        self.deps.notify_job()
+        return queued
+
+    async def edit(self, actor: Actor, image_id: int, req: EditRequest) -> Queued:
+        now = self.deps.clock.now()
+        prompt = text.prompt(req.prompt)
+        quality = _choice("quality", req.quality, QUALITIES, "auto")
+        mask = _decode_mask(req.mask)
+        async with self.deps.storage.unit_of_work() as uow:
+            source = await get_image(uow, actor, image_id)
+            _check_editable(source)
+            size = _choice("size", req.size, self.deps.provider.sizes, source.size)
+            if mask is not None:
+                await asyncio.to_thread(
+                    self.deps.codec.check_mask, mask, source.width or 0, source.height or 0
+                )
+            session = await self._session(uow, actor, source, req.edit_session_id)
+            variant = _variant_of(source, prompt, size, quality, session.id, now)
+            if source.model not in self.deps.provider.models:
+                variant.model = self.deps.provider.default_model
+            family = await uow.images.tree(actor.team_id, source.tree_root)
+            mask_key = await self._store_mask(mask)
+            try:
+                payload: dict[str, object] = {"source_id": source.id, "mask_key": mask_key}
+                queued = await self._enqueue(uow, variant, JobKind.EDIT, payload)
+                touched = [*tree.ancestor_ids(family, source), source.id]
+                await uow.images.set_edited_at(actor.team_id, touched, now)
+                await uow.commit()
+            except BaseException:
+                if mask_key:
+                    await self.deps.blobs.delete(mask_key)
+                raise
+        self.deps.notify_job()
+        return Queued(
+            queued.job_id,
+            queued.image_id,
+            queued.credits_charged,
+            queued.credits_remaining,
+            edit_session_id=session.id,
+        )
+
+    async def _check_links(
+        self, uow: UnitOfWork, actor: Actor, project_id: int | None, article_id: int | None
+    ) -> None:
+        if project_id is not None and await uow.projects.get(actor.team_id, project_id) is None:
+            raise Invalid("no such project", details={"project_id": "no such project"})
+        if article_id is not None and not await self.deps.articles.exists(
+            actor.team_id, project_id, article_id
+        ):
+            raise Invalid("no such article", details={"article_id": "no such article"})
+
+    async def _session(
+        self, uow: UnitOfWork, actor: Actor, source: Image, session_id: int | None
+    ) -> EditSession:
+        if session_id is None:
+            fresh = EditSession(
+                id=0,
+                team_id=actor.team_id,
+                root_id=source.tree_root,
+                created_at=self.deps.clock.now(),
+            )
+            return await uow.edit_sessions.add(fresh)
+        session = await uow.edit_sessions.get(actor.team_id, session_id)
+        if session is None or session.root_id != source.tree_root:
+            raise Invalid(
+                "edit_session_id belongs to no session of this image's tree",
+                details={"edit_session_id": "not a session of this image's variant tree"},
+            )
+        return session
+
+    async def _store_mask(self, mask: bytes | None) -> str | None:
+        if mask is None:
+            return None
+        return await self.deps.blobs.put(mask, kind="masks", ext="png", content_type="image/png")
+
+    async def _enqueue(
+        self, uow: UnitOfWork, image: Image, kind: JobKind, payload: dict[str, object]
+    ) -> Queued:
+        """Insert image and job and take the charge, all in the caller's transaction."""
+        now = self.deps.clock.now()
+        cost = credits.cost(kind)
+        image.credits_charged = cost
+        await uow.images.add(image)
+        job = Job(
+            id=0,
+            team_id=image.team_id,
+            kind=kind,
+            status=JobStatus.QUEUED,
+            created_at=now,
+            payload={"image_id": image.id, **payload},
+        )
+        await uow.jobs.add(job)
+        remaining = await uow.teams.charge(image.team_id, cost)
+        if remaining is None:
+            raise InsufficientCredits(cost, await uow.teams.balance(image.team_id))
+        entry = credits.charge_entry(
+            team_id=image.team_id, kind=kind, image_id=image.id, job_id=job.id, now=now
+        )
+        await uow.ledger.add(entry)
+        return Queued(job.id, image.id, cost, remaining)
+
+
+def _check_editable(source: Image) -> None:
+    if source.deleted_at is not None:
+        raise Conflict("the image is in the trash; restore it first", code="image_in_trash")
+    if source.processing_status is not ProcessingStatus.READY:
+        raise Conflict("the image is not ready yet", code="image_not_ready")
+
+
+def _decode_mask(mask: str | None) -> bytes | None:
+    if mask is None:
+        return None
+    try:
+        return base64.b64decode(mask.split(",", 1)[-1], validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise Invalid("mask must be a base64 PNG", details={"mask": "not valid base64"}) from exc
+
+
+def _variant_of(
+    source: Image, prompt: str, size: str, quality: str, session_id: int, now: datetime
+) -> Image:
+    variant = Image(
+        id=0,
+        team_id=source.team_id,
+        prompt=prompt,
+        model=source.model,
+        size=size,
+        quality=quality,
+        output_format=source.output_format,
+        background=source.background,
+        title=source.title,
+        tags=list(source.tags),
+        project_id=source.project_id,
+        article_id=source.article_id,
+        slot=source.slot,
+        edit_session_id=session_id,
+        created_at=now,
+        updated_at=now,
+    )
+    tree.attach(variant, source)
+    return variant

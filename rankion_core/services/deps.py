@@ -1,0 +1,41 @@
+"""What every service is built from: the ports, wired once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from attrs import define, field
+
+from ..defaults import AnyArticle, NoChatSink, SystemClock
+from ..ports import (
+    ArticleDirectory,
+    BlobStore,
+    ChatSessionSink,
+    Clock,
+    ImageCodec,
+    ImageProvider,
+    Storage,
+)
+from ..signing import HmacUrlSigner
+
+
+@define
+class Deps:
+    storage: Storage
+    blobs: BlobStore
+    provider: ImageProvider
+    codec: ImageCodec
+    signer: HmacUrlSigner
+    clock: Clock = field(factory=SystemClock)
+    articles: ArticleDirectory = field(factory=AnyArticle)
+    chat_sink: ChatSessionSink = field(factory=NoChatSink)
+    #: called after a job is queued, so in-process workers wake at once
+    on_job_queued: Callable[[], None] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return self.signer.base_url
+
+    def notify_job(self) -> None:
+        if self.on_job_queued is not None:
+            self.on_job_queued()

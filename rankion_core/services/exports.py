@@ -1,0 +1,224 @@
+"""Bulk export: a job that streams the chosen images into a ZIP in the blob store.
+
+The ZIP is written as a stream (stored entries with data descriptors) straight into
+``BlobStore.put_stream``: memory stays flat whatever the export's size. Progress
+(``done``/``total``) is saved as it goes, at most every ``progress_every``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import time
+import unicodedata
+import zipfile
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime, timedelta
+
+from attrs import define
+
+from ..errors import NotFound
+from ..models import Actor, Export, ExportStatus, Image, Job, JobKind, JobStatus, ProcessingStatus
+from ..rules import bulk
+from ..rules.limits import EXPORT_MAX, EXPORT_RETENTION
+from ..rules.timeutil import iso_z
+from .deps import Deps
+from .jobs import Jobs
+from .views import blob_url
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+
+
+@define(frozen=True)
+class ExportView:
+    export: Export
+    download_url: str | None
+
+
+def slug(text: str | None, limit: int = 60) -> str:
+    """ASCII letters, digits, ``.``, ``_`` and ``-`` only; never empty, never a path."""
+    folded = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode()
+    cleaned = _UNSAFE.sub("-", folded).strip("-._")[:limit].strip("-._")
+    return cleaned or "image"
+
+
+def entry_name(image: Image) -> str:
+    ext = _EXT.get(image.mime_type or "", "bin")
+    return f"{image.id}-{slug(image.title or image.prompt)}.{ext}"
+
+
+def exportable(image: Image | None) -> bool:
+    return (
+        image is not None
+        and image.deleted_at is None
+        and image.processing_status is ProcessingStatus.READY
+        and image.blob_key is not None
+    )
+
+
+def manifest_row(image: Image, name: str) -> dict[str, object]:
+    return {
+        "id": image.id,
+        "file": name,
+        "title": image.title,
+        "prompt": image.prompt,
+        "model": image.model,
+        "tags": image.tags,
+        "parent_id": image.parent_id,
+        "root_id": image.root_id,
+        "created_at": iso_z(image.created_at),
+        "width": image.width,
+        "height": image.height,
+    }
+
+
+class _Sink(io.RawIOBase):
+    """A write-only, unseekable file that hands what was written to the caller."""
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        self._chunks.append(bytes(data))
+        return len(data)
+
+    def drain(self) -> bytes:
+        out = b"".join(self._chunks)
+        self._chunks.clear()
+        return out
+
+
+class Exports:
+    def __init__(
+        self, deps: Deps, jobs: Jobs, *, progress_every: timedelta = timedelta(seconds=0.5)
+    ) -> None:
+        self.deps = deps
+        self.progress_every = progress_every.total_seconds()
+        jobs.register(JobKind.EXPORT, self.run)
+
+    async def start(self, actor: Actor, ids: Sequence[int]) -> Export:
+        wanted = bulk.check_ids(ids, EXPORT_MAX)
+        now = self.deps.clock.now()
+        async with self.deps.storage.unit_of_work() as uow:
+            job = await uow.jobs.add(
+                Job(
+                    id=0,
+                    team_id=actor.team_id,
+                    kind=JobKind.EXPORT,
+                    status=JobStatus.QUEUED,
+                    created_at=now,
+                )
+            )
+            export = Export(
+                job_id=job.id,
+                team_id=actor.team_id,
+                ids=wanted,
+                status=ExportStatus.QUEUED,
+                created_at=now,
+                total=len(wanted),
+            )
+            await uow.exports.add(export)
+            await uow.commit()
+        self.deps.notify_job()
+        return export
+
+    async def status(self, actor: Actor, job_id: int) -> ExportView:
+        async with self.deps.storage.unit_of_work() as uow:
+            export = await uow.exports.get(actor.team_id, job_id)
+        if export is None:
+            raise NotFound("export")
+        return ExportView(export, self.download_url(export))
+
+    def download_url(self, export: Export) -> str | None:
+        now = self.deps.clock.now()
+        if export.blob_key is None or export.expires_at is None or export.expires_at <= now:
+            return None
+        name = f"rankion-export-{export.job_id}.zip"
+        return blob_url(self.deps, export.blob_key, export.expires_at, filename=name)
+
+    async def run(self, job: Job) -> None:
+        """The job handler: build the ZIP, then end the job and the export together."""
+        async with self.deps.storage.unit_of_work() as uow:
+            export = await uow.exports.get_any(job.id)
+            if export is None:
+                raise NotFound("export")
+            export.status, export.done, export.skipped_ids = ExportStatus.RUNNING, 0, []
+            await uow.exports.update(export)
+            found = {i.id: i for i in await uow.images.get_many(export.team_id, export.ids)}
+            await uow.commit()
+        key, size = await self.deps.blobs.put_stream(
+            self._zip(export, found), kind="exports", ext="zip", content_type="application/zip"
+        )
+        await self._finish(job, export, key, size)
+
+    async def _finish(self, job: Job, export: Export, key: str, size: int) -> None:
+        now = self.deps.clock.now()
+        export.status, export.done = ExportStatus.READY, export.total
+        export.blob_key, export.size_bytes = key, size
+        export.expires_at = now + EXPORT_RETENTION
+        job.status, job.finished_at = JobStatus.SUCCEEDED, now
+        job.result = {"size_bytes": size, "skipped_ids": export.skipped_ids}
+        async with self.deps.storage.unit_of_work() as uow:
+            if await uow.jobs.finish(job, job.attempts):
+                await uow.exports.update(export)
+                await uow.commit()
+                return
+        await self.deps.blobs.delete(key)  # a newer attempt owns the job
+
+    async def _zip(self, export: Export, found: dict[int, Image]) -> AsyncIterator[bytes]:
+        sink = _Sink()
+        rows: list[dict[str, object]] = []
+        last_saved = time.monotonic()
+        with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:
+            for done, image_id in enumerate(export.ids, start=1):
+                image = found.get(image_id)
+                if image is not None and exportable(image):
+                    name = entry_name(image)
+                    with archive.open(name, "w", force_zip64=True) as entry:
+                        async for chunk in self.deps.blobs.stream(image.blob_key or ""):
+                            entry.write(chunk)
+                            if data := sink.drain():
+                                yield data
+                    rows.append(manifest_row(image, name))
+                else:
+                    export.skipped_ids.append(image_id)
+                export.done = done
+                if time.monotonic() - last_saved >= self.progress_every:
+                    await self._save_progress(export)
+                    last_saved = time.monotonic()
+                if data := sink.drain():
+                    yield data
+            manifest = {
+                "exported_at": iso_z(self.deps.clock.now()),
+                "images": rows,
+                "skipped_ids": export.skipped_ids,
+            }
+            archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
+        yield sink.drain()
+
+    async def _save_progress(self, export: Export) -> None:
+        async with self.deps.storage.unit_of_work() as uow:
+            stored = await uow.exports.get_any(export.job_id)
+            if stored is not None and stored.status is ExportStatus.RUNNING:
+                stored.done = export.done
+                await uow.exports.update(stored)
+                await uow.commit()
+
+    async def expire(self, now: datetime | None = None) -> int:
+        """Delete the ZIPs of exports past their ``expires_at``; how many went."""
+        now = now or self.deps.clock.now()
+        async with self.deps.storage.unit_of_work() as uow:
+            due = await uow.exports.expired(now)
+            keys = [e.blob_key for e in due if e.blob_key]
+            for export in due:
+                export.blob_key = None
+                await uow.exports.update(export)
+            await uow.commit()
+        for key in keys:
+            await self.deps.blobs.delete(key)
+        return len(due)

@@ -1,0 +1,205 @@
+"""The gallery: read, filter, metadata, favourite, trash, bulk and purge."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from attrs import define, field
+
+from ..errors import NotFound
+from ..models import Actor, Image, Page
+from ..ports import ImageQuery, UnitOfWork
+from ..rules import bulk, text, trash, tree
+from ..rules.limits import BULK_MAX, PER_PAGE_DEFAULT
+from .deps import Deps
+from .views import ImageDetail, ImageView, VariantView, image_view
+
+
+@define(frozen=True)
+class ImagePatch:
+    title: str | None = None
+    clear_title: bool = False
+    tags: list[str] | None = None
+
+
+@define(frozen=True)
+class BulkDeleteResult:
+    deleted: list[int] = field(factory=list)
+    already_in_trash: list[int] = field(factory=list)
+    not_found: list[int] = field(factory=list)
+
+
+@define(frozen=True)
+class BulkRestoreResult:
+    restored: list[int] = field(factory=list)
+    not_in_trash: list[int] = field(factory=list)
+    not_found: list[int] = field(factory=list)
+
+
+async def get_image(uow: UnitOfWork, actor: Actor, image_id: int) -> Image:
+    image = await uow.images.get(actor.team_id, image_id)
+    if image is None:
+        raise NotFound("image")
+    return image
+
+
+class Gallery:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def _views(self, uow: UnitOfWork, actor: Actor, images: list[Image]) -> list[ImageView]:
+        now = self.deps.clock.now()
+        shares = await uow.shares.active_for_images(actor.team_id, [i.id for i in images], now)
+        return [image_view(self.deps, i, shares.get(i.id)) for i in images]
+
+    async def list(self, actor: Actor, query: ImageQuery) -> Page[ImageView]:
+        if query.team_id != actor.team_id:
+            raise NotFound("team")
+        async with self.deps.storage.unit_of_work() as uow:
+            items, total = await uow.images.list(query)
+            views = await self._views(uow, actor, items)
+        return Page(views, query.page, query.per_page, total)
+
+    async def trash(
+        self, actor: Actor, page: int = 1, per_page: int = PER_PAGE_DEFAULT
+    ) -> Page[ImageView]:
+        async with self.deps.storage.unit_of_work() as uow:
+            items, total = await uow.images.list_trash(actor.team_id, page, per_page)
+            views = await self._views(uow, actor, items)
+        return Page(views, page, per_page, total)
+
+    async def get(self, actor: Actor, image_id: int) -> ImageView:
+        async with self.deps.storage.unit_of_work() as uow:
+            image = await get_image(uow, actor, image_id)
+            return (await self._views(uow, actor, [image]))[0]
+
+    async def detail(self, actor: Actor, image_id: int) -> ImageDetail:
+        async with self.deps.storage.unit_of_work() as uow:
+            image = await get_image(uow, actor, image_id)
+            family = await uow.images.tree(actor.team_id, image.tree_root)
+            below = tree.descendants(family, image.id)
+            above = tree.ancestors(family, image)
+            views = await self._views(uow, actor, [image, *[v.image for v in below], *above])
+        by_id = {v.image.id: v for v in views}
+        return ImageDetail(
+            view=by_id[image.id],
+            variants=[VariantView(by_id[v.image.id], v.depth) for v in below],
+            parents=[by_id[a.id] for a in above],
+        )
+
+    async def update(self, actor: Actor, image_id: int, patch: ImagePatch) -> ImageView:
+        now = self.deps.clock.now()
+        tags = text.normalize_tags(patch.tags) if patch.tags is not None else None
+        title = text.title(patch.title) if patch.title is not None else None
+        async with self.deps.storage.unit_of_work() as uow:
+            image = await get_image(uow, actor, image_id)
+            if patch.clear_title or title is not None:
+                image.title = title
+            if tags is not None:
+                image.tags = tags
+            image.updated_at = now
+            await uow.images.update(image)
+            await uow.commit()
+            return (await self._views(uow, actor, [image]))[0]
+
+    async def toggle_favorite(self, actor: Actor, image_id: int) -> Image:
+        async with self.deps.storage.unit_of_work() as uow:
+            image = await get_image(uow, actor, image_id)
+            image.is_favorite = not image.is_favorite
+            image.updated_at = self.deps.clock.now()
+            await uow.images.update(image)
+            await uow.commit()
+        return image
+
+    async def delete(self, actor: Actor, image_id: int) -> Image:
+        """Soft delete; again on a trashed image gives the same answer."""
+        async with self.deps.storage.unit_of_work() as uow:
+            image = await get_image(uow, actor, image_id)
+            if trash.soft_delete(image, self.deps.clock.now()):
+                await uow.images.update(image)
+                await uow.commit()
+        return image
+
+    async def restore(self, actor: Actor, image_id: int) -> ImageView:
+        async with self.deps.storage.unit_of_work() as uow:
+            image = await get_image(uow, actor, image_id)
+            trash.restore(image, self.deps.clock.now())
+            await uow.images.update(image)
+            await uow.commit()
+            return (await self._views(uow, actor, [image]))[0]
+
+    async def delete_forever(self, actor: Actor, image_id: int) -> None:
+        async with self.deps.storage.unit_of_work() as uow:
+            image = await get_image(uow, actor, image_id)
+            trash.check_forever(image)
+            await _hard_delete(uow, image, self.deps.clock.now())
+            await uow.commit()
+        await self._drop_blobs([image])
+
+    async def bulk_delete(self, actor: Actor, ids: Sequence[int]) -> BulkDeleteResult:
+        wanted = bulk.check_ids(ids, BULK_MAX)
+        result = BulkDeleteResult()
+        now = self.deps.clock.now()
+        async with self.deps.storage.unit_of_work() as uow:
+            found = {i.id: i for i in await uow.images.get_many(actor.team_id, wanted)}
+            for image_id in wanted:
+                image = found.get(image_id)
+                if image is None:
+                    result.not_found.append(image_id)
+                elif trash.soft_delete(image, now):
+                    await uow.images.update(image)
+                    result.deleted.append(image_id)
+                else:
+                    result.already_in_trash.append(image_id)
+            await uow.commit()
+        return result
+
+    async def bulk_restore(self, actor: Actor, ids: Sequence[int]) -> BulkRestoreResult:
+        wanted = bulk.check_ids(ids, BULK_MAX)
+        result = BulkRestoreResult()
+        now = self.deps.clock.now()
+        async with self.deps.storage.unit_of_work() as uow:
+            found = {i.id: i for i in await uow.images.get_many(actor.team_id, wanted)}
+            for image_id in wanted:
+                image = found.get(image_id)
+                if image is None:
+                    result.not_found.append(image_id)
+                elif image.deleted_at is None:
+                    result.not_in_trash.append(image_id)
+                else:
+                    trash.restore(image, now)
+                    await uow.images.update(image)
+                    result.restored.append(image_id)
+            await uow.commit()
+        return result
+
+    async def purge(self, now: datetime | None = None, batch: int = 100) -> int:
+        """Delete for good every image whose time in the trash is up; how many went."""
+        now = now or self.deps.clock.now()
+        purged = 0
+        while True:
+            async with self.deps.storage.unit_of_work() as uow:
+                due = await uow.images.due_for_purge(now, batch)
+                for image in due:
+                    await _hard_delete(uow, image, now)
+                await uow.commit()
+            await self._drop_blobs(due)
+            purged += len(due)
+            if len(due) < batch:
+                return purged
+
+    async def _drop_blobs(self, images: Sequence[Image]) -> None:
+        """After the rows are gone: a crash here leaves an orphan blob, never a dangling row."""
+        for image in images:
+            for key in (image.blob_key, image.thumbnail_key):
+                if key:
+                    await self.deps.blobs.delete(key)
+
+
+async def _hard_delete(uow: UnitOfWork, image: Image, now: datetime) -> None:
+    family = await uow.images.tree(image.team_id, image.tree_root)
+    current = next((i for i in family if i.id == image.id), image)
+    for moved in tree.detach_for_delete(family, current, now):
+        await uow.images.update(moved)
+    await uow.images.delete(image.team_id, image.id)

@@ -1,0 +1,65 @@
+"""What services hand back: entities plus what only the service layer knows
+(browser-openable URLs, the active share, the variant tree)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from attrs import define, field
+
+from ..models import Image, ProcessingStatus, Share
+from ..signing import url_expiry
+from .deps import Deps
+
+#: the route the server serves signed local blobs under
+FILES_PREFIX = "/files/"
+
+
+@define(frozen=True)
+class ShareView:
+    share: Share
+    public_url: str
+
+
+@define(frozen=True)
+class ImageView:
+    image: Image
+    url: str | None = None
+    thumbnail_url: str | None = None
+    share: ShareView | None = None
+
+
+@define(frozen=True)
+class VariantView:
+    view: ImageView
+    depth: int
+
+
+@define(frozen=True)
+class ImageDetail:
+    view: ImageView
+    variants: list[VariantView] = field(factory=list)
+    parents: list[ImageView] = field(factory=list)
+
+
+def blob_url(deps: Deps, key: str, expires_at: datetime, filename: str | None = None) -> str:
+    """A URL a browser opens without the token: presigned by the store, or signed here."""
+    url = deps.blobs.presign(key, expires_at=expires_at, filename=filename)
+    return url if url is not None else deps.signer.sign(FILES_PREFIX + key, expires_at)
+
+
+def share_view(deps: Deps, share: Share) -> ShareView:
+    return ShareView(share=share, public_url=f"{deps.base_url}/s/{share.token}")
+
+
+def image_view(deps: Deps, image: Image, share: Share | None = None) -> ImageView:
+    if image.processing_status is not ProcessingStatus.READY or image.blob_key is None:
+        return ImageView(image=image, share=share_view(deps, share) if share else None)
+    expires = url_expiry(deps.clock.now())
+    thumb = blob_url(deps, image.thumbnail_key, expires) if image.thumbnail_key else None
+    return ImageView(
+        image=image,
+        url=blob_url(deps, image.blob_key, expires),
+        thumbnail_url=thumb,
+        share=share_view(deps, share) if share else None,
+    )

@@ -1,0 +1,47 @@
+"""HMAC-signed, expiring URLs for blobs the server serves itself (local folder).
+
+Expiry is rounded up to a whole hour plus one, so a URL is valid for at least an hour
+and the same URL is handed out for an hour: browsers and CDNs can cache it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime, timedelta
+from urllib.parse import quote
+
+from .rules.limits import URL_MIN_VALIDITY
+
+__all__ = ["HmacUrlSigner", "url_expiry"]
+
+
+def url_expiry(now: datetime, validity: timedelta = URL_MIN_VALIDITY) -> datetime:
+    """``now + validity``, rounded up to the next whole hour."""
+    at = now + validity
+    rounded = at.replace(minute=0, second=0, microsecond=0)
+    return rounded if rounded == at else rounded + timedelta(hours=1)
+
+
+class HmacUrlSigner:
+    """Signs ``path`` + expiry with a server secret; verification is constant time."""
+
+    def __init__(self, secret: bytes, base_url: str = "") -> None:
+        if len(secret) < 16:
+            raise ValueError("the URL signing secret must be at least 16 bytes")
+        self._secret = secret
+        self.base_url = base_url.rstrip("/")
+
+    def signature(self, path: str, expires: int) -> str:
+        msg = f"{path}\n{expires}".encode()
+        return hmac.new(self._secret, msg, hashlib.sha256).hexdigest()[:32]
+
+    def sign(self, path: str, expires_at: datetime) -> str:
+        expires = int(expires_at.timestamp())
+        sig = self.signature(path, expires)
+        return f"{self.base_url}{quote(path)}?expires={expires}&sig={sig}"
+
+    def verify(self, path: str, expires: str, sig: str, now: datetime) -> bool:
+        if not expires.isdigit() or int(expires) < now.timestamp():
+            return False
+        return hmac.compare_digest(self.signature(path, int(expires)), sig)
