@@ -113,7 +113,10 @@ def apply_change(event: CalendarEvent, change: EventChange, *, now: datetime) ->
     _published_guard(event, status, at)
     _check_schedule(status, at)
     title = text.required_title(change.title) if change.title is not None else event.title
-    article_id = None if change.clear_article_id else (change.article_id or event.article_id)
+    if change.clear_article_id:
+        article_id = None
+    else:
+        article_id = change.article_id if change.article_id is not None else event.article_id
     _check_article(article_id)
     if change.clear_notes:
         notes = None

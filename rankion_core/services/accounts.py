@@ -80,6 +80,14 @@ class Accounts:
             await uow.commit()
         return project
 
+    async def project(self, actor: Actor, project_id: int) -> Project:
+        """One of the caller's projects; another team's is ``NotFound`` like a missing one."""
+        async with self.deps.storage.unit_of_work() as uow:
+            project = await uow.projects.get(actor.team_id, project_id)
+        if project is None:
+            raise NotFound("project")
+        return project
+
     async def projects(self, actor: Actor, page: int, per_page: int) -> Page[Project]:
         async with self.deps.storage.unit_of_work() as uow:
             items, total = await uow.projects.list(actor.team_id, page, per_page)

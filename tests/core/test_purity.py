@@ -1,0 +1,20 @@
+"""The core must import no I/O library: backends depend on it, never the reverse."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+FORBIDDEN = ("aiohttp", "sqlalchemy", "fsspec", "s3fs", "openai", "PIL", "asyncpg", "aiosqlite")
+
+
+def test_importing_the_core_pulls_in_no_io_library() -> None:
+    code = (
+        "import sys, rankion_core, rankion_core.services, rankion_core.ports, rankion_core.rules;"
+        "import rankion_core.rules.calendar, rankion_core.rules.tree;"
+        "import rankion_core.services.exports;"
+        f"bad = [m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r}];"
+        "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"rankion_core imported: {out.stdout.strip()}"
