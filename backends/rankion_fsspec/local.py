@@ -1,0 +1,108 @@
+"""The local-folder flavour: fsspec's ``LocalFileSystem`` run in worker threads.
+
+Writes are atomic: bytes go to ``.<uuid>.part`` in the blob's own folder, are
+fsynced, then ``os.replace``d onto the key, so a crash leaves at worst a hidden
+``.part`` file (never listed as a key), never half a blob under a real key. Every
+blocking call runs in ``asyncio.to_thread``; small chunks are batched into 1 MiB
+writes so a stream of tiny chunks does not cost a thread hop each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterable
+from typing import BinaryIO
+
+from fsspec.implementations.asyn_wrapper import AsyncFileSystemWrapper
+from fsspec.implementations.local import LocalFileSystem, make_path_posix
+
+from rankion_core.errors import Unavailable
+
+__all__ = ["LocalBackend"]
+
+_WRITE_BATCH = 1 << 20
+
+
+class LocalBackend:
+    """Blobs as files under ``root`` (created on first use if missing)."""
+
+    transient: tuple[type[BaseException], ...] = ()
+
+    def __init__(self, root: str) -> None:
+        self.root = make_path_posix(os.path.abspath(os.path.expanduser(root))).rstrip("/")
+        self.fs = AsyncFileSystemWrapper(LocalFileSystem(), asynchronous=True)
+
+    async def open(self) -> None:
+        await asyncio.to_thread(os.makedirs, self.root, exist_ok=True)
+
+    async def write(self, path: str, chunks: AsyncIterable[bytes], content_type: str) -> int:
+        """Write to a temporary file beside ``path``, then rename it into place."""
+        temp, file = await asyncio.to_thread(_open_temp, os.path.dirname(path))
+        try:
+            size = await _copy(chunks, file)
+            await asyncio.to_thread(_sync_and_close, file)
+            await asyncio.to_thread(os.replace, temp, path)
+        except BaseException:
+            file.close()
+            await asyncio.shield(asyncio.to_thread(_remove_quietly, temp))
+            raise
+        return size
+
+    async def read(self, path: str, chunk_size: int) -> AsyncGenerator[bytes, None]:
+        file = await asyncio.to_thread(_open_for_reading, path)
+        try:
+            while chunk := await asyncio.to_thread(file.read, chunk_size):
+                yield chunk
+        finally:
+            file.close()
+
+    def presign(self, path: str, expires_in: int, filename: str | None) -> str | None:
+        return None  # the core signs a URL that the server serves
+
+    async def ping(self) -> None:
+        if not await asyncio.to_thread(os.access, self.root, os.W_OK | os.X_OK):
+            raise Unavailable("the blob folder is missing or not writable")
+
+    async def close(self) -> None:
+        pass
+
+
+async def _copy(chunks: AsyncIterable[bytes], file: BinaryIO) -> int:
+    """Write ``chunks`` to ``file`` in batches of about 1 MiB; the byte count."""
+    size = 0
+    batch = bytearray()
+    async for chunk in chunks:
+        size += len(chunk)
+        batch += chunk
+        if len(batch) >= _WRITE_BATCH:
+            await asyncio.to_thread(file.write, batch)
+            batch = bytearray()
+    if batch:
+        await asyncio.to_thread(file.write, batch)
+    return size
+
+
+def _open_temp(folder: str) -> tuple[str, BinaryIO]:
+    """A new hidden temporary file in ``folder`` (made if needed), open for writing."""
+    os.makedirs(folder, exist_ok=True)
+    temp = os.path.join(folder, f".{uuid.uuid4().hex}.part")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    return temp, os.fdopen(fd, "wb")
+
+
+def _open_for_reading(path: str) -> BinaryIO:
+    return open(path, "rb")
+
+
+def _sync_and_close(file: BinaryIO) -> None:
+    file.flush()
+    os.fsync(file.fileno())
+    file.close()
+
+
+def _remove_quietly(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.remove(path)

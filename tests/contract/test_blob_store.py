@@ -1,0 +1,479 @@
+"""The ``BlobStore`` contract, one suite over every fsspec flavour: memory, local, S3.
+
+The first section runs the same assertions against each flavour (``store`` is
+parametrised); presigning is the one place where the flavours differ by design.
+Later sections test what only one flavour has: S3 against moto (content type,
+multipart, a dead endpoint), the local folder (atomic writes, flat memory) and the
+memory namespaces, then URL parsing.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import re
+import socket
+import sys
+import tracemalloc
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
+from uuid import uuid4
+
+import aiohttp
+import boto3
+import pytest
+
+from rankion_core.errors import Invalid, NotFound, Unavailable
+from rankion_fsspec import FsspecBlobStore, open_blob_store
+from rankion_fsspec.multipart import PART_SIZE
+from tests.support.moto_server import MotoS3, moto_s3  # noqa: F401
+
+T = TypeVar("T")
+MiB = 1 << 20
+KEY = re.compile(r"images/(\d{4})/(\d{2})/[0-9a-f]{32}\.png")
+A_KEY = f"images/2024/01/{'a' * 32}.png"  # well-formed, never stored
+BAD_KEYS = [
+    "../x",
+    "/etc/passwd",
+    "images/../../x",
+    "images/2024/01/../../../x.png",
+    f"images\\2024\\01\\{'a' * 32}.png",
+    f"/images/2024/01/{'a' * 32}.png",
+    f"images/2024/01/{'a' * 32}.png\n",
+    f"Images/2024/01/{'a' * 32}.png",
+    "",
+]
+BAD_KINDS = ["", "Images", "1images", "a" * 33, "a/b", "../x", "a.b", "ïmages"]
+BAD_EXTS = ["", "PNG", "toolongex", "p/g", ".png", "p g"]
+
+
+class Boom(Exception):
+    """An error of the caller's own chunk iterator."""
+
+
+class FixedClock:
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now
+
+
+async def chunks_of(data: bytes, size: int) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+async def collect(items: AsyncIterable[T]) -> list[T]:
+    return [item async for item in items]
+
+
+def files_under(folder: Path) -> list[Path]:
+    return [path for path in folder.rglob("*") if path.is_file()]
+
+
+async def put(store: FsspecBlobStore, data: bytes = b"bytes") -> str:
+    return await store.put(data, kind="images", ext="png", content_type="image/png")
+
+
+def in_an_hour() -> datetime:
+    return datetime.now(UTC) + timedelta(hours=1)
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(params=["memory", "local", "s3"])
+def flavour(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def store_url(flavour: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL of an empty store of ``flavour`` (moto is started only for S3)."""
+    if flavour == "memory":
+        return f"memory://{uuid4().hex}"
+    if flavour == "local":
+        return str(tmp_path / "blobs")
+    s3: MotoS3 = request.getfixturevalue("moto_s3")
+    return s3.url(uuid4().hex)
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[FsspecBlobStore]:
+    async with open_blob_store(store_url) as blob_store:
+        yield blob_store
+
+
+# --------------------------------------------------------------------------- the contract
+
+
+async def test_put_then_get_returns_the_bytes(store: FsspecBlobStore) -> None:
+    data = os.urandom(1000)
+    key = await put(store, data)
+    assert await store.get(key) == data
+
+
+async def test_an_empty_blob_is_a_blob(store: FsspecBlobStore) -> None:
+    key = await put(store, b"")
+    assert await store.get(key) == b""
+    assert await collect(store.stream(key)) == []
+
+
+async def test_keys_are_kind_year_month_uuid_ext(store_url: str) -> None:
+    clock = FixedClock(datetime(2031, 7, 4, 12, tzinfo=UTC))
+    async with open_blob_store(store_url, clock=clock) as store:
+        first, second = await put(store), await put(store)
+    assert KEY.fullmatch(first)
+    assert first.startswith("images/2031/07/")
+    assert first != second
+
+
+async def test_stream_yields_chunks_of_the_asked_size(store: FsspecBlobStore) -> None:
+    data = os.urandom(5 * MiB + 123)
+    key = await put(store, data)
+    chunks = await collect(store.stream(key, chunk_size=MiB))
+    assert [len(chunk) for chunk in chunks] == [MiB] * 5 + [123]
+    assert b"".join(chunks) == data
+
+
+async def test_put_stream_stores_many_chunks(store: FsspecBlobStore) -> None:
+    data = os.urandom(2 * PART_SIZE + 5 * MiB + 7)  # three S3 parts, the last one short
+    key, size = await store.put_stream(
+        chunks_of(data, 64 * 1024), kind="exports", ext="zip", content_type="application/zip"
+    )
+    assert size == len(data)
+    assert key.startswith("exports/")
+    assert key.endswith(".zip")
+    assert await store.get(key) == data
+
+
+async def test_deleted_blob_is_not_found(store: FsspecBlobStore) -> None:
+    key = await put(store)
+    await store.delete(key)
+    with pytest.raises(NotFound):
+        await store.get(key)
+    with pytest.raises(NotFound):
+        await collect(store.stream(key))
+    assert not await store.exists(key)
+
+
+async def test_missing_blob_is_not_found_and_deleting_it_is_fine(store: FsspecBlobStore) -> None:
+    with pytest.raises(NotFound):
+        await store.get(A_KEY)
+    with pytest.raises(NotFound):
+        await collect(store.stream(A_KEY))
+    await store.delete(A_KEY)
+
+
+async def test_exists(store: FsspecBlobStore) -> None:
+    key = await put(store)
+    assert await store.exists(key)
+    assert not await store.exists(A_KEY)
+
+
+async def test_keys_lists_what_was_put(store: FsspecBlobStore) -> None:
+    assert await collect(store.keys()) == []
+    images = {await put(store) for _ in range(3)}
+    export, _ = await store.put_stream(
+        chunks_of(b"zip", 1), kind="exports", ext="zip", content_type="application/zip"
+    )
+    assert set(await collect(store.keys())) == images | {export}
+
+
+@pytest.mark.parametrize("key", BAD_KEYS)
+async def test_keys_the_store_cannot_have_made_do_not_exist(
+    store: FsspecBlobStore, key: str
+) -> None:
+    with pytest.raises(NotFound):
+        await store.get(key)
+    with pytest.raises(NotFound):
+        await collect(store.stream(key))
+    with pytest.raises(NotFound):
+        await store.delete(key)
+    with pytest.raises(NotFound):
+        store.presign(key, expires_at=in_an_hour())
+    assert not await store.exists(key)
+
+
+@pytest.mark.parametrize("kind", BAD_KINDS)
+async def test_bad_kind_is_invalid(store: FsspecBlobStore, kind: str) -> None:
+    with pytest.raises(Invalid):
+        await store.put(b"x", kind=kind, ext="png", content_type="image/png")
+    with pytest.raises(Invalid):
+        await store.put_stream(chunks_of(b"x", 1), kind=kind, ext="png", content_type="image/png")
+    assert await collect(store.keys()) == []
+
+
+@pytest.mark.parametrize("ext", BAD_EXTS)
+async def test_bad_ext_is_invalid(store: FsspecBlobStore, ext: str) -> None:
+    with pytest.raises(Invalid):
+        await store.put(b"x", kind="images", ext=ext, content_type="image/png")
+    assert await collect(store.keys()) == []
+
+
+async def test_a_failing_source_stores_nothing_and_its_error_comes_out(
+    store: FsspecBlobStore,
+) -> None:
+    async def failing() -> AsyncIterator[bytes]:
+        for _ in range(3):
+            yield os.urandom(4 * MiB)  # past one S3 part: a multipart upload is under way
+        raise Boom("the client hung up")
+
+    with pytest.raises(Boom, match="hung up"):
+        await store.put_stream(failing(), kind="images", ext="png", content_type="image/png")
+    assert await collect(store.keys()) == []
+
+
+async def test_stream_chunk_size_must_be_positive(store: FsspecBlobStore) -> None:
+    key = await put(store)
+    with pytest.raises(Invalid):
+        await collect(store.stream(key, chunk_size=0))
+
+
+async def test_presign(store: FsspecBlobStore, flavour: str) -> None:
+    data = os.urandom(2000)
+    key = await put(store, data)
+    url = store.presign(key, expires_at=in_an_hour(), filename="cat picture.png")
+    if flavour != "s3":
+        assert url is None  # the core signs a URL the server serves
+        return
+    assert url is not None
+    assert parse_qs(urlsplit(url).query)["X-Amz-Expires"] == ["3600"]
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        assert response.status == 200
+        assert await response.read() == data
+        disposition = response.headers["Content-Disposition"]
+    assert 'filename="cat picture.png"' in disposition
+
+
+async def test_presign_needs_an_aware_future_expiry(store: FsspecBlobStore) -> None:
+    key = await put(store)
+    with pytest.raises(Invalid):
+        store.presign(key, expires_at=datetime.now() + timedelta(hours=1))
+    with pytest.raises(Invalid):
+        store.presign(key, expires_at=datetime.now(UTC) - timedelta(seconds=5))
+
+
+async def test_ping(store: FsspecBlobStore) -> None:
+    await store.ping()
+
+
+async def test_a_closed_store_is_unavailable(store_url: str) -> None:
+    store = open_blob_store(store_url)
+    key = await put(store)
+    await store.close()
+    await store.close()  # closing twice is fine
+    with pytest.raises(Unavailable):
+        await store.get(key)
+
+
+# --------------------------------------------------------------------------- S3 only
+
+
+@pytest.fixture
+def s3_client(moto_s3: MotoS3) -> Iterator[Any]:  # noqa: F811
+    client = boto3.client("s3", endpoint_url=moto_s3.endpoint_url, region_name=moto_s3.region)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+async def s3_store(moto_s3: MotoS3) -> AsyncIterator[tuple[FsspecBlobStore, str]]:  # noqa: F811
+    """An S3 store and the object-key prefix it writes under."""
+    prefix = uuid4().hex
+    async with open_blob_store(moto_s3.url(prefix)) as store:
+        yield store, prefix
+
+
+async def test_s3_objects_carry_their_content_type(
+    s3_store: tuple[FsspecBlobStore, str],
+    s3_client: Any,
+    moto_s3: MotoS3,  # noqa: F811
+) -> None:
+    store, prefix = s3_store
+    small = await put(store)
+    big, _ = await store.put_stream(
+        chunks_of(os.urandom(PART_SIZE + MiB), MiB),
+        kind="exports",
+        ext="zip",
+        content_type="application/zip",
+    )
+    head = s3_client.head_object(Bucket=moto_s3.bucket, Key=f"{prefix}/{small}")
+    assert head["ContentType"] == "image/png"
+    head = s3_client.head_object(Bucket=moto_s3.bucket, Key=f"{prefix}/{big}")
+    assert head["ContentType"] == "application/zip"
+    assert head["ETag"].strip('"').endswith("-2")  # a multipart upload of two parts
+
+
+async def test_s3_failed_upload_is_aborted(
+    s3_store: tuple[FsspecBlobStore, str],
+    s3_client: Any,
+    moto_s3: MotoS3,  # noqa: F811
+) -> None:
+    store, prefix = s3_store
+
+    async def failing() -> AsyncIterator[bytes]:
+        yield os.urandom(PART_SIZE + 1)
+        raise Boom("gone")
+
+    with pytest.raises(Boom):
+        await store.put_stream(failing(), kind="images", ext="png", content_type="image/png")
+    uploads = s3_client.list_multipart_uploads(Bucket=moto_s3.bucket, Prefix=prefix)
+    assert uploads.get("Uploads", []) == []
+
+
+async def test_s3_presign_honours_a_non_ascii_filename(
+    s3_store: tuple[FsspecBlobStore, str],
+) -> None:
+    store, _ = s3_store
+    key = await put(store)
+    url = store.presign(key, expires_at=in_an_hour(), filename="café.png")
+    assert url is not None
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        disposition = response.headers["Content-Disposition"]
+    assert "filename*=UTF-8''caf%C3%A9.png" in disposition
+    with pytest.raises(Invalid):
+        store.presign(key, expires_at=datetime.now(UTC) + timedelta(days=8))
+
+
+async def test_s3_missing_bucket_is_unavailable(moto_s3: MotoS3) -> None:  # noqa: F811
+    async with open_blob_store("s3://no-such-bucket") as store:
+        with pytest.raises(Unavailable):
+            await store.ping()
+        with pytest.raises(Unavailable):
+            await put(store)
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_s3_down_is_unavailable(moto_s3: MotoS3) -> None:  # noqa: F811
+    store = open_blob_store(
+        "s3://bucket/prefix",
+        endpoint_url=f"http://127.0.0.1:{closed_port()}",
+        config_kwargs={"retries": {"mode": "standard", "total_max_attempts": 1}},
+    )
+    async with store:
+        with pytest.raises(Unavailable, match="unavailable"):
+            await store.ping()
+        with pytest.raises(Unavailable):
+            await put(store)
+        with pytest.raises(Unavailable):
+            await store.put_stream(chunks_of(b"abc", 1), kind="a", ext="b", content_type="c")
+        with pytest.raises(Unavailable):
+            await store.get(A_KEY)
+        with pytest.raises(Unavailable):
+            await collect(store.stream(A_KEY))
+        with pytest.raises(Unavailable):
+            await store.exists(A_KEY)
+        with pytest.raises(Unavailable):
+            await store.delete(A_KEY)
+        with pytest.raises(Unavailable):
+            await collect(store.keys())
+        assert store.presign(A_KEY, expires_at=in_an_hour()) is not None  # signing is local
+
+
+# --------------------------------------------------------------------------- local only
+
+
+async def test_local_folder_is_created(tmp_path: Path) -> None:
+    root = tmp_path / "a" / "b"
+    async with open_blob_store(f"file://{root}") as store:
+        key = await put(store, b"x")
+    assert (root / key).read_bytes() == b"x"
+
+
+async def test_local_keys_skip_stray_files_and_reads_stay_inside(tmp_path: Path) -> None:
+    (tmp_path / "secret").write_bytes(b"secret")
+    async with open_blob_store(str(tmp_path / "blobs")) as store:
+        key = await put(store)
+        (tmp_path / "blobs" / "notes.txt").write_text("not a blob")
+        (tmp_path / "blobs" / "images" / "2024" / "01").mkdir(parents=True)
+        (tmp_path / "blobs" / "images" / "2024" / "01" / f".{'a' * 32}.part").write_bytes(b"")
+        assert await collect(store.keys()) == [key]
+        with pytest.raises(NotFound):
+            await store.get("../secret")
+
+
+async def test_local_failed_write_leaves_no_file(tmp_path: Path) -> None:
+    async def failing() -> AsyncIterator[bytes]:
+        yield os.urandom(3 * MiB)
+        raise Boom("gone")
+
+    async with open_blob_store(str(tmp_path)) as store:
+        with pytest.raises(Boom):
+            await store.put_stream(failing(), kind="images", ext="png", content_type="image/png")
+    assert files_under(tmp_path) == []
+
+
+async def test_local_put_stream_and_stream_keep_memory_flat(tmp_path: Path) -> None:
+    chunk = os.urandom(MiB)
+
+    async def sixty_four_mib() -> AsyncIterator[bytes]:
+        for _ in range(64):
+            yield chunk
+
+    async with open_blob_store(str(tmp_path)) as store:
+        tracemalloc.start()
+        try:
+            key, size = await store.put_stream(
+                sixty_four_mib(), kind="exports", ext="zip", content_type="application/zip"
+            )
+            _, written_peak = tracemalloc.get_traced_memory()
+            tracemalloc.reset_peak()
+            read = 0
+            async for part in store.stream(key):
+                read += len(part)
+            _, read_peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert size == read == 64 * MiB
+    assert written_peak < 16 * MiB
+    assert read_peak < 16 * MiB
+
+
+# --------------------------------------------------------------------------- memory only
+
+
+async def test_memory_namespaces() -> None:
+    name = uuid4().hex
+    first = open_blob_store(f"memory://{name}")
+    key = await put(first)
+    same = open_blob_store(f"memory://{name}")
+    other = open_blob_store(f"memory://{uuid4().hex}")
+    assert await same.get(key) == b"bytes"  # one namespace while a store holds it
+    assert not await other.exists(key)
+    del first, same
+    gc.collect()
+    assert not await open_blob_store(f"memory://{name}").exists(key)  # freed, then fresh
+
+
+# --------------------------------------------------------------------------- URLs
+
+
+@pytest.mark.parametrize(
+    ("url", "options"),
+    [
+        ("ftp://host/x", {}),
+        ("file://otherhost/x", {}),
+        ("memory://x", {"endpoint_url": "http://x"}),
+        ("s3://", {}),
+        ("s3://bucket/../x", {}),
+    ],
+)
+def test_bad_urls_are_invalid(url: str, options: dict[str, Any]) -> None:
+    with pytest.raises(Invalid):
+        open_blob_store(url, **options)
+
+
+def test_s3_without_s3fs_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "s3fs", None)
+    with pytest.raises(ImportError, match=r"pip install 'rankion\[s3\]'"):
+        open_blob_store("s3://bucket")
