@@ -1,0 +1,138 @@
+"""``OpenAIProvider``: the ``ImageProvider`` port on the official ``openai`` SDK.
+
+Generations and edits go to the Images API with GPT image models, which answer
+with base64 (``b64_json``). Retries of 429/5xx/timeouts are the SDK's own
+(``max_retries``, honouring ``retry-after``); what still fails is translated by
+``errors.translate``. An answer without image data is ``ProviderUnavailable``:
+nothing says the next attempt would fail too, and the job's attempts are bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from rankion_core.errors import ProviderUnavailable
+from rankion_core.ports import EditSpec, GenerateSpec, ImageProvider, ProviderImage
+
+from .config import OpenAIConfig, load_config
+from .errors import translate
+from .fetch import fetch_image
+
+__all__ = ["OpenAIProvider", "open_provider"]
+
+_INSTALL_HINT = "the openai provider needs the openai SDK: pip install 'rankion[openai]'"
+_UPLOAD_TYPES = {b"\x89PNG": ("png", "image/png"), b"\xff\xd8\xff": ("jpg", "image/jpeg")}
+
+
+def load_sdk() -> Any:
+    """The ``openai`` module, imported on first use."""
+    try:
+        import openai
+    except ImportError as exc:
+        raise ImportError(_INSTALL_HINT) from exc
+    return openai
+
+
+def _upload(name: str, data: bytes) -> tuple[str, bytes, str]:
+    """A multipart file part, named with the extension its bytes call for."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        ext, mime = "webp", "image/webp"
+    else:
+        ext, mime = next(
+            (v for magic, v in _UPLOAD_TYPES.items() if data.startswith(magic)),
+            ("png", "image/png"),
+        )
+    return (f"{name}.{ext}", data, mime)
+
+
+class OpenAIProvider:
+    # annotated as the port declares them: Protocol attributes are invariant
+    name: str = "openai"
+    sizes: Sequence[str] = ("auto", "1024x1024", "1536x1024", "1024x1536")
+    models: Sequence[str]
+    default_model: str
+
+    def __init__(self, config: OpenAIConfig, *, client: Any = None) -> None:
+        self.config = config
+        self.models = config.models
+        self.default_model = config.default_model
+        self._sdk = load_sdk()
+        self._client = client or self._sdk.AsyncOpenAI(
+            api_key=config.api_key,
+            base_url=config.base_url,
+            timeout=config.timeout,
+            max_retries=config.max_retries,
+        )
+
+    async def generate(self, spec: GenerateSpec) -> ProviderImage:
+        extra = {"background": spec.background} if spec.background else {}
+        response = await self._call(
+            self._client.images.generate,
+            prompt=spec.prompt,
+            model=spec.model or self.default_model,
+            size=spec.size,
+            quality=spec.quality,
+            output_format=spec.output_format,
+            n=1,
+            **extra,
+        )
+        return await self._picture(response)
+
+    async def edit(self, source: bytes, spec: EditSpec) -> ProviderImage:
+        extra = {"mask": _upload("mask", spec.mask)} if spec.mask is not None else {}
+        response = await self._call(
+            self._client.images.edit,
+            image=_upload("image", source),
+            prompt=spec.prompt,
+            model=spec.model or self.default_model,
+            size=spec.size,
+            quality=spec.quality,
+            output_format=spec.output_format,
+            n=1,
+            **extra,
+        )
+        return await self._picture(response)
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def _call(self, method: Callable[..., Awaitable[Any]], **kwargs: Any) -> Any:
+        try:
+            async with asyncio.timeout(self.config.deadline):
+                return await method(**kwargs)
+        except (self._sdk.OpenAIError, TimeoutError) as exc:
+            raise translate(exc, self._sdk) from exc
+
+    async def _picture(self, response: Any) -> ProviderImage:
+        item: Any = response.data[0] if response.data else None
+        data = await self._bytes(item) if item is not None else b""
+        if not data:
+            raise ProviderUnavailable("the image provider answered without an image")
+        return ProviderImage(data=data, revised_prompt=item.revised_prompt)
+
+    async def _bytes(self, item: Any) -> bytes:
+        """The image of one answer entry: base64 inline, or a URL fetched through the guard."""
+        if item.b64_json:
+            try:
+                return base64.b64decode(item.b64_json, validate=True)
+            except (binascii.Error, ValueError):
+                raise ProviderUnavailable("the image provider sent unreadable image data") from None
+        if item.url:
+            allowlist, limit = self.config.url_allowlist, self.config.timeout
+            return await fetch_image(item.url, allowlist=allowlist, time_limit=limit)
+        return b""
+
+
+def open_provider(**options: Any) -> OpenAIProvider:
+    """Entry point ``rankion.providers:openai``; see ``load_config`` for the options."""
+    return OpenAIProvider(load_config(options))
+
+
+if TYPE_CHECKING:  # mypy proves the class fits the port structurally
+
+    def _fits_the_port(implementation: OpenAIProvider) -> ImageProvider:
+        return implementation

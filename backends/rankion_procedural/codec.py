@@ -1,0 +1,136 @@
+"""``PillowCodec``: the ``ImageCodec`` port on Pillow, strict about what it accepts.
+
+Only PNG, JPEG and WebP pass, recognised by their magic bytes; a payload over
+``max_bytes`` or a picture over ``max_pixels`` (a decompression bomb) is refused
+before any pixel is decoded; everything that does pass is decoded in full, so a
+truncated file is caught here and not later.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from typing import TYPE_CHECKING
+
+from PIL import Image, ImageOps
+
+from rankion_core.errors import Invalid
+from rankion_core.ports import ImageCodec, ImageInfo
+
+__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_PIXELS", "PillowCodec", "open_image", "sniff"]
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_MAX_PIXELS = 40_000_000
+
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+#: Pillow format -> (mime type, file extension)
+_TYPES = {
+    "PNG": ("image/png", "png"),
+    "JPEG": ("image/jpeg", "jpg"),
+    "WEBP": ("image/webp", "webp"),
+}
+
+
+def sniff(data: bytes) -> str | None:
+    """The Pillow format name the magic bytes announce, if it is one we accept."""
+    if data.startswith(_PNG_MAGIC):
+        return "PNG"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
+def _check_pixels(width: int, height: int, max_pixels: int) -> None:
+    if width * height > max_pixels:
+        raise Invalid(
+            f"the image is {width}x{height}, more than the {max_pixels // 1_000_000} "
+            "megapixels allowed"
+        )
+
+
+def _check_png_header(data: bytes, max_pixels: int) -> None:
+    """Read a PNG's size from its IHDR chunk before Pillow sees it (bombs are cheap
+    to make as PNGs, and Pillow only warns below its own, much larger, limit)."""
+    if data[12:16] == b"IHDR" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        _check_pixels(width, height, max_pixels)
+
+
+def open_image(
+    data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Image.Image:
+    """Decode ``data`` in full, or raise ``Invalid`` saying why not."""
+    if not data:
+        raise Invalid("the image is empty")
+    if len(data) > max_bytes:
+        raise Invalid(f"the image is larger than {max_bytes // (1024 * 1024)} MiB")
+    kind = sniff(data)
+    if kind is None:
+        raise Invalid("the file is not a PNG, JPEG or WebP image")
+    if kind == "PNG":
+        _check_png_header(data, max_pixels)
+    try:
+        image = Image.open(io.BytesIO(data), formats=[kind])
+        _check_pixels(*image.size, max_pixels)
+        image.load()
+    except Invalid:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # the warning arrives as an exception only where warnings are errors;
+        # elsewhere Pillow warns and the pixel check above refuses the image
+        raise Invalid(f"the image has more than {max_pixels // 1_000_000} megapixels") from None
+    except Exception:  # Pillow raises OSError, SyntaxError, ValueError... on bad data
+        raise Invalid(f"the {kind} image is truncated or corrupt") from None
+    return image
+
+
+class PillowCodec:
+    """CPU-bound image work; synchronous (the core runs it in a thread)."""
+
+    def __init__(
+        self, max_bytes: int = DEFAULT_MAX_BYTES, max_pixels: int = DEFAULT_MAX_PIXELS
+    ) -> None:
+        self.max_bytes = max_bytes
+        self.max_pixels = max_pixels
+
+    def _open(self, data: bytes) -> Image.Image:
+        return open_image(data, max_bytes=self.max_bytes, max_pixels=self.max_pixels)
+
+    def inspect(self, data: bytes) -> ImageInfo:
+        with self._open(data) as image:
+            mime_type, ext = _TYPES[str(image.format)]
+            return ImageInfo(width=image.width, height=image.height, mime_type=mime_type, ext=ext)
+
+    def thumbnail(self, data: bytes, max_side: int = 256) -> bytes:
+        """A WebP whose longer side is at most ``max_side``, upright per EXIF."""
+        if max_side < 1:
+            raise Invalid("max_side must be positive")
+        with self._open(data) as image:
+            upright = ImageOps.exif_transpose(image)
+            has_alpha = "A" in upright.getbands() or "transparency" in upright.info
+            small = upright.convert("RGBA" if has_alpha else "RGB")
+            small.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+            out = io.BytesIO()
+            small.save(out, "WEBP", quality=80, method=4)
+            return out.getvalue()
+
+    def check_mask(self, data: bytes, width: int, height: int) -> None:
+        """Raise ``Invalid`` unless ``data`` is a ``width``x``height`` PNG with alpha."""
+        if sniff(data) != "PNG":
+            raise Invalid("the mask must be a PNG image")
+        with self._open(data) as mask:
+            if "A" not in mask.getbands() and "transparency" not in mask.info:
+                raise Invalid("the mask must have an alpha channel (transparent where to edit)")
+            if mask.size != (width, height):
+                raise Invalid(
+                    f"the mask is {mask.width}x{mask.height} but the image is {width}x{height}; "
+                    "they must match"
+                )
+
+
+if TYPE_CHECKING:  # mypy proves the class fits the port structurally
+
+    def _fits_the_port(implementation: PillowCodec) -> ImageCodec:
+        return implementation
