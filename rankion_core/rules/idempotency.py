@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import Conflict, Invalid
 from ..models import IdempotencyRecord
-from .limits import IDEMPOTENCY_KEY_MAX, IDEMPOTENCY_TTL
+from .limits import IDEMPOTENCY_KEY_MAX, IDEMPOTENCY_TTL, IN_FLIGHT_TIMEOUT
 
 
 class Decision(StrEnum):
@@ -39,9 +39,14 @@ def is_expired(record: IdempotencyRecord, now: datetime) -> bool:
     return record.created_at + IDEMPOTENCY_TTL <= now
 
 
+def is_abandoned(record: IdempotencyRecord, now: datetime) -> bool:
+    """An answer never stored (the process died mid-request) frees its key after a while."""
+    return not record.completed and record.created_at + IN_FLIGHT_TIMEOUT <= now
+
+
 def decide(record: IdempotencyRecord, fingerprint_: str, now: datetime) -> Decision:
     """What to do with a request whose key already has ``record``."""
-    if is_expired(record, now):
+    if is_expired(record, now) or is_abandoned(record, now):
         return Decision.FRESH
     if record.fingerprint != fingerprint_:
         raise Invalid(

@@ -24,6 +24,8 @@ EDIT_COST = 10
 
 TRASH_RETENTION = timedelta(days=30)
 IDEMPOTENCY_TTL = timedelta(hours=24)
+#: a key whose first request never finished (the process died) is free again after this
+IN_FLIGHT_TIMEOUT = timedelta(minutes=5)
 URL_MIN_VALIDITY = timedelta(hours=1)
 EXPORT_RETENTION = timedelta(hours=24)
 SHARE_TOKEN_BYTES = 24  # 192 random bits, ≥ 128 as the contract asks

@@ -105,8 +105,10 @@ def test_idempotency_same_request_replays_and_a_different_one_is_refused(
     )
     record.completed = False
     with pytest.raises(Conflict) as conflict:
-        idempotency.decide(record, fp, NOW)
+        idempotency.decide(record, fp, NOW + timedelta(minutes=4))
     assert conflict.value.code == "idempotency_key_in_flight"
+    # a request that never finished (its process died) frees the key after a while
+    assert idempotency.decide(record, fp, NOW + timedelta(minutes=5)) is idempotency.Decision.FRESH
 
 
 @given(
