@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import builtins
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from attrs import define, field
@@ -138,41 +140,47 @@ class Gallery:
         await self._drop_blobs([image])
 
     async def bulk_delete(self, actor: Actor, ids: Sequence[int]) -> BulkDeleteResult:
-        wanted = bulk.check_ids(ids, BULK_MAX)
-        result = BulkDeleteResult()
-        now = self.deps.clock.now()
-        async with self.deps.storage.unit_of_work() as uow:
-            found = {i.id: i for i in await uow.images.get_many(actor.team_id, wanted)}
-            for image_id in wanted:
-                image = found.get(image_id)
-                if image is None:
-                    result.not_found.append(image_id)
-                elif trash.soft_delete(image, now):
-                    await uow.images.update(image)
-                    result.deleted.append(image_id)
-                else:
-                    result.already_in_trash.append(image_id)
-            await uow.commit()
-        return result
+        def sort(image: Image, now: datetime) -> str:
+            return "deleted" if trash.soft_delete(image, now) else "already_in_trash"
+
+        found = await self._bulk(actor, ids, sort, changed="deleted")
+        return BulkDeleteResult(found["deleted"], found["already_in_trash"], found["not_found"])
 
     async def bulk_restore(self, actor: Actor, ids: Sequence[int]) -> BulkRestoreResult:
+        def sort(image: Image, now: datetime) -> str:
+            if image.deleted_at is None:
+                return "not_in_trash"
+            trash.restore(image, now)
+            return "restored"
+
+        found = await self._bulk(actor, ids, sort, changed="restored")
+        return BulkRestoreResult(found["restored"], found["not_in_trash"], found["not_found"])
+
+    async def _bulk(
+        self,
+        actor: Actor,
+        ids: Sequence[int],
+        sort: Callable[[Image, datetime], str],
+        *,
+        changed: str,
+    ) -> defaultdict[str, builtins.list[int]]:
+        """Apply ``sort`` to each of the team's images in one transaction; ids by outcome.
+
+        The limit is checked before anything is read, so a rejected call changes nothing.
+        """
         wanted = bulk.check_ids(ids, BULK_MAX)
-        result = BulkRestoreResult()
+        outcomes: defaultdict[str, builtins.list[int]] = defaultdict(list)
         now = self.deps.clock.now()
         async with self.deps.storage.unit_of_work() as uow:
             found = {i.id: i for i in await uow.images.get_many(actor.team_id, wanted)}
             for image_id in wanted:
                 image = found.get(image_id)
-                if image is None:
-                    result.not_found.append(image_id)
-                elif image.deleted_at is None:
-                    result.not_in_trash.append(image_id)
-                else:
-                    trash.restore(image, now)
+                outcome = "not_found" if image is None else sort(image, now)
+                if image is not None and outcome == changed:
                     await uow.images.update(image)
-                    result.restored.append(image_id)
+                outcomes[outcome].append(image_id)
             await uow.commit()
-        return result
+        return outcomes
 
     async def purge(self, now: datetime | None = None, batch: int = 100) -> int:
         """Delete for good every image whose time in the trash is up; how many went."""
