@@ -206,8 +206,15 @@ class Gallery:
 
 
 async def _hard_delete(uow: UnitOfWork, image: Image, now: datetime) -> None:
-    family = await uow.images.tree(image.team_id, image.tree_root)
-    current = next((i for i in family if i.id == image.id), image)
+    """Delete ``image`` for good, re-attaching its variants first.
+
+    The row is read again: an earlier delete in the same transaction (a purge batch
+    holding a root and its variant) may have moved it to another tree.
+    """
+    current = await uow.images.get(image.team_id, image.id)
+    if current is None:
+        return
+    family = await uow.images.tree(current.team_id, current.tree_root)
     for moved in tree.detach_for_delete(family, current, now):
         await uow.images.update(moved)
-    await uow.images.delete(image.team_id, image.id)
+    await uow.images.delete(current.team_id, current.id)
