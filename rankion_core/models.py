@@ -18,6 +18,7 @@ __all__ = [
     "Actor",
     "ApiToken",
     "CalendarEvent",
+    "CalendarFeed",
     "ChatSession",
     "EditSession",
     "EventStatus",
@@ -74,6 +75,7 @@ class JobKind(StrEnum):
     GENERATE = "generate"
     EDIT = "edit"
     EXPORT = "export"
+    WEBHOOK = "webhook"
 
 
 class JobStatus(StrEnum):
@@ -147,6 +149,17 @@ class CalendarEvent:
     notes: str | None
     created_at: datetime
     updated_at: datetime
+
+
+@define(slots=False, eq=False)
+class CalendarFeed:
+    """A project's iCalendar feed token, kept as a SHA-256 ``digest`` (one per project;
+    issuing a new one replaces it)."""
+
+    project_id: int
+    team_id: int
+    digest: str
+    created_at: datetime
 
 
 @define(slots=False, eq=False)

@@ -23,6 +23,7 @@ from attrs import define, field
 from .models import (
     ApiToken,
     CalendarEvent,
+    CalendarFeed,
     ChatSession,
     EditSession,
     EventStatus,
@@ -40,6 +41,7 @@ from .models import (
     Team,
     User,
 )
+from .webhooks import WebhookRepository
 
 __all__ = [
     "ArticleDirectory",
@@ -285,6 +287,21 @@ class IdempotencyRepository(Protocol):
     async def purge(self, before: datetime) -> int: ...
 
 
+class CalendarFeedRepository(Protocol):
+    """One feed token per project, kept as a digest."""
+
+    async def put(self, feed: CalendarFeed) -> None:
+        """Store the project's feed, replacing the one it had (the old token stops working)."""
+        ...
+
+    async def get(self, team_id: int, project_id: int) -> CalendarFeed | None: ...
+    async def find(self, digest: str) -> CalendarFeed | None:
+        """The feed whose token has ``digest``, of any team (the public side)."""
+        ...
+
+    async def delete(self, team_id: int, project_id: int) -> bool: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. ``async with storage.unit_of_work() as uow: ...; await uow.commit()``;
     leaving the block without ``commit`` rolls everything back."""
@@ -302,6 +319,8 @@ class UnitOfWork(Protocol):
     exports: ExportRepository
     ledger: LedgerRepository
     idempotency: IdempotencyRepository
+    calendar_feeds: CalendarFeedRepository
+    webhooks: WebhookRepository
 
     async def commit(self) -> None: ...
     async def rollback(self) -> None: ...

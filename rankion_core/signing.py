@@ -13,7 +13,10 @@ from urllib.parse import quote
 
 from .rules.limits import URL_MIN_VALIDITY
 
-__all__ = ["HmacUrlSigner", "url_expiry"]
+__all__ = ["SIGNED_CACHE_SIZE", "HmacUrlSigner", "url_expiry"]
+
+#: signed URLs remembered per signer (they are the same for an hour; see ``sign``)
+SIGNED_CACHE_SIZE = 20_000
 
 
 def url_expiry(now: datetime, validity: timedelta = URL_MIN_VALIDITY) -> datetime:
@@ -31,15 +34,26 @@ class HmacUrlSigner:
             raise ValueError("the URL signing secret must be at least 16 bytes")
         self._secret = secret
         self.base_url = base_url.rstrip("/")
+        self._recent: dict[tuple[str, int], str] = {}
 
     def signature(self, path: str, expires: int) -> str:
         msg = f"{path}\n{expires}".encode()
         return hmac.new(self._secret, msg, hashlib.sha256).hexdigest()[:32]
 
     def sign(self, path: str, expires_at: datetime) -> str:
-        expires = int(expires_at.timestamp())
-        sig = self.signature(path, expires)
-        return f"{self.base_url}{quote(path)}?expires={expires}&sig={sig}"
+        return self._signed(path, int(expires_at.timestamp()))
+
+    def _signed(self, path: str, expires: int) -> str:
+        # The same (path, hour) gives the same URL for an hour: remember the last ones
+        # (a gallery page signs two per image; an HMAC each costs ~20 us).
+        url = self._recent.get((path, expires))
+        if url is None:
+            sig = self.signature(path, expires)
+            url = f"{self.base_url}{quote(path)}?expires={expires}&sig={sig}"
+            if len(self._recent) >= SIGNED_CACHE_SIZE:
+                self._recent.clear()
+            self._recent[(path, expires)] = url
+        return url
 
     def verify(self, path: str, expires: str, sig: str, now: datetime) -> bool:
         if not expires.isdigit() or int(expires) < now.timestamp():

@@ -18,13 +18,20 @@ def check_length(field: str, value: str, *, low: int, high: int) -> str:
 
 
 def title(value: str | None) -> str | None:
+    """Limits apply to the text as sent (as documented), emptiness after trimming."""
     if value is None:
         return None
-    return check_length("title", value.strip(), low=0, high=limits.TITLE_MAX) or None
+    return check_length("title", value, low=0, high=limits.TITLE_MAX).strip() or None
 
 
 def required_title(value: str) -> str:
-    return check_length("title", value.strip(), low=1, high=limits.TITLE_MAX)
+    return required("title", value, limits.TITLE_MAX)
+
+
+def required(field: str, value: str, high: int) -> str:
+    """1..``high`` characters as sent, and not blank; trimmed."""
+    check_length(field, value, low=1, high=high)
+    return check_length(field, value.strip(), low=1, high=high)
 
 
 def prompt(value: str) -> str:
@@ -44,7 +51,7 @@ def normalize_tags(tags: Iterable[str]) -> list[str]:
         tag = raw.strip()
         if not tag:
             raise Invalid("a tag must not be empty", details={"tags": "empty tag"})
-        if len(tag) > limits.TAG_MAX:
+        if len(raw) > limits.TAG_MAX:
             raise Invalid(
                 f"a tag is at most {limits.TAG_MAX} characters",
                 details={"tags": f"tag longer than {limits.TAG_MAX} characters"},

@@ -20,7 +20,7 @@ def ensure_utc(value: datetime, field: str = "time") -> datetime:
 def day_bounds(day: date) -> tuple[datetime, datetime]:
     """The first and last representable instants of a UTC day (both inclusive)."""
     start = datetime.combine(day, time.min, tzinfo=UTC)
-    return start, start + timedelta(days=1) - timedelta(microseconds=1)
+    return start, start + (timedelta(days=1) - timedelta(microseconds=1))  # 9999-12-31 too
 
 
 def iso_z(value: datetime) -> str:

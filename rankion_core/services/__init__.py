@@ -10,22 +10,26 @@ from .chat import Chat
 from .creation import Creation, EditRequest, GenerateRequest, Queued
 from .deps import Deps
 from .exports import Exports, ExportView
+from .feeds import CalendarFeeds, FeedContent
 from .gallery import BulkDeleteResult, BulkRestoreResult, Gallery, ImagePatch
 from .jobs import Jobs
 from .shares import SharedImage, Shares
 from .views import ImageDetail, ImageView, ShareView, VariantView
+from .webhooks import Webhooks
 
 __all__ = [
     "Accounts",
     "BulkDeleteResult",
     "BulkRestoreResult",
     "Calendar",
+    "CalendarFeeds",
     "Chat",
     "Creation",
     "Deps",
     "EditRequest",
     "ExportView",
     "Exports",
+    "FeedContent",
     "Gallery",
     "GenerateRequest",
     "ImageDetail",
@@ -39,6 +43,7 @@ __all__ = [
     "SharedImage",
     "Shares",
     "VariantView",
+    "Webhooks",
 ]
 
 
@@ -49,12 +54,14 @@ class Rankion:
         self.deps = deps
         self.accounts = Accounts(deps)
         self.calendar = Calendar(deps)
+        self.calendar_feeds = CalendarFeeds(deps)
         self.gallery = Gallery(deps)
         self.creation = Creation(deps)
         self.shares = Shares(deps)
         self.chat = Chat(deps)
         self.jobs = Jobs(deps, lease=lease)
         self.exports = Exports(deps, self.jobs)
+        self.webhooks = Webhooks(deps, self.jobs)
 
     async def run_pending(self, worker: str = "inline") -> int:
         """Run every claimable job now, in this task; how many ran (tests, scripts)."""

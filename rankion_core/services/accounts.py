@@ -41,7 +41,7 @@ class Accounts:
         self.deps = deps
 
     async def create_team(self, name: str, credits_: int = 0) -> Team:
-        name = text.check_length("name", name.strip(), low=1, high=PROJECT_NAME_MAX)
+        name = text.required("name", name, PROJECT_NAME_MAX)
         if credits_ < 0:
             raise Invalid("credits must not be negative", details={"credits": "must be ≥ 0"})
         now = self.deps.clock.now()
@@ -72,7 +72,7 @@ class Accounts:
         return team
 
     async def create_project(self, actor: Actor, name: str) -> Project:
-        name = text.check_length("name", name.strip(), low=1, high=PROJECT_NAME_MAX)
+        name = text.required("name", name, PROJECT_NAME_MAX)
         async with self.deps.storage.unit_of_work() as uow:
             project = await uow.projects.add(
                 Project(id=0, team_id=actor.team_id, name=name, created_at=self.deps.clock.now())

@@ -6,7 +6,12 @@ from ..errors import Invalid, NotFound
 from ..models import Actor, CalendarEvent, Page
 from ..ports import EventQuery, UnitOfWork
 from ..rules.calendar import EventChange, EventDraft, apply_change, new_event
+from ..rules.webhooks import event_data
+from ..webhooks import WebhookEvent
 from .deps import Deps
+from .outbox import emit
+
+CHANGED = WebhookEvent.CALENDAR_EVENT_CHANGED
 
 
 class Calendar:
@@ -39,6 +44,7 @@ class Calendar:
             await self._project(uow, actor, project_id)
             await self._check_article(actor, project_id, event.article_id)
             await uow.events.add(event)
+            await emit(self.deps, uow, actor.team_id, CHANGED, event_data(event, "created"))
             await uow.commit()
         return event
 
@@ -59,11 +65,14 @@ class Calendar:
             if event.article_id != before:
                 await self._check_article(actor, event.project_id, event.article_id)
             await uow.events.update(event)
+            await emit(self.deps, uow, actor.team_id, CHANGED, event_data(event, "updated"))
             await uow.commit()
         return event
 
     async def delete(self, actor: Actor, event_id: int) -> None:
         async with self.deps.storage.unit_of_work() as uow:
-            if not await uow.events.delete(actor.team_id, event_id):
+            event = await uow.events.get(actor.team_id, event_id)
+            if event is None or not await uow.events.delete(actor.team_id, event_id):
                 raise NotFound("event")
+            await emit(self.deps, uow, actor.team_id, CHANGED, event_data(event, "deleted"))
             await uow.commit()

@@ -11,13 +11,17 @@ from datetime import datetime
 
 from attrs import define
 
-from ..errors import Conflict, InsufficientCredits, Invalid
+from ..errors import Conflict, InsufficientCredits, Invalid, RateLimited
 from ..models import Actor, EditSession, Image, Job, JobKind, JobStatus, ProcessingStatus
 from ..ports import UnitOfWork
 from ..rules import credits, text, tree
 from ..rules.limits import BACKGROUNDS, OUTPUT_FORMATS, QUALITIES, SLOT_MAX
 from .deps import Deps
 from .gallery import get_image
+
+#: the job kinds the active-jobs limit counts, and the Retry-After it suggests
+CHARGED_KINDS = (JobKind.GENERATE, JobKind.EDIT)
+ACTIVE_JOBS_RETRY_AFTER = 5
 
 
 @define(frozen=True)
@@ -201,11 +205,25 @@ class Creation:
         remaining = await uow.teams.charge(image.team_id, cost)
         if remaining is None:
             raise InsufficientCredits(cost, await uow.teams.balance(image.team_id))
+        await self._check_active_jobs(uow, image.team_id)
         entry = credits.charge_entry(
             team_id=image.team_id, kind=kind, image_id=image.id, job_id=job.id, now=now
         )
         await uow.ledger.add(entry)
         return Queued(job.id, image.id, cost, remaining)
+
+    async def _check_active_jobs(self, uow: UnitOfWork, team_id: int) -> None:
+        """At most ``max_active_jobs`` generate/edit jobs per team, this one included.
+
+        Counted after the charge: its conditional UPDATE locks the team's row until
+        the commit, so concurrent requests of one team are counted one after another.
+        """
+        limit = self.deps.max_active_jobs
+        if limit > 0 and await uow.jobs.count_active(team_id, CHARGED_KINDS) > limit:
+            raise RateLimited(
+                f"the team already has {limit} generations or edits queued or running",
+                retry_after=ACTIVE_JOBS_RETRY_AFTER,
+            )
 
 
 def _check_editable(source: Image) -> None:

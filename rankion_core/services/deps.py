@@ -16,7 +16,9 @@ from ..ports import (
     ImageProvider,
     Storage,
 )
+from ..rules.webhooks import RetryPolicy
 from ..signing import HmacUrlSigner
+from ..webhooks import WebhookSender
 
 
 @define
@@ -31,6 +33,11 @@ class Deps:
     chat_sink: ChatSessionSink = field(factory=NoChatSink)
     #: called after a job is queued, so in-process workers wake at once
     on_job_queued: Callable[[], None] | None = None
+    #: generate/edit jobs a team may have queued or running at once (0: no limit)
+    max_active_jobs: int = 0
+    #: sends webhook deliveries (None: deliveries fail with a clear error)
+    webhook_sender: WebhookSender | None = None
+    webhook_policy: RetryPolicy = field(factory=RetryPolicy)
 
     @property
     def base_url(self) -> str:

@@ -23,8 +23,11 @@ from ..models import Actor, Export, ExportStatus, Image, Job, JobKind, JobStatus
 from ..rules import bulk
 from ..rules.limits import EXPORT_MAX, EXPORT_RETENTION
 from ..rules.timeutil import iso_z
+from ..rules.webhooks import export_data
+from ..webhooks import WebhookEvent
 from .deps import Deps
 from .jobs import Jobs
+from .outbox import emit
 from .views import blob_url
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -166,6 +169,9 @@ class Exports:
         async with self.deps.storage.unit_of_work() as uow:
             if await uow.jobs.finish(job, job.attempts):
                 await uow.exports.update(export)
+                # webhooks: queued with the export's end (issue 9)
+                data = export_data(export, self.download_url(export))
+                await emit(self.deps, uow, job.team_id, WebhookEvent.EXPORT_READY, data)
                 await uow.commit()
                 return
         await self.deps.blobs.delete(key)  # a newer attempt owns the job

@@ -20,7 +20,10 @@ from ..errors import NotFound, ProviderRejected, ProviderUnavailable, RankionErr
 from ..models import Actor, ExportStatus, Image, Job, JobKind, JobStatus, ProcessingStatus
 from ..ports import EditSpec, GenerateSpec, UnitOfWork
 from ..rules import credits
+from ..rules.webhooks import image_data
+from ..webhooks import WebhookEvent
 from .deps import Deps
+from .outbox import emit
 
 log = logging.getLogger("rankion.jobs")
 
@@ -29,6 +32,10 @@ log = logging.getLogger("rankion.jobs")
 #: wrote when ``finish`` says a newer attempt owns the job. Errors it raises are sorted
 #: by the runner: permanent ones fail the job, transient ones retry it.
 Handler = Callable[[Job], Awaitable[None]]
+
+
+class LeaseLost(Exception):
+    """Another attempt owns the job now: this worker stops without touching it."""
 
 
 class PermanentFailure(RankionError):
@@ -86,6 +93,8 @@ class Jobs:
         beat = asyncio.create_task(self._heartbeat(job.id, attempt))
         try:
             await self.handlers[job.kind](job)
+        except LeaseLost:
+            log.info("job %s: attempt %s lost its lease; a newer attempt owns it", job.id, attempt)
         except (PermanentFailure, ProviderRejected) as exc:
             await self._fail(job, attempt, exc.message)
         except (ProviderUnavailable, Unavailable) as exc:
@@ -99,12 +108,18 @@ class Jobs:
                 await beat
 
     async def _heartbeat(self, job_id: int, attempt: int) -> None:
+        """Renew the lease until cancelled; a storage hiccup is logged and retried at the
+        next beat, and only a lease another attempt holds ends the loop."""
         while True:
             await asyncio.sleep(self.lease.total_seconds() / 3)
             now = self.deps.clock.now()
-            async with self.deps.storage.unit_of_work() as uow:
-                held = await uow.jobs.heartbeat(job_id, attempt, now + self.lease)
-                await uow.commit()
+            try:
+                async with self.deps.storage.unit_of_work() as uow:
+                    held = await uow.jobs.heartbeat(job_id, attempt, now + self.lease)
+                    await uow.commit()
+            except Exception:
+                log.warning("job %s: heartbeat failed; retrying", job_id, exc_info=True)
+                continue
             if not held:
                 return
 
@@ -134,9 +149,13 @@ class Jobs:
                 return
             image = await self._set_image(uow, job, ProcessingStatus.FAILED, message)
             await self._refund(uow, job, image, now)
+            if image is not None:  # webhooks: queued with the failure (issue 9)
+                data = image_data(image, job.id)
+                await emit(self.deps, uow, job.team_id, WebhookEvent.IMAGE_FAILED, data)
             if job.kind is JobKind.EXPORT:
                 await _fail_export(uow, job, message)
             await uow.commit()
+        await self._drop_mask(job)
 
     async def _refund(self, uow: UnitOfWork, job: Job, image: Image | None, now: datetime) -> None:
         cost = credits.cost(job.kind)
@@ -163,6 +182,11 @@ class Jobs:
             image.updated_at = self.deps.clock.now()
             await uow.images.update(image)
         return image
+
+    async def _drop_mask(self, job: Job) -> None:
+        mask_key = job.payload.get("mask_key")
+        if isinstance(mask_key, str):
+            await self.deps.blobs.delete(mask_key)
 
     async def _discard(self, result: dict[str, object] | None) -> None:
         for name in ("blob_key", "thumbnail_key"):
@@ -200,7 +224,12 @@ class Jobs:
         await self._store_result(job, made.data)
 
     async def _start_image(self, job: Job) -> Image:
+        """Mark the image ``processing`` — only while this attempt still holds the job,
+        so a stalled worker never rewinds an image a newer attempt already made."""
         async with self.deps.storage.unit_of_work() as uow:
+            now = self.deps.clock.now()
+            if not await uow.jobs.heartbeat(job.id, job.attempts, now + self.lease):
+                raise LeaseLost
             image = await self._set_image(uow, job, ProcessingStatus.PROCESSING, None)
             await uow.commit()
         if image is None:
@@ -251,10 +280,12 @@ class Jobs:
                 await self._discard(result)  # a newer attempt owns the job
                 return
             await uow.images.update(image)
+            # webhooks: queued in the transaction that makes the image ready (issue 9)
+            await emit(
+                self.deps, uow, job.team_id, WebhookEvent.IMAGE_READY, image_data(image, job.id)
+            )
             await uow.commit()
-        mask_key = job.payload.get("mask_key")
-        if isinstance(mask_key, str):
-            await self.deps.blobs.delete(mask_key)
+        await self._drop_mask(job)
 
 
 def _image_id(job: Job) -> int | None:

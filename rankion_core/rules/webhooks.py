@@ -1,0 +1,196 @@
+"""Pure webhook rules: URL checks, signatures, retry delays and event bodies.
+
+A signature is ``Rankion-Signature: t=<unix seconds>,v1=<hex>`` where ``v1`` is
+HMAC-SHA256 with the webhook's secret over ``f"{t}.{body}"``: the timestamp is part
+of what is signed, so a receiver that rejects old timestamps cannot be replayed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from attrs import define
+
+from ..errors import Invalid
+from ..models import CalendarEvent, Export, Image
+from ..webhooks import WebhookEvent
+from .timeutil import iso_z
+
+SIGNATURE_HEADER = "Rankion-Signature"
+EVENT_HEADER = "Rankion-Event"
+DELIVERY_HEADER = "Rankion-Delivery"
+URL_MAX = 2000
+DESCRIPTION_MAX = 200
+SECRET_PREFIX = "whsec_"
+DEFAULT_TOLERANCE = 300
+
+
+@define(frozen=True)
+class RetryPolicy:
+    """How deliveries are retried: ``backoff * factor**(attempt-1)``, capped, jittered."""
+
+    backoff: timedelta = timedelta(seconds=10)
+    factor: float = 3.0
+    cap: timedelta = timedelta(hours=1)
+    max_attempts: int = 8
+    allow_private: bool = False
+
+    def delay(self, attempt: int, jitter: float = 0.0) -> timedelta:
+        """The wait after failed ``attempt`` (1-based); ``jitter`` in [0, 1) adds ≤ 25 %."""
+        base = self.backoff.total_seconds() * self.factor ** max(0, attempt - 1)
+        seconds = min(base, self.cap.total_seconds()) * (1.0 + 0.25 * jitter)
+        return timedelta(seconds=seconds)
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
+def check_events(events: Iterable[str]) -> list[str]:
+    """The events, de-duplicated in order; unknown names are ``Invalid``."""
+    known = {e.value for e in WebhookEvent}
+    wanted = list(dict.fromkeys(events))
+    if not wanted:
+        raise Invalid("subscribe to at least one event", details={"events": "must not be empty"})
+    unknown = [e for e in wanted if e not in known]
+    if unknown:
+        allowed = ", ".join(sorted(known))
+        raise Invalid(
+            f"unknown events: {', '.join(unknown)}", details={"events": f"one of {allowed}"}
+        )
+    return wanted
+
+
+def private_ip(host: str) -> bool:
+    """True when ``host`` is an IP literal that is not a public unicast address."""
+    try:
+        ip = ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return host.lower().rstrip(".") in {"localhost", "localhost.localdomain"}
+    return not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_unspecified
+
+
+def check_url(url: str, *, allow_private: bool) -> str:
+    """A deliverable URL: http(s), a host, no credentials; no private IP literal unless
+    allowed. Hostnames are checked again when they are resolved, at every send."""
+    bad = _url_problem(url, allow_private)
+    if bad:
+        raise Invalid(f"the webhook URL {bad}", details={"url": bad})
+    return url
+
+
+def _url_problem(url: str, allow_private: bool) -> str | None:
+    if len(url) > URL_MAX or any(c.isspace() or ord(c) < 32 for c in url):
+        return f"must be at most {URL_MAX} characters without spaces"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        return "cannot be parsed"
+    if parts.scheme not in ("http", "https"):
+        return "must start with http:// or https://"
+    if not parts.hostname:
+        return "has no host"
+    if parts.username is not None or parts.password is not None:
+        return "must not carry credentials"
+    if not allow_private and private_ip(parts.hostname):
+        return "points at a private, loopback or link-local address"
+    return None
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """The value of the ``Rankion-Signature`` header."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def verify(
+    secret: str, header: str, body: bytes, now: float, tolerance: float = DEFAULT_TOLERANCE
+) -> bool:
+    """Whether ``header`` signs ``body`` with ``secret`` within ``tolerance`` seconds."""
+    fields = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    try:
+        timestamp = int(fields.get("t", ""))
+    except ValueError:
+        return False
+    if abs(now - timestamp) > tolerance:
+        return False
+    expected = sign(secret, body, timestamp).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, fields.get("v1", ""))
+
+
+def body(delivery_id: int, event: str, occurred_at: str, data: Mapping[str, Any]) -> bytes:
+    """The JSON body; the same bytes on every retry (keys sorted, no spaces)."""
+    doc = {"id": delivery_id, "type": event, "created_at": occurred_at, "data": data}
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def headers(event: str, delivery_id: int, signature: str) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": "rankion-webhooks/1",
+        EVENT_HEADER: event,
+        DELIVERY_HEADER: str(delivery_id),
+        SIGNATURE_HEADER: signature,
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return iso_z(value) if value is not None else None
+
+
+def image_data(image: Image, job_id: int) -> dict[str, Any]:
+    return {
+        "job_id": job_id,
+        "image": {
+            "id": image.id,
+            "project_id": image.project_id,
+            "parent_id": image.parent_id,
+            "root_id": image.root_id,
+            "title": image.title,
+            "prompt": image.prompt,
+            "model": image.model,
+            "processing_status": image.processing_status.value,
+            "error": image.error,
+            "width": image.width,
+            "height": image.height,
+            "mime_type": image.mime_type,
+            "created_at": iso_z(image.created_at),
+        },
+    }
+
+
+def export_data(export: Export, download_url: str | None) -> dict[str, Any]:
+    return {
+        "job_id": export.job_id,
+        "status": export.status.value,
+        "size_bytes": export.size_bytes,
+        "skipped_ids": list(export.skipped_ids),
+        "download_url": download_url,
+        "expires_at": _iso(export.expires_at),
+    }
+
+
+def event_data(event: CalendarEvent, action: str) -> dict[str, Any]:
+    return {
+        "action": action,
+        "event": {
+            "id": event.id,
+            "project_id": event.project_id,
+            "title": event.title,
+            "type": event.type.value,
+            "status": event.status.value,
+            "scheduled_at": _iso(event.scheduled_at),
+            "article_id": event.article_id,
+            "notes": event.notes,
+            "updated_at": iso_z(event.updated_at),
+        },
+    }

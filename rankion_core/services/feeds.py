@@ -1,0 +1,80 @@
+"""Calendar feeds: a per-project secret URL that calendar apps subscribe to.
+
+The team side issues (or rotates) and revokes a project's feed token; the public side
+resolves a token to the project's dated events. A wrong, revoked or rotated-away
+token, another project's token and a missing project all raise the same ``NotFound``.
+"""
+
+from __future__ import annotations
+
+from attrs import define
+
+from ..errors import NotFound
+from ..models import Actor, CalendarEvent, Project
+from ..ports import EventQuery, UnitOfWork
+from ..rules import feeds as rules
+from ..rules.limits import CALENDAR_PER_PAGE_MAX
+from .deps import Deps
+
+
+@define(frozen=True)
+class FeedContent:
+    project: Project
+    #: the project's events that have a date, ordered by ``scheduled_at`` then id
+    events: list[CalendarEvent]
+
+
+class CalendarFeeds:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def issue(self, actor: Actor, project_id: int) -> str:
+        """A new feed token for the project (shown once); any earlier one stops working."""
+        token, feed = rules.new_feed(
+            team_id=actor.team_id, project_id=project_id, now=self.deps.clock.now()
+        )
+        async with self.deps.storage.unit_of_work() as uow:
+            if await uow.projects.get(actor.team_id, project_id) is None:
+                raise NotFound("project")
+            await uow.calendar_feeds.put(feed)
+            await uow.commit()
+        return token
+
+    async def revoke(self, actor: Actor, project_id: int) -> None:
+        async with self.deps.storage.unit_of_work() as uow:
+            if not await uow.calendar_feeds.delete(actor.team_id, project_id):
+                raise NotFound("feed")
+            await uow.commit()
+
+    async def read(self, project_id: int, token: str) -> FeedContent:
+        """The public side: the project and its dated events, if ``token`` opens it."""
+        async with self.deps.storage.unit_of_work() as uow:
+            feed = (
+                await uow.calendar_feeds.find(rules.digest(token))
+                if rules.plausible(token)
+                else None
+            )
+            project = (
+                await uow.projects.get(feed.team_id, project_id)
+                if feed is not None and feed.project_id == project_id
+                else None
+            )
+            if feed is None or project is None:
+                raise NotFound("feed")
+            events = await _dated_events(uow, feed.team_id, project_id)
+        return FeedContent(project, events)
+
+
+async def _dated_events(uow: UnitOfWork, team_id: int, project_id: int) -> list[CalendarEvent]:
+    """Every event with a ``scheduled_at``, read page by page (undated ideas come last
+    in the storage order, so reading stops at the first one)."""
+    found: list[CalendarEvent] = []
+    page = 1
+    while True:
+        query = EventQuery(team_id, project_id, page=page, per_page=CALENDAR_PER_PAGE_MAX)
+        items, total = await uow.events.list(query)
+        dated = [event for event in items if event.scheduled_at is not None]
+        found.extend(dated)
+        if len(dated) < len(items) or page * CALENDAR_PER_PAGE_MAX >= total:
+            return found
+        page += 1
