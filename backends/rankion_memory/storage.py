@@ -14,6 +14,7 @@ from typing import Any, Self
 from rankion_core.models import (
     ApiToken,
     CalendarEvent,
+    CalendarFeed,
     ChatSession,
     EditSession,
     Export,
@@ -26,9 +27,12 @@ from rankion_core.models import (
     Team,
     User,
 )
+from rankion_core.webhooks import Webhook, WebhookDelivery
 
 from . import repositories as repo
+from .feeds import CalendarFeeds
 from .tables import Journal, Table
+from .webhooks import MemoryWebhooks
 
 
 class _Tables:
@@ -48,6 +52,9 @@ class _Tables:
         self.exports: Table[Export] = Table(j)
         self.ledger: Table[LedgerEntry] = Table(j)
         self.idempotency: Table[IdempotencyRecord] = Table(j)
+        self.calendar_feeds: Table[CalendarFeed] = Table(j)
+        self.webhooks: Table[Webhook] = Table(j)
+        self.webhook_deliveries: Table[WebhookDelivery] = Table(j)
 
 
 class MemoryUnitOfWork:
@@ -67,6 +74,8 @@ class MemoryUnitOfWork:
         self.exports = repo.Exports(t.exports)
         self.ledger = repo.Ledger(t.ledger)
         self.idempotency = repo.Idempotency(t.idempotency)
+        self.calendar_feeds = CalendarFeeds(t.calendar_feeds)
+        self.webhooks = MemoryWebhooks(t.webhooks, t.webhook_deliveries)
 
     async def __aenter__(self) -> Self:
         await self._storage.lock.acquire()

@@ -1,0 +1,91 @@
+"""Making the async engine: URL drivers, SQLite pragmas and its BEGIN."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from rankion_core.errors import Invalid
+
+__all__ = ["create_engine", "normalise_url"]
+
+_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+_BEGIN_MODES = ("DEFERRED", "IMMEDIATE", "EXCLUSIVE")
+
+
+def normalise_url(url: str | URL) -> URL:
+    """``sqlite:///x.db`` and ``postgresql://…`` with the async driver this backend uses."""
+    parsed = make_url(url)
+    driver = _DRIVERS.get(parsed.drivername)
+    if driver is None:
+        raise Invalid(
+            f"unsupported storage URL scheme {parsed.drivername!r}",
+            details={"url": "use sqlite:///path.db or postgresql://user@host/db"},
+        )
+    return parsed.set(drivername=driver)
+
+
+def create_engine(
+    url: str | URL,
+    *,
+    busy_timeout_ms: int = 5000,
+    sqlite_begin: str = "IMMEDIATE",
+    **options: Any,
+) -> AsyncEngine:
+    """The engine for ``url``; ``options`` go to ``create_async_engine``.
+
+    On SQLite, ``sqlite_begin`` is how every unit of work begins. ``IMMEDIATE`` (the
+    default) takes the write lock up front, waiting up to ``busy_timeout_ms`` for it:
+    a unit of work that reads and then writes can then never fail with "database is
+    locked" half-way (a deferred one can, when another writer committed in between).
+    WAL keeps readers outside units of work unblocked.
+    """
+    normalised = normalise_url(url)
+    if normalised.get_backend_name() == "postgresql":
+        options.setdefault("pool_pre_ping", True)
+        _postgres_settings(options)
+    engine = create_async_engine(normalised, **options)
+    if normalised.get_backend_name() == "sqlite":
+        mode = sqlite_begin.upper()
+        if mode not in _BEGIN_MODES:
+            raise Invalid(f"sqlite_begin must be one of {', '.join(_BEGIN_MODES)}")
+        _install_sqlite_hooks(engine, busy_timeout_ms, mode)
+    return engine
+
+
+def _postgres_settings(options: dict[str, Any]) -> None:
+    """Plan every statement for its own values (asyncpg prepares statements, and a
+    generic plan cannot tell a tag on ten images from one on half of them)."""
+    connect_args = dict(options.get("connect_args") or {})
+    settings = {"plan_cache_mode": "force_custom_plan", **connect_args.get("server_settings", {})}
+    options["connect_args"] = {**connect_args, "server_settings": settings}
+
+
+def _install_sqlite_hooks(engine: AsyncEngine, busy_timeout_ms: int, mode: str) -> None:
+    """SQLAlchemy's documented recipe: the driver emits no BEGIN, we emit our own."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            f"PRAGMA busy_timeout={int(busy_timeout_ms)}",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA synchronous=NORMAL",
+        ):
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql(f"BEGIN {mode}")

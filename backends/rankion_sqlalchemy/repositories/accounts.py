@@ -1,0 +1,87 @@
+"""Teams (with the atomic credit balance), users, tokens and projects."""
+
+from __future__ import annotations
+
+import builtins
+
+from sqlalchemy import select, update
+
+from rankion_core.models import ApiToken, Project, Team, User
+
+from ..tables import api_tokens, projects, teams, users
+from .base import Repository
+
+__all__ = ["ProjectRepo", "TeamRepo", "TokenRepo", "UserRepo"]
+
+
+class TeamRepo(Repository):
+    async def add(self, team: Team) -> Team:
+        return await self._add(team)
+
+    async def get(self, team_id: int) -> Team | None:
+        return await self._first(select(Team).where(teams.c.id == team_id))
+
+    async def get_by_name(self, name: str) -> Team | None:
+        return await self._first(select(Team).where(teams.c.name == name))
+
+    async def balance(self, team_id: int) -> int:
+        credits = await self.session.scalar(select(teams.c.credits).where(teams.c.id == team_id))
+        return int(credits or 0)
+
+    async def charge(self, team_id: int, amount: int) -> int | None:
+        """One conditional UPDATE: two charges can never both spend the same credits."""
+        stmt = (
+            update(teams)
+            .where(teams.c.id == team_id, teams.c.credits >= amount)
+            .values(credits=teams.c.credits - amount)
+            .returning(teams.c.credits)
+        )
+        credits = await self.session.scalar(stmt)
+        return None if credits is None else int(credits)
+
+    async def credit(self, team_id: int, amount: int) -> int:
+        stmt = (
+            update(teams)
+            .where(teams.c.id == team_id)
+            .values(credits=teams.c.credits + amount)
+            .returning(teams.c.credits)
+        )
+        return int(await self.session.scalar(stmt) or 0)
+
+
+class UserRepo(Repository):
+    async def add(self, user: User) -> User:
+        return await self._add(user)
+
+    async def get(self, team_id: int, user_id: int) -> User | None:
+        stmt = select(User).where(users.c.team_id == team_id, users.c.id == user_id)
+        return await self._first(stmt)
+
+    async def get_by_name(self, team_id: int, name: str) -> User | None:
+        stmt = select(User).where(users.c.team_id == team_id, users.c.name == name)
+        return await self._first(stmt)
+
+
+class TokenRepo(Repository):
+    async def add(self, token: ApiToken) -> ApiToken:
+        return await self._add(token)
+
+    async def find_by_prefix(self, prefix: str) -> builtins.list[ApiToken]:
+        stmt = select(ApiToken).where(api_tokens.c.prefix == prefix).order_by(api_tokens.c.id)
+        return await self._all(stmt)
+
+
+class ProjectRepo(Repository):
+    async def add(self, project: Project) -> Project:
+        return await self._add(project)
+
+    async def get(self, team_id: int, project_id: int) -> Project | None:
+        stmt = select(Project).where(projects.c.team_id == team_id, projects.c.id == project_id)
+        return await self._first(stmt)
+
+    async def list(
+        self, team_id: int, page: int, per_page: int
+    ) -> tuple[builtins.list[Project], int]:
+        where = [projects.c.team_id == team_id]
+        stmt = select(Project).where(*where).order_by(projects.c.id)
+        return await self._page(stmt, projects, where, page, per_page)

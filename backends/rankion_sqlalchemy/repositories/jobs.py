@@ -1,0 +1,112 @@
+"""Jobs: the outbox and the queue, claimed under a lease and fenced by ``attempts``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select, update
+
+from rankion_core.models import Job, JobKind, JobStatus
+
+from ..mapping import values_of
+from ..queries import ACTIVE_JOB, Condition, claimable
+from ..tables import jobs
+from .base import Repository
+
+__all__ = ["JobRepo"]
+
+_c = jobs.c
+
+
+def _held(job_id: int, attempt: int) -> tuple[ColumnElement[bool], ...]:
+    """The fence: the job is still running under ``attempt``."""
+    return (_c.id == job_id, _c.status == JobStatus.RUNNING, _c.attempts == attempt)
+
+
+class JobRepo(Repository):
+    async def add(self, job: Job) -> Job:
+        return await self._add(job)
+
+    async def get(self, team_id: int, job_id: int) -> Job | None:
+        return await self._first(select(Job).where(_c.team_id == team_id, _c.id == job_id))
+
+    async def get_any(self, job_id: int) -> Job | None:
+        return await self._first(select(Job).where(_c.id == job_id))
+
+    async def claim(
+        self,
+        worker: str,
+        now: datetime,
+        lease_until: datetime,
+        kinds: Sequence[JobKind] | None = None,
+    ) -> Job | None:
+        """One ``UPDATE … WHERE id = (SELECT … LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING``.
+
+        PostgreSQL skips rows another claimer has locked; SQLite has no row locks, but
+        its unit of work began IMMEDIATE, so claims there run one at a time.
+        """
+        where = claimable(now)
+        if kinds is not None:
+            if not kinds:
+                return None
+            where.append(_c.kind.in_(list(kinds)))
+        oldest = (
+            select(_c.id)
+            .where(*where)
+            .order_by(_c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+            .correlate_except(jobs)  # its own FROM jobs, not the UPDATE's row
+        )
+        stmt = (
+            update(jobs)
+            .where(_c.id == oldest)
+            .values(
+                status=JobStatus.RUNNING,
+                attempts=_c.attempts + 1,
+                lease_owner=worker,
+                lease_expires_at=lease_until,
+                started_at=func.coalesce(_c.started_at, now),
+            )
+            .returning(*jobs.c)
+        )
+        return await self._returned(Job, stmt)
+
+    async def heartbeat(self, job_id: int, attempt: int, lease_until: datetime) -> bool:
+        return await self._fenced(job_id, attempt, lease_expires_at=lease_until)
+
+    async def finish(self, job: Job, attempt: int) -> bool:
+        """Writes the whole ``job`` (its status, error, result, finished_at, …) at
+        ``attempt``, with the lease cleared."""
+        values = {k: v for k, v in values_of(job).items() if k != "id"}
+        values.update(attempts=attempt, lease_owner=None, lease_expires_at=None)
+        return await self._fenced(job.id, attempt, **values)
+
+    async def release(
+        self, job_id: int, attempt: int, run_after: datetime, error: str | None
+    ) -> bool:
+        return await self._fenced(
+            job_id,
+            attempt,
+            status=JobStatus.QUEUED,
+            run_after=run_after,
+            error=error,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+
+    async def _fenced(self, job_id: int, attempt: int, **values: Any) -> bool:
+        stmt = update(jobs).where(*_held(job_id, attempt)).values(**values).returning(_c.id)
+        return await self.session.scalar(stmt) is not None
+
+    async def count_active(self, team_id: int, kinds: Sequence[JobKind]) -> int:
+        if not kinds:
+            return 0
+        where: list[Condition] = [ACTIVE_JOB, _c.team_id == team_id, _c.kind.in_(list(kinds))]
+        return await self._count(jobs, where)
+
+    async def count_claimable(self, now: datetime) -> int:
+        return await self._count(jobs, claimable(now))

@@ -1,0 +1,97 @@
+"""Things opened on an image: shares, chat sessions, edit sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, or_, select, update
+
+from rankion_core.models import ChatSession, EditSession, Share
+
+from ..tables import chat_sessions, edit_sessions, images, shares
+from .base import Repository
+
+__all__ = ["ChatRepo", "EditSessionRepo", "ShareRepo"]
+
+_s = shares.c
+
+
+def _active(team_id: int, now: datetime) -> list[ColumnElement[bool]]:
+    return [
+        _s.team_id == team_id,
+        _s.revoked_at.is_(None),
+        or_(_s.expires_at.is_(None), _s.expires_at > now),
+    ]
+
+
+class ShareRepo(Repository):
+    async def add(self, share: Share) -> Share:
+        return await self._add(share)
+
+    async def active_for_image(self, team_id: int, image_id: int, now: datetime) -> Share | None:
+        stmt = (
+            select(Share)
+            .where(*_active(team_id, now), _s.image_id == image_id)
+            .order_by(_s.id.desc())
+            .limit(1)
+        )
+        return await self._first(stmt)
+
+    async def active_for_images(
+        self, team_id: int, image_ids: Sequence[int], now: datetime
+    ) -> dict[int, Share]:
+        if not image_ids:
+            return {}
+        stmt = (
+            select(Share)
+            .where(*_active(team_id, now), _s.image_id.in_(sorted(set(image_ids))))
+            .order_by(_s.id)
+        )
+        # Ascending ids: the newest active share of an image wins, as in active_for_image.
+        return {share.image_id: share for share in await self._all(stmt)}
+
+    async def get_by_token(self, token: str) -> Share | None:
+        return await self._first(select(Share).where(_s.token == token))
+
+    async def update(self, share: Share) -> None:
+        await self._update_row(shares, share, _s.id == share.id, _s.team_id == share.team_id)
+
+    async def count_view(self, share_id: int, image_id: int) -> int:
+        """Two ``x = x + 1`` UPDATEs: concurrent views are never lost."""
+        count = await self.session.scalar(
+            update(shares)
+            .where(_s.id == share_id)
+            .values(view_count=_s.view_count + 1)
+            .returning(_s.view_count)
+        )
+        if count is None:
+            return 0
+        await self.session.execute(
+            update(images)
+            .where(images.c.id == image_id)
+            .values(share_views=images.c.share_views + 1)
+        )
+        return int(count)
+
+
+class ChatRepo(Repository):
+    async def add(self, session: ChatSession) -> ChatSession:
+        return await self._add(session)
+
+    async def get(self, team_id: int, session_id: int) -> ChatSession | None:
+        c = chat_sessions.c
+        return await self._first(
+            select(ChatSession).where(c.team_id == team_id, c.id == session_id)
+        )
+
+
+class EditSessionRepo(Repository):
+    async def add(self, session: EditSession) -> EditSession:
+        return await self._add(session)
+
+    async def get(self, team_id: int, session_id: int) -> EditSession | None:
+        c = edit_sessions.c
+        return await self._first(
+            select(EditSession).where(c.team_id == team_id, c.id == session_id)
+        )

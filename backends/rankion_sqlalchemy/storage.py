@@ -1,0 +1,83 @@
+"""``SqlStorage``: the ``Storage`` port on SQLAlchemy 2 async (SQLite, PostgreSQL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from rankion_core.errors import Unavailable
+from rankion_core.ports import Storage, UnitOfWork
+
+from .engine import create_engine
+from .mapping import start_mappers
+from .uow import UNAVAILABLE_ERRORS, SqlUnitOfWork
+
+__all__ = ["MIGRATIONS", "SqlStorage", "alembic_config", "open_storage"]
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration, built in code (no ``alembic.ini`` needed)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade(connection: Connection) -> None:
+    command.upgrade(alembic_config(connection), "heads")  # branches from parallel work merge here
+
+
+class SqlStorage:
+    """Units of work over one engine; ``open_storage(url)`` makes one."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        start_mappers()
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._sessions, self.dialect)
+
+    async def migrate(self) -> None:
+        """Run the Alembic migrations shipped in this package up to ``head``."""
+        try:
+            async with self.engine.begin() as connection:
+                await connection.run_sync(_upgrade)
+        except UNAVAILABLE_ERRORS as exc:
+            raise Unavailable("storage is unavailable") from exc
+
+    async def ping(self) -> None:
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except UNAVAILABLE_ERRORS as exc:
+            raise Unavailable("storage is unavailable") from exc
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def open_storage(url: str, **options: Any) -> SqlStorage:
+    """``sqlite:///path.db``, ``postgresql://…`` (drivers are normalised to aiosqlite
+    and asyncpg). ``options``: ``busy_timeout_ms`` and ``sqlite_begin`` for SQLite,
+    anything else goes to ``create_async_engine`` (``pool_size``, ``connect_args``, …).
+    """
+    return SqlStorage(create_engine(url, **options))
+
+
+if TYPE_CHECKING:  # mypy proves the ports are implemented, structurally
+
+    def _conforms(storage: SqlStorage) -> Storage:
+        return storage
+
+    def _uow_conforms(uow: SqlUnitOfWork) -> UnitOfWork:
+        return uow

@@ -1,0 +1,112 @@
+"""One unit of work: one ``AsyncSession``, one transaction, every repository."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from rankion_core import ports
+from rankion_core.errors import RankionError, Unavailable
+from rankion_core.webhooks import WebhookRepository
+
+from .repositories import (
+    ChatRepo,
+    EditSessionRepo,
+    EventRepo,
+    ExportRepo,
+    IdempotencyRepo,
+    ImageRepo,
+    JobRepo,
+    LedgerRepo,
+    ProjectRepo,
+    ShareRepo,
+    TeamRepo,
+    TokenRepo,
+    UserRepo,
+)
+from .repositories.feeds import CalendarFeedRepo
+from .repositories.webhooks import WebhookRepo
+
+__all__ = ["UNAVAILABLE_ERRORS", "SqlUnitOfWork"]
+
+#: What "the database cannot be reached (or is too busy)" looks like.
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+    OSError,
+)
+
+
+class SqlUnitOfWork:
+    """``async with storage.unit_of_work() as uow``; leaving without ``commit`` rolls back.
+
+    Database outages surface as ``rankion_core.errors.Unavailable`` when the block is
+    left, so the server answers 503 and a worker retries.
+    """
+
+    # Typed as the ports: a Protocol's attributes are invariant.
+    teams: ports.TeamRepository
+    users: ports.UserRepository
+    tokens: ports.TokenRepository
+    projects: ports.ProjectRepository
+    events: ports.EventRepository
+    images: ports.ImageRepository
+    edit_sessions: ports.EditSessionRepository
+    jobs: ports.JobRepository
+    shares: ports.ShareRepository
+    chats: ports.ChatRepository
+    exports: ports.ExportRepository
+    ledger: ports.LedgerRepository
+    idempotency: ports.IdempotencyRepository
+    calendar_feeds: ports.CalendarFeedRepository
+    webhooks: WebhookRepository
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], dialect: str) -> None:
+        self._sessions = sessions
+        self._dialect = dialect
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("use the unit of work as `async with storage.unit_of_work()`")
+        return self._session
+
+    async def __aenter__(self) -> Self:
+        session = self._session = self._sessions()
+        args = (session, self._dialect)
+        self.teams, self.users, self.tokens = TeamRepo(*args), UserRepo(*args), TokenRepo(*args)
+        self.projects, self.events = ProjectRepo(*args), EventRepo(*args)
+        self.images, self.edit_sessions = ImageRepo(*args), EditSessionRepo(*args)
+        self.jobs, self.shares, self.chats = JobRepo(*args), ShareRepo(*args), ChatRepo(*args)
+        self.exports, self.ledger = ExportRepo(*args), LedgerRepo(*args)
+        self.idempotency = IdempotencyRepo(*args)
+        self.calendar_feeds = CalendarFeedRepo(*args)
+        self.webhooks = WebhookRepo(*args)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session, self._session = self.session, None
+        try:
+            await session.close()  # rolls back whatever was not committed
+        except UNAVAILABLE_ERRORS as failure:
+            if exc is None:
+                raise Unavailable("storage is unavailable") from failure
+        if isinstance(exc, UNAVAILABLE_ERRORS) and not isinstance(exc, RankionError):
+            raise Unavailable("storage is unavailable") from exc
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
