@@ -1,0 +1,120 @@
+"""The typed shapes of requests and answers.
+
+They are the server's own classes (``rankion_server.schemas``, which import only
+attrs and the core): one source for the server's validation, its OpenAPI document
+and this client. ``Page`` wraps a list answer.
+"""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+from attrs import define
+
+from rankion_core.models import (
+    EventStatus,
+    EventType,
+    ExportStatus,
+    JobKind,
+    JobStatus,
+    ProcessingStatus,
+)
+from rankion_core.webhooks import DeliveryStatus, WebhookEvent
+from rankion_server.schemas.accounts import (
+    BalanceOut,
+    CreateProjectBody,
+    LedgerEntryOut,
+    ProjectOut,
+)
+from rankion_server.schemas.bulk import (
+    BulkDeleteOut,
+    BulkRestoreOut,
+    ExportOut,
+    ExportStartedOut,
+    ProgressOut,
+)
+from rankion_server.schemas.calendar import CreateEventBody, EventOut, UpdateEventBody
+from rankion_server.schemas.common import UNSET, MetaOut, Unset
+from rankion_server.schemas.creation import (
+    EditImageBody,
+    EditQueuedOut,
+    GenerateImageBody,
+    QueuedOut,
+)
+from rankion_server.schemas.images import (
+    FavoriteOut,
+    ImageDetailOut,
+    ImageOut,
+    PatchImageBody,
+    TrashedOut,
+)
+from rankion_server.schemas.jobs import ChatSessionOut, HealthOut, JobOut
+from rankion_server.schemas.shares import ShareBody, ShareExpiryBody, ShareOut
+from rankion_server.schemas.webhooks import (
+    CreateWebhookBody,
+    DeliveryOut,
+    JobEventOut,
+    WebhookCreatedOut,
+    WebhookOut,
+)
+
+__all__ = [
+    "UNSET",
+    "BalanceOut",
+    "BulkDeleteOut",
+    "BulkRestoreOut",
+    "ChatSessionOut",
+    "CreateEventBody",
+    "CreateProjectBody",
+    "CreateWebhookBody",
+    "DeliveryOut",
+    "DeliveryStatus",
+    "EditImageBody",
+    "EditQueuedOut",
+    "EventOut",
+    "EventStatus",
+    "EventType",
+    "ExportOut",
+    "ExportStartedOut",
+    "ExportStatus",
+    "FavoriteOut",
+    "GenerateImageBody",
+    "HealthOut",
+    "ImageDetailOut",
+    "ImageOut",
+    "JobEventOut",
+    "JobKind",
+    "JobOut",
+    "JobStatus",
+    "LedgerEntryOut",
+    "MetaOut",
+    "Page",
+    "PatchImageBody",
+    "ProcessingStatus",
+    "ProgressOut",
+    "ProjectOut",
+    "QueuedOut",
+    "ShareBody",
+    "ShareExpiryBody",
+    "ShareOut",
+    "TrashedOut",
+    "Unset",
+    "UpdateEventBody",
+    "WebhookCreatedOut",
+    "WebhookEvent",
+    "WebhookOut",
+]
+
+T = TypeVar("T")
+
+
+@define(frozen=True)
+class Page(Generic[T]):
+    """One page of a list answer."""
+
+    items: list[T]
+    meta: MetaOut
+
+    @property
+    def has_next(self) -> bool:
+        return self.meta.page < self.meta.last_page

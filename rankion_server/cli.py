@@ -1,0 +1,264 @@
+"""``rankion``: the one console script — serve, run workers, and administer teams.
+
+Every command takes ``--database URL`` / ``--blobs URL`` (or ``RANKION_DATABASE_URL`` /
+``RANKION_BLOBS_URL``) or ``--data-dir DIR`` (default ``./rankion-data``), and
+``--json``; options may follow the subcommand. What a command creates is printed alone
+on the last line of stdout (``--json``: one JSON object on one line); notes for people
+go to stderr. Bad input exits 1 (2 for a malformed command line) with a one-line
+message, never a traceback (``RANKION_DEBUG=1`` shows it). What each command does
+lives in ``rankion_server.commands``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from typing import NoReturn, TypeAlias
+
+from rankion_client.cli import add_client_commands
+from rankion_core import RankionError
+
+from . import commands as cmd
+from .commands.base import EXIT_USAGE
+
+__all__ = ["build_parser", "main"]
+
+DESCRIPTION = "Rankion: serve the API, run job workers, administer teams and credits."
+
+
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line on stderr, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+Commands: TypeAlias = "argparse._SubParsersAction[Parser]"
+
+
+# ---------------------------------------------------------------- value types
+
+
+def non_negative(text: str) -> int:
+    return _bounded_int(text, low=0)
+
+
+def positive(text: str) -> int:
+    return _bounded_int(text, low=1)
+
+
+def _bounded_int(text: str, *, low: int) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if number < low:
+        raise argparse.ArgumentTypeError(f"must be at least {low}, got {number}")
+    return number
+
+
+def key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), value
+
+
+# ---------------------------------------------------------------- shared options
+
+
+def common_options() -> Parser:
+    """Options every command takes, before or after the subcommand.
+
+    Defaults are suppressed, so a value given before the subcommand is not
+    overwritten by the subcommand's default (``commands.base.setting`` reads them).
+    """
+    common = Parser(add_help=False, argument_default=argparse.SUPPRESS)
+    where = common.add_argument_group("where the data lives")
+    where.add_argument("--database", metavar="URL", help="database URL; env RANKION_DATABASE_URL")
+    where.add_argument("--blobs", metavar="URL", help="blob store URL; env RANKION_BLOBS_URL")
+    where.add_argument(
+        "--data-dir", metavar="DIR", help="SQLite file and blob folder (default ./rankion-data)"
+    )
+    common.add_argument("--json", action="store_true", help="print one JSON object on one line")
+    return common
+
+
+def provider_options() -> Parser:
+    provider = Parser(add_help=False)
+    provider.add_argument(
+        "--provider", metavar="NAME", help="procedural (default) or openai; env RANKION_PROVIDER"
+    )
+    provider.add_argument(
+        "--provider-option",
+        metavar="KEY=VALUE",
+        type=key_value,
+        action="append",
+        default=[],
+        help="an option for the provider, e.g. delay=0.5 (repeatable)",
+    )
+    return provider
+
+
+# ---------------------------------------------------------------- the command tree
+
+
+def build_parser() -> Parser:
+    common = common_options()
+    parser = Parser(prog="rankion", description=DESCRIPTION, parents=[common])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_serve(commands, common)
+    _add_worker(commands, common)
+    _add_team(commands, common)
+    _add_project(commands, common)
+    _add_token(commands, common)
+    _add_credits(commands, common)
+    _add_simple(commands, common, "purge", cmd.purge, "hard-delete what is due in the trash")
+    _add_simple(commands, common, "migrate", cmd.migrate, "bring the database schema up to date")
+    add_client_commands(commands, Parser)  # issue 9: images / calendar over HTTP
+    return parser
+
+
+def _add_serve(commands: Commands, common: Parser) -> None:
+    serve = commands.add_parser(
+        "serve",
+        parents=[common, provider_options()],
+        help="run the HTTP server, its job workers and the periodic purge",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
+    serve.add_argument("--port", type=non_negative, default=8080, help="default 8080")
+    serve.add_argument("--public-url", metavar="URL", help="base of links; env RANKION_PUBLIC_URL")
+    slots = serve.add_mutually_exclusive_group()
+    slots.add_argument(
+        "--workers", metavar="N", type=non_negative, help="job slots (default 2; RANKION_WORKERS)"
+    )
+    slots.add_argument(
+        "--no-workers", action="store_true", help="HTTP only; run `rankion worker` beside it"
+    )
+    limits = serve.add_argument_group("abuse limits (0 turns one off)")
+    limits.add_argument(
+        "--max-active-jobs",
+        metavar="N",
+        type=non_negative,
+        help="generations/edits a team may have queued or running (default 20; "
+        "RANKION_MAX_ACTIVE_JOBS)",
+    )
+    limits.add_argument(
+        "--charge-rate",
+        metavar="N",
+        type=non_negative,
+        help="generate/edit requests per team and minute, per process (default 60; "
+        "RANKION_CHARGE_RATE)",
+    )
+    serve.set_defaults(handler=cmd.run_serve)
+
+
+def _add_worker(commands: Commands, common: Parser) -> None:
+    worker = commands.add_parser(
+        "worker",
+        parents=[common, provider_options()],
+        help="job workers and maintenance only, no HTTP (until SIGTERM/SIGINT)",
+    )
+    worker.add_argument(
+        "--concurrency", metavar="N", type=positive, help="job slots (default 2; RANKION_WORKERS)"
+    )
+    worker.set_defaults(handler=cmd.run_worker)
+
+
+def _add_team(commands: Commands, common: Parser) -> None:
+    create = _group(commands, common, "team", "create", "create a team; prints its id")
+    create.add_argument("name")
+    create.add_argument("--credits", metavar="N", type=non_negative, default=0, help="default 0")
+    _admin(create, cmd.create_team)
+
+
+def _add_project(commands: Commands, common: Parser) -> None:
+    create = _group(commands, common, "project", "create", "create a project; prints its id")
+    _team_option(create)
+    create.add_argument("name")
+    _admin(create, cmd.create_project)
+
+
+def _add_token(commands: Commands, common: Parser) -> None:
+    create = _group(commands, common, "token", "create", "create an API token; prints it once")
+    _team_option(create)
+    create.add_argument("--user", metavar="NAME", default="admin", help="default admin")
+    _admin(create, cmd.create_token)
+
+
+def _add_credits(commands: Commands, common: Parser) -> None:
+    grant = _group(commands, common, "credits", "grant", "add credits; prints the new balance")
+    _team_option(grant)
+    grant.add_argument("amount", metavar="N", type=int, help="how many credits (> 0)")
+    _admin(grant, cmd.grant_credits)
+
+
+def _group(commands: Commands, common: Parser, noun: str, verb: str, help_text: str) -> Parser:
+    """``rankion NOUN VERB``: the VERB parser under a new NOUN command."""
+    group = commands.add_parser(noun, parents=[common], help=f"{noun}: {verb}")
+    verbs = group.add_subparsers(dest="action", metavar="ACTION", required=True)
+    return verbs.add_parser(verb, parents=[common], help=help_text)
+
+
+def _add_simple(
+    commands: Commands, common: Parser, name: str, action: cmd.AdminAction, help_text: str
+) -> None:
+    _admin(commands.add_parser(name, parents=[common], help=help_text), action)
+
+
+def _team_option(parser: Parser) -> None:
+    parser.add_argument("--team", metavar="TEAM", required=True, help="a team name or id")
+
+
+def _admin(parser: Parser, action: cmd.AdminAction) -> None:
+    parser.set_defaults(handler=cmd.run_admin, admin_action=action)
+
+
+def _version() -> str:
+    try:
+        return version("rankion")
+    except PackageNotFoundError:  # running from a checkout that is not installed
+        return "unknown"
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace | int:
+    """The parsed command line, or the exit code of ``--help``, ``--version`` or an error."""
+    try:
+        return build_parser().parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; its exit code."""
+    args = parse(argv)
+    if isinstance(args, int):
+        return args
+    try:
+        return int(args.handler(args))
+    except cmd.UsageError as exc:
+        return cmd.fail(str(exc), EXIT_USAGE)
+    except cmd.CommandError as exc:
+        return cmd.fail(str(exc))
+    except RankionError as exc:
+        return cmd.fail(exc.message)
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:  # a port in use, a folder that cannot be written...
+        return cmd.fail(str(exc))
+    except Exception as exc:  # a CLI answers with one line, not a traceback
+        if os.environ.get("RANKION_DEBUG"):
+            raise
+        detail = cmd.first_line(str(exc))
+        return cmd.fail(f"{type(exc).__name__}: {detail} (RANKION_DEBUG=1 shows the traceback)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""What each ``rankion`` subcommand does; ``rankion_server.cli`` parses the line."""
+
+from __future__ import annotations
+
+from .admin import create_project, create_team, create_token, grant_credits, migrate, purge
+from .base import AdminAction, CommandError, Output, UsageError, fail, first_line
+from .run import run_admin, run_serve, run_worker
+
+__all__ = [
+    "AdminAction",
+    "CommandError",
+    "Output",
+    "UsageError",
+    "create_project",
+    "create_team",
+    "create_token",
+    "fail",
+    "first_line",
+    "grant_credits",
+    "migrate",
+    "purge",
+    "run_admin",
+    "run_serve",
+    "run_worker",
+]

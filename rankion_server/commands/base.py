@@ -1,0 +1,105 @@
+"""Shared by every command: its result, its errors, its configuration and output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from attrs import define, field
+
+from rankion_core import Rankion
+
+from ..config import ServerConfig
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+@define(frozen=True)
+class Output:
+    """What a command made: ``value`` for the last line, ``data`` for ``--json``,
+    ``note`` a line for people (on stderr, left out with ``--json``)."""
+
+    value: str
+    data: dict[str, Any]
+    note: str | None = field(default=None, kw_only=True)
+
+
+AdminAction = Callable[[Rankion, argparse.Namespace], Awaitable[Output]]
+
+
+class CommandError(Exception):
+    """Bad input a command found (exit 1)."""
+
+
+class UsageError(Exception):
+    """A malformed command line or environment found after parsing (exit 2)."""
+
+
+def setting(args: argparse.Namespace, name: str, default: Any = None) -> Any:
+    """An option every command takes; absent when not given (defaults are suppressed)."""
+    return getattr(args, name, default)
+
+
+def make_config(args: argparse.Namespace, **overrides: Any) -> ServerConfig:
+    return ServerConfig.from_options(
+        database=setting(args, "database"),
+        blobs=setting(args, "blobs"),
+        data_dir=setting(args, "data_dir"),
+        **overrides,
+    )
+
+
+def wants_json(args: argparse.Namespace) -> bool:
+    return bool(setting(args, "json", False))
+
+
+def print_json(data: dict[str, Any]) -> None:
+    print(json.dumps(data, separators=(",", ":"), default=str), flush=True)
+
+
+def emit(args: argparse.Namespace, output: Output) -> None:
+    if wants_json(args):
+        print_json(output.data)
+        return
+    if output.note:
+        print(output.note, file=sys.stderr, flush=True)
+    print(output.value, flush=True)
+
+
+def warn(message: str) -> None:
+    print(f"rankion: warning: {message}", file=sys.stderr, flush=True)
+
+
+def first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0] if lines else "failed"
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> int:
+    print(f"rankion: error: {first_line(message)}", file=sys.stderr, flush=True)
+    return code
+
+
+def redact(url: str) -> str:
+    """``url`` without its password, fit to print."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def env_count(name: str) -> int | None:
+    """A non-negative whole number from the environment, or None when unset."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise UsageError(f"{name} must be a whole number ≥ 0, not {raw!r}")
+    return int(raw)

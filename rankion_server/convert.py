@@ -1,0 +1,195 @@
+"""The one cattrs converter of the server: strict request bodies, JSON answers.
+
+Structuring is strict on purpose: no ``"5"`` for an int, no ``true`` for an int, no
+string for a list, no naive datetime; unknown keys are rejected (no mass assignment).
+Failures become one ``Invalid`` whose ``details`` map each field path to a message.
+"""
+
+from __future__ import annotations
+
+import enum
+import types
+import typing
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import orjson
+from cattrs import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+from cattrs import transform_error as cattrs_transform_error
+from cattrs.cols import is_sequence, list_structure_factory
+from cattrs.preconf.orjson import OrjsonConverter, make_converter
+
+from rankion_core.errors import Invalid
+from rankion_core.rules.timeutil import iso_z
+
+from .schemas.common import Unset
+
+__all__ = ["FieldError", "converter", "dumps", "structure", "unstructure"]
+
+T = TypeVar("T")
+
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+UNKNOWN = "unknown field"
+
+
+class FieldError(ValueError):
+    """A field-level failure whose message is shown as is."""
+
+
+def _str(value: Any, _: type) -> str:
+    if not isinstance(value, str):
+        raise FieldError("must be a string")
+    return value
+
+
+def _int(value: Any, _: type) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON Schema (and JSON) count 5.0 as an integer
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FieldError("must be an integer")
+    if not INT_MIN <= value <= INT_MAX:
+        raise FieldError("is out of range")
+    return value
+
+
+def _float(value: Any, _: type) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise FieldError("must be a number")
+    return float(value)
+
+
+def _bool(value: Any, _: type) -> bool:
+    if not isinstance(value, bool):
+        raise FieldError("must be true or false")
+    return value
+
+
+def parse_datetime(value: Any) -> datetime:
+    """An ISO 8601 time with an offset, in UTC; naive or malformed is a ``FieldError``."""
+    if not isinstance(value, str):
+        raise FieldError("must be an ISO 8601 date-time string")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise FieldError("must be an ISO 8601 date-time with an offset") from None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise FieldError("a time without an offset is ambiguous; add Z or +hh:mm")
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+05:00 is before year 1 in UTC
+        raise FieldError("is out of range") from None
+
+
+def _enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:
+    allowed = [str(m.value) for m in cls]
+    if isinstance(value, str) and value in allowed:
+        return cls(value)
+    raise FieldError(f"must be one of {', '.join(allowed)}")
+
+
+def _has_unset(tp: Any) -> bool:
+    return typing.get_origin(tp) in (typing.Union, types.UnionType) and Unset in tp.__args__
+
+
+def _without_unset(tp: Any, conv: OrjsonConverter) -> Callable[[Any, type], Any]:
+    """An absent field keeps its default and never reaches the hook; a present one is
+    structured as the rest of the union (``null`` included where it is allowed)."""
+    rest = tuple(a for a in tp.__args__ if a is not Unset)
+    inner: Any = rest[0] if len(rest) == 1 else typing.Union[rest]  # noqa: UP007
+    hook = conv.get_structure_hook(inner)
+    return lambda value, _: hook(value, inner)
+
+
+def _strict_list(tp: Any, conv: OrjsonConverter) -> Callable[[Any, type], list[Any]]:
+    base = list_structure_factory(tp, conv)
+
+    def hook(value: Any, _: type) -> list[Any]:
+        if not isinstance(value, list):
+            raise FieldError("must be an array")
+        return base(value, tp)  # type: ignore[no-any-return]
+
+    return hook
+
+
+def _optional(tp: Any, conv: OrjsonConverter) -> Callable[[Any, type], Any]:
+    """``X | None``: null is null, anything else goes through ``X``'s strict hook."""
+    rest = tuple(a for a in tp.__args__ if a is not type(None))
+    inner: Any = rest[0] if len(rest) == 1 else typing.Union[rest]  # noqa: UP007
+    hook = conv.get_structure_hook(inner)
+    return lambda value, _: None if value is None else hook(value, inner)
+
+
+def _is_optional(tp: Any) -> bool:
+    return (
+        typing.get_origin(tp) in (typing.Union, types.UnionType)
+        and type(None) in tp.__args__
+        and Unset not in tp.__args__
+    )
+
+
+def _make() -> OrjsonConverter:
+    conv = make_converter(forbid_extra_keys=True)
+    # singledispatch on the MRO: a bool is an int and a StrEnum a str, so both are
+    # registered explicitly to reach their own hooks
+    for tp, hook in ((str, _str), (int, _int), (float, _float), (bool, _bool)):
+        conv.register_structure_hook(tp, hook)
+    for base in (enum.Enum, enum.StrEnum):
+        conv.register_structure_hook(base, _enum)
+    conv.register_structure_hook(datetime, lambda v, _: parse_datetime(v))
+    conv.register_unstructure_hook(datetime, iso_z)
+    conv.register_structure_hook_factory(is_sequence, lambda tp: _strict_list(tp, conv))
+    conv.register_structure_hook_factory(_is_optional, lambda tp: _optional(tp, conv))
+    conv.register_structure_hook_factory(_has_unset, lambda tp: _without_unset(tp, conv))
+    return conv
+
+
+converter = _make()
+
+
+def _message(exc: BaseException, _type: type | None) -> str:
+    if isinstance(exc, FieldError):
+        return str(exc)
+    if isinstance(exc, ForbiddenExtraKeysError):
+        return UNKNOWN + "s: " + ",".join(sorted(exc.extra_fields))
+    if isinstance(exc, KeyError):
+        return "required field missing"
+    return "invalid value"
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def field_details(exc: BaseException) -> dict[str, str]:
+    """``{"title": "must be a string", "tags[2]": "...", "bogus": "unknown field"}``."""
+    details: dict[str, str] = {}
+    for line in cattrs_transform_error(exc, path="$", format_exception=_message):
+        message, _, where = line.rpartition(" @ ")
+        path = where.removeprefix("$").removeprefix(".")
+        if message.startswith(UNKNOWN + "s: "):
+            for name in message.removeprefix(UNKNOWN + "s: ").split(","):
+                details[_join(path, name)] = UNKNOWN
+        else:
+            details[path or "body"] = message
+    return details
+
+
+def structure(raw: dict[str, Any], cls: type[T]) -> T:
+    """``raw`` as a ``cls``, or ``Invalid`` naming every bad or unknown field."""
+    try:
+        return converter.structure(raw, cls)
+    except (ClassValidationError, IterableValidationError, ForbiddenExtraKeysError) as exc:
+        details = field_details(exc)
+        unknown = sorted(k for k, v in details.items() if v == UNKNOWN)
+        message = f"unknown fields: {', '.join(unknown)}" if unknown else "the body is invalid"
+        raise Invalid(message, details=details) from None
+
+
+def unstructure(obj: Any) -> Any:
+    return converter.unstructure(obj)
+
+
+def dumps(obj: Any) -> bytes:
+    """JSON bytes of plain data (already unstructured)."""
+    return orjson.dumps(obj)

@@ -1,0 +1,132 @@
+"""Errors to HTTP, in one place: the status table and the error envelope.
+
+``{"error": {"code", "message", "details"?}}`` for every 4xx/5xx. A 404 is always the
+same bytes, whatever was asked for and whyever it is absent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from rankion_core.errors import (
+    Conflict,
+    InsufficientCredits,
+    Invalid,
+    NotFound,
+    ProviderRejected,
+    RankionError,
+    RateLimited,
+    Unavailable,
+)
+
+from .convert import dumps
+
+__all__ = [
+    "STATUS",
+    "MalformedJson",
+    "Unauthorized",
+    "error_response",
+    "http_error_response",
+    "not_found_response",
+    "status_of",
+]
+
+
+class MalformedJson(RankionError):
+    """The body is not JSON, or not UTF-8 (HTTP 400)."""
+
+    code = "invalid_json"
+
+    def __init__(self) -> None:
+        super().__init__("the body is not valid UTF-8 JSON")
+
+
+class Unauthorized(RankionError):
+    """No bearer token, or one we do not know (HTTP 401)."""
+
+    code = "unauthorized"
+
+
+#: The one table: the nearest class in an error's MRO decides its status.
+STATUS: dict[type[RankionError], int] = {
+    MalformedJson: 400,
+    Unauthorized: 401,
+    InsufficientCredits: 402,
+    NotFound: 404,
+    Conflict: 409,
+    Invalid: 422,  # LimitExceeded included
+    ProviderRejected: 422,
+    RateLimited: 429,
+    Unavailable: 503,  # ProviderUnavailable included
+}
+
+#: aiohttp's own HTTP errors (routing, body size) and their codes
+HTTP_CODES: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "the request is malformed"),
+    404: ("not_found", "not found"),
+    405: ("method_not_allowed", "this method is not allowed on this path"),
+    413: ("payload_too_large", "the body is larger than the server accepts"),
+}
+
+NOT_FOUND_BODY = dumps({"error": {"code": "not_found", "message": "not found"}})
+INTERNAL_BODY = dumps(
+    {"error": {"code": "internal_error", "message": "something went wrong on our side"}}
+)
+
+
+def status_of(exc: RankionError) -> int:
+    """The HTTP status of a core error; 500 for one the table does not know."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def envelope(code: str, message: str, details: dict[str, Any] | None = None) -> bytes:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return dumps({"error": error})
+
+
+def json_error(status: int, body: bytes, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=status, body=body, content_type="application/json", headers=headers)
+
+
+def not_found_response() -> web.Response:
+    return json_error(404, NOT_FOUND_BODY)
+
+
+def internal_error_response() -> web.Response:
+    return json_error(500, INTERNAL_BODY)
+
+
+def _headers(exc: RankionError) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
+    retry_after = getattr(exc, "retry_after", None)
+    if isinstance(retry_after, int | float) and retry_after > 0:
+        headers["Retry-After"] = str(max(1, round(retry_after)))
+    return headers
+
+
+def error_response(exc: RankionError) -> web.Response:
+    """The envelope for a core (or server) error; 404 bodies are constant."""
+    status = status_of(exc)
+    if status == 404:
+        return not_found_response()
+    if status == 500:
+        return internal_error_response()
+    return json_error(status, envelope(exc.code, exc.message, exc.details), _headers(exc))
+
+
+def http_error_response(exc: web.HTTPException) -> web.Response:
+    """aiohttp's routing and body-size errors, in the envelope (``Allow`` kept on 405)."""
+    if exc.status == 404:
+        return not_found_response()
+    code, message = HTTP_CODES.get(exc.status, ("http_error", exc.reason.lower()))
+    headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+    return json_error(exc.status, envelope(code, message), headers)

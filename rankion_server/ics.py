@@ -1,0 +1,91 @@
+"""A project's calendar as an iCalendar (RFC 5545) feed, written with ``icalendar``.
+
+One VEVENT per dated event: UID (stable per event and deployment), DTSTAMP (the
+event's last change: a feed has no METHOD, so DTSTAMP is its LAST-MODIFIED), DTSTART
+in UTC, SUMMARY, STATUS (idea/planned → TENTATIVE, scheduled/published → CONFIRMED,
+cancelled → CANCELLED), DESCRIPTION (the notes), URL (the event in the API) and
+CATEGORIES (the event type). Events have no end: a slot is a point in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from icalendar import Calendar, Event
+
+from rankion_core.models import CalendarEvent
+from rankion_core.rules.feeds import ics_status
+from rankion_core.services import FeedContent
+
+PRODID = "-//Rankion//Editorial calendar//EN"
+MEDIA_TYPE = "text/calendar"
+
+
+def _vevent(event: CalendarEvent, base_url: str, host: str) -> Event:
+    vevent = Event()
+    vevent.add("uid", f"event-{event.id}@{host}")
+    vevent.add("dtstamp", event.updated_at)
+    vevent.add("dtstart", event.scheduled_at)
+    vevent.add("created", event.created_at)
+    vevent.add("last-modified", event.updated_at)
+    vevent.add("summary", event.title)
+    vevent.add("status", ics_status(event.status))
+    vevent.add("categories", [event.type.value])
+    vevent.add("url", f"{base_url}/v1/calendar/{event.id}")
+    if event.notes:
+        vevent.add("description", event.notes)
+    return vevent
+
+
+def render(content: FeedContent, base_url: str) -> bytes:
+    """The whole feed as bytes (CRLF lines, folded at 75 octets by the library)."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", content.project.name)
+    host = urlsplit(base_url).hostname or "rankion"
+    for event in content.events:
+        calendar.add_component(_vevent(event, base_url, host))
+    return bytes(calendar.to_ical())
+
+
+def _fingerprint(content: FeedContent, base_url: str) -> tuple[Any, ...]:
+    """Everything the rendering depends on: equal fingerprints, equal bytes."""
+    events = tuple(
+        (e.id, e.title, e.type, e.status, e.scheduled_at, e.notes, e.created_at, e.updated_at)
+        for e in content.events
+    )
+    return (base_url, content.project.name, events)
+
+
+class FeedCache:
+    """The last rendering of each project's feed, reused while nothing in it changed.
+
+    ``icalendar`` takes about a millisecond per event, and calendar apps poll: a
+    changed feed is rendered off the event loop, an unchanged one not at all.
+    """
+
+    def __init__(self, size: int = 128) -> None:
+        self.size = size
+        self._entries: OrderedDict[int, tuple[tuple[Any, ...], bytes]] = OrderedDict()
+
+    async def render(self, content: FeedContent, base_url: str) -> bytes:
+        key, stamp = content.project.id, _fingerprint(content, base_url)
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] == stamp:
+            self._entries.move_to_end(key)
+            return hit[1]
+        body = await asyncio.to_thread(render, content, base_url)
+        self._entries[key] = (stamp, body)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+        return body
+
+
+FEED_CACHE = web.AppKey("feed_cache", FeedCache)

@@ -1,0 +1,31 @@
+"""Typed keys for what lives in the application and in each request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from rankion_core import Actor, Rankion
+
+from .auth import TokenCache
+from .config import ServerConfig
+from .workers import WorkerPool
+
+CONFIG = web.AppKey("config", ServerConfig)
+RANKION = web.AppKey("rankion", Rankion)
+TOKEN_CACHE = web.AppKey("token_cache", TokenCache)
+WORKERS: web.AppKey[WorkerPool | None] = web.AppKey("workers")
+
+ACTOR = web.RequestKey("actor", Actor)
+REQUEST_ID = web.RequestKey("request_id", str)
+BODY: web.RequestKey[dict[str, Any]] = web.RequestKey("body")
+
+
+def rankion(request: web.Request) -> Rankion:
+    return request.app[RANKION]
+
+
+def actor(request: web.Request) -> Actor:
+    """The authenticated caller (set by the auth middleware on every private route)."""
+    return request[ACTOR]

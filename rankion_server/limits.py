@@ -1,0 +1,89 @@
+"""Abuse limits of the HTTP layer: a request rate per team on the charging routes,
+and the body size on every route.
+
+- **Charge rate** — a token bucket per team and *per process* (``charge_rate``
+  requests a minute, bursts up to the same number). Several ``serve`` processes each
+  allow that rate; the per-team limit on active jobs (in the core, counted in the
+  database) bounds the total. Over the rate: ``429 rate_limited`` with ``Retry-After``.
+  ``charge_rate = 0`` turns it off.
+- **Body size** — ``Content-Length`` beyond ``max_body_bytes`` is ``413`` before the
+  handler runs, on every route, whether or not it reads a body; a chunked body
+  without a length is read up to the limit (then ``413``), so a streamed upload
+  cannot slip past either. Routing still comes first: an unknown path is ``404``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+from aiohttp import web
+
+from rankion_core.errors import RateLimited
+
+from .keys import CONFIG, actor
+from .operations import H, Handler
+
+#: teams whose buckets are remembered (least recently used ones are dropped: full again)
+MAX_TEAMS = 10_000
+
+
+class TokenBuckets:
+    """One bucket per team: ``per_minute`` tokens, refilled continuously."""
+
+    def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.capacity = float(per_minute)
+        self.refill = per_minute / 60.0  # tokens per second
+        self.clock = clock
+        self._buckets: OrderedDict[int, tuple[float, float]] = OrderedDict()
+
+    def take(self, team_id: int) -> float:
+        """0.0 when the team may go on (a token is spent), else seconds until it may."""
+        if self.capacity <= 0:
+            return 0.0
+        now = self.clock()
+        tokens, then = self._buckets.pop(team_id, (self.capacity, now))
+        tokens = min(self.capacity, tokens + (now - then) * self.refill)
+        wait = 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.refill
+        if wait == 0.0:
+            tokens -= 1.0
+        self._buckets[team_id] = (tokens, now)
+        while len(self._buckets) > MAX_TEAMS:
+            self._buckets.popitem(last=False)
+        return wait
+
+
+CHARGE_BUCKETS = web.AppKey("charge_buckets", TokenBuckets)
+
+
+def rate_limited(handler: H) -> H:
+    """Spend one of the team's charge tokens before ``handler`` (apply it innermost,
+    below ``@idempotent``: a replay charges nothing, so it costs no token)."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        wait = request.app[CHARGE_BUCKETS].take(actor(request).team_id)
+        if wait > 0:
+            raise RateLimited(
+                "too many generate or edit requests for this team; slow down",
+                retry_after=max(1, math.ceil(wait)),
+            )
+        return await handler(request)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@web.middleware
+async def body_limit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """``413`` for a body over the limit on every route (after routing, before auth)."""
+    if request.match_info.http_exception is None and request.body_exists:
+        limit = request.app[CONFIG].max_body_bytes
+        length = request.content_length
+        if length is not None and length > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=length)
+        if length is None:
+            await request.read()  # chunked: aiohttp stops at client_max_size with 413
+    return await handler(request)

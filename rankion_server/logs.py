@@ -1,0 +1,65 @@
+"""Structured log lines: ``key=value`` pairs, values quoted when they need it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Mapping
+
+__all__ = ["JsonFormatter", "configure", "kv", "use_json_if_asked"]
+
+
+def _value(value: object) -> str:
+    text = str(value)
+    if not text or any(c in text for c in ' "=\n\t'):
+        escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'"{escaped}"'
+    return text
+
+
+def kv(**fields: object) -> str:
+    """``method=GET route=/v1/images/{id} status=200``: one greppable line."""
+    return " ".join(f"{key}={_value(value)}" for key, value in fields.items())
+
+
+def configure(level: int | str = logging.INFO) -> None:
+    """Log to stderr as ``time level logger key=value...`` (for ``rankion serve``)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+    )
+    root = logging.getLogger("rankion")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line (``RANKION_LOG_FORMAT=json``): ``ts``, ``level``,
+    ``logger``, ``message``, and the structured fields a record carries in
+    ``extra={"fields": {...}}`` (the access log's method, route, status, ms, team,
+    request_id) as keys of their own."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "ts": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            entry.update(fields)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+def use_json_if_asked(environ: Mapping[str, str] = os.environ) -> bool:
+    """Switch the root logger's handlers to JSON when ``RANKION_LOG_FORMAT=json``."""
+    if environ.get("RANKION_LOG_FORMAT", "").strip().lower() != "json":
+        return False
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(JsonFormatter())
+    return True

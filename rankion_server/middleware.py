@@ -1,0 +1,105 @@
+"""The server's middlewares: request id, errors and access log (outer), auth (inner).
+
+- ``X-Request-Id`` is set on every response through ``on_response_prepare`` (so
+  streamed answers and error answers carry it too); it is never in a body. A
+  well-formed incoming ``X-Request-Id`` is kept, otherwise a new one is made.
+- Every error becomes the envelope; anything unexpected is a logged ``500`` with a
+  generic message, never a stack trace.
+- Routing comes before auth: an unknown path is ``404`` with or without a token, and
+  routes marked ``public`` in their ``Op`` need none.
+- One access-log line per request: method, route template, status, duration, team.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from aiohttp import web
+
+from rankion_core.errors import RankionError
+
+from .auth import authenticate
+from .errors import error_response, http_error_response, internal_error_response, status_of
+from .keys import ACTOR, RANKION, REQUEST_ID, TOKEN_CACHE
+from .logs import kv
+from .operations import Handler, op_of
+
+log = logging.getLogger("rankion.server")
+access_log = logging.getLogger("rankion.access")
+
+_GOOD_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
+
+
+def _request_id(request: web.Request) -> str:
+    given = request.headers.get("X-Request-Id", "")
+    return given if _GOOD_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+def _route(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "-"
+
+
+def _to_response(request: web.Request, exc: Exception) -> web.StreamResponse:
+    if isinstance(exc, web.HTTPException):
+        if exc.status < 400:
+            raise exc  # redirects and the like are answers, not errors
+        return http_error_response(exc)
+    if isinstance(exc, RankionError):
+        status = status_of(exc)
+        if status >= 500:
+            log.warning(kv(event="error", status=status, code=exc.code, detail=exc.message))
+        if status != 500:
+            return error_response(exc)
+    log.exception(kv(event="unhandled", route=_route(request), method=request.method))
+    return internal_error_response()
+
+
+def _log_access(request: web.Request, status: int, started: float) -> None:
+    actor = request.get(ACTOR)
+    fields = {
+        "method": request.method,
+        "route": _route(request),
+        "status": status,
+        "ms": round((time.perf_counter() - started) * 1000, 1),
+        "team": actor.team_id if actor else "-",
+        "request_id": request.get(REQUEST_ID, "-"),
+    }
+    # ``fields`` also rides along for the JSON log format (logs.JsonFormatter)
+    access_log.info(kv(**fields), extra={"fields": fields})
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request[REQUEST_ID] = _request_id(request)
+    started = time.perf_counter()
+    try:
+        response = await handler(request)
+    except ConnectionResetError:
+        _log_access(request, 499, started)  # the client left, or a stream broke off
+        raise
+    except Exception as exc:  # every error ends as an envelope
+        response = _to_response(request, exc)
+    _log_access(request, response.status, started)
+    return response
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    match = request.match_info
+    if match.http_exception is not None:
+        raise match.http_exception  # 404/405 before auth
+    op = op_of(match.handler)
+    if op is None or not op.public:
+        request[ACTOR] = await authenticate(request, request.app[RANKION], request.app[TOKEN_CACHE])
+    return await handler(request)
+
+
+async def add_request_id(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: the request id header on every response."""
+    request_id = request.get(REQUEST_ID)
+    if request_id is not None:
+        response.headers["X-Request-Id"] = request_id

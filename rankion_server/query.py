@@ -1,0 +1,222 @@
+"""Query strings, parsed strictly: a bad value is ``422``, never ignored.
+
+Unknown parameters are ignored. Each parser has its documented ``Param``s beside it,
+which the OpenAPI document lists.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date, datetime
+from enum import Enum
+from typing import TypeVar
+
+from multidict import MultiMapping
+
+from rankion_core.errors import Invalid
+from rankion_core.models import EventStatus, EventType, ImageSort, ProcessingStatus
+from rankion_core.ports import EventQuery, ImageQuery
+from rankion_core.rules import limits
+from rankion_core.rules.timeutil import day_bounds
+
+from .convert import FieldError, parse_datetime
+from .operations import Param
+
+E = TypeVar("E", bound=Enum)
+Query = MultiMapping[str]
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SPACED_OFFSET = re.compile(r"(T[\d:.]+) (\d{2}(?::?\d{2})?)$")
+Q_MAX = 500
+
+
+def _bad(name: str, message: str) -> Invalid:
+    return Invalid(f"invalid query parameter {name}", details={name: message})
+
+
+def _one(query: Query, name: str) -> str | None:
+    values = query.getall(name, [])
+    if len(values) > 1:
+        raise _bad(name, "given more than once")
+    return values[0] if values else None
+
+
+def _int(query: Query, name: str, default: int, low: int, high: int) -> int:
+    raw = _one(query, name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
+        raise _bad(name, f"an integer from {low} to {high}")
+    return int(raw)
+
+
+def paging(
+    query: Query,
+    default: int = limits.PER_PAGE_DEFAULT,
+    high: int = limits.PER_PAGE_MAX,
+) -> tuple[int, int]:
+    """``(page, per_page)``: page ≥ 1, per_page 1..high."""
+    page = _int(query, "page", 1, 1, 10**9)
+    return page, _int(query, "per_page", default, 1, high)
+
+
+def _when(query: Query, name: str, end_of_day: bool) -> datetime | None:
+    raw = _one(query, name)
+    if raw is None:
+        return None
+    if _DATE.fullmatch(raw):
+        try:
+            bounds = day_bounds(date.fromisoformat(raw))
+        except ValueError:
+            raise _bad(name, "not a calendar date") from None
+        return bounds[1] if end_of_day else bounds[0]
+    # an unencoded "+02:00" arrives as " 02:00": take it back
+    raw = _SPACED_OFFSET.sub(r"\1+\2", raw)
+    try:
+        return parse_datetime(raw)
+    except FieldError as exc:
+        raise _bad(name, f"{exc} (or a date YYYY-MM-DD)") from None
+
+
+def time_range(query: Query) -> tuple[datetime | None, datetime | None]:
+    start, end = _when(query, "from", False), _when(query, "to", True)
+    if start is not None and end is not None and start > end:
+        raise _bad("from", "must not be after to")
+    return start, end
+
+
+def _enums(query: Query, name: str, cls: type[E]) -> tuple[E, ...]:
+    allowed = {str(m.value): m for m in cls}
+    out: list[E] = []
+    for raw in query.getall(name, []):
+        for item in raw.split(","):
+            if item.strip() not in allowed:
+                raise _bad(name, f"comma-separated values of {', '.join(allowed)}")
+            out.append(allowed[item.strip()])
+    return tuple(dict.fromkeys(out))
+
+
+def _enum(query: Query, name: str, cls: type[E], default: E) -> E:
+    raw = _one(query, name)
+    allowed = {str(m.value): m for m in cls}
+    if raw is None:
+        return default
+    if raw not in allowed:
+        raise _bad(name, f"one of {', '.join(allowed)}")
+    return allowed[raw]
+
+
+def _bool(query: Query, name: str) -> bool | None:
+    raw = _one(query, name)
+    if raw is None:
+        return None
+    if raw not in ("true", "false"):
+        raise _bad(name, "true or false")
+    return raw == "true"
+
+
+def _text(query: Query, name: str) -> str | None:
+    raw = _one(query, name)
+    if raw is not None and len(raw) > Q_MAX:
+        raise _bad(name, f"at most {Q_MAX} characters")
+    if raw is None:
+        return None
+    return raw.strip() or None
+
+
+def _tags(query: Query) -> tuple[str, ...]:
+    tags = [*query.getall("tags[]", []), *query.getall("tags", [])]
+    if any(not t.strip() or len(t) > limits.TAG_MAX for t in tags):
+        raise _bad("tags[]", f"tags of 1..{limits.TAG_MAX} characters")
+    return tuple(dict.fromkeys(t.strip() for t in tags))
+
+
+def _id(query: Query, name: str) -> int | None:
+    if name not in query:
+        return None
+    return _int(query, name, 0, 1, 2**63 - 1)
+
+
+def image_query(query: Query, team_id: int, project_id: int | None = None) -> ImageQuery:
+    page, per_page = paging(query)
+    start, end = time_range(query)
+    return ImageQuery(
+        team_id=team_id,
+        q=_text(query, "q"),
+        model=_text(query, "model"),
+        created_from=start,
+        created_to=end,
+        favorite=_bool(query, "favorite"),
+        tags=_tags(query),
+        project_id=project_id if project_id is not None else _id(query, "project_id"),
+        statuses=_enums(query, "status", ProcessingStatus),
+        sort=_enum(query, "sort", ImageSort, ImageSort.NEWEST),
+        page=page,
+        per_page=per_page,
+    )
+
+
+def event_query(query: Query, team_id: int, project_id: int) -> EventQuery:
+    page, per_page = paging(query, limits.CALENDAR_PER_PAGE_DEFAULT, limits.CALENDAR_PER_PAGE_MAX)
+    start, end = time_range(query)
+    return EventQuery(
+        team_id=team_id,
+        project_id=project_id,
+        scheduled_from=start,
+        scheduled_to=end,
+        statuses=_enums(query, "status", EventStatus),
+        types=_enums(query, "type", EventType),
+        page=page,
+        per_page=per_page,
+    )
+
+
+# --------------------------------------------------------------------------- documentation
+
+
+def _paging_params(default: int, high: int) -> tuple[Param, ...]:
+    return (
+        Param("page", {"type": "integer", "minimum": 1, "maximum": 10**9, "default": 1}),
+        Param("per_page", {"type": "integer", "minimum": 1, "maximum": high, "default": default}),
+    )
+
+
+def _csv(values: Sequence[str]) -> dict[str, object]:
+    return {"type": "string", "pattern": f"^({'|'.join(values)})(,({'|'.join(values)}))*$"}
+
+
+_WHEN = {
+    "anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}],
+    "description": "ISO 8601 date-time with an offset, or a date",
+}
+
+PAGING = _paging_params(limits.PER_PAGE_DEFAULT, limits.PER_PAGE_MAX)
+RANGE = (
+    Param("from", _WHEN, "inclusive; a date means from the start of that UTC day"),
+    Param("to", _WHEN, "inclusive; a date means to the end of that UTC day"),
+)
+IMAGE_FILTERS = (
+    Param("q", {"type": "string", "maxLength": Q_MAX}, "words matched in title, prompt, tags"),
+    Param("model", {"type": "string"}),
+    *RANGE,
+    Param("favorite", {"type": "boolean"}),
+    Param(
+        "tags[]",
+        {"type": "array", "items": {"type": "string", "maxLength": 50, "pattern": r"\S"}},
+        "has all of these tags",
+    ),
+    Param("status", _csv([s.value for s in ProcessingStatus]), "processing statuses"),
+    Param("sort", {"type": "string", "enum": [s.value for s in ImageSort], "default": "newest"}),
+    *PAGING,
+)
+IMAGE_LIST = (
+    Param("project_id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}),
+    *IMAGE_FILTERS,
+)
+CALENDAR_LIST = (
+    *RANGE,
+    Param("status", _csv([s.value for s in EventStatus])),
+    Param("type", _csv([t.value for t in EventType])),
+    *_paging_params(limits.CALENDAR_PER_PAGE_DEFAULT, limits.CALENDAR_PER_PAGE_MAX),
+)

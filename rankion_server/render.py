@@ -1,0 +1,169 @@
+"""From what the services hand back to the response shapes of ``schemas``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rankion_core.models import (
+    CalendarEvent,
+    ChatSession,
+    Image,
+    Job,
+    LedgerEntry,
+    Project,
+)
+from rankion_core.services import ExportView, ImageDetail, ImageView, ShareView
+
+from .schemas.accounts import LedgerEntryOut, ProjectOut
+from .schemas.bulk import ExportOut, ProgressOut
+from .schemas.calendar import EventOut
+from .schemas.images import ImageDetailOut, ImageOut, ParentOut, VariantOut
+from .schemas.jobs import ChatSessionOut, JobOut
+from .schemas.shares import ShareOut
+
+
+def share(view: ShareView) -> ShareOut:
+    s = view.share
+    return ShareOut(
+        token=s.token,
+        public_url=view.public_url,
+        expires_at=s.expires_at,
+        view_count=s.view_count,
+        created_at=s.created_at,
+    )
+
+
+def _image_fields(view: ImageView) -> dict[str, Any]:
+    i = view.image
+    return {
+        "id": i.id,
+        "team_id": i.team_id,
+        "project_id": i.project_id,
+        "article_id": i.article_id,
+        "slot": i.slot,
+        "title": i.title,
+        "prompt": i.prompt,
+        "model": i.model,
+        "size": i.size,
+        "quality": i.quality,
+        "background": i.background,
+        "output_format": i.output_format,
+        "tags": list(i.tags),
+        "is_favorite": i.is_favorite,
+        "processing_status": i.processing_status,
+        "error": i.error,
+        "url": view.url,
+        "thumbnail_url": view.thumbnail_url,
+        "width": i.width,
+        "height": i.height,
+        "mime_type": i.mime_type,
+        "bytes": i.bytes,
+        "parent_id": i.parent_id,
+        "root_id": i.root_id,
+        "edit_session_id": i.edit_session_id,
+        "credits_charged": i.credits_charged,
+        "share": share(view.share) if view.share else None,
+        "share_views": i.share_views,
+        "created_at": i.created_at,
+        "updated_at": i.updated_at,
+        "edited_at": i.edited_at,
+        "deleted_at": i.deleted_at,
+        "purge_at": i.purge_at,
+    }
+
+
+def image(view: ImageView) -> ImageOut:
+    return ImageOut(**_image_fields(view))
+
+
+def _compact(view: ImageView) -> dict[str, Any]:
+    i: Image = view.image
+    return {
+        "id": i.id,
+        "parent_id": i.parent_id,
+        "title": i.title,
+        "prompt": i.prompt,
+        "processing_status": i.processing_status,
+        "url": view.url,
+        "thumbnail_url": view.thumbnail_url,
+        "created_at": i.created_at,
+        "deleted_at": i.deleted_at,
+    }
+
+
+def image_detail(detail: ImageDetail) -> ImageDetailOut:
+    return ImageDetailOut(
+        **_image_fields(detail.view),
+        variants=[VariantOut(depth=v.depth, **_compact(v.view)) for v in detail.variants],
+        parents=[ParentOut(**_compact(p)) for p in detail.parents],
+    )
+
+
+def event(e: CalendarEvent) -> EventOut:
+    return EventOut(
+        id=e.id,
+        project_id=e.project_id,
+        title=e.title,
+        type=e.type,
+        status=e.status,
+        scheduled_at=e.scheduled_at,
+        article_id=e.article_id,
+        notes=e.notes,
+        created_at=e.created_at,
+        updated_at=e.updated_at,
+    )
+
+
+def project(p: Project) -> ProjectOut:
+    return ProjectOut(id=p.id, name=p.name, created_at=p.created_at)
+
+
+def ledger_entry(e: LedgerEntry) -> LedgerEntryOut:
+    return LedgerEntryOut(
+        id=e.id,
+        delta=e.delta,
+        reason=e.reason,
+        image_id=e.image_id,
+        job_id=e.job_id,
+        created_at=e.created_at,
+    )
+
+
+def _public_result(result: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A job's result without storage internals (blob keys)."""
+    if result is None:
+        return None
+    return {k: v for k, v in result.items() if not k.endswith("_key")}
+
+
+def job(j: Job) -> JobOut:
+    return JobOut(
+        id=j.id,
+        kind=j.kind,
+        status=j.status,
+        attempts=j.attempts,
+        error=j.error,
+        created_at=j.created_at,
+        finished_at=j.finished_at,
+        result=_public_result(j.result),
+    )
+
+
+def export(view: ExportView) -> ExportOut:
+    e = view.export
+    return ExportOut(
+        job_id=e.job_id,
+        status=e.status,
+        progress=ProgressOut(done=e.done, total=e.total),
+        download_url=view.download_url,
+        expires_at=e.expires_at,
+        size_bytes=e.size_bytes,
+        error=e.error,
+        skipped_ids=list(e.skipped_ids),
+    )
+
+
+def chat_session(s: ChatSession) -> ChatSessionOut:
+    return ChatSessionOut(
+        session_id=s.id, gallery_image_id=s.gallery_image_id, created_at=s.created_at
+    )

@@ -1,0 +1,51 @@
+"""Every route of the server, one module per resource."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from . import (
+    apidocs,
+    calendar,
+    creation,
+    credits,
+    exports,
+    feeds,
+    files,
+    images,
+    job_events,
+    jobs,
+    metrics,
+    ops,
+    projects,
+    public,
+    shares,
+    trash,
+    webhooks,
+)
+
+#: in registration order; fixed paths come before the ``{id}`` routes they resemble
+TABLES: tuple[web.RouteTableDef, ...] = (
+    ops.routes,
+    apidocs.routes,  # issue 8
+    metrics.routes,  # issue 8
+    projects.routes,
+    calendar.routes,
+    feeds.routes,  # issue 8
+    creation.routes,
+    exports.routes,
+    images.routes,
+    trash.routes,
+    shares.routes,
+    jobs.routes,
+    job_events.routes,  # issue 9
+    webhooks.routes,  # issue 9
+    credits.routes,
+    public.routes,
+    files.routes,
+)
+
+
+def add_routes(app: web.Application) -> None:
+    for table in TABLES:
+        app.router.add_routes(table)

@@ -1,0 +1,121 @@
+"""``GET /v1/jobs/{job_id}/events``: a job's states as Server-Sent Events.
+
+The stream reads the job from storage every ``events_poll_seconds`` (so a job that a
+worker in another process runs is followed just the same) and sends one ``job`` event
+whenever its status, attempt, error or export progress changes: ``queued`` →
+``running`` (→ ``queued`` again on a retry) → ``succeeded`` | ``failed``. It ends
+after the final state. A comment line keeps idle connections open; after
+``events_timeout_seconds`` a ``timeout`` event ends the stream (reconnect to go on).
+Another team's job is the same ``404`` as everywhere, before any byte is streamed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from aiohttp import web
+
+from rankion_core import Actor, Rankion, RankionError
+from rankion_core.errors import NotFound
+from rankion_core.models import JobKind, JobStatus
+
+from .. import render
+from ..convert import dumps, unstructure
+from ..keys import CONFIG, actor, rankion
+from ..operations import operation
+from ..schemas.bulk import ProgressOut
+from ..schemas.webhooks import JobEventOut
+from .common import path_id, seg
+
+routes = web.RouteTableDef()
+FINAL = (JobStatus.SUCCEEDED, JobStatus.FAILED)
+DESCRIPTION = (
+    "text/event-stream. Each `event: job` carries a JobEvent as `data` (status, attempts, "
+    "error, export progress {done, total}); sent on every change, first with the current "
+    "state. The stream ends after succeeded or failed; `: keep-alive` comments are sent "
+    "while nothing changes; `event: timeout` ends a stream that ran too long."
+)
+
+
+async def snapshot(app: Rankion, who: Actor, job_id: int) -> JobEventOut:
+    async with app.deps.storage.unit_of_work() as uow:
+        job = await uow.jobs.get(who.team_id, job_id)
+        export = await uow.exports.get(who.team_id, job_id) if job else None
+    if job is None:
+        raise NotFound("job")
+    progress = ProgressOut(export.done, export.total) if export is not None else None
+    if job.kind is JobKind.EXPORT and progress is None:
+        progress = ProgressOut(0, 0)
+    public = render.job(job)
+    return JobEventOut(
+        id=job.id,
+        kind=job.kind,
+        status=job.status,
+        attempts=job.attempts,
+        error=job.error,
+        progress=progress,
+        result=public.result,
+        finished_at=job.finished_at,
+    )
+
+
+def _frame(event: str, data: Any, seq: int | None = None) -> bytes:
+    head = f"id: {seq}\n" if seq is not None else ""
+    return f"{head}event: {event}\ndata: ".encode() + dumps(unstructure(data)) + b"\n\n"
+
+
+def _key(state: JobEventOut) -> tuple[Any, ...]:
+    done = state.progress.done if state.progress else None
+    return (state.status, state.attempts, state.error, done)
+
+
+@routes.get(f"/v1/jobs/{seg('job_id')}/events", allow_head=False)
+@operation(
+    "Follow a job live (Server-Sent Events)",
+    "jobs",
+    media="text/event-stream",
+    description=DESCRIPTION,
+    extra={"event_schema": JobEventOut},
+)
+async def job_events(request: web.Request) -> web.StreamResponse:
+    app, who, job_id = rankion(request), actor(request), path_id(request, "job_id")
+    state = await snapshot(app, who, job_id)  # 404 before the stream starts
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream; charset=utf-8",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+        }
+    )
+    await response.prepare(request)
+    await _follow(request, response, lambda: snapshot(app, who, job_id), state)
+    return response
+
+
+async def _follow(
+    request: web.Request, response: web.StreamResponse, read: Any, state: JobEventOut
+) -> None:
+    config = request.app[CONFIG]
+    started = last_write = time.monotonic()
+    seq, last = 0, None
+    while True:
+        now = time.monotonic()
+        if _key(state) != last:
+            seq, last, last_write = seq + 1, _key(state), now
+            await response.write(_frame("job", state, seq))
+        elif now - last_write >= config.events_keepalive_seconds:
+            await response.write(b": keep-alive\n\n")
+            last_write = now
+        if state.status in FINAL:
+            return
+        if now - started >= config.events_timeout_seconds:
+            await response.write(_frame("timeout", {"after_seconds": round(now - started)}))
+            return
+        await asyncio.sleep(config.events_poll_seconds)
+        try:
+            state = await read()
+        except RankionError as exc:  # storage down or job deleted: say so, then end
+            await response.write(_frame("error", {"code": exc.code, "message": exc.message}))
+            return

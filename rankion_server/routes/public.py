@@ -1,0 +1,77 @@
+"""The public side of shares: the HTML page and the image bytes. No token needed;
+each GET of either counts one view."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from aiohttp import web
+
+from rankion_core.errors import NotFound
+from rankion_core.services.views import image_view
+
+from .. import sharepage
+from ..keys import rankion
+from ..operations import operation
+from ..streaming import stream_blob
+
+routes = web.RouteTableDef()
+TAG = "public"
+
+
+def _page_url(request: web.Request, token: str) -> str:
+    base = rankion(request).deps.base_url or str(request.url.origin())
+    return f"{base}/s/{quote(token, safe='')}"
+
+
+def _not_found_page() -> web.Response:
+    return web.Response(
+        status=404,
+        text=sharepage.NOT_FOUND_HTML,
+        content_type="text/html",
+        headers=sharepage.HEADERS,
+    )
+
+
+@routes.get("/s/{token}", allow_head=False)
+@operation(
+    "Public share page",
+    TAG,
+    public=True,
+    media="text/html",
+    description="An HTML page with Open Graph tags. Unknown, revoked, expired or trashed: "
+    "the same HTML 404 page.",
+)
+async def public_share_page(request: web.Request) -> web.StreamResponse:
+    app = rankion(request)
+    try:
+        shared = await app.shares.view(request.match_info["token"])
+    except NotFound:
+        return _not_found_page()
+    view = image_view(app.deps, shared.image)
+    page_url = _page_url(request, shared.share.token)
+    data = sharepage.page_data(shared.image, image_url=view.url or "", page_url=page_url)
+    return web.Response(
+        text=sharepage.render(data), content_type="text/html", headers=sharepage.HEADERS
+    )
+
+
+@routes.get("/s/{token}/image", allow_head=False)
+@operation(
+    "Public shared image",
+    TAG,
+    public=True,
+    media="image/*",
+    description="The image bytes; 404 like the page.",
+)
+async def public_share_image(request: web.Request) -> web.StreamResponse:
+    app = rankion(request)
+    shared = await app.shares.view(request.match_info["token"])
+    image = shared.image
+    return await stream_blob(
+        request,
+        app.deps.blobs,
+        image.blob_key or "",
+        content_type=image.mime_type or "application/octet-stream",
+        headers={"Cache-Control": "no-store"},
+    )

@@ -1,0 +1,60 @@
+"""Shapes shared by every resource: the "absent" marker, page meta, the error envelope."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Final, TypeVar
+
+from attrs import define
+
+
+class Unset(enum.Enum):
+    """A body field that was not sent (as opposed to an explicit ``null``)."""
+
+    UNSET = "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNSET: Final = Unset.UNSET
+
+T = TypeVar("T")
+
+
+def given(value: T | Unset) -> T | None:
+    """The value sent, or None when the field was absent."""
+    return None if isinstance(value, Unset) else value
+
+
+def doc(description: str | None = None, **schema: Any) -> dict[str, Any]:
+    """Field metadata for the OpenAPI document: a description and JSON-Schema keywords."""
+    extra = dict(schema)
+    if description:
+        extra["description"] = description
+    return {"schema": extra}
+
+
+@define(frozen=True)
+class EmptyBody:
+    """The body of a POST that takes none (``{}`` or no body at all)."""
+
+
+@define(frozen=True)
+class MetaOut:
+    page: int
+    per_page: int
+    total: int
+    last_page: int
+
+
+@define(frozen=True)
+class ErrorDetailOut:
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+@define(frozen=True)
+class ErrorOut:
+    error: ErrorDetailOut

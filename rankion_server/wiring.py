@@ -1,0 +1,98 @@
+"""Find backends by URL scheme or name through entry points and wire the core.
+
+Groups: ``rankion.storage`` (by URL scheme: sqlite, postgresql, memory),
+``rankion.blobs`` (file, s3, memory), ``rankion.providers`` (procedural, openai).
+A third-party package registers its own backend under the same groups.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import timedelta
+from importlib.metadata import EntryPoints, entry_points
+from typing import Any
+from urllib.parse import urlsplit
+
+from rankion_core import Deps, HmacUrlSigner, Rankion
+from rankion_core.errors import Invalid
+from rankion_core.ports import BlobStore, ImageProvider, Storage
+from rankion_core.rules.webhooks import RetryPolicy
+from rankion_procedural import PillowCodec
+
+from .config import ServerConfig
+from .webhook_sender import AiohttpWebhookSender
+
+INSTALL_HINTS = {
+    ("rankion.storage", "postgresql"): "pip install 'rankion[postgres]'",
+    ("rankion.blobs", "s3"): "pip install 'rankion[s3]'",
+    ("rankion.providers", "openai"): "pip install 'rankion[openai]'",
+}
+
+
+@functools.cache
+def _entry_points(group: str, name: str) -> EntryPoints:
+    """Scanning installed distributions takes ~10 ms: do it once per name."""
+    return entry_points(group=group, name=name)
+
+
+def load(group: str, name: str) -> Callable[..., Any]:
+    found = _entry_points(group, name)
+    if not found:
+        known = sorted(ep.name for ep in entry_points(group=group))
+        raise Invalid(f"no {group} backend named {name!r}; known: {', '.join(known)}")
+    try:
+        return found[next(iter(found.names))].load()  # type: ignore[no-any-return]
+    except ImportError as exc:
+        hint = INSTALL_HINTS.get((group, name), "")
+        raise Invalid(f"the {name!r} backend needs extra packages: {hint}") from exc
+
+
+def scheme(url: str) -> str:
+    return urlsplit(url).scheme.split("+", 1)[0]
+
+
+def open_storage(url: str) -> Storage:
+    return load("rankion.storage", scheme(url))(url)  # type: ignore[no-any-return]
+
+
+def open_blobs(url: str) -> BlobStore:
+    name = scheme(url) if "://" in url else "file"
+    return load("rankion.blobs", name)(url)  # type: ignore[no-any-return]
+
+
+def open_provider(name: str, options: dict[str, str]) -> ImageProvider:
+    return load("rankion.providers", name)(**options)  # type: ignore[no-any-return]
+
+
+async def build(config: ServerConfig) -> Rankion:
+    """Open every backend the config names and build the services over them."""
+    storage = open_storage(config.database_url)
+    if config.migrate:
+        await storage.migrate()
+    deps = Deps(
+        storage=storage,
+        blobs=open_blobs(config.blobs_url),
+        provider=open_provider(config.provider, config.provider_options),
+        codec=PillowCodec(),
+        signer=HmacUrlSigner(config.secret, config.base_url),
+        webhook_sender=AiohttpWebhookSender(allow_private=config.webhooks_allow_private),
+        webhook_policy=webhook_policy(config),
+        max_active_jobs=config.max_active_jobs,
+    )
+    return Rankion(deps, lease=timedelta(seconds=config.lease_seconds))
+
+
+def webhook_policy(config: ServerConfig) -> RetryPolicy:
+    return RetryPolicy(
+        backoff=timedelta(seconds=config.webhook_backoff_seconds),
+        allow_private=config.webhooks_allow_private,
+    )
+
+
+async def close(app: Rankion) -> None:
+    if app.deps.webhook_sender is not None:
+        await app.deps.webhook_sender.close()
+    await app.deps.provider.close()
+    await app.deps.blobs.close()
+    await app.deps.storage.close()

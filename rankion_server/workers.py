@@ -1,0 +1,155 @@
+"""In-process job workers and the periodic maintenance (purge, export expiry).
+
+``WorkerPool`` keeps ``size`` provider calls in flight. It runs ``size + overlap``
+loops that claim jobs from storage, and lets at most ``size`` of them call the
+provider at once (``ProviderSlots``): while one job's bytes are being stored and
+thumbnailed, the next job's provider call has already started, so the provider never
+idles on bookkeeping (claim, status, blob writes, the fenced finish) and exports run
+beside the provider calls instead of taking their slots.
+
+A queued job wakes an idle loop at once in this process, and every loop polls storage
+so jobs queued by other processes are found too. ``stop()`` is graceful: loops finish
+the job in hand (up to ``grace`` seconds); a job still running then is left to its
+lease, so another worker takes it over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import socket
+from datetime import timedelta
+
+from rankion_core import Rankion
+from rankion_core.ports import EditSpec, GenerateSpec, ImageProvider, ProviderImage
+from rankion_core.rules.limits import IDEMPOTENCY_TTL
+
+log = logging.getLogger("rankion.workers")
+
+
+def worker_name(slot: int) -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{slot}"
+
+
+class ProviderSlots:
+    """``provider`` with at most ``limit`` calls in flight; the rest waits its turn."""
+
+    def __init__(self, provider: ImageProvider, limit: int) -> None:
+        self.inner = provider
+        self.name = provider.name
+        self.models = provider.models
+        self.sizes = provider.sizes
+        self.default_model = provider.default_model
+        self._slots = asyncio.Semaphore(limit)
+
+    async def generate(self, spec: GenerateSpec) -> ProviderImage:
+        async with self._slots:
+            return await self.inner.generate(spec)
+
+    async def edit(self, source: bytes, spec: EditSpec) -> ProviderImage:
+        async with self._slots:
+            return await self.inner.edit(source, spec)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+class WorkerPool:
+    """``size`` provider calls at once; ``overlap`` more loops (default ``ceil(size/2)``,
+    0 for exactly ``size`` loops) do the bookkeeping of the next jobs meanwhile."""
+
+    def __init__(
+        self,
+        app: Rankion,
+        *,
+        size: int,
+        poll_seconds: float = 1.0,
+        maintenance_seconds: float = 3600.0,
+        grace: float = 10.0,
+        overlap: int | None = None,
+    ) -> None:
+        self.app = app
+        self.size = size
+        self.overlap = math.ceil(size / 2) if overlap is None else overlap
+        self.poll_seconds = poll_seconds
+        self.maintenance_seconds = maintenance_seconds
+        self.grace = grace
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._provider: ImageProvider | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self, *, maintenance: bool = True) -> None:
+        deps = self.app.deps
+        deps.on_job_queued = self.wake
+        loops = self.size + self.overlap if self.size > 0 else 0
+        if loops > self.size:
+            self._provider = deps.provider
+            deps.provider = ProviderSlots(deps.provider, self.size)
+        self._tasks = [asyncio.create_task(self._loop(i)) for i in range(loops)]
+        if maintenance:
+            self._tasks.append(asyncio.create_task(self._maintain()))
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        _done, pending = (
+            await asyncio.wait(self._tasks, timeout=self.grace)
+            if self._tasks
+            else (
+                set(),
+                set(),
+            )
+        )
+        for task in pending:
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self._provider is not None:
+            self.app.deps.provider, self._provider = self._provider, None
+
+    async def _loop(self, slot: int) -> None:
+        name = worker_name(slot)
+        while not self._stopping.is_set():
+            try:
+                ran = await self.app.jobs.run_once(name)
+            except Exception:  # storage hiccup: log, back off, go on
+                log.exception("worker %s failed to claim or run a job", name)
+                ran = False
+            if not ran:
+                await self._idle()
+
+    async def _idle(self) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+
+    async def _maintain(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await maintenance(self.app)
+            except Exception:
+                log.exception("maintenance run failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=self.maintenance_seconds)
+
+
+async def maintenance(app: Rankion) -> dict[str, int]:
+    """Purge trash that is due, drop expired export ZIPs and old idempotency records."""
+    purged = await app.gallery.purge()
+    expired = await app.exports.expire()
+    now = app.deps.clock.now()
+    async with app.deps.storage.unit_of_work() as uow:
+        forgotten = await uow.idempotency.purge(now - IDEMPOTENCY_TTL - timedelta(minutes=1))
+        await uow.commit()
+    if purged or expired:
+        log.info("maintenance: purged %s images, expired %s exports", purged, expired)
+    return {"purged": purged, "expired_exports": expired, "idempotency_purged": forgotten}
