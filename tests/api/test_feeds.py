@@ -1,0 +1,189 @@
+"""The iCalendar feed of a project: issued, rotated and revoked over the API, public
+with its token, parsed back with ``icalendar``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from icalendar import Calendar
+
+from rankion_core.models import CalendarEvent, EventStatus, EventType
+from rankion_core.rules import feeds as rules
+from rankion_core.rules.limits import CALENDAR_PER_PAGE_MAX
+
+from .conftest import Answer, Api, Team
+
+
+async def issue(api: Api, project: int, team: Team | None = None) -> dict[str, Any]:
+    answer = await api.post(f"/v1/projects/{project}/calendar/feed-token", team=team)
+    assert answer.status == 201, answer.body
+    return answer.data  # type: ignore[no-any-return]
+
+
+async def feed(api: Api, project: int, token: str) -> Answer:
+    return await api.get(f"/v1/projects/{project}/calendar.ics?token={token}", anonymous=True)
+
+
+async def add_event(api: Api, project: int, **body: Any) -> dict[str, Any]:
+    answer = await api.post(f"/v1/projects/{project}/calendar", body)
+    assert answer.status == 201, answer.body
+    return answer.data  # type: ignore[no-any-return]
+
+
+def vevents(answer: Answer) -> dict[str, Any]:
+    """The feed's events by SUMMARY."""
+    calendar = Calendar.from_ical(answer.body)
+    return {str(e["summary"]): e for e in calendar.walk("VEVENT")}
+
+
+async def test_the_feed_lists_dated_events_with_every_field(api: Api) -> None:
+    project = await api.project()
+    launch = await add_event(
+        api,
+        project,
+        title="AI Coding Tools — Launch Post",
+        scheduled_at="2026-05-15T11:00:00+02:00",
+        status="scheduled",
+        notes="Hero image from the gallery;\nthen social posts.",
+    )
+    await add_event(api, project, title="Newsletter", scheduled_at="2026-05-20T08:00:00Z")
+    await add_event(
+        api, project, title="Old post", scheduled_at="2026-01-01T08:00:00Z", status="cancelled"
+    )
+    await add_event(api, project, title="Someday", status="idea")
+    issued = await issue(api, project)
+
+    answer = await api.fetch(issued["url"])
+    assert answer.status == 200, answer.body
+    assert answer.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    calendar = Calendar.from_ical(answer.body)
+    assert str(calendar["version"]) == "2.0"
+    assert str(calendar["x-wr-calname"]) == "Blog"
+    events = vevents(answer)
+    assert set(events) == {"AI Coding Tools — Launch Post", "Newsletter", "Old post"}
+    post = events["AI Coding Tools — Launch Post"]
+    assert post.decoded("dtstart") == datetime(2026, 5, 15, 9, 0, tzinfo=UTC)
+    assert b"DTSTART:20260515T090000Z" in answer.body  # UTC, not a floating time
+    assert post.decoded("dtstamp").utcoffset().total_seconds() == 0
+    assert str(post["uid"]) == f"event-{launch['id']}@127.0.0.1"
+    assert str(post["status"]) == "CONFIRMED"
+    assert str(post["description"]) == "Hero image from the gallery;\nthen social posts."
+    assert str(post["url"]).endswith(f"/v1/calendar/{launch['id']}")
+    assert str(events["Newsletter"]["status"]) == "TENTATIVE"
+    assert str(events["Old post"]["status"]) == "CANCELLED"
+    assert "description" not in events["Newsletter"]
+
+
+async def test_issuing_answers_the_token_once_and_its_url(api: Api) -> None:
+    project = await api.project()
+    issued = await issue(api, project)
+    token = issued["token"]
+    assert rules.plausible(token)
+    assert len(token) >= 4 + 43  # 256 bits, URL-safe base64
+    url = urlsplit(issued["url"])
+    assert url.path == f"/v1/projects/{project}/calendar.ics"
+    assert parse_qs(url.query) == {"token": [token]}
+
+
+async def test_the_token_is_stored_as_a_digest_only(api: Api) -> None:
+    project = await api.project()
+    token = (await issue(api, project))["token"]
+    async with api.rankion.deps.storage.unit_of_work() as uow:
+        stored = await uow.calendar_feeds.get(api.a.id, project)
+    assert stored is not None
+    assert stored.digest == rules.digest(token)
+    assert token not in repr(vars(stored))
+
+
+async def test_rotating_invalidates_the_old_token(api: Api) -> None:
+    project = await api.project()
+    first = (await issue(api, project))["token"]
+    second = (await issue(api, project))["token"]
+    assert first != second
+    assert (await feed(api, project, first)).status == 404
+    assert (await feed(api, project, second)).status == 200
+
+
+async def test_revoking_closes_the_feed(api: Api) -> None:
+    project = await api.project()
+    token = (await issue(api, project))["token"]
+    path = f"/v1/projects/{project}/calendar/feed-token"
+    assert (await api.call("DELETE", path)).status == 204
+    assert (await feed(api, project, token)).status == 404
+    again = await api.call("DELETE", path)
+    assert again.status == 404
+
+
+async def test_every_bad_token_gets_the_same_404(api: Api) -> None:
+    project = await api.project()
+    other = await api.project(name="Shop")
+    theirs = await api.project(team=api.b, name="News")
+    token = (await issue(api, project))["token"]
+    their_token = (await issue(api, theirs, team=api.b))["token"]
+    answers = [
+        await feed(api, project, token[:-1] + ("A" if token[-1] != "A" else "B")),
+        await feed(api, project, "rkf_" + "x" * 43),
+        await feed(api, project, ""),
+        await api.get(f"/v1/projects/{project}/calendar.ics", anonymous=True),
+        await feed(api, project, "not%20a%20token"),
+        await feed(api, other, token),  # another project of the same team
+        await feed(api, project, their_token),  # another team's token
+        await feed(api, 999_999, token),  # no such project
+    ]
+    assert {a.status for a in answers} == {404}
+    assert len({a.body for a in answers}) == 1
+    assert answers[0].error["code"] == "not_found"
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+async def test_the_token_routes_are_team_scoped(api: Api, method: str) -> None:
+    theirs = await api.project(team=api.b, name="News")
+    answer = await api.call(method, f"/v1/projects/{theirs}/calendar/feed-token")
+    missing = await api.call(method, "/v1/projects/999999/calendar/feed-token")
+    assert (answer.status, answer.body) == (404, missing.body)
+    anonymous = await api.call(method, f"/v1/projects/{theirs}/calendar/feed-token", anonymous=True)
+    assert anonymous.status == 401
+
+
+async def test_an_empty_calendar_is_a_valid_feed(api: Api) -> None:
+    project = await api.project()
+    answer = await api.fetch((await issue(api, project))["url"])
+    assert answer.status == 200
+    assert list(Calendar.from_ical(answer.body).walk("VEVENT")) == []
+
+
+async def test_a_long_calendar_is_read_page_by_page(api: Api) -> None:
+    project = await api.project()
+    at = datetime(2026, 6, 1, tzinfo=UTC)
+    async with api.rankion.deps.storage.unit_of_work() as uow:
+        for n in range(2 * CALENDAR_PER_PAGE_MAX + 3):
+            await uow.events.add(
+                CalendarEvent(
+                    0,
+                    api.a.id,
+                    project,
+                    f"slot {n}",
+                    EventType.ARTICLE,
+                    EventStatus.PLANNED,
+                    at,
+                    None,
+                    None,
+                    at,
+                    at,
+                )
+            )
+        await uow.commit()
+    answer = await api.fetch((await issue(api, project))["url"])
+    assert len(vevents(answer)) == 2 * CALENDAR_PER_PAGE_MAX + 3
+
+
+async def test_the_token_post_takes_an_empty_body_only(api: Api) -> None:
+    project = await api.project()
+    path = f"/v1/projects/{project}/calendar/feed-token"
+    assert (await api.post(path, {})).status == 201
+    extra = await api.post(path, {"token": "rkf_chosen_by_me_and_long_enough_to_pass"})
+    assert extra.status == 422
+    assert extra.error["details"] == {"token": "unknown field"}

@@ -1,0 +1,77 @@
+"""``GET /v1/jobs/{id}/events``: Server-Sent Events until the job ends."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import attrs
+import pytest
+
+from .conftest import Api, ClientFactory, config, start
+
+
+@pytest.fixture
+async def fast(aiohttp_client: ClientFactory) -> Api:
+    cfg = attrs.evolve(
+        config(), events_poll_seconds=0.02, events_keepalive_seconds=0.05, events_timeout_seconds=1
+    )
+    return await start(aiohttp_client, cfg)
+
+
+def parse(raw: str) -> list[tuple[str, Any]]:
+    """``(event, data)`` per frame; comments come back as ``(":", text)``."""
+    frames: list[tuple[str, Any]] = []
+    for block in raw.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if block.startswith(":"):
+            frames.append((":", block[1:].strip()))
+        else:
+            frames.append((fields["event"], json.loads(fields["data"])))
+    return frames
+
+
+async def follow(api: Api, job_id: int) -> tuple[int, str, str]:
+    async with api.client.get(f"/v1/jobs/{job_id}/events", headers=api.a.auth) as resp:
+        return resp.status, resp.headers.get("Content-Type", ""), (await resp.read()).decode()
+
+
+async def test_a_job_is_followed_until_it_ends(fast: Api) -> None:
+    answer = await fast.post("/v1/generate/image", {"prompt": "a kite", "size": "256x256"})
+    job_id = answer.data["job_id"]
+    stream = asyncio.create_task(follow(fast, job_id))
+    await asyncio.sleep(0.2)  # queued, and a keep-alive or two
+    await fast.run_jobs()
+    status, content_type, raw = await asyncio.wait_for(stream, 5)
+    assert status == 200 and content_type.startswith("text/event-stream")
+    frames = parse(raw)
+    states = [data["status"] for event, data in frames if event == "job"]
+    assert states[0] == "queued" and states[-1] == "succeeded"
+    assert (":", "keep-alive") in frames
+    last = frames[-1][1]
+    assert last["result"] == {"image_id": answer.data["image_id"]} and last["progress"] is None
+
+
+async def test_an_export_reports_its_progress(fast: Api) -> None:
+    image_id = await fast.generate()
+    started = await fast.post("/v1/images/bulk/export", {"ids": [image_id, 999]})
+    await fast.run_jobs()
+    status, _, raw = await follow(fast, started.data["job_id"])
+    (event, data), *_ = parse(raw)
+    assert status == 200 and event == "job"
+    assert data["status"] == "succeeded" and data["progress"] == {"done": 2, "total": 2}
+
+
+async def test_a_stream_times_out(fast: Api) -> None:
+    answer = await fast.post("/v1/generate/image", {"prompt": "a kite", "size": "256x256"})
+    _, _, raw = await follow(fast, answer.data["job_id"])
+    assert parse(raw)[-1][0] == "timeout"
+
+
+async def test_another_teams_job_is_the_same_404(fast: Api) -> None:
+    answer = await fast.post("/v1/generate/image", {"prompt": "a kite", "size": "256x256"})
+    theirs = await fast.get(f"/v1/jobs/{answer.data['job_id']}/events", team=fast.b)
+    missing = await fast.get("/v1/jobs/999999/events")
+    assert theirs.status == missing.status == 404 and theirs.body == missing.body
+    assert (await fast.get("/v1/jobs/1/events", anonymous=True)).status == 401

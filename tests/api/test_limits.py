@@ -1,0 +1,134 @@
+"""Abuse limits: active jobs per team, charge rate per team, body size on every route."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import make_mocked_request
+from attrs import evolve
+
+from rankion_server.config import ServerConfig
+from rankion_server.limits import TokenBuckets
+from rankion_sqlalchemy import SqlStorage
+
+from .conftest import Api, ClientFactory, config, start
+from .sqlapi import sql_storage, start_sql
+
+__all__ = ["sql_storage"]
+
+GENERATE = {"prompt": "a lighthouse at dusk", "size": "256x256"}
+
+
+async def limited(aiohttp_client: ClientFactory, **limits: int) -> Api:
+    return await start(aiohttp_client, evolve(config(), **limits))
+
+
+async def test_active_jobs_over_the_limit_are_429_and_charge_nothing(
+    aiohttp_client: ClientFactory,
+) -> None:
+    api = await limited(aiohttp_client, max_active_jobs=3, charge_rate=0)
+    for _ in range(3):
+        assert (await api.post("/v1/generate/image", GENERATE)).status == 202
+    balance = (await api.get("/v1/credits")).data["balance"]
+    refused = await api.post("/v1/generate/image", GENERATE)
+    assert refused.status == 429
+    assert refused.error["code"] == "rate_limited"
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert (await api.get("/v1/credits")).data["balance"] == balance
+    assert (await api.post("/v1/generate/image", GENERATE, team=api.b)).status == 202
+    await api.run_jobs()  # the jobs finish: room again
+    assert (await api.post("/v1/generate/image", GENERATE)).status == 202
+
+
+async def test_active_jobs_limit_holds_under_concurrency(
+    aiohttp_client: ClientFactory, sql_storage: SqlStorage
+) -> None:
+    api = await start_sql(aiohttp_client, sql_storage, max_active_jobs=3, charge_rate=0)
+    answers = await asyncio.gather(*(api.post("/v1/generate/image", GENERATE) for _ in range(12)))
+    assert Counter(a.status for a in answers) == {202: 3, 429: 9}
+    assert (await api.get("/v1/credits")).data["balance"] == 1000 - 3 * 5
+
+
+async def test_charge_rate_is_per_team_and_replays_are_free(
+    aiohttp_client: ClientFactory,
+) -> None:
+    api = await limited(aiohttp_client, max_active_jobs=0, charge_rate=3)
+    key = {"Idempotency-Key": "first"}
+    first = await api.post("/v1/generate/image", GENERATE, headers=key)
+    for _ in range(2):
+        assert (await api.post("/v1/generate/image", GENERATE)).status == 202
+    refused = await api.post("/v1/generate/image", GENERATE)
+    assert refused.status == 429 and refused.error["code"] == "rate_limited"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 20
+    edit = await api.edit(int(first.data["image_id"]))
+    assert edit.status == 429  # edits share the bucket
+    replay = await api.post("/v1/generate/image", GENERATE, headers=key)
+    assert replay.status == 202 and replay.body == first.body  # costs no token
+    assert (await api.post("/v1/generate/image", GENERATE, team=api.b)).status == 202
+
+
+async def test_zero_turns_the_limits_off(aiohttp_client: ClientFactory) -> None:
+    api = await limited(aiohttp_client, max_active_jobs=0, charge_rate=0)
+    answers = [await api.post("/v1/generate/image", GENERATE) for _ in range(25)]
+    assert {a.status for a in answers} == {202}
+
+
+def test_token_bucket_refills_continuously() -> None:
+    now = [0.0]
+    buckets = TokenBuckets(60, clock=lambda: now[0])
+    assert all(buckets.take(1) == 0.0 for _ in range(60))
+    assert buckets.take(1) == pytest.approx(1.0)
+    assert buckets.take(2) == 0.0
+    now[0] += 2.5
+    assert buckets.take(1) == 0.0 and buckets.take(1) == 0.0
+    assert buckets.take(1) > 0
+    assert TokenBuckets(0).take(1) == 0.0
+
+
+def test_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RANKION_MAX_ACTIVE_JOBS", "7")
+    monkeypatch.setenv("RANKION_CHARGE_RATE", "0")
+    cfg = ServerConfig.from_options(database="memory://", blobs="memory://x")
+    assert (cfg.max_active_jobs, cfg.charge_rate) == (7, 0)
+    cfg = ServerConfig.from_options(database="memory://", blobs="memory://x", charge_rate=9)
+    assert cfg.charge_rate == 9
+    monkeypatch.setenv("RANKION_CHARGE_RATE", "lots")
+    with pytest.raises(ValueError):
+        ServerConfig.from_options(database="memory://", blobs="memory://x")
+
+
+TOO_BIG = b"{" + b" " * (1 << 20) + b"}"
+
+
+async def _chunks() -> AsyncIterator[bytes]:
+    for _ in range(33):
+        yield b" " * 32768
+
+
+def _concrete(template: str) -> str:
+    return re.sub(r"\{[^}]+\}", "1", template)
+
+
+async def test_every_route_answers_413_to_a_large_body(api: Api) -> None:
+    checked = 0
+    for route in api.client.app.router.routes():
+        path = _concrete(route.resource.canonical)
+        found = await api.client.app.router.resolve(make_mocked_request(route.method, path))
+        if found.route is not route:
+            continue  # "1" does not fit this route's pattern
+        for data in (io.BytesIO(TOO_BIG), _chunks()):  # with a length, and chunked
+            async with api.client.request(
+                route.method, path, data=data, headers=api.a.auth
+            ) as resp:
+                body = await resp.read()
+                assert resp.status == 413, (route.method, path, body)
+                assert b'"payload_too_large"' in body
+        checked += 1
+    assert checked >= 30
+    async with api.client.post("/v1/nothing-here", data=io.BytesIO(TOO_BIG)) as resp:
+        assert resp.status == 404  # routing first

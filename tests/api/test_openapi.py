@@ -1,0 +1,130 @@
+"""The OpenAPI document: valid 3.1, complete, and true to what the server answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from jsonschema.validators import Draft202012Validator
+from openapi_spec_validator import validate
+
+from .conftest import Api
+
+
+@pytest.fixture
+async def document(api: Api) -> dict[str, Any]:
+    answer = await api.get("/v1/openapi.json", anonymous=True)
+    assert answer.status == 200
+    return answer.json  # type: ignore[no-any-return]
+
+
+def _schema_validator(document: dict[str, Any], schema: dict[str, Any]) -> Draft202012Validator:
+    """Validate instances against a schema that ``$ref``s into the document's components."""
+    root = {**schema, "components": document["components"]}
+    return Draft202012Validator(root)
+
+
+async def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
+    validate(document)
+    assert document["openapi"].startswith("3.1")
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert document["servers"]
+
+
+async def test_every_registered_route_is_documented(api: Api, document: dict[str, Any]) -> None:
+    import re
+
+    for route in api.client.app.router.routes():
+        path = re.sub(r"\{([^}:]+)[^}]*\}", r"{\1}", route.resource.canonical)
+        assert path in document["paths"], path
+        assert route.method.lower() in document["paths"][path], (route.method, path)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/jobs/{job_id}",
+        "/v1/projects",
+        "/v1/credits",
+        "/v1/credits/ledger",
+        "/v1/chat/sessions/{id}",
+        "/healthz",
+        "/readyz",
+        "/s/{token}",
+        "/s/{token}/image",
+        "/files/{key}",
+        "/v1/images/exports/{job_id}",
+        "/v1/projects/{project}/calendar",
+    ],
+)
+async def test_named_routes_are_present(document: dict[str, Any], path: str) -> None:
+    assert path in document["paths"]
+
+
+async def test_public_routes_have_no_security(document: dict[str, Any]) -> None:
+    paths = document["paths"]
+    assert paths["/s/{token}"]["get"]["security"] == []
+    assert paths["/healthz"]["get"]["security"] == []
+    assert "security" not in paths["/v1/images"]["get"]
+    assert "401" in paths["/v1/images"]["get"]["responses"]
+    assert "401" not in paths["/s/{token}"]["get"]["responses"]
+
+
+async def test_bodies_come_from_the_request_classes(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    generate = schemas["GenerateImageBody"]
+    assert generate["required"] == ["prompt"]
+    assert generate["additionalProperties"] is False
+    assert generate["properties"]["prompt"]["maxLength"] == 32_000
+    update = schemas["UpdateEventBody"]
+    assert "required" not in update
+    assert update["properties"]["scheduled_at"]["type"] == ["string", "null"]
+    op = document["paths"]["/v1/generate/image"]["post"]
+    assert op["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/GenerateImageBody"
+    }
+    assert {"400", "401", "402", "413", "422", "202"} <= set(op["responses"])
+    assert any(p["name"] == "Idempotency-Key" for p in op["parameters"])
+
+
+async def test_lists_document_their_query_parameters(document: dict[str, Any]) -> None:
+    names = {p["name"] for p in document["paths"]["/v1/images"]["get"]["parameters"]}
+    assert {"q", "model", "from", "to", "favorite", "tags[]", "project_id", "status"} <= names
+    assert {"sort", "page", "per_page"} <= names
+    legacy = document["paths"]["/v1/projects/{project}/images"]["get"]
+    assert legacy["deprecated"] is True
+
+
+async def test_answers_match_their_documented_schemas(api: Api, document: dict[str, Any]) -> None:
+    """The renderers and the documented response shapes are the same classes: check it."""
+    image_id = await api.generate(title="doc", tags=["x"])
+    await api.post(f"/v1/images/{image_id}/share")
+    await api.edit(image_id)
+    await api.run_jobs()
+    project = await api.project()
+    checks = [
+        ("/v1/images/{id}", f"/v1/images/{image_id}"),
+        ("/v1/images", "/v1/images"),
+        ("/v1/projects", "/v1/projects"),
+        ("/v1/credits/ledger", "/v1/credits/ledger"),
+        ("/v1/jobs/{job_id}", "/v1/jobs/1"),
+        ("/v1/projects/{project}/calendar", f"/v1/projects/{project}/calendar"),
+    ]
+    for template, path in checks:
+        answer = await api.get(path)
+        assert answer.status == 200, path
+        schema = document["paths"][template]["get"]["responses"]["200"]["content"][
+            "application/json"
+        ]["schema"]
+        _schema_validator(document, schema).validate(answer.json)
+
+
+async def test_error_answers_match_the_error_schema(api: Api, document: dict[str, Any]) -> None:
+    schema = {"$ref": "#/components/schemas/Error"}
+    validator = _schema_validator(document, schema)
+    for answer in (
+        await api.get("/v1/images/999"),
+        await api.post("/v1/projects", {"bogus": 1}),
+        await api.get("/v1/images", anonymous=True),
+    ):
+        validator.validate(answer.json)

@@ -1,0 +1,168 @@
+"""Webhooks over HTTP: subscriptions, signed deliveries, retries and their record."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import attrs
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from rankion_core.rules.webhooks import verify
+
+from .conftest import Api, ClientFactory, config, start
+
+ServerFactory = Callable[..., Awaitable[TestServer]]
+
+
+@attrs.define
+class Receiver:
+    """A local endpoint that answers ``statuses`` in turn (then 200) and keeps what came."""
+
+    url: str = ""
+    statuses: list[int] = attrs.field(factory=list)
+    got: list[tuple[dict[str, str], bytes]] = attrs.field(factory=list)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.got.append((dict(request.headers), await request.read()))
+        return web.Response(status=self.statuses.pop(0) if self.statuses else 200)
+
+
+@pytest.fixture
+async def hooked(aiohttp_client: ClientFactory) -> Api:
+    cfg = attrs.evolve(config(), webhooks_allow_private=True, webhook_backoff_seconds=0.01)
+    return await start(aiohttp_client, cfg)
+
+
+@pytest.fixture
+async def receiver(aiohttp_server: ServerFactory) -> Receiver:
+    found = Receiver()
+    app = web.Application()
+    app.router.add_post("/hook", found.handle)
+    server = await aiohttp_server(app)
+    found.url = str(server.make_url("/hook"))
+    return found
+
+
+async def subscribe(api: Api, url: str, events: list[str] | None = None) -> dict[str, Any]:
+    answer = await api.post("/v1/webhooks", {"url": url, "events": events or ["image.ready"]})
+    assert answer.status == 201, answer.body
+    return answer.data  # type: ignore[no-any-return]
+
+
+async def test_create_shows_the_secret_once_and_lists_without_it(hooked: Api) -> None:
+    made = await subscribe(hooked, "https://example.com/hook", ["image.ready", "export.ready"])
+    assert made["secret"].startswith("whsec_") and made["events"] == ["image.ready", "export.ready"]
+    listed = await hooked.get("/v1/webhooks")
+    assert listed.json["meta"]["total"] == 1 and "secret" not in listed.data[0]
+    detail = await hooked.get(f"/v1/webhooks/{made['id']}")
+    assert detail.status == 200 and "secret" not in detail.data
+
+
+async def test_another_teams_webhook_is_a_404(hooked: Api) -> None:
+    made = await subscribe(hooked, "https://example.com/hook")
+    mine = await hooked.get(f"/v1/webhooks/{made['id']}")
+    theirs = await hooked.get(f"/v1/webhooks/{made['id']}", team=hooked.b)
+    missing = await hooked.get("/v1/webhooks/999999")
+    assert mine.status == 200 and theirs.status == missing.status == 404
+    assert theirs.body == missing.body
+    assert (await hooked.call("DELETE", f"/v1/webhooks/{made['id']}", team=hooked.b)).status == 404
+    assert (await hooked.get(f"/v1/webhooks/{made['id']}/deliveries", team=hooked.b)).status == 404
+    assert (await hooked.call("DELETE", f"/v1/webhooks/{made['id']}")).status == 204
+    assert (await hooked.get(f"/v1/webhooks/{made['id']}")).status == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"url": "ftp://example.com/x", "events": ["image.ready"]}, "url"),
+        ({"url": "https://example.com/x", "events": []}, "events"),
+        ({"url": "https://example.com/x", "events": ["image.gone"]}, "events"),
+        ({"url": "https://u:p@example.com/x", "events": ["image.ready"]}, "url"),
+        ({"url": "https://example.com/x", "events": ["image.ready"], "team_id": 2}, "team_id"),
+    ],
+)
+async def test_bad_webhooks_are_422(hooked: Api, body: dict[str, Any], field: str) -> None:
+    answer = await hooked.post("/v1/webhooks", body)
+    assert answer.status == 422 and field in answer.error["details"], answer.body
+
+
+async def test_private_targets_are_refused_unless_allowed(api: Api) -> None:
+    for url in (
+        "http://127.0.0.1:9/x",
+        "http://10.0.0.1/x",
+        "http://[::1]/x",
+        "http://localhost/x",
+    ):
+        answer = await api.post("/v1/webhooks", {"url": url, "events": ["image.ready"]})
+        assert answer.status == 422 and "url" in answer.error["details"], url
+
+
+async def test_image_ready_is_delivered_signed(hooked: Api, receiver: Receiver) -> None:
+    made = await subscribe(hooked, receiver.url)
+    image_id = await hooked.generate()
+    await hooked.run_jobs()
+    assert len(receiver.got) == 1
+    headers, body = receiver.got[0]
+    assert verify(made["secret"], headers["Rankion-Signature"], body, time.time())
+    assert not verify("whsec_wrong", headers["Rankion-Signature"], body, time.time())
+    assert headers["Rankion-Event"] == "image.ready"
+    sent = json.loads(body)
+    assert sent["type"] == "image.ready" and sent["data"]["image"]["id"] == image_id
+    assert sent["id"] == int(headers["Rankion-Delivery"])
+    deliveries = await hooked.get(f"/v1/webhooks/{made['id']}/deliveries")
+    (row,) = deliveries.data
+    assert row["status"] == "succeeded" and row["attempts"][0]["status_code"] == 200
+
+
+async def test_a_failing_receiver_gets_it_on_the_third_try(hooked: Api, receiver: Receiver) -> None:
+    made = await subscribe(hooked, receiver.url)
+    receiver.statuses = [500, 503]
+    await hooked.generate()
+    for _ in range(3):
+        await hooked.run_jobs()
+        await asyncio.sleep(0.05)
+    assert len(receiver.got) == 3
+    assert receiver.got[0][1] == receiver.got[2][1]  # the same body every time
+    (row,) = (await hooked.get(f"/v1/webhooks/{made['id']}/deliveries")).data
+    assert [a["status_code"] for a in row["attempts"]] == [500, 503, 200]
+    assert row["status"] == "succeeded" and row["attempts"][0]["error"]
+
+
+async def test_calendar_and_export_events_are_delivered(hooked: Api, receiver: Receiver) -> None:
+    await subscribe(hooked, receiver.url, ["calendar.event.changed", "export.ready"])
+    project = await hooked.project()
+    made = await hooked.post(
+        f"/v1/projects/{project}/calendar", {"title": "Launch", "status": "idea"}
+    )
+    await hooked.call("DELETE", f"/v1/calendar/{made.data['id']}")
+    image_id = await hooked.generate()
+    await hooked.post("/v1/images/bulk/export", {"ids": [image_id]})
+    await hooked.run_jobs()
+    kinds = [(json.loads(b)["type"], json.loads(b)["data"].get("action")) for _, b in receiver.got]
+    assert kinds == [
+        ("calendar.event.changed", "created"),
+        ("calendar.event.changed", "deleted"),
+        ("export.ready", None),
+    ]
+
+
+async def test_a_refused_target_is_recorded_as_a_failed_attempt(api: Api) -> None:
+    async with api.rankion.deps.storage.unit_of_work() as uow:
+        from rankion_core.webhooks import Webhook
+
+        hook = await uow.webhooks.add(
+            Webhook(
+                0, api.a.id, "http://127.0.0.1:9/x", ["image.ready"], "whsec_x", api.clock.now()
+            )
+        )
+        await uow.commit()
+    await api.generate()
+    (row,) = (await api.get(f"/v1/webhooks/{hook.id}/deliveries")).data
+    assert row["status"] == "pending" and row["attempts"][0]["status_code"] is None
+    assert "not a public address" in row["attempts"][0]["error"]

@@ -1,0 +1,133 @@
+"""The shipped Alembic migrations build exactly the mapped schema, on both dialects."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
+
+from rankion_sqlalchemy import SqlStorage, open_storage
+from rankion_sqlalchemy.schema import include_object, metadata_for
+from rankion_sqlalchemy.storage import alembic_config
+
+from .conftest import NO_POSTGRES, POSTGRES_URL, postgres_options
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def empty(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqlStorage]:
+    """A database with nothing in it (PostgreSQL: a new, empty schema)."""
+    if request.param == "sqlite":
+        storage = open_storage(f"sqlite:///{tmp_path}/empty.db")
+        yield storage
+        await storage.close()
+        return
+    if POSTGRES_URL is None:
+        pytest.skip(NO_POSTGRES)
+    schema = f"rankion_migrations_{uuid.uuid4().hex[:12]}"
+    admin = open_storage(POSTGRES_URL)
+    async with admin.engine.begin() as connection:
+        await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    storage = open_storage(POSTGRES_URL, **postgres_options(schema))
+    try:
+        yield storage
+    finally:
+        await storage.close()
+        async with admin.engine.begin() as connection:
+            await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.close()
+
+
+def _differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(
+        connection, opts={"include_object": include_object, "compare_type": True}
+    )
+    return list(compare_metadata(context, metadata_for(connection.dialect.name)))
+
+
+def _snapshot(connection: Connection) -> dict[str, Any]:
+    """Every table with its columns and indexes, and the Alembic revision."""
+    inspector = inspect(connection)
+    tables = {
+        name: (
+            [c["name"] for c in inspector.get_columns(name)],
+            sorted(str(i["name"]) for i in inspector.get_indexes(name)),
+        )
+        for name in inspector.get_table_names()
+    }
+    revision = sorted(MigrationContext.configure(connection).get_current_heads())
+    return {"tables": tables, "revision": revision}
+
+
+def _script_heads() -> list[str]:
+    """Every head of the shipped migrations (parallel branches each have one)."""
+    return sorted(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+async def _run(storage: SqlStorage, fn: Any) -> Any:
+    async with storage.engine.connect() as connection:
+        return await connection.run_sync(fn)
+
+
+async def test_upgrade_builds_exactly_the_mapped_schema(empty: SqlStorage) -> None:
+    await empty.migrate()
+    assert await _run(empty, _differences) == []
+    snapshot = await _run(empty, _snapshot)
+    assert snapshot["revision"] == _script_heads()
+    assert {"images", "jobs", "teams", "image_tags", "alembic_version"} <= set(snapshot["tables"])
+
+
+async def test_the_comparison_would_see_a_missing_index(empty: SqlStorage) -> None:
+    await empty.migrate()
+    async with empty.engine.begin() as connection:
+        await connection.execute(text("DROP INDEX ix_images_newest"))
+    differences = await _run(empty, _differences)
+    assert [d[0] for d in differences] == ["add_index"]
+
+
+async def test_migrating_twice_changes_nothing(empty: SqlStorage) -> None:
+    await empty.migrate()
+    before = await _run(empty, _snapshot)
+    await empty.migrate()
+    assert await _run(empty, _snapshot) == before
+    assert await _run(empty, _differences) == []
+
+
+async def test_sqlite_gets_its_full_text_index_and_triggers(tmp_path: Path) -> None:
+    storage = open_storage(f"sqlite:///{tmp_path}/x.db")
+    try:
+        await storage.migrate()
+        async with storage.engine.connect() as connection:
+            rows = await connection.execute(
+                text("SELECT type, name FROM sqlite_master WHERE name LIKE 'images_fts%'")
+            )
+            found = {tuple(row) for row in rows}
+    finally:
+        await storage.close()
+    assert {
+        ("table", "images_fts"),
+        ("trigger", "images_fts_insert"),
+        ("trigger", "images_fts_delete"),
+        ("trigger", "images_fts_update"),
+    } <= found
+
+
+async def test_downgrade_to_base_and_back(empty: SqlStorage) -> None:
+    await empty.migrate()
+
+    def downgrade(connection: Connection) -> None:
+        command.downgrade(alembic_config(connection), "base")
+
+    async with empty.engine.begin() as connection:
+        await connection.run_sync(downgrade)
+    assert set((await _run(empty, _snapshot))["tables"]) == {"alembic_version"}
+    await empty.migrate()
+    assert await _run(empty, _differences) == []

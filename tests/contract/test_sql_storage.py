@@ -1,0 +1,207 @@
+"""What only the SQL backend promises: URLs, outages, UTC types, constraints, SQLite set-up."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import datetime, timedelta, timezone
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError, StatementError
+
+from rankion_core.errors import Invalid, Unavailable
+from rankion_core.models import ImageSort, LedgerEntry, Share
+from rankion_core.ports import ImageQuery
+from rankion_sqlalchemy import SqlStorage, open_storage, plans, start_mappers
+from rankion_sqlalchemy.engine import normalise_url
+
+from .builders import T0, add_images, at, image, job, make_team, two_teams
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///x.db", "sqlite+aiosqlite:///x.db"),
+        ("sqlite+aiosqlite:////abs/x.db", "sqlite+aiosqlite:////abs/x.db"),
+        ("postgresql://u@h:5432/db", "postgresql+asyncpg://u@h:5432/db"),
+        ("postgres://u@h/db", "postgresql+asyncpg://u@h/db"),
+        ("postgresql+asyncpg://u@h/db", "postgresql+asyncpg://u@h/db"),
+    ],
+)
+def test_urls_get_the_async_driver(url: str, expected: str) -> None:
+    assert normalise_url(url).render_as_string(hide_password=False) == expected
+
+
+def test_other_schemes_are_refused() -> None:
+    with pytest.raises(Invalid):
+        normalise_url("mysql://u@h/db")
+
+
+def test_the_entry_points_open_this_backend() -> None:
+    found = {ep.name: ep for ep in entry_points(group="rankion.storage")}
+    assert found["sqlite"].load() is open_storage
+    assert found["postgresql"].load() is open_storage
+
+
+def test_start_mappers_is_idempotent() -> None:
+    start_mappers()
+    start_mappers()
+
+
+async def test_ping_answers_when_up(sql_storage: SqlStorage) -> None:
+    await sql_storage.ping()
+
+
+async def test_ping_and_units_of_work_raise_unavailable_when_down(tmp_path: Path) -> None:
+    for storage in (
+        open_storage("postgresql://nobody@127.0.0.1:1/none"),
+        open_storage(f"sqlite:///{tmp_path}/missing/dir/x.db"),
+    ):
+        try:
+            with pytest.raises(Unavailable):
+                await storage.ping()
+            with pytest.raises(Unavailable):
+                async with storage.unit_of_work() as uow:
+                    await uow.teams.get(1)
+        finally:
+            await storage.close()
+    await _aiosqlite_threads_done()
+
+
+async def _aiosqlite_threads_done() -> None:
+    """aiosqlite stops the thread of a connection that failed to open by posting to
+    the loop from that thread; let it finish while this test's loop still runs."""
+    for thread in threading.enumerate():
+        if "_connection_worker_thread" in thread.name:
+            await asyncio.to_thread(thread.join, 5)
+
+
+async def test_a_naive_datetime_is_refused(sql_storage: SqlStorage) -> None:
+    team = await make_team(sql_storage)
+    with pytest.raises(StatementError, match="naive datetime"):
+        await add_images(sql_storage, image(team.id, created_at=datetime(2025, 1, 1)))
+
+
+async def test_times_come_back_aware_utc_whatever_offset_went_in(sql_storage: SqlStorage) -> None:
+    team = await make_team(sql_storage)
+    plus_two = timezone(timedelta(hours=2))
+    local = datetime(2025, 3, 1, 14, 0, 0, 123456, tzinfo=plus_two)
+    (img,) = await add_images(sql_storage, image(team.id, created_at=local))
+    async with sql_storage.unit_of_work() as uow:
+        loaded = await uow.images.get(team.id, img.id)
+    assert loaded is not None
+    assert loaded.created_at == local
+    assert loaded.created_at.utcoffset() == timedelta(0)
+    assert loaded.created_at.hour == 12
+
+
+async def test_a_refund_can_never_be_written_twice(sql_storage: SqlStorage) -> None:
+    team = await make_team(sql_storage)
+    async with sql_storage.unit_of_work() as uow:
+        added = await uow.jobs.add(job(team.id))
+        await uow.ledger.add(LedgerEntry(0, team.id, 5, "refund", T0, job_id=added.id))
+        await uow.ledger.add(LedgerEntry(0, team.id, 5, "grant", T0))
+        await uow.ledger.add(LedgerEntry(0, team.id, 5, "grant", T0))  # no job: no limit
+        await uow.commit()
+    with pytest.raises(IntegrityError):
+        async with sql_storage.unit_of_work() as uow:
+            await uow.ledger.add(LedgerEntry(0, team.id, 5, "refund", at(1), job_id=added.id))
+
+
+async def test_the_balance_cannot_go_negative_even_by_mistake(sql_storage: SqlStorage) -> None:
+    team = await make_team(sql_storage, credits=3)
+    with pytest.raises(IntegrityError):
+        async with sql_storage.unit_of_work() as uow:
+            await uow.teams.credit(team.id, -4)
+
+
+async def test_share_tokens_are_unique(sql_storage: SqlStorage) -> None:
+    team, _ = await two_teams(sql_storage)
+    a, b = await add_images(sql_storage, image(team), image(team))
+    async with sql_storage.unit_of_work() as uow:
+        await uow.shares.add(Share(0, team, a.id, "same", T0))
+        with pytest.raises(IntegrityError):
+            await uow.shares.add(Share(0, team, b.id, "same", T0))
+
+
+async def test_ids_of_deleted_images_are_never_reused(sql_storage: SqlStorage) -> None:
+    team = await make_team(sql_storage)
+    _, last = await add_images(sql_storage, image(team.id), image(team.id))
+    async with sql_storage.unit_of_work() as uow:
+        await uow.images.delete(team.id, last.id)
+        await uow.commit()
+    (new,) = await add_images(sql_storage, image(team.id))
+    assert new.id > last.id
+
+
+async def test_sqlite_runs_in_wal_with_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
+    storage = open_storage(f"sqlite:///{tmp_path}/x.db", busy_timeout_ms=1234)
+    try:
+        async with storage.engine.connect() as connection:
+            pragmas = [
+                (await connection.execute(text(f"PRAGMA {name}"))).scalar()
+                for name in ("journal_mode", "foreign_keys", "busy_timeout")
+            ]
+    finally:
+        await storage.close()
+    assert pragmas == ["wal", 1, 1234]
+
+
+async def test_sqlite_units_of_work_begin_immediate(tmp_path: Path) -> None:
+    """A second writer waits for the first instead of failing half-way."""
+    storage = open_storage(f"sqlite:///{tmp_path}/x.db", busy_timeout_ms=50)
+    await storage.migrate()
+    try:
+        async with storage.unit_of_work() as first:
+            await first.teams.get(1)  # a read begins the transaction ... IMMEDIATE
+            with pytest.raises(Unavailable):  # so another writer cannot get in
+                async with storage.unit_of_work() as second:
+                    await second.teams.get(1)
+    finally:
+        await storage.close()
+
+
+def test_an_unknown_begin_mode_is_refused() -> None:
+    with pytest.raises(Invalid):
+        open_storage("sqlite:///x.db", sqlite_begin="sometimes")
+
+
+@pytest.mark.parametrize("drive_limit", [0, 3000], ids=["probe", "drive"])
+async def test_both_sqlite_plans_for_match_filters_agree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, drive_limit: int
+) -> None:
+    """SQLite picks ``probe`` or ``drive`` by the size of the smallest match set."""
+    monkeypatch.setattr(plans, "DRIVE_LIMIT", drive_limit)
+    storage = open_storage(f"sqlite:///{tmp_path}/x.db")
+    await storage.migrate()
+    try:
+        team, other = await two_teams(storage)
+        made = await add_images(
+            storage,
+            *(
+                image(team, prompt=f"sunset no{i}", tags=["Sky"] if i % 3 else [], created_at=at(i))
+                for i in range(12)
+            ),
+            image(team, prompt="sunset", tags=["sky"], deleted_at=at(1)),
+            image(other, prompt="sunset", tags=["sky"]),
+        )
+        expected = [img.id for i, img in enumerate(made[:12]) if i % 3][::-1]
+
+        async def listed(**query: Any) -> tuple[list[int], int]:
+            async with storage.unit_of_work() as uow:
+                items, total = await uow.images.list(ImageQuery(team_id=team, **query))
+            return [i.id for i in items], total
+
+        assert await listed(tags=("SKY",), per_page=3) == (expected[:3], 8)
+        assert await listed(tags=("sky",), q="suns", per_page=3, page=3) == (expected[6:], 8)
+        assert await listed(q="sunset", sort=ImageSort.OLDEST, per_page=2) == (
+            [made[0].id, made[1].id],
+            12,
+        )
+        assert await listed(q="no1", tags=("sky",)) == ([made[11].id, made[10].id, made[1].id], 3)
+    finally:
+        await storage.close()

@@ -1,0 +1,58 @@
+"""One real ``rankion serve`` for the session, bootstrapped through the CLI; its log is
+printed under any failing test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Generator, Iterator
+
+import aiohttp
+import pytest
+
+from .support import RUNNING, Api, Server, bootstrap, serve
+
+REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    item.stash.setdefault(REPORTS, {})[report.when] = report
+    return report
+
+
+@pytest.fixture(autouse=True)
+def _print_logs_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    reports = request.node.stash.get(REPORTS, {})
+    if any(r.failed for r in reports.values()):
+        for process in RUNNING:
+            print(f"\n===== log of {process.name} ({process.log_path}) =====\n{process.log()}")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    data_dir = tmp_path_factory.mktemp("rankion-e2e")
+    tenant = bootstrap(data_dir)
+    process = serve(data_dir, "--workers", "2")
+    yield Server(process, data_dir, tenant)
+    process.stop()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as client:
+        yield client
+
+
+@pytest.fixture
+def api(server: Server, session: aiohttp.ClientSession) -> Api:
+    """The server, with the tenant's bearer token."""
+    return Api(session, server.base_url, server.tenant.token)
+
+
+@pytest.fixture
+def anonymous(server: Server, session: aiohttp.ClientSession) -> Api:
+    """The server, without any token: what a browser or a link preview sees."""
+    return Api(session, server.base_url)

@@ -1,0 +1,58 @@
+"""Every runnable ``sh`` block of docs/ is executed with the installed ``rankion``,
+in a fresh folder, so the shell examples cannot rot either.
+
+A block runs when it starts with ``set -euo pipefail`` (install lines and fragments
+do not); ``PORT`` is set to a free port. Python blocks are run by
+``tests/core/test_docs_examples.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .support import clean_env, free_port, rankion_command
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+BLOCK = re.compile(r"```sh\n(.*?)```", re.S)
+MARK = "set -euo pipefail"
+
+
+def blocks() -> list[tuple[str, str]]:
+    found = []
+    for page in sorted(DOCS.glob("*.md")):
+        for n, code in enumerate(BLOCK.findall(page.read_text())):
+            if code.startswith(MARK):
+                found.append((f"{page.name}#{n}", code))
+    return found
+
+
+@pytest.mark.parametrize(("where", "code"), blocks(), ids=[b[0] for b in blocks()])
+def test_doc_shell_block_runs(where: str, code: str, tmp_path: Path) -> None:
+    script = tmp_path / "example.sh"
+    script.write_text(code)
+    bin_dir = str(Path(rankion_command()[0]).parent)
+    env = clean_env(PORT=str(free_port()), PATH=os.pathsep.join([bin_dir, os.environ["PATH"]]))
+    run = subprocess.Popen(
+        ["bash", str(script)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        output, _ = run.communicate(timeout=180)
+    finally:
+        if run.poll() is None:
+            run.kill()
+        with contextlib.suppress(ProcessLookupError):  # and whatever it left running
+            os.killpg(run.pid, signal.SIGKILL)
+    assert run.returncode == 0, f"{where} failed:\n{output}"
