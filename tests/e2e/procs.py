@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -24,18 +21,13 @@ from typing import Any, TypeVar
 import aiohttp
 from attrs import define, field
 
+from .support import free_port, rankion_command
+
 T = TypeVar("T")
 
 START_TIMEOUT = 45.0
 STOP_TIMEOUT = 15.0
 CLI_TIMEOUT = 90.0
-
-
-def rankion_command() -> list[str]:
-    """The console script of this interpreter's environment (else ``python -m``)."""
-    venv_bin = str(Path(sys.executable).parent)
-    script = shutil.which("rankion", path=os.pathsep.join([venv_bin, os.environ.get("PATH", "")]))
-    return [script] if script else [sys.executable, "-m", "rankion_server.cli"]
 
 
 #: these tests queue 50-100 generations at once: the per-team abuse limits (active
@@ -51,12 +43,6 @@ def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env.update(NO_LIMITS)
     env.update(extra or {})
     return env
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def cli(*args: str, env: Mapping[str, str]) -> str:
