@@ -117,4 +117,7 @@ class Page(Generic[T]):
 
     @property
     def has_next(self) -> bool:
-        return self.meta.page < self.meta.last_page
+        if self.meta.page < self.meta.last_page:
+            return True
+        # a lower-bound total: a full page may have more behind it
+        return not self.meta.total_exact and len(self.items) == self.meta.per_page

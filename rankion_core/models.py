@@ -314,6 +314,8 @@ class Page(Generic[T]):
     page: int
     per_page: int
     total: int
+    #: False when ``total`` is a lower bound (counting stopped at a limit)
+    total_exact: bool = True
 
     @property
     def last_page(self) -> int:

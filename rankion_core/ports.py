@@ -50,9 +50,12 @@ __all__ = [
     "Clock",
     "EditSpec",
     "EventQuery",
+    "GalleryReads",
     "GenerateSpec",
     "ImageCodec",
+    "ImageFamily",
     "ImageInfo",
+    "ImageListing",
     "ImageProvider",
     "ImageQuery",
     "ProviderImage",
@@ -333,8 +336,57 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
 
+@define(frozen=True)
+class ImageListing:
+    """One page of a gallery list and what it shows, read from one snapshot."""
+
+    images: builtins.list[Image]
+    total: int
+    #: False when the backend stopped counting at the limit it was given: ``total``
+    #: is then that limit, a lower bound of the true number.
+    total_exact: bool
+    #: the active share of each listed image that has one
+    shares: dict[int, Share]
+
+
+@define(frozen=True)
+class ImageFamily:
+    """An image (trashed ones too), its whole variant tree, and their active shares."""
+
+    image: Image
+    #: every image of the tree, its root included, by id
+    tree: builtins.list[Image]
+    shares: dict[int, Share]
+
+
+class GalleryReads(Protocol):
+    """The read-only answers of the gallery's hottest endpoints (the list and the
+    detail), each from one consistent snapshot and outside any unit of work, so a
+    backend may serve them from a read-only connection, a replica or a cache.
+    ``rankion_core.reads.UnitOfWorkReads`` answers them through ``unit_of_work()``."""
+
+    async def image_listing(
+        self, query: ImageQuery, now: datetime, count_limit: int
+    ) -> ImageListing:
+        """What ``uow.images.list(query)`` answers, plus the page's active shares.
+
+        When more than ``count_limit`` images match, a backend may stop counting and
+        answer ``total=count_limit, total_exact=False``; otherwise (and whenever it
+        knows the number cheaply) the exact total with ``total_exact=True``.
+        """
+        ...
+
+    async def image_family(self, team_id: int, image_id: int, now: datetime) -> ImageFamily | None:
+        """The image with its tree and shares; None when absent or another team's."""
+        ...
+
+
 class Storage(Protocol):
     def unit_of_work(self) -> UnitOfWork: ...
+    def reads(self) -> GalleryReads:
+        """The read-only queries of the gallery (one object, reused)."""
+        ...
+
     async def migrate(self) -> None:
         """Bring the schema up to date (a no-op where there is none)."""
         ...

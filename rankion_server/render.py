@@ -12,12 +12,12 @@ from rankion_core.models import (
     LedgerEntry,
     Project,
 )
-from rankion_core.services import ExportView, ImageDetail, ImageView, ShareView
+from rankion_core.services import ExportView, ImageDetail, ImageView, ShareView, VariantView
 
 from .schemas.accounts import LedgerEntryOut, ProjectOut
 from .schemas.bulk import ExportOut, ProgressOut
 from .schemas.calendar import EventOut
-from .schemas.images import ImageDetailOut, ImageOut, ParentOut, VariantOut
+from .schemas.images import ImageOut
 from .schemas.jobs import ChatSessionOut, JobOut
 from .schemas.shares import ShareOut
 
@@ -33,8 +33,34 @@ def share(view: ShareView) -> ShareOut:
     )
 
 
-def _image_fields(view: ImageView) -> dict[str, Any]:
+# --------------------------------------------------------------------------- image rows
+#
+# The gallery's hot path (a 50-row page, an image with its variant tree) renders
+# straight to plain dicts that ``responses.page``/``ok`` hand to orjson with
+# ``plain=True``: no ``ImageOut`` objects, no cattrs pass. The dicts carry exactly the
+# fields of ``ImageOut``/``ShareOut``/``VariantOut``/``ParentOut``, in their order (the
+# schemas still describe the answer in the OpenAPI document), with datetimes and enums
+# left to orjson: entity times are timezone-aware UTC (``rules.timeutil``), which
+# orjson writes as ``iso_z`` does under ``OPT_UTC_Z``. tests/api/test_render_fast.py
+# checks both, key for key and byte for byte against the attrs + cattrs rendering.
+
+
+def share_row(view: ShareView) -> dict[str, Any]:
+    """``ShareOut`` as plain data."""
+    s = view.share
+    return {
+        "token": s.token,
+        "public_url": view.public_url,
+        "expires_at": s.expires_at,
+        "view_count": s.view_count,
+        "created_at": s.created_at,
+    }
+
+
+def image_row(view: ImageView) -> dict[str, Any]:
+    """``ImageOut`` as plain data (``page(..., plain=True)``, ``ok(..., plain=True)``)."""
     i = view.image
+    shared = view.share
     return {
         "id": i.id,
         "team_id": i.team_id,
@@ -62,7 +88,7 @@ def _image_fields(view: ImageView) -> dict[str, Any]:
         "root_id": i.root_id,
         "edit_session_id": i.edit_session_id,
         "credits_charged": i.credits_charged,
-        "share": share(view.share) if view.share else None,
+        "share": share_row(shared) if shared is not None else None,
         "share_views": i.share_views,
         "created_at": i.created_at,
         "updated_at": i.updated_at,
@@ -72,11 +98,8 @@ def _image_fields(view: ImageView) -> dict[str, Any]:
     }
 
 
-def image(view: ImageView) -> ImageOut:
-    return ImageOut(**_image_fields(view))
-
-
-def _compact(view: ImageView) -> dict[str, Any]:
+def parent_row(view: ImageView) -> dict[str, Any]:
+    """``ParentOut`` as plain data."""
     i: Image = view.image
     return {
         "id": i.id,
@@ -91,12 +114,32 @@ def _compact(view: ImageView) -> dict[str, Any]:
     }
 
 
-def image_detail(detail: ImageDetail) -> ImageDetailOut:
-    return ImageDetailOut(
-        **_image_fields(detail.view),
-        variants=[VariantOut(depth=v.depth, **_compact(v.view)) for v in detail.variants],
-        parents=[ParentOut(**_compact(p)) for p in detail.parents],
-    )
+def variant_row(variant: VariantView) -> dict[str, Any]:
+    """``VariantOut`` as plain data: ``ParentOut``'s fields with ``depth`` third, as in
+    the schema (the keys already present keep their place when the rest is merged)."""
+    i = variant.view.image
+    return {
+        "id": i.id,
+        "parent_id": i.parent_id,
+        "depth": variant.depth,
+        **parent_row(variant.view),
+    }
+
+
+def image_detail_row(detail: ImageDetail) -> dict[str, Any]:
+    """``ImageDetailOut`` as plain data: the image's fields, then variants and parents."""
+    row = image_row(detail.view)
+    row["variants"] = [variant_row(v) for v in detail.variants]
+    row["parents"] = [parent_row(p) for p in detail.parents]
+    return row
+
+
+def image(view: ImageView) -> ImageOut:
+    """``ImageOut`` as an attrs object, for callers that still go through cattrs
+    (prefer ``image_row`` with ``plain=True``)."""
+    fields = image_row(view)
+    fields["share"] = share(view.share) if view.share is not None else None
+    return ImageOut(**fields)
 
 
 def event(e: CalendarEvent) -> EventOut:

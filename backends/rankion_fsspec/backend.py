@@ -22,6 +22,8 @@ class Backend(Protocol):
     """The folder (or ``bucket/prefix``) every key lives under, without a trailing slash."""
     transient: tuple[type[BaseException], ...]
     """Exception types besides ``OSError`` that mean the storage is unavailable."""
+    presigns: bool
+    """Whether ``presign`` hands out URLs at all (False: it always answers None)."""
 
     async def open(self) -> None:
         """Prepare for use (an S3 session); called once, lazily, before the first call."""

@@ -30,6 +30,7 @@ class LocalBackend:
     """Blobs as files under ``root`` (created on first use if missing)."""
 
     transient: tuple[type[BaseException], ...] = ()
+    presigns = False  # the core signs a URL that the server serves
 
     def __init__(self, root: str) -> None:
         self.root = make_path_posix(os.path.abspath(os.path.expanduser(root))).rstrip("/")

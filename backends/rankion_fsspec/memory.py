@@ -38,6 +38,7 @@ class MemoryBackend:
     """Blobs in this process's memory, under the namespace ``name``."""
 
     transient: tuple[type[BaseException], ...] = ()
+    presigns = False  # the core signs a URL that the server serves
 
     def __init__(self, name: str) -> None:
         self._memory = _namespace(name)

@@ -38,6 +38,8 @@ def _import_s3fs() -> Any:
 class S3Backend:
     """Blobs as objects under ``bucket/prefix``; ``options`` go to ``s3fs.S3FileSystem``."""
 
+    presigns = True
+
     def __init__(
         self,
         bucket: str,

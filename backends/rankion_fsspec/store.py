@@ -32,6 +32,9 @@ class FsspecBlobStore:
 
     def __init__(self, backend: Backend, *, clock: Clock | None = None) -> None:
         self._backend = backend
+        #: False on local and memory stores: ``presign`` always answers None there, so
+        #: callers signing many URLs (``rankion_core.services.views.blob_url``) skip it
+        self.presigns: bool = backend.presigns
         self._clock = clock
         self._opened = False
         self._opening = asyncio.Lock()
@@ -109,7 +112,7 @@ class FsspecBlobStore:
                 yield key
 
     def presign(self, key: str, *, expires_at: datetime, filename: str | None = None) -> str | None:
-        """A presigned GET URL on S3; None on local and memory stores."""
+        """A presigned GET URL on S3; None on local and memory stores (``presigns``)."""
         path = self._path(require_key(key))
         expires_in = _seconds_until(expires_at, self._now())
         with translate(self._backend.transient, reading=False):

@@ -27,6 +27,7 @@ from rankion_core.models import (
     Team,
     User,
 )
+from rankion_core.reads import UnitOfWorkReads
 from rankion_core.webhooks import Webhook, WebhookDelivery
 
 from . import repositories as repo
@@ -103,9 +104,13 @@ class MemoryStorage:
     def __init__(self) -> None:
         self.tables = _Tables()
         self.lock = asyncio.Lock()
+        self._reads = UnitOfWorkReads(self)
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self)
+
+    def reads(self) -> UnitOfWorkReads:
+        return self._reads
 
     async def migrate(self) -> None:
         return None

@@ -12,10 +12,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from rankion_core.errors import Unavailable
-from rankion_core.ports import Storage, UnitOfWork
+from rankion_core.ports import GalleryReads, Storage, UnitOfWork
 
 from .engine import create_engine
 from .mapping import start_mappers
+from .reads import SqlReads, sqlite_file
+from .sqlite_reads import SqliteReads
 from .uow import UNAVAILABLE_ERRORS, SqlUnitOfWork
 
 __all__ = ["MIGRATIONS", "SqlStorage", "alembic_config", "open_storage"]
@@ -43,9 +45,16 @@ class SqlStorage:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        path = sqlite_file(engine.url)
+        self._sqlite_reads = SqliteReads(path) if path is not None else None
+        self._reads: GalleryReads = self._sqlite_reads or SqlReads(self)
 
     def unit_of_work(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self._sessions, self.dialect)
+
+    def reads(self) -> GalleryReads:
+        """The gallery's hot reads: the stdlib driver on a SQLite file, else units of work."""
+        return self._reads
 
     async def migrate(self) -> None:
         """Run the Alembic migrations shipped in this package up to ``head``."""
@@ -63,6 +72,8 @@ class SqlStorage:
             raise Unavailable("storage is unavailable") from exc
 
     async def close(self) -> None:
+        if self._sqlite_reads is not None:
+            await self._sqlite_reads.close()
         await self.engine.dispose()
 
 

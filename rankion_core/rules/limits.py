@@ -16,6 +16,9 @@ SLOT_MAX = 100
 TAGS_MAX = 20
 TAG_MAX = 50
 BULK_MAX = 200
+#: A filtered gallery list counts its matches up to this many past the page's offset;
+#: beyond, ``meta.total`` is that lower bound and ``meta.total_exact`` false (issue 10).
+TOTAL_COUNT_LIMIT = 1000
 EXPORT_MAX = 500
 IDEMPOTENCY_KEY_MAX = 255
 

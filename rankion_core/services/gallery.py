@@ -12,10 +12,11 @@ from attrs import define, field
 from ..errors import NotFound
 from ..models import Actor, Image, Page
 from ..ports import ImageQuery, UnitOfWork
+from ..reads import reads_of
 from ..rules import bulk, text, trash, tree
-from ..rules.limits import BULK_MAX, PER_PAGE_DEFAULT
+from ..rules.limits import BULK_MAX, PER_PAGE_DEFAULT, TOTAL_COUNT_LIMIT
 from .deps import Deps
-from .views import ImageDetail, ImageView, VariantView, image_view
+from .views import ImageDetail, ImageView, VariantView, image_views
 
 
 @define(frozen=True)
@@ -53,15 +54,17 @@ class Gallery:
     async def _views(self, uow: UnitOfWork, actor: Actor, images: list[Image]) -> list[ImageView]:
         now = self.deps.clock.now()
         shares = await uow.shares.active_for_images(actor.team_id, [i.id for i in images], now)
-        return [image_view(self.deps, i, shares.get(i.id)) for i in images]
+        return image_views(self.deps, images, shares)
 
     async def list(self, actor: Actor, query: ImageQuery) -> Page[ImageView]:
+        """One page of the team's images. The total is exact up to
+        ``TOTAL_COUNT_LIMIT`` matches past the page's offset, a lower bound beyond."""
         if query.team_id != actor.team_id:
             raise NotFound("team")
-        async with self.deps.storage.unit_of_work() as uow:
-            items, total = await uow.images.list(query)
-            views = await self._views(uow, actor, items)
-        return Page(views, query.page, query.per_page, total)
+        limit = (query.page - 1) * query.per_page + TOTAL_COUNT_LIMIT
+        found = await reads_of(self.deps.storage).image_listing(query, self.deps.clock.now(), limit)
+        views = image_views(self.deps, found.images, found.shares)
+        return Page(views, query.page, query.per_page, found.total, found.total_exact)
 
     async def trash(
         self, actor: Actor, page: int = 1, per_page: int = PER_PAGE_DEFAULT
@@ -77,13 +80,16 @@ class Gallery:
             return (await self._views(uow, actor, [image]))[0]
 
     async def detail(self, actor: Actor, image_id: int) -> ImageDetail:
-        async with self.deps.storage.unit_of_work() as uow:
-            image = await get_image(uow, actor, image_id)
-            family = await uow.images.tree(actor.team_id, image.tree_root)
-            below = tree.descendants(family, image.id)
-            above = tree.ancestors(family, image)
-            views = await self._views(uow, actor, [image, *[v.image for v in below], *above])
-        by_id = {v.image.id: v for v in views}
+        family = await reads_of(self.deps.storage).image_family(
+            actor.team_id, image_id, self.deps.clock.now()
+        )
+        if family is None:
+            raise NotFound("image")
+        image = family.image
+        below = tree.descendants(family.tree, image.id)
+        above = tree.ancestors(family.tree, image)
+        shown = image_views(self.deps, [image, *[v.image for v in below], *above], family.shares)
+        by_id = {view.image.id: view for view in shown}
         return ImageDetail(
             view=by_id[image.id],
             variants=[VariantView(by_id[v.image.id], v.depth) for v in below],

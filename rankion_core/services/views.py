@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from attrs import define, field
@@ -43,23 +44,41 @@ class ImageDetail:
 
 
 def blob_url(deps: Deps, key: str, expires_at: datetime, filename: str | None = None) -> str:
-    """A URL a browser opens without the token: presigned by the store, or signed here."""
-    url = deps.blobs.presign(key, expires_at=expires_at, filename=filename)
-    return url if url is not None else deps.signer.sign(FILES_PREFIX + key, expires_at)
+    """A URL a browser opens without the token: presigned by the store, or signed here.
+
+    A store may say it never presigns with ``presigns = False`` (the local and memory
+    stores do): then it is not asked, per URL, only to answer None. A store without the
+    attribute is asked as before."""
+    blobs = deps.blobs
+    if getattr(blobs, "presigns", True):
+        url = blobs.presign(key, expires_at=expires_at, filename=filename)
+        if url is not None:
+            return url
+    return deps.signer.sign(FILES_PREFIX + key, expires_at)
 
 
 def share_view(deps: Deps, share: Share) -> ShareView:
     return ShareView(share=share, public_url=f"{deps.base_url}/s/{share.token}")
 
 
-def image_view(deps: Deps, image: Image, share: Share | None = None) -> ImageView:
+def image_view(
+    deps: Deps, image: Image, share: Share | None = None, expires: datetime | None = None
+) -> ImageView:
+    """``image`` with its URLs (valid until ``expires``, by default ``url_expiry(now)``)
+    and its active ``share``."""
+    shared = share_view(deps, share) if share else None
     if image.processing_status is not ProcessingStatus.READY or image.blob_key is None:
-        return ImageView(image=image, share=share_view(deps, share) if share else None)
-    expires = url_expiry(deps.clock.now())
+        return ImageView(image=image, share=shared)
+    expires = expires or url_expiry(deps.clock.now())
     thumb = blob_url(deps, image.thumbnail_key, expires) if image.thumbnail_key else None
     return ImageView(
-        image=image,
-        url=blob_url(deps, image.blob_key, expires),
-        thumbnail_url=thumb,
-        share=share_view(deps, share) if share else None,
+        image=image, url=blob_url(deps, image.blob_key, expires), thumbnail_url=thumb, share=shared
     )
+
+
+def image_views(
+    deps: Deps, images: Iterable[Image], shares: Mapping[int, Share]
+) -> list[ImageView]:
+    """``image_view`` of each image with its share; one expiry for the lot."""
+    expires = url_expiry(deps.clock.now())
+    return [image_view(deps, i, shares.get(i.id), expires) for i in images]

@@ -33,7 +33,7 @@ IMAGE = f"/v1/images/{seg('id')}"
 async def list_images(request: web.Request) -> web.StreamResponse:
     who = actor(request)
     query = image_query(request.query, who.team_id)
-    return page(await rankion(request).gallery.list(who, query), render.image)
+    return page(await rankion(request).gallery.list(who, query), render.image_row, plain=True)
 
 
 @routes.get("/v1/images/trash", allow_head=False)
@@ -43,7 +43,7 @@ async def list_images(request: web.Request) -> web.StreamResponse:
 async def list_trash(request: web.Request) -> web.StreamResponse:
     number, per_page = paging(request.query)
     found = await rankion(request).gallery.trash(actor(request), number, per_page)
-    return page(found, render.image)
+    return page(found, render.image_row, plain=True)
 
 
 @routes.get(IMAGE, allow_head=False)
@@ -55,7 +55,7 @@ async def list_trash(request: web.Request) -> web.StreamResponse:
 )
 async def get_image(request: web.Request) -> web.StreamResponse:
     detail = await rankion(request).gallery.detail(actor(request), path_id(request))
-    return ok(render.image_detail(detail))
+    return ok(render.image_detail_row(detail), plain=True)
 
 
 @routes.patch(IMAGE)
@@ -66,7 +66,7 @@ async def patch_image(request: web.Request) -> web.StreamResponse:
         title=given(body.title), clear_title=body.title is None, tags=given(body.tags)
     )
     view = await rankion(request).gallery.update(actor(request), path_id(request), patch)
-    return ok(render.image(view))
+    return ok(render.image_row(view), plain=True)
 
 
 @routes.post(f"{IMAGE}/favorite")

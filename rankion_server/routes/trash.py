@@ -44,7 +44,7 @@ async def delete_image(request: web.Request) -> web.StreamResponse:
 async def restore_image(request: web.Request) -> web.StreamResponse:
     await parse(request, EmptyBody, optional=True)
     view = await rankion(request).gallery.restore(actor(request), path_id(request))
-    return ok(render.image(view))
+    return ok(render.image_row(view), plain=True)
 
 
 @routes.delete(f"{IMAGE}/forever")

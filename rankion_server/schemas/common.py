@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import Any, Final, TypeVar
 
-from attrs import define
+from attrs import define, field
 
 
 class Unset(enum.Enum):
@@ -46,6 +46,13 @@ class MetaOut:
     per_page: int
     total: int
     last_page: int
+    total_exact: bool = field(
+        default=True,
+        metadata=doc(
+            "false when total is a lower bound: a filtered image list counts at most "
+            "1,000 matches past the page's offset; last_page is then a lower bound too"
+        ),
+    )
 
 
 @define(frozen=True)

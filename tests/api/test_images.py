@@ -126,7 +126,13 @@ async def test_unknown_query_params_are_ignored(api: Api) -> None:
 
 async def test_meta_last_page_is_at_least_one(api: Api) -> None:
     answer = await api.get("/v1/images")
-    assert answer.json["meta"] == {"page": 1, "per_page": 24, "total": 0, "last_page": 1}
+    assert answer.json["meta"] == {
+        "page": 1,
+        "per_page": 24,
+        "total": 0,
+        "last_page": 1,
+        "total_exact": True,
+    }
 
 
 async def test_patch_title_and_tags(api: Api) -> None:

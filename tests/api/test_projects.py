@@ -17,7 +17,13 @@ async def test_create_and_list_projects(api: Api) -> None:
     await api.project(name="Shop")
     await api.project(api.b, name="Theirs")
     listed = await api.get("/v1/projects?per_page=1")
-    assert listed.json["meta"] == {"page": 1, "per_page": 1, "total": 2, "last_page": 2}
+    assert listed.json["meta"] == {
+        "page": 1,
+        "per_page": 1,
+        "total": 2,
+        "last_page": 2,
+        "total_exact": True,
+    }
     everything = await api.get("/v1/projects")
     assert [p["name"] for p in everything.data] == ["Blog", "Shop"]
 

@@ -6,7 +6,7 @@ import builtins
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, union_all, update
+from sqlalchemy import delete, func, literal, or_, select, union_all, update
 
 from rankion_core.models import Image
 from rankion_core.ports import ImageQuery
@@ -80,15 +80,29 @@ class ImageRepo(Repository):
         await self.session.execute(delete(images).where(_c.id == image_id))
 
     async def list(self, query: ImageQuery) -> tuple[builtins.list[Image], int]:
+        items, total, _ = await self.list_counted(query)
+        return items, total
+
+    async def list_counted(
+        self, query: ImageQuery, count_limit: int | None = None
+    ) -> tuple[builtins.list[Image], int, bool]:
+        """The page, the total and whether it is exact: with ``count_limit``, a
+        filtered total stops at that many (``count_limit, False``)."""
         plan = await choose_plan(self.session, query, self.dialect)
         where = image_filters(query, self.dialect, plan)
         page = image_page(query, self.dialect, where, IMAGE_COLUMNS)
         items = images_of(await self.session.execute(page))
         if unfiltered(query):  # the trigger-kept count (issue 10)
-            return items, int(await self.session.scalar(live_count(query.team_id)) or 0)
+            return items, int(await self.session.scalar(live_count(query.team_id)) or 0), True
         if plan == "probe":
             where = image_filters(query, self.dialect, "drive")
-        return items, await self._count(images, where)
+        if count_limit is None:
+            return items, await self._count(images, where), True
+        matching = select(literal(1)).select_from(images).where(*where).limit(count_limit + 1)
+        counted = int(
+            await self.session.scalar(select(func.count()).select_from(matching.subquery())) or 0
+        )
+        return (items, count_limit, False) if counted > count_limit else (items, counted, True)
 
     async def list_trash(
         self, team_id: int, page: int, per_page: int

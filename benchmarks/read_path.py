@@ -1,0 +1,84 @@
+"""The gallery list's server-side work in process, stage by stage (issue 10).
+
+    .venv/bin/python -m benchmarks.read_path [--dir /tmp/rankion-bench/list-1000000]
+        [--runs 300] [--profile]
+
+Opens the backends of a data dir seeded by ``benchmarks.list_endpoint`` (SQLite)
+exactly as ``rankion serve`` does, then times, per 50-row page of team 1: the storage
+read (``storage.reads().image_listing``), the service (``Gallery.list``: the read plus
+signed URLs and views), and the service plus rendering to JSON bytes — everything a
+request does but HTTP, middleware and auth. ``--profile`` prints a cProfile of the
+last stage. No figures are asserted: it is a tool for finding where the time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import pstats
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from rankion_core.models import Actor
+from rankion_core.ports import ImageQuery
+from rankion_core.rules.limits import TOTAL_COUNT_LIMIT
+from rankion_server import render, wiring
+from rankion_server.config import ServerConfig
+from rankion_server.responses import page
+
+
+async def _per_call(call: Callable[[], Awaitable[object]], runs: int) -> tuple[float, float]:
+    """Mean wall and CPU µs of ``call`` (after a warm-up)."""
+    for _ in range(20):
+        await call()
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _ in range(runs):
+        await call()
+    return (
+        (time.perf_counter() - wall) / runs * 1e6,
+        (time.process_time() - cpu) / runs * 1e6,
+    )
+
+
+async def main(data_dir: Path, runs: int, profile: bool) -> None:
+    config = ServerConfig.from_options(data_dir=str(data_dir))
+    app = await wiring.build(config)
+    try:
+        deps = app.deps
+        actor = Actor(user_id=1, team_id=1)
+        query = ImageQuery(team_id=1, per_page=50)
+        now = deps.clock.now()
+
+        async def read() -> object:
+            return await deps.storage.reads().image_listing(query, now, TOTAL_COUNT_LIMIT)
+
+        async def service() -> object:
+            return await app.gallery.list(actor, query)
+
+        async def rendered() -> object:
+            return page(await app.gallery.list(actor, query), render.image_row, plain=True)
+
+        print(f"{data_dir}, team 1, per_page=50, {runs} runs (µs per page)")
+        for name, call in (("storage read", read), ("+ service", service), ("+ render", rendered)):
+            wall, cpu = await _per_call(call, runs)
+            print(f"{name:14} wall {wall:8.0f}  cpu {cpu:8.0f}")
+        if profile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(runs):
+                await rendered()
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+    finally:
+        await wiring.close(app)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/rankion-bench/list-1000000"))
+    parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    asyncio.run(main(args.dir, args.runs, args.profile))
