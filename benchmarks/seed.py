@@ -93,7 +93,13 @@ def _row(rng: random.Random, image_id: int, team_id: int) -> dict[str, Any]:
 
 def _tag_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
-        {"image_id": r["id"], "team_id": r["team_id"], "tag_lower": key}
+        {
+            "image_id": r["id"],
+            "team_id": r["team_id"],
+            "tag_lower": key,
+            "created_at": r["created_at"],
+            "live": r["deleted_at"] is None,
+        }
         for r in rows
         for key in dict.fromkeys(tag_key(t) for t in r["tags"])
     ]

@@ -59,6 +59,8 @@ def _to_response(request: web.Request, exc: Exception) -> web.StreamResponse:
 
 
 def _log_access(request: web.Request, status: int, started: float) -> None:
+    if not access_log.isEnabledFor(logging.INFO):
+        return  # the line is not built when nobody reads it
     actor = request.get(ACTOR)
     fields = {
         "method": request.method,

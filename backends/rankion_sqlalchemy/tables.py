@@ -230,7 +230,12 @@ image_tags = Table(
     ),
     Column("tag_lower", String(200), primary_key=True),
     Column("team_id", Integer, ForeignKey("teams.id"), nullable=False),
+    # copies of the image's, kept by the repository and a trigger (migration 0005):
+    # a tag's images in date order are one index range
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("live", Boolean, nullable=False),
     Index("ix_image_tags_lookup", "team_id", "tag_lower", "image_id"),
+    Index("ix_image_tags_newest", "team_id", "tag_lower", "live", "created_at", "image_id"),
 )
 
 edit_sessions = Table(

@@ -21,7 +21,7 @@ import pytest
 from rankion_core.models import Image, ImageSort, ProcessingStatus, Share
 from rankion_core.ports import ImageQuery, Storage
 from rankion_sqlalchemy import SqlStorage, sqlite_reads
-from rankion_sqlalchemy.sqlite_reads import SqliteReads
+from rankion_sqlalchemy.sqlite_reads import DRIVE, TAG_ORDER, WALK, ListSql, Plan, SqliteReads
 
 from .builders import add_images, at, image, make_project, two_teams
 
@@ -119,13 +119,25 @@ def queries(team: int, project: int) -> Iterator[ImageQuery]:
                 yield ImageQuery(team_id=team, sort=sort, page=page, per_page=7, **where)
 
 
-@pytest.fixture(params=["estimated", "drive", "probe"])
+@pytest.fixture(params=["estimated", WALK, DRIVE, TAG_ORDER])
 def plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "drive":
-        monkeypatch.setattr(sqlite_reads, "DRIVE_COST", 0.0)
-    if request.param == "probe":
-        monkeypatch.setattr(sqlite_reads, "DRIVE_COST", 1e12)
-    return str(request.param)
+    """On SQLite: the plans as estimated, or one kind forced wherever it applies
+    (driving from the last match filter, walking the last tag in order)."""
+    how = str(request.param)
+    estimated = sqlite_reads._plan
+
+    def forced(sql: ListSql, estimates: dict[str, float], *args: Any, **kwargs: Any) -> Plan:
+        if how == WALK or not estimates:
+            return Plan()
+        if how == DRIVE:
+            return Plan(DRIVE, list(estimates)[-1])
+        if sql.tag_ordered:
+            return Plan(TAG_ORDER, sql.tags[-1])
+        return estimated(sql, estimates, *args, **kwargs)
+
+    if how != "estimated":
+        monkeypatch.setattr(sqlite_reads, "_plan", forced)
+    return how
 
 
 async def test_listing_equals_the_unit_of_work_answers(storage: Storage, plan: str) -> None:
@@ -196,3 +208,47 @@ def test_sqlite_time_is_the_stored_form() -> None:
     assert sqlite_reads.sqlite_time(at(0) + timedelta(microseconds=5)) == (
         "2025-03-01 12:00:00.000005"
     )
+
+
+async def test_tag_lists_follow_trash_restore_retagging_and_dates(
+    storage: Storage, plan: str
+) -> None:
+    """What the SQL backend copies into tag rows (the image's date, whether it is
+    live) follows every change of the image."""
+    team, _ = await two_teams(storage)
+    a, b, c = await add_images(
+        storage,
+        image(team, tags=["Sea"], created_at=at(1)),
+        image(team, tags=["sea", "sky"], created_at=at(2)),
+        image(team, tags=["sky"], created_at=at(3)),
+    )
+
+    async def listed(sort: ImageSort = ImageSort.NEWEST) -> tuple[list[int], int]:
+        query = ImageQuery(team_id=team, tags=("sea",), sort=sort)
+        found = await storage.reads().image_listing(query, NOW, 100)
+        return [i.id for i in found.images], found.total
+
+    async def write(item: Image) -> None:
+        async with storage.unit_of_work() as uow:
+            await uow.images.update(item)
+            await uow.commit()
+
+    assert await listed() == ([b.id, a.id], 2)
+    b.deleted_at, b.purge_at = at(5), at(6)
+    await write(b)
+    assert await listed() == ([a.id], 1)
+    b.deleted_at = b.purge_at = None
+    await write(b)
+    c.tags = ["SEA", "sky"]
+    await write(c)
+    assert await listed() == ([c.id, b.id, a.id], 3)
+    a.created_at = at(10)
+    await write(a)
+    assert await listed() == ([a.id, c.id, b.id], 3)
+    assert await listed(ImageSort.OLDEST) == ([b.id, c.id, a.id], 3)
+    b.tags = ["sky"]
+    await write(b)
+    async with storage.unit_of_work() as uow:
+        await uow.images.delete(team, c.id)
+        await uow.commit()
+    assert await listed() == ([a.id], 1)

@@ -28,7 +28,10 @@ _c = images.c
 def tag_rows(image: Image) -> builtins.list[dict[str, object]]:
     """The normalised tag rows of ``image`` (one per distinct ``tag_key``)."""
     lowered = dict.fromkeys(tag_key(tag) for tag in image.tags)
-    return [{"image_id": image.id, "team_id": image.team_id, "tag_lower": t} for t in lowered]
+    copied = {"created_at": image.created_at, "live": image.deleted_at is None}
+    return [
+        {"image_id": image.id, "team_id": image.team_id, "tag_lower": t, **copied} for t in lowered
+    ]
 
 
 class ImageRepo(Repository):
