@@ -30,7 +30,6 @@ stored words with ``instr`` (no FTS5 lookup per row); a ``q`` drive reads FTS5.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -38,6 +37,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 import attrs
+import orjson
 from sqlalchemy import JSON, Boolean, Column
 
 from rankion_core.errors import Unavailable
@@ -117,7 +117,7 @@ def _expression(column: Column[Any], value: str, namespace: dict[str, Any]) -> s
     elif isinstance(kind, Boolean):
         converted = f"({value} != 0)"
     elif isinstance(kind, JSON):
-        namespace["loads"] = json.loads
+        namespace["loads"] = orjson.loads  # what SQLAlchemy's JSON type reads, 5 times faster
         converted = f"([] if {value} == '[]' else loads({value}))"
     else:
         return value
