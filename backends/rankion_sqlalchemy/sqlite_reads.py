@@ -24,7 +24,8 @@ How a list with match filters (tags, ``q``) runs is chosen per request, as in
 cost grows with the matches) or **probe** (walk the team's index in the wanted order
 and test each row: cost grows with ``rows needed / share of rows matching``). The
 share is estimated cheaply: a capped count of the tag's index range, and for ``q`` the
-share of matches among the team's newest ``SAMPLE`` images. A ``q`` probe tests the
+share of matches among the team's newest ``SAMPLE`` images (a word rare there is
+counted in FTS5, capped: it may be common among older ones). A ``q`` probe tests the
 stored words with ``instr`` (no FTS5 lookup per row); a ``q`` drive reads FTS5.
 """
 
@@ -60,6 +61,9 @@ SAMPLE = 500
 #: tag matches counted (at most) to estimate a tag's share: past ~5,000 of 1M images
 #: walking beats driving anyway
 TAG_ESTIMATE_CAP = 5000
+#: FTS5 matches counted (at most) when a ``q`` word is rare among the newest images
+#: (of every team and trashed ones too: it is an estimate)
+FTS_ESTIMATE_CAP = 5000
 #: a drive costs about this many probe steps per match (measured at 1M images)
 DRIVE_COST = 2.5
 
@@ -404,6 +408,13 @@ def _estimates(con: sqlite3.Connection, sql: ListSql, live: int) -> dict[str, fl
             [team, sampled, *(" " + w for w in sql.words)],
         )
         found["q"] = hits / sampled * live if sampled else 0.0
+        if hits <= 2:  # rare among the newest, maybe not older: count its matches
+            found["q"] = _scalar(
+                con,
+                "SELECT count(*) FROM (SELECT rowid FROM images_fts"
+                " WHERE images_fts MATCH ? LIMIT ?)",
+                [fts5_query(sql.words), FTS_ESTIMATE_CAP],
+            )
     return found
 
 
