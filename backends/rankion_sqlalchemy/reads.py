@@ -1,8 +1,8 @@
 """``GalleryReads`` of the SQL backend: which implementation answers, and the
 unit-of-work one with bounded totals.
 
-SQLite files get ``SqliteReads`` (stdlib driver, one thread hop per answer); other
-databases (PostgreSQL, in-memory SQLite) answer through a unit of work, counting a
+SQLite files get ``SqliteReads`` (the stdlib driver), PostgreSQL ``PgReads``
+(asyncpg); what is left (in-memory SQLite) answers through a unit of work, counting a
 filtered total only up to the caller's limit.
 """
 

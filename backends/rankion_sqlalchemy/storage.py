@@ -16,6 +16,7 @@ from rankion_core.ports import GalleryReads, Storage, UnitOfWork
 
 from .engine import create_engine
 from .mapping import start_mappers
+from .pg_reads import PgReads
 from .reads import SqlReads, sqlite_file
 from .sqlite_reads import SqliteReads
 from .uow import UNAVAILABLE_ERRORS, SqlUnitOfWork
@@ -47,13 +48,15 @@ class SqlStorage:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
         path = sqlite_file(engine.url)
         self._sqlite_reads = SqliteReads(path) if path is not None else None
-        self._reads: GalleryReads = self._sqlite_reads or SqlReads(self)
+        self._pg_reads = PgReads(engine) if self.dialect == "postgresql" else None
+        self._reads: GalleryReads = self._sqlite_reads or self._pg_reads or SqlReads(self)
 
     def unit_of_work(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self._sessions, self.dialect)
 
     def reads(self) -> GalleryReads:
-        """The gallery's hot reads: the stdlib driver on a SQLite file, else units of work."""
+        """The gallery's hot reads: the stdlib driver on a SQLite file, asyncpg on
+        PostgreSQL, else (in-memory SQLite) units of work."""
         return self._reads
 
     async def migrate(self) -> None:
@@ -74,6 +77,8 @@ class SqlStorage:
     async def close(self) -> None:
         if self._sqlite_reads is not None:
             await self._sqlite_reads.close()
+        if self._pg_reads is not None:
+            await self._pg_reads.close()
         await self.engine.dispose()
 
 

@@ -1,0 +1,393 @@
+"""The gallery's reads on PostgreSQL with asyncpg directly (issue 10).
+
+Through ``AsyncSession`` a gallery page cost ~10 times what the raw driver needs: a
+pool checkout with a pre-ping (three round trips), statement building and cache keys,
+greenlet hops, per-column result processing, the ORM's entities, and one round trip
+per statement (page, total, shares). ``PgReads`` answers ``GalleryReads`` instead:
+
+* **one statement per answer**. The page, its total and its active shares (a list),
+  or the image, its tree and their shares (a detail), come back as the rows of one
+  ``SELECT``: one round trip, and one snapshot (a statement sees a single snapshot
+  under any isolation level), so page, total and shares always agree — with no
+  ``BEGIN``/``COMMIT`` round trips around it;
+* the SQL is text written here (``ListSql``), with ``$n`` parameters, the same
+  filters, orders, match conditions (the GIN expression for ``q``) and, for ``q``,
+  the same MATERIALIZED-CTE shape as ``queries.image_page`` (see there for why). The
+  text depends only on which filters are set, so asyncpg's per-connection statement
+  cache prepares each shape once; the connections keep the engine's
+  ``plan_cache_mode=force_custom_plan``, so each execution is still planned for its
+  own values;
+* rows become read-only entities (``sqlite_reads.read_only``) by functions generated
+  once per class (``RecordEntities``): asyncpg already returns aware UTC datetimes,
+  bools and ints; ``tags`` is selected as text and parsed (orjson), statuses become
+  enums;
+* the connections come from a small asyncpg pool of its own, opened on first use.
+  Each of its connections is made by the storage's engine and detached from the
+  engine's pool (``PoolProxiedConnection.detach``), so it has exactly the engine's
+  connect arguments and server settings (``search_path``, ``plan_cache_mode``, TLS …)
+  without this module knowing them. The pool has the engine pool's size; it skips
+  the pre-ping and the per-release ``RESET`` (nothing here changes session state: the
+  connections are read-only, ``default_transaction_read_only``). A connection found
+  dead (a database restart) is replaced and the answer, being read-only, retried
+  once; other outages raise ``Unavailable``.
+
+Answers equal the unit-of-work path's (``tests/contract/test_reads.py``), except
+that a filtered total may stop at the caller's ``count_limit`` (``total_exact=False``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from sqlalchemy import JSON, Column
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from rankion_core.errors import Unavailable
+from rankion_core.models import Image, ImageSort, Share
+from rankion_core.ports import ImageFamily, ImageListing, ImageQuery
+
+from .queries import tag_keys
+from .rows import IMAGE_COLUMNS
+from .search import query_words, tsquery
+from .sqlite_reads import read_only
+from .tables import shares
+from .totals import unfiltered
+from .types import StrEnumType
+from .uow import UNAVAILABLE_ERRORS
+
+if TYPE_CHECKING:
+    import asyncpg
+
+__all__ = ["ListSql", "PgReads", "RecordEntities", "family_sql"]
+
+#: connections of the pool when the engine's pool has no size (e.g. ``NullPool``)
+DEFAULT_POOL_SIZE = 5
+
+
+def _select_item(column: Column[Any]) -> str:
+    """``images.tags::text AS tags``: JSON as its text, whatever codec the connection has."""
+    name = f"{column.table.name}.{column.name}"
+    return f"{name}::text AS {column.name}" if isinstance(column.type, JSON) else name
+
+
+def _loads(text: str) -> Any:
+    """``json.loads``, 6 times faster: orjson, which only refuses what the standard
+    library accepts and it does not (a lone surrogate such as ``"\\ud800"``)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+def _expression(column: Column[Any], value: str, namespace: dict[str, Any]) -> str:
+    """Python source turning asyncpg's ``value`` of ``column`` into the entity's.
+
+    Datetimes need nothing: asyncpg decodes ``timestamptz`` as aware UTC datetimes.
+    """
+    kind = column.type
+    if isinstance(kind, StrEnumType):
+        namespace[f"members_{column.name}"] = {m.value: m for m in kind.enum}
+        converted = f"members_{column.name}[{value}]"
+    elif isinstance(kind, JSON):
+        namespace["loads"] = _loads
+        converted = f"([] if {value} == '[]' else loads({value}))"
+    else:
+        return value
+    return f"(None if {value} is None else {converted})" if column.nullable else converted
+
+
+class RecordEntities:
+    """``columns`` of an asyncpg record, from position ``start`` on → a read-only
+    entity of ``cls`` (one generated function: the values in one dict display)."""
+
+    def __init__(self, cls: type[Any], columns: Sequence[Column[Any]], start: int = 0) -> None:
+        self.cls = read_only(cls)
+        self.columns = tuple(columns)
+        self.start = start
+        namespace: dict[str, Any] = {"cls": self.cls, "new": object.__new__}
+        items = ", ".join(
+            f"{c.name!r}: {_expression(c, f'r[{start + i}]', namespace)}"
+            for i, c in enumerate(self.columns)
+        )
+        source = (
+            "def build(r):\n"
+            "    entity = new(cls)\n"
+            f"    entity.__dict__.update({{{items}}})\n"
+            "    return entity\n"
+        )
+        exec(source, namespace)
+        self._build: Callable[[Any], Any] = namespace["build"]
+
+    def __call__(self, record: Any) -> Any:
+        return self._build(record)
+
+    def select_list(self, table: str | None = None) -> str:
+        """The columns in order: of their table, or of the relation named ``table``."""
+        if table is None:
+            return ", ".join(_select_item(c) for c in self.columns)
+        return ", ".join(f"{table}.{c.name}" for c in self.columns)
+
+
+def _utc(value: datetime) -> datetime:
+    """As ``UTCDateTime`` binds a time: aware, in UTC; a naive one is a caller's bug."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r}: storage needs timezone-aware times")
+    return value.astimezone(UTC)
+
+
+_ORDER = {
+    ImageSort.NEWEST: "{t}.created_at DESC, {t}.id DESC",
+    ImageSort.OLDEST: "{t}.created_at ASC, {t}.id ASC",
+    ImageSort.EDITED: "{t}.edited_at DESC NULLS LAST, {t}.id DESC",
+}
+
+
+def _order(sort: ImageSort, table: str) -> str:
+    return _ORDER[sort].format(t=table)
+
+
+#: a listed image's columns start after the total; its share's after the image's
+LIST_IMAGE = RecordEntities(Image, IMAGE_COLUMNS, start=1)
+LIST_SHARE = RecordEntities(Share, tuple(shares.c), start=1 + len(IMAGE_COLUMNS))
+#: a tree row: the image's columns, then its share's
+TREE_IMAGE = RecordEntities(Image, IMAGE_COLUMNS)
+TREE_SHARE = RecordEntities(Share, tuple(shares.c), start=len(IMAGE_COLUMNS))
+
+
+def _active_share(of: str, team: str, now: str) -> str:
+    """The newest active share of the image ``of`` (as ``ShareRepo``: of the team,
+    not revoked, not expired; the highest id wins), through ``ix_shares_image_id``."""
+    return (
+        f"LEFT JOIN LATERAL (SELECT {LIST_SHARE.select_list()} FROM shares"
+        f" WHERE shares.image_id = {of} AND shares.team_id = {team}"
+        " AND shares.revoked_at IS NULL"
+        f" AND (shares.expires_at IS NULL OR shares.expires_at > {now})"
+        " ORDER BY shares.id DESC LIMIT 1) AS share ON true"
+    )
+
+
+class ListSql:
+    """The one statement of a gallery list, built from its ``ImageQuery``.
+
+    Its rows: ``total, <image columns>, <share columns>`` per listed image, in the
+    list's order; when the page is empty, one row with the total and NULLs.
+    """
+
+    def __init__(self, query: ImageQuery, now: datetime, count_limit: int) -> None:
+        self.params: list[Any] = [query.team_id]
+        where = ["images.team_id = $1", "images.deleted_at IS NULL"]
+        if query.model is not None:
+            where.append(f"images.model = {self._param(query.model)}")
+        if query.created_from is not None:
+            where.append(f"images.created_at >= {self._param(_utc(query.created_from))}")
+        if query.created_to is not None:
+            where.append(f"images.created_at <= {self._param(_utc(query.created_to))}")
+        if query.favorite is not None:
+            where.append(f"images.is_favorite = {self._param(query.favorite)}")
+        if query.project_id is not None:
+            where.append(f"images.project_id = {self._param(query.project_id)}")
+        if query.statuses:
+            values = [s.value for s in query.statuses]
+            where.append(f"images.processing_status = ANY({self._param(values)}::varchar[])")
+        for tag in tag_keys(query):
+            where.append(
+                "images.id IN (SELECT image_tags.image_id FROM image_tags"
+                f" WHERE image_tags.team_id = $1 AND image_tags.tag_lower = {self._param(tag)})"
+            )
+        words = query_words(query.q)
+        if words:
+            # the expression of ``ix_images_search``, so the GIN index answers it
+            where.append(
+                "array_to_tsvector(string_to_array(images.search_text, ' '))"
+                f" @@ CAST({self._param(tsquery(words))}::text AS tsquery)"
+            )
+        conditions = " AND ".join(where)
+        limit = self._param(query.per_page)
+        offset = self._param((query.page - 1) * query.per_page)
+        columns = LIST_IMAGE.select_list()
+        ctes = []
+        if words:
+            # the matches first (GIN, O(matches)), then only they are sorted: see
+            # ``queries.image_page``
+            ctes.append(
+                "hits AS MATERIALIZED (SELECT images.id, images.created_at, images.edited_at"
+                f" FROM images WHERE {conditions})"
+            )
+            ctes.append(
+                f"page AS (SELECT {columns} FROM images JOIN (SELECT hits.id FROM hits"
+                f" ORDER BY {_order(query.sort, 'hits')} LIMIT {limit} OFFSET {offset})"
+                " AS ids ON ids.id = images.id)"
+            )
+            matching = "SELECT 1 FROM hits"
+        else:
+            ctes.append(
+                f"page AS (SELECT {columns} FROM images WHERE {conditions}"
+                f" ORDER BY {_order(query.sort, 'images')} LIMIT {limit} OFFSET {offset})"
+            )
+            matching = f"SELECT 1 FROM images WHERE {conditions}"
+        self.kept = unfiltered(query)
+        if self.kept:  # the trigger-kept count (``totals``), exact whatever its size
+            total = "COALESCE((SELECT live FROM image_counts WHERE image_counts.team_id = $1), 0)"
+        else:  # counted up to count_limit + 1: over the limit, the limit is a lower bound
+            capped = self._param(count_limit + 1)
+            total = f"(SELECT count(*) FROM ({matching} LIMIT {capped}) AS matching)"
+        self.sql = (
+            f"WITH {', '.join(ctes)}"
+            f" SELECT total.n, {LIST_IMAGE.select_list('page')}, {LIST_SHARE.select_list('share')}"
+            f" FROM (SELECT {total} AS n) AS total LEFT JOIN page ON true"
+            f" {_active_share('page.id', '$1', self._param(_utc(now)))}"
+            f" ORDER BY {_order(query.sort, 'page')}"
+        )
+        self.count_limit = count_limit
+
+    def _param(self, value: Any) -> str:
+        self.params.append(value)
+        return f"${len(self.params)}"
+
+    def listing(self, records: Sequence[Any]) -> ImageListing:
+        counted = int(records[0][0]) if records else 0
+        images: list[Image] = []
+        found: dict[int, Share] = {}
+        for record in records:
+            if record[1] is None:  # the empty page's row: only the total
+                continue
+            image = LIST_IMAGE(record)
+            images.append(image)
+            if record[LIST_SHARE.start] is not None:
+                found[image.id] = LIST_SHARE(record)
+        exact = self.kept or counted <= self.count_limit
+        total = counted if exact else self.count_limit
+        return ImageListing(images=images, total=total, total_exact=exact, shares=found)
+
+
+def family_sql() -> str:
+    """The one statement of a detail: the image's variant tree (its root, then every
+    row with that ``root_id``: two index lookups, as ``ImageRepo.tree``), each row
+    with its active share, by id. $1 team, $2 image, $3 now; no row: no such image."""
+    columns = TREE_IMAGE.select_list()
+    return (
+        "WITH target AS (SELECT COALESCE(images.root_id, images.id) AS root FROM images"
+        " WHERE images.team_id = $1 AND images.id = $2),"
+        f" tree AS (SELECT {columns} FROM images"
+        " WHERE images.team_id = $1 AND images.id = (SELECT root FROM target)"
+        f" UNION ALL SELECT {columns} FROM images WHERE images.team_id = $1"
+        " AND images.root_id = (SELECT root FROM target)"
+        " AND images.id <> (SELECT root FROM target))"
+        f" SELECT {TREE_IMAGE.select_list('tree')}, {TREE_SHARE.select_list('share')}"
+        f" FROM tree {_active_share('tree.id', '$1', '$3')} ORDER BY tree.id"
+    )
+
+
+FAMILY_SQL = family_sql()
+
+
+async def _keep_session(connection: Any) -> None:
+    """The pool's reset: nothing (the reads change no session state), instead of a
+    ``RESET ALL`` round trip per answer."""
+
+
+async def _read_only(connection: Any) -> None:
+    await connection.execute("SET SESSION default_transaction_read_only = on")
+
+
+class PgReads:
+    """``GalleryReads`` on PostgreSQL over the connections of ``engine``;
+    ``close()`` closes the pool (the engine's own pool is not touched)."""
+
+    def __init__(self, engine: AsyncEngine, pool_size: int | None = None) -> None:
+        import asyncpg  # the ``postgres`` extra; present whenever such an engine exists
+
+        self._asyncpg = asyncpg
+        self.engine = engine
+        size = getattr(engine.pool, "size", None)
+        self.pool_size = pool_size or (size() if callable(size) else DEFAULT_POOL_SIZE)
+        self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
+        errors = asyncpg.exceptions
+        #: the connection is gone: replace it and read again (reads are idempotent)
+        self._lost: tuple[type[BaseException], ...] = (
+            asyncpg.InterfaceError,  # closed, or closed under us
+            errors.PostgresConnectionError,  # class 08
+            errors.AdminShutdownError,
+            errors.CrashShutdownError,
+            # the server's "terminating connection" arrived before the socket closed
+            # (seen after pg_terminate_backend): the protocol refuses the next query
+            errors.InternalClientError,
+            ConnectionError,
+        )
+        #: the database cannot answer now (the server answers 503)
+        self._unavailable: tuple[type[BaseException], ...] = (
+            *UNAVAILABLE_ERRORS,
+            errors.OperatorInterventionError,  # class 57: shutdown, cannot connect now, canceled
+            errors.InsufficientResourcesError,  # class 53: too many connections, disk full
+        )
+
+    async def _connect(self, *_args: Any, **_kwargs: Any) -> asyncpg.Connection:
+        """A new connection for the pool: made by the engine, then detached from it."""
+        proxied = await self.engine.raw_connection()
+        connection = proxied.driver_connection
+        proxied.detach()  # from now on ours: the engine's pool forgets it
+        return connection
+
+    async def _open(self) -> asyncpg.Pool:
+        async with self._opening:
+            if self._pool is None:
+                self._pool = await self._asyncpg.create_pool(
+                    min_size=0,
+                    max_size=self.pool_size,
+                    connect=self._connect,
+                    init=_read_only,
+                    reset=_keep_session,
+                )
+            return self._pool
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    async def _fetch(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        """The rows of ``sql``; a lost connection is replaced and the read retried once."""
+        for retry in (False, True):
+            try:
+                pool = self._pool or await self._open()
+                async with pool.acquire() as connection:
+                    rows: list[Any] = await connection.fetch(sql, *params)
+                    return rows
+            except self._lost as exc:
+                if retry:
+                    raise Unavailable("storage is unavailable") from exc
+                if self._pool is not None:
+                    await self._pool.expire_connections()  # a restart took the others too
+            except self._unavailable as exc:
+                raise Unavailable("storage is unavailable") from exc
+        raise AssertionError("unreachable")
+
+    # -- GalleryReads
+
+    async def image_listing(
+        self, query: ImageQuery, now: datetime, count_limit: int
+    ) -> ImageListing:
+        sql = ListSql(query, now, count_limit)
+        return sql.listing(await self._fetch(sql.sql, sql.params))
+
+    async def image_family(self, team_id: int, image_id: int, now: datetime) -> ImageFamily | None:
+        records = await self._fetch(FAMILY_SQL, [team_id, image_id, _utc(now)])
+        tree: list[Image] = []
+        found: dict[int, Share] = {}
+        image: Image | None = None
+        for record in records:
+            member = TREE_IMAGE(record)
+            tree.append(member)
+            if member.id == image_id:
+                image = member
+            if record[TREE_SHARE.start] is not None:
+                found[member.id] = TREE_SHARE(record)
+        if image is None:
+            return None
+        return ImageFamily(image=image, tree=tree, shares=found)
