@@ -147,6 +147,13 @@ _ORDER = {
 }
 
 
+#: the same orders over a tag's rows (``t``: ``image_tags``), newest and oldest only
+_TAG_ORDER = {
+    ImageSort.NEWEST: "t.created_at DESC, t.image_id DESC",
+    ImageSort.OLDEST: "t.created_at ASC, t.image_id ASC",
+}
+
+
 def _order(sort: ImageSort, table: str) -> str:
     return _ORDER[sort].format(t=table)
 
@@ -194,12 +201,20 @@ class ListSql:
         if query.statuses:
             values = [s.value for s in query.statuses]
             where.append(f"images.processing_status = ANY({self._param(values)}::varchar[])")
-        for tag in tag_keys(query):
+        tags = tag_keys(query)
+        words = query_words(query.q)
+        # One tag, newest or oldest first, no ``q``: walk the tag's rows in date order
+        # (``ix_image_tags_newest``, migration 0005) instead of every match of it.
+        ordered_tag = (
+            self._param(tags[0])
+            if len(tags) == 1 and not words and query.sort in _TAG_ORDER
+            else None
+        )
+        for tag in tags if ordered_tag is None else ():
             where.append(
                 "images.id IN (SELECT image_tags.image_id FROM image_tags"
                 f" WHERE image_tags.team_id = $1 AND image_tags.tag_lower = {self._param(tag)})"
             )
-        words = query_words(query.q)
         if words:
             # the expression of ``ix_images_search``, so the GIN index answers it
             where.append(
@@ -224,6 +239,23 @@ class ListSql:
                 " AS ids ON ids.id = images.id)"
             )
             matching = "SELECT 1 FROM hits"
+        elif ordered_tag is not None:
+            tagged = (
+                "FROM image_tags AS t JOIN images ON images.id = t.image_id"
+                f" WHERE t.team_id = $1 AND t.tag_lower = {ordered_tag} AND t.live"
+                f" AND {conditions}"
+            )
+            ctes.append(
+                f"page AS (SELECT {columns} {tagged}"
+                f" ORDER BY {_TAG_ORDER[query.sort]} LIMIT {limit} OFFSET {offset})"
+            )
+            plain = len(where) == 2  # the tag is the only filter: its index range alone
+            matching = (
+                "SELECT 1 FROM image_tags WHERE team_id = $1"
+                f" AND tag_lower = {ordered_tag} AND live"
+                if plain
+                else f"SELECT 1 {tagged}"
+            )
         else:
             ctes.append(
                 f"page AS (SELECT {columns} FROM images WHERE {conditions}"
