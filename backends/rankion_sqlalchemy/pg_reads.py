@@ -256,6 +256,14 @@ class ListSql:
                 if plain
                 else f"SELECT 1 {tagged}"
             )
+        elif query.page > 1:
+            # the ids first (an index-only scan skips the offset), then their rows
+            ctes.append(
+                f"page AS (SELECT {columns} FROM images JOIN (SELECT images.id FROM images"
+                f" WHERE {conditions} ORDER BY {_order(query.sort, 'images')}"
+                f" LIMIT {limit} OFFSET {offset}) AS ids ON ids.id = images.id)"
+            )
+            matching = f"SELECT 1 FROM images WHERE {conditions}"
         else:
             ctes.append(
                 f"page AS (SELECT {columns} FROM images WHERE {conditions}"
