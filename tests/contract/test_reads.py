@@ -13,14 +13,16 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
 
+from rankion_core.errors import Unavailable
 from rankion_core.models import Image, ImageSort, ProcessingStatus, Share
 from rankion_core.ports import ImageQuery, Storage
-from rankion_sqlalchemy import SqlStorage, sqlite_reads
+from rankion_sqlalchemy import SqlStorage, open_storage, sqlite_reads
 from rankion_sqlalchemy.sqlite_reads import DRIVE, TAG_ORDER, WALK, ListSql, Plan, SqliteReads
 
 from .builders import add_images, at, image, make_project, two_teams
@@ -215,6 +217,8 @@ async def test_tag_lists_follow_trash_restore_retagging_and_dates(
 ) -> None:
     """What the SQL backend copies into tag rows (the image's date, whether it is
     live) follows every change of the image."""
+    if plan != "estimated" and not isinstance(storage.reads(), SqliteReads):
+        pytest.skip("plans are SQLite's")
     team, _ = await two_teams(storage)
     a, b, c = await add_images(
         storage,
@@ -252,3 +256,26 @@ async def test_tag_lists_follow_trash_restore_retagging_and_dates(
         await uow.images.delete(team, c.id)
         await uow.commit()
     assert await listed() == ([a.id], 1)
+
+
+async def test_sqlite_reads_never_create_a_database(tmp_path: Path) -> None:
+    """Reading before the file exists is ``Unavailable`` (503), not a new empty file."""
+    missing = tmp_path / "not-yet" / "rankion.db"
+    reads = SqliteReads(str(missing))
+    with pytest.raises(Unavailable):
+        await reads.image_listing(ImageQuery(team_id=1), NOW, 10)
+    await reads.close()
+    assert not missing.exists()
+
+
+async def test_sqlite_reads_handle_odd_paths(tmp_path: Path) -> None:
+    folder = tmp_path / "a dir with spaces & #?%"
+    folder.mkdir()
+    storage = open_storage(f"sqlite:///{folder / 'rankion.db'}")
+    try:
+        await storage.migrate()
+        team, _, _ = await seed(storage)
+        found = await storage.reads().image_listing(ImageQuery(team_id=team), NOW, 10)
+        assert found.images
+    finally:
+        await storage.close()
