@@ -95,7 +95,8 @@ def test_idempotency_same_request_replays_and_a_different_one_is_refused(
     assert idempotency.fingerprint("post", "/v1/generate/image", reordered) == fp
     record = IdempotencyRecord(team_id=1, key="k", fingerprint=fp, created_at=NOW, completed=True)
     assert idempotency.decide(record, fp, NOW) is idempotency.Decision.REPLAY
-    different = idempotency.fingerprint("POST", "/v1/generate/image", {**body, "\x00": other})
+    # a key the body cannot hold (its keys have at most 5 characters): truly different
+    different = idempotency.fingerprint("POST", "/v1/generate/image", {**body, "\x00" * 6: other})
     with pytest.raises(Invalid) as caught:
         idempotency.decide(record, different, NOW)
     assert caught.value.code == "idempotency_key_reused"
