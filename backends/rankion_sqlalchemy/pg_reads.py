@@ -54,7 +54,7 @@ from rankion_core.ports import ImageFamily, ImageListing, ImageQuery
 from .queries import tag_keys
 from .rows import IMAGE_COLUMNS
 from .search import query_words, tsquery
-from .sqlite_reads import read_only
+from .sqlite_reads import TOP, WORD_BRANCHES, read_only
 from .tables import shares
 from .totals import unfiltered
 from .types import StrEnumType
@@ -215,6 +215,11 @@ class ListSql:
                 "images.id IN (SELECT image_tags.image_id FROM image_tags"
                 f" WHERE image_tags.team_id = $1 AND image_tags.tag_lower = {self._param(tag)})"
             )
+        # One word, no tag, newest or oldest first: walk the rows of each stored word
+        # it is a prefix of in date order (``ix_image_words_newest``, migration 0006)
+        # when there are at most ``WORD_BRANCHES`` of them, else the GIN matches.
+        ordered_word = len(words) == 1 and not tags and query.sort in _TAG_ORDER
+        filters = " AND ".join(where)  # all but the match filters
         if words:
             # the expression of ``ix_images_search``, so the GIN index answers it
             where.append(
@@ -225,8 +230,42 @@ class ListSql:
         limit = self._param(query.per_page)
         offset = self._param((query.page - 1) * query.per_page)
         columns = LIST_IMAGE.select_list()
+        capped: str | None = None
         ctes = []
-        if words:
+        if words and ordered_word:
+            capped = self._param(count_limit + 1)
+            ctes.extend(self._word_ctes(words[0]))
+            ctes.append(
+                "hits AS MATERIALIZED (SELECT images.id, images.created_at, images.edited_at"
+                f" FROM images WHERE {conditions})"
+            )
+            need = self._param(query.page * query.per_page)
+            order = _TAG_ORDER[query.sort].replace("t.", "w.")
+            # the word's row has the team and liveness: join images only for other filters
+            rows = (
+                "FROM image_words AS w WHERE w.team_id = $1 AND w.word = stored.word AND w.live"
+                if len(where) == 3
+                else "FROM image_words AS w JOIN images ON images.id = w.image_id"
+                f" WHERE w.team_id = $1 AND w.word = stored.word AND w.live AND {filters}"
+            )
+            ctes.append(
+                f"page AS ((SELECT {columns} FROM images JOIN (SELECT DISTINCT"
+                " x.created_at, x.image_id FROM stored CROSS JOIN LATERAL"
+                f" (SELECT w.created_at, w.image_id {rows}"
+                f" ORDER BY {order} LIMIT {need}) AS x"
+                f" ORDER BY {order.replace('w.', 'x.')} LIMIT {limit} OFFSET {offset})"
+                " AS ids ON ids.image_id = images.id WHERE (SELECT walk FROM branches))"
+                f" UNION ALL (SELECT {columns} FROM images JOIN (SELECT hits.id FROM hits"
+                f" ORDER BY {_order(query.sort, 'hits')} LIMIT {limit} OFFSET {offset})"
+                " AS ids ON ids.id = images.id WHERE NOT (SELECT walk FROM branches)))"
+            )
+            matching = (
+                "SELECT 1 FROM (SELECT DISTINCT x.image_id FROM stored CROSS JOIN LATERAL"
+                f" (SELECT w.image_id {rows} LIMIT {capped}) AS x) AS d"
+                " WHERE (SELECT walk FROM branches)"
+                " UNION ALL SELECT 1 FROM hits WHERE NOT (SELECT walk FROM branches)"
+            )
+        elif words:
             # the matches first (GIN, O(matches)), then only they are sorted: see
             # ``queries.image_page``
             ctes.append(
@@ -274,7 +313,7 @@ class ListSql:
         if self.kept:  # the trigger-kept count (``totals``), exact whatever its size
             total = "COALESCE((SELECT live FROM image_counts WHERE image_counts.team_id = $1), 0)"
         else:  # counted up to count_limit + 1: over the limit, the limit is a lower bound
-            capped = self._param(count_limit + 1)
+            capped = capped or self._param(count_limit + 1)
             total = f"(SELECT count(*) FROM ({matching} LIMIT {capped}) AS matching)"
         self.sql = (
             f"WITH {', '.join(ctes)}"
@@ -284,6 +323,22 @@ class ListSql:
             f" ORDER BY {_order(query.sort, 'page')}"
         )
         self.count_limit = count_limit
+
+    def _word_ctes(self, word: str) -> list[str]:
+        """``stored``: the team's stored words that ``word`` is a prefix of (one index
+        seek each, at most ``WORD_BRANCHES + 1``); ``branches``: whether to walk them
+        (``walk``: at most ``WORD_BRANCHES``)."""
+        low, high = self._param(word), self._param(word + TOP)
+        return [
+            "stored AS MATERIALIZED (WITH RECURSIVE s(word) AS ("
+            " SELECT (SELECT min(word) FROM image_words"
+            f"  WHERE team_id = $1 AND word >= {low} AND word < {high})"
+            " UNION ALL SELECT (SELECT min(word) FROM image_words"
+            f"  WHERE team_id = $1 AND word > s.word AND word < {high})"
+            " FROM s WHERE s.word IS NOT NULL)"
+            f" SELECT word FROM s WHERE word IS NOT NULL LIMIT {WORD_BRANCHES + 1})",
+            f"branches AS (SELECT count(*) <= {WORD_BRANCHES} AS walk FROM stored)",
+        ]
 
     def _param(self, value: Any) -> str:
         self.params.append(value)

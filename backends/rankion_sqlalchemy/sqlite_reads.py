@@ -27,6 +27,9 @@ share is estimated cheaply: a capped count of the tag's index range, and for ``q
 share of matches among the team's newest ``SAMPLE`` images (a word rare there is
 counted in FTS5, capped: it may be common among older ones). A ``q`` probe tests the
 stored words with ``instr`` (no FTS5 lookup per row); a ``q`` drive reads FTS5.
+Newest or oldest first, a ``q`` word may also be walked in date order (``WORD_ORDER``):
+the few stored words it is a prefix of (``image_words``, migration 0006) are each an
+index range in date order, merged without duplicates.
 """
 
 from __future__ import annotations
@@ -54,7 +57,16 @@ from .tables import shares
 from .totals import unfiltered
 from .types import StrEnumType, UTCDateTime
 
-__all__ = ["SAMPLE", "EntityRows", "ListSql", "Plan", "SqliteReads", "read_only", "sqlite_time"]
+__all__ = [
+    "SAMPLE",
+    "WORD_BRANCHES",
+    "EntityRows",
+    "ListSql",
+    "Plan",
+    "SqliteReads",
+    "read_only",
+    "sqlite_time",
+]
 
 T = TypeVar("T")
 
@@ -68,6 +80,15 @@ TAG_ESTIMATE_CAP = 5000
 FTS_ESTIMATE_CAP = 5000
 #: a drive costs about this many probe steps per match (measured at 1M images)
 DRIVE_COST = 2.5
+#: a ``q`` word whose prefix matches more stored words of the team than this is not
+#: walked word by word (``WORD_ORDER``): the prefix is short and its images many
+WORD_BRANCHES = 16
+#: a ``q`` word alone (no tags) with at most this many stored words is walked word by
+#: word without estimating its share (``ListSql.sure_word``)
+WORD_SURE = 4
+#: the largest code point: ``word < prefix + TOP`` bounds the stored words starting
+#: with ``prefix`` (no ``\w`` character sorts after it)
+TOP = "\U0010ffff"
 
 
 def sqlite_time(value: datetime) -> str:
@@ -180,15 +201,18 @@ _TAG_ORDER = {
 
 #: How the rows of a list are found: ``WALK`` the team's index in the wanted order
 #: testing every match filter on each row; ``DRIVE`` from one match filter's ids (all
-#: of them, looked up and sorted); or walk one tag's rows in date order (``TAG_ORDER``,
-#: newest and oldest only), testing the other filters.
-WALK, DRIVE, TAG_ORDER = "walk", "drive", "tag-order"
+#: of them, looked up and sorted); walk one tag's rows in date order (``TAG_ORDER``,
+#: newest and oldest only), testing the other filters; or walk the rows of each stored
+#: word that a ``q`` word is a prefix of, in date order (``WORD_ORDER``, newest and
+#: oldest only; ``ix_image_words_newest``), testing the other filters, and merge them.
+WALK, DRIVE, TAG_ORDER, WORD_ORDER = "walk", "drive", "tag-order", "word-order"
 
 
 @attrs.frozen
 class Plan:
     how: str = WALK
-    #: the match filter driven from or walked: ``"q"`` or a tag key
+    #: the match filter driven from or walked: ``"q"`` or a tag key (``WORD_ORDER``:
+    #: the query word whose stored words are walked)
     source: str | None = None
 
 
@@ -226,9 +250,18 @@ class ListSql:
         self.order = _ORDER[query.sort]
         self.need = query.page * query.per_page
         self.tag_ordered = query.sort in _TAG_ORDER and bool(self.tags)
+        self.word_ordered = query.sort in _TAG_ORDER and bool(self.words)
+        #: per query word, the team's stored words it is a prefix of (set by
+        #: ``_stored_words``; a word with more than ``WORD_BRANCHES`` is left out)
+        self.stored: dict[str, list[str]] = {}
+        #: per query word of ``stored``, its estimated number of matches
+        self.word_estimates: dict[str, float] = {}
 
-    def probe(self, skip: str | None = None) -> tuple[list[str], list[Any]]:
-        """Row-by-row tests of every match filter but ``skip`` (``"q"`` or a tag)."""
+    def probe(
+        self, skip: str | None = None, skip_word: str | None = None
+    ) -> tuple[list[str], list[Any]]:
+        """Row-by-row tests of every match filter but ``skip`` (``"q"`` or a tag) and
+        but the query word ``skip_word``."""
         terms: list[str] = []
         params: list[Any] = []
         for tag in self.tags:
@@ -240,6 +273,8 @@ class ListSql:
                 params.append(tag)
         if skip != "q":
             for word in self.words:
+                if word == skip_word:
+                    continue
                 # every stored word follows a space: a prefix of one is " " + word
                 terms.append("instr(' ' || images.search_text, ?) > 0")
                 params.append(" " + word)
@@ -278,9 +313,61 @@ class ListSql:
             )
         return f"FROM images WHERE images.team_id = ? AND {where}", rest, self.order
 
+    def _word_rows(self, plan: Plan, join_always: bool = False) -> tuple[str, list[Any]]:
+        """``FROM … WHERE …`` of the matching rows of one stored word of
+        ``plan.source`` (``image_words AS w``, the word a parameter appended by the
+        caller), and its other parameters. Joins ``images`` only when a filter needs
+        it (``live`` and ``team_id`` are in the word's row), or if ``join_always``."""
+        assert plan.source is not None
+        probes, probe_params = self.probe(skip_word=plan.source)
+        head = " WHERE w.team_id = ? AND w.live = 1"
+        if len(self.where) == 1 and not probes:
+            join = " CROSS JOIN images ON images.id = w.image_id" if join_always else ""
+            return f"FROM image_words AS w{join}{head}", [self.query.team_id]
+        where = " AND ".join([*self.where, *probes])
+        return (
+            f"FROM image_words AS w CROSS JOIN images ON images.id = w.image_id"
+            f" AND images.team_id = ? AND {where}{head}",
+            [self.query.team_id, *self.params, *probe_params, self.query.team_id],
+        )
+
+    def _word_union(
+        self, plan: Plan, columns: str, order: str, limit: int
+    ) -> tuple[str, list[Any]]:
+        """The ``UNION`` (distinct rows: an image may hold two of the words) of one
+        branch per stored word of ``plan.source``, each its first ``limit`` rows
+        (``columns`` of ``w``) in ``order``, if any."""
+        rows, params = self._word_rows(plan)
+        ordered = f" ORDER BY {order}" if order else ""
+        branches: list[str] = []
+        values: list[Any] = []
+        for word in self.stored[plan.source or ""]:
+            branches.append(
+                f"SELECT * FROM (SELECT {columns} {rows} AND w.word = ?{ordered} LIMIT ?)"
+            )
+            values.extend((*params, word, limit))
+        if not branches:
+            return f"SELECT {columns} FROM image_words AS w WHERE 0", []
+        return " UNION ".join(branches), values
+
     def page(self, plan: Plan) -> tuple[str, list[Any]]:
-        rows, params, order = self._rows(plan)
         offset = (self.query.page - 1) * self.query.per_page
+        if plan.how == WORD_ORDER:
+            order = _TAG_ORDER[self.query.sort].replace("t.", "w.")
+            words = self.stored[plan.source or ""]
+            if len(words) == 1 and offset == 0:  # one word, page 1: the plain form
+                rows, params = self._word_rows(plan, join_always=True)
+                sql = f"SELECT {IMAGES.select_list} {rows} AND w.word = ? ORDER BY {order} LIMIT ?"
+                return sql, [*params, words[0], self.query.per_page]
+            # each word's first ``need`` matches hold the union's first ``need``
+            union, params = self._word_union(plan, "w.created_at, w.image_id", order, self.need)
+            sql = (
+                f"SELECT {IMAGES.select_list} FROM images WHERE images.id IN"
+                f" (SELECT image_id FROM ({union}) ORDER BY {order.replace('w.', '')}"
+                f" LIMIT ? OFFSET ?) ORDER BY {self.order}"
+            )
+            return sql, [*params, self.query.per_page, offset]
+        rows, params, order = self._rows(plan)
         if plan.how == WALK and offset == 0:  # the plain form: 10 % cheaper on page 1
             sql = f"SELECT {IMAGES.select_list} {rows} ORDER BY {order} LIMIT ?"
             return sql, [*params, self.query.per_page]
@@ -300,8 +387,24 @@ class ListSql:
                 " WHERE team_id = ? AND tag_lower = ? AND live = 1 LIMIT ?)",
                 [self.query.team_id, plan.source, limit],
             )
+        if plan.how == WORD_ORDER:
+            # distinct images: one may hold two of the words (``harbour``, ``harbor``);
+            # if one word has ``limit`` matches the union has, else each is complete
+            union, params = self._word_union(plan, "w.image_id", "", limit)
+            return f"SELECT count(*) FROM ({union})", params
         rows, params, _ = self._rows(plan)
         return f"SELECT count(*) FROM (SELECT 1 {rows} LIMIT ?)", [*params, limit]
+
+    def sure_word(self) -> str | None:
+        """The query word whose stored words are walked in order whatever its share,
+        if any: ``q``'s only word, no tag, at most ``WORD_SURE`` stored words. Each
+        walks at most as many rows as a walk of the team's images would (that also
+        tests ``q``), so it costs at most ``WORD_SURE`` times a walk, and usually far
+        less (a walk visits ``rows needed / share of q``)."""
+        if len(self.words) != 1 or self.tags or not self.word_ordered:
+            return None
+        found = self.stored.get(self.words[0])
+        return None if found is None or len(found) > WORD_SURE else self.words[0]
 
     def only_tag(self) -> bool:
         """Whether one tag is the list's only filter."""
@@ -391,7 +494,8 @@ def _live(con: sqlite3.Connection, team_id: int) -> int:
 
 
 def _estimates(con: sqlite3.Connection, sql: ListSql, live: int) -> dict[str, float]:
-    """An estimated number of matching images for each match filter."""
+    """An estimated number of matching images for each match filter (and for each
+    query word walkable in order: ``sql.word_estimates``)."""
     team = sql.query.team_id
     found: dict[str, float] = {}
     for tag in sql.tags:
@@ -401,7 +505,10 @@ def _estimates(con: sqlite3.Connection, sql: ListSql, live: int) -> dict[str, fl
             " WHERE team_id = ? AND tag_lower = ? AND live = 1 LIMIT ?)",
             [team, tag, TAG_ESTIMATE_CAP],
         )
-    if sql.words:
+    if sql.words and sql.sure_word() is not None:
+        # not estimated: ``_plan`` walks the word's stored words whatever their share
+        found["q"] = float(live)
+    elif sql.words:
         tests = " AND ".join("instr(' ' || search_text, ?) > 0" for _ in sql.words)
         sampled = min(SAMPLE, live)
         hits = _scalar(
@@ -412,14 +519,53 @@ def _estimates(con: sqlite3.Connection, sql: ListSql, live: int) -> dict[str, fl
             [team, sampled, *(" " + w for w in sql.words)],
         )
         found["q"] = hits / sampled * live if sampled else 0.0
+        if hits <= 2 or len(sql.words) > 1:
+            # each walkable word's live matches, counted in its range of stored words
+            for word in sql.stored:
+                sql.word_estimates[word] = _scalar(
+                    con,
+                    "SELECT count(*) FROM (SELECT 1 FROM image_words"
+                    " WHERE team_id = ? AND word >= ? AND word < ? AND live = 1 LIMIT ?)",
+                    [team, word, word + TOP, FTS_ESTIMATE_CAP],
+                )
+        else:
+            sql.word_estimates = dict.fromkeys(sql.stored, found["q"])
         if hits <= 2:  # rare among the newest, maybe not older: count its matches
-            found["q"] = _scalar(
-                con,
-                "SELECT count(*) FROM (SELECT rowid FROM images_fts"
-                " WHERE images_fts MATCH ? LIMIT ?)",
-                [fts5_query(sql.words), FTS_ESTIMATE_CAP],
+            # (at most those of its rarest walkable word; else in FTS5)
+            found["q"] = (
+                min(sql.word_estimates.values())
+                if sql.word_estimates
+                else _scalar(
+                    con,
+                    "SELECT count(*) FROM (SELECT rowid FROM images_fts"
+                    " WHERE images_fts MATCH ? LIMIT ?)",
+                    [fts5_query(sql.words), FTS_ESTIMATE_CAP],
+                )
             )
     return found
+
+
+def _stored_words(con: sqlite3.Connection, sql: ListSql) -> None:
+    """Which stored words of the team each query word is a prefix of (``sql.stored``),
+    when there are at most ``WORD_BRANCHES``."""
+    team = sql.query.team_id
+    for word in sql.words:
+        # one index seek per distinct word (a DISTINCT would read every row of the range)
+        found = [
+            row[0]
+            for row in con.execute(
+                "WITH RECURSIVE s(word) AS ("
+                " SELECT (SELECT min(word) FROM image_words"
+                "  WHERE team_id = ? AND word >= ? AND word < ?)"
+                " UNION ALL SELECT (SELECT min(word) FROM image_words"
+                "  WHERE team_id = ? AND word > s.word AND word < ?)"
+                " FROM s WHERE s.word IS NOT NULL LIMIT ?)"
+                " SELECT word FROM s WHERE word IS NOT NULL",
+                [team, word, word + TOP, team, word + TOP, WORD_BRANCHES + 1],
+            )
+        ]
+        if len(found) <= WORD_BRANCHES:
+            sql.stored[word] = found
 
 
 def _plan(
@@ -430,6 +576,9 @@ def _plan(
     stops at ``need``."""
     if not estimates:
         return Plan()
+    sure = sql.sure_word()
+    if sure is not None:
+        return Plan(WORD_ORDER, sure)
     source = min(estimates, key=estimates.__getitem__)
     fewest = max(estimates[source], 1.0)
     visited = fewest if sorting else min(fewest, need)
@@ -440,12 +589,21 @@ def _plan(
     if sql.tag_ordered:  # walk the rarest tag in order, testing the rest
         tag = min(sql.tags, key=estimates.__getitem__)
         costs[Plan(TAG_ORDER, tag)] = need * max(estimates[tag], 1.0) / fewest
+    if sql.word_ordered and sql.stored:  # walk the rarest word's stored words in order
+        word = min(sql.stored, key=sql.word_estimates.__getitem__)
+        matches = max(sql.word_estimates[word], 1.0)
+        # each stored word's branch reads up to ``need`` rows that pass the other
+        # filters (all of its rows at most)
+        branches = max(len(sql.stored[word]), 1)
+        costs[Plan(WORD_ORDER, word)] = min(matches, branches * need * matches / fewest)
     return min(costs, key=costs.__getitem__)
 
 
 def _listing(con: sqlite3.Connection, query: ImageQuery, now: str, limit: int) -> ImageListing:
     sql = ListSql(query)
     live = _live(con, query.team_id)
+    if sql.words:
+        _stored_words(con, sql)
     estimates = _estimates(con, sql, live)
     images = IMAGES(con.execute(*sql.page(_plan(sql, estimates, live, sql.need, sorting=True))))
     if unfiltered(query):

@@ -238,6 +238,23 @@ image_tags = Table(
     Index("ix_image_tags_newest", "team_id", "tag_lower", "live", "created_at", "image_id"),
 )
 
+#: one row per distinct word of an image's ``search_text`` with copies of its
+#: ``created_at`` and liveness, kept by triggers on ``images`` (migration 0006): the
+#: images holding a word, in date order, are one index range (``q`` lists)
+image_words = Table(
+    "image_words",
+    metadata,
+    Column("image_id", Integer, primary_key=True, autoincrement=False),
+    # PostgreSQL: byte order whatever the database's collation, so the words that start
+    # with a prefix are one range of the index (as on SQLite)
+    Column("word", Text().with_variant(Text(collation="C"), "postgresql"), primary_key=True),
+    Column("team_id", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("live", Boolean, nullable=False),
+    Index("ix_image_words_newest", "team_id", "word", "live", "created_at", "image_id"),
+    sqlite_with_rowid=False,
+)
+
 edit_sessions = Table(
     "edit_sessions",
     metadata,

@@ -18,12 +18,22 @@ from typing import Any
 
 import attrs
 import pytest
+from sqlalchemy import select
 
 from rankion_core.errors import Unavailable
 from rankion_core.models import Image, ImageSort, ProcessingStatus, Share
 from rankion_core.ports import ImageQuery, Storage
 from rankion_sqlalchemy import SqlStorage, open_storage, sqlite_reads
-from rankion_sqlalchemy.sqlite_reads import DRIVE, TAG_ORDER, WALK, ListSql, Plan, SqliteReads
+from rankion_sqlalchemy.sqlite_reads import (
+    DRIVE,
+    TAG_ORDER,
+    WALK,
+    WORD_ORDER,
+    ListSql,
+    Plan,
+    SqliteReads,
+)
+from rankion_sqlalchemy.tables import image_words, images
 
 from .builders import add_images, at, image, make_project, two_teams
 
@@ -114,6 +124,11 @@ def queries(team: int, project: int) -> Iterator[ImageQuery]:
         {"q": "nothing-matches"},
         {"q": "light", "tags": ("sea",), "favorite": True},
         {"q": "neon", "model": "gpt-image-1", "created_from": at(3)},
+        # prefixes of several stored words of one image: ``harbour`` and ``harbor``,
+        # ``light`` and ``lighthouse`` (each image listed once)
+        {"q": "light harb"},
+        {"q": "l", "favorite": False},
+        {"q": "harbo", "tags": ("night",)},
     ]
     for where in filters:
         for sort in ImageSort:
@@ -121,10 +136,11 @@ def queries(team: int, project: int) -> Iterator[ImageQuery]:
                 yield ImageQuery(team_id=team, sort=sort, page=page, per_page=7, **where)
 
 
-@pytest.fixture(params=["estimated", WALK, DRIVE, TAG_ORDER])
+@pytest.fixture(params=["estimated", WALK, DRIVE, TAG_ORDER, WORD_ORDER])
 def plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """On SQLite: the plans as estimated, or one kind forced wherever it applies
-    (driving from the last match filter, walking the last tag in order)."""
+    (driving from the last match filter, walking the last tag in order, walking the
+    stored words of the last query word in order)."""
     how = str(request.param)
     estimated = sqlite_reads._plan
 
@@ -133,8 +149,10 @@ def plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
             return Plan()
         if how == DRIVE:
             return Plan(DRIVE, list(estimates)[-1])
-        if sql.tag_ordered:
+        if how == TAG_ORDER and sql.tag_ordered:
             return Plan(TAG_ORDER, sql.tags[-1])
+        if how == WORD_ORDER and sql.word_ordered and sql.stored:
+            return Plan(WORD_ORDER, list(sql.stored)[-1])
         return estimated(sql, estimates, *args, **kwargs)
 
     if how != "estimated":
@@ -256,6 +274,95 @@ async def test_tag_lists_follow_trash_restore_retagging_and_dates(
         await uow.images.delete(team, c.id)
         await uow.commit()
     assert await listed() == ([a.id], 1)
+
+
+async def _words_follow_images(storage: Storage) -> None:
+    """On SQL: ``image_words`` holds exactly each image's stored words, with its team,
+    date and liveness (whatever dialect's triggers keep it)."""
+    if not isinstance(storage, SqlStorage):
+        return
+    c = images.c
+    async with storage.engine.connect() as connection:
+        rows = await connection.execute(
+            select(c.id, c.team_id, c.created_at, c.deleted_at, c.search_text)
+        )
+        expected = {
+            (r.id, word, r.team_id, r.created_at, r.deleted_at is None)
+            for r in rows
+            for word in r.search_text.split(" ")
+            if word
+        }
+        found = {
+            (r.image_id, r.word, r.team_id, r.created_at, bool(r.live))
+            for r in await connection.execute(select(image_words))
+        }
+    assert found == expected
+
+
+async def test_word_lists_follow_trash_restore_retitling_retagging_and_dates(
+    storage: Storage, plan: str
+) -> None:
+    """The stored words (SQL backend: one row per word, with the image's date and
+    whether it is live) follow every change of the image."""
+    if plan != "estimated" and not isinstance(storage.reads(), SqliteReads):
+        pytest.skip("plans are SQLite's")
+    team, other = await two_teams(storage)
+    a, b, c, _ = await add_images(
+        storage,
+        image(team, prompt="harbour at dusk", created_at=at(1)),
+        image(team, prompt="harbor harbour", title="Harbours", created_at=at(2)),
+        image(team, prompt="sky", created_at=at(3)),
+        image(other, prompt="harbour", created_at=at(4)),
+    )
+
+    async def listed(q: str = "harb", sort: ImageSort = ImageSort.NEWEST) -> tuple[list[int], int]:
+        """Page by page, one image each: a stale date in a word row shows in the order."""
+        ids: list[int] = []
+        totals: set[int] = set()
+        for page in range(1, 6):
+            query = ImageQuery(team_id=team, q=q, sort=sort, page=page, per_page=1)
+            found = await storage.reads().image_listing(query, NOW, 100)
+            assert found.total_exact
+            ids.extend(i.id for i in found.images)
+            totals.add(found.total)
+        assert len(totals) == 1
+        return ids, totals.pop()
+
+    async def write(item: Image) -> None:
+        async with storage.unit_of_work() as uow:
+            await uow.images.update(item)
+            await uow.commit()
+        await _words_follow_images(storage)
+
+    await _words_follow_images(storage)
+    assert await listed() == ([b.id, a.id], 2)
+    b.deleted_at, b.purge_at = at(5), at(6)
+    await write(b)
+    assert await listed() == ([a.id], 1)
+    b.deleted_at = b.purge_at = None
+    await write(b)
+    c.title = "Harbour view"
+    await write(c)
+    assert await listed() == ([c.id, b.id, a.id], 3)
+    assert await listed("view harb") == ([c.id], 1)
+    a.created_at = at(10)
+    await write(a)
+    assert await listed() == ([a.id, c.id, b.id], 3)
+    assert await listed(sort=ImageSort.OLDEST) == ([b.id, c.id, a.id], 3)
+    c.title = None
+    c.tags = ["Harborside"]
+    await write(c)
+    assert await listed("harbors") == ([c.id], 1)
+    b.prompt, b.title = "sky", None
+    await write(b)
+    assert await listed() == ([a.id, c.id], 2)
+    async with storage.unit_of_work() as uow:
+        await uow.images.delete(team, c.id)
+        await uow.commit()
+    await _words_follow_images(storage)
+    assert await listed() == ([a.id], 1)
+    assert await listed("sky") == ([b.id], 1)
+    assert await listed("zzz") == ([], 0)
 
 
 async def test_sqlite_reads_never_create_a_database(tmp_path: Path) -> None:
