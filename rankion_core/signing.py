@@ -41,9 +41,10 @@ class HmacUrlSigner:
         return hmac.new(self._secret, msg, hashlib.sha256).hexdigest()[:32]
 
     def sign(self, path: str, expires_at: datetime) -> str:
-        return self._signed(path, int(expires_at.timestamp()))
+        return self.sign_at(path, int(expires_at.timestamp()))
 
-    def _signed(self, path: str, expires: int) -> str:
+    def sign_at(self, path: str, expires: int) -> str:
+        """``sign`` with the expiry as a Unix timestamp."""
         # The same (path, hour) gives the same URL for an hour: remember the last ones
         # (a gallery page signs two per image; an HMAC each costs ~20 us).
         url = self._recent.get((path, expires))

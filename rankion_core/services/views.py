@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 from attrs import define, field
@@ -61,24 +61,35 @@ def share_view(deps: Deps, share: Share) -> ShareView:
     return ShareView(share=share, public_url=f"{deps.base_url}/s/{share.token}")
 
 
+def _urls(deps: Deps, expires: datetime) -> Callable[[str], str]:
+    """``key -> blob_url(deps, key, expires)``, with what is the same for every URL of
+    a page worked out once (whether the store presigns, the expiry's timestamp)."""
+    if getattr(deps.blobs, "presigns", True):
+        return lambda key: blob_url(deps, key, expires)
+    signed, stamp = deps.signer.sign_at, int(expires.timestamp())
+    return lambda key: signed(FILES_PREFIX + key, stamp)
+
+
 def image_view(
-    deps: Deps, image: Image, share: Share | None = None, expires: datetime | None = None
+    deps: Deps,
+    image: Image,
+    share: Share | None = None,
+    expires: datetime | None = None,
+    urls: Callable[[str], str] | None = None,
 ) -> ImageView:
-    """``image`` with its URLs (valid until ``expires``, by default ``url_expiry(now)``)
-    and its active ``share``."""
+    """``image`` with its URLs (valid until ``expires``, by default ``url_expiry(now)``;
+    made by ``urls`` when given) and its active ``share``."""
     shared = share_view(deps, share) if share else None
     if image.processing_status is not ProcessingStatus.READY or image.blob_key is None:
         return ImageView(image=image, share=shared)
-    expires = expires or url_expiry(deps.clock.now())
-    thumb = blob_url(deps, image.thumbnail_key, expires) if image.thumbnail_key else None
-    return ImageView(
-        image=image, url=blob_url(deps, image.blob_key, expires), thumbnail_url=thumb, share=shared
-    )
+    url = urls or _urls(deps, expires or url_expiry(deps.clock.now()))
+    thumb = url(image.thumbnail_key) if image.thumbnail_key else None
+    return ImageView(image=image, url=url(image.blob_key), thumbnail_url=thumb, share=shared)
 
 
 def image_views(
     deps: Deps, images: Iterable[Image], shares: Mapping[int, Share]
 ) -> list[ImageView]:
     """``image_view`` of each image with its share; one expiry for the lot."""
-    expires = url_expiry(deps.clock.now())
-    return [image_view(deps, i, shares.get(i.id), expires) for i in images]
+    urls = _urls(deps, url_expiry(deps.clock.now()))
+    return [image_view(deps, i, shares.get(i.id), urls=urls) for i in images]
