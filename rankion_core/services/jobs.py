@@ -21,7 +21,7 @@ from ..models import Actor, ExportStatus, Image, Job, JobKind, JobStatus, Proces
 from ..ports import EditSpec, GenerateSpec, UnitOfWork
 from ..rules import credits
 from ..rules.webhooks import image_data
-from ..webhooks import WebhookEvent
+from ..webhooks import DeliveryStatus, WebhookEvent
 from .deps import Deps
 from .outbox import emit
 
@@ -154,6 +154,8 @@ class Jobs:
                 await emit(self.deps, uow, job.team_id, WebhookEvent.IMAGE_FAILED, data)
             if job.kind is JobKind.EXPORT:
                 await _fail_export(uow, job, message)
+            if job.kind is JobKind.WEBHOOK:
+                await _fail_delivery(uow, job, now)
             await uow.commit()
         await self._drop_mask(job)
 
@@ -291,6 +293,19 @@ class Jobs:
 def _image_id(job: Job) -> int | None:
     value = job.payload.get("image_id")
     return value if isinstance(value, int) else None
+
+
+async def _fail_delivery(uow: UnitOfWork, job: Job, now: datetime) -> None:
+    """A webhook job that ends failed outside its handler (its process died on the last
+    attempt, or the webhook is gone) ends its delivery too: never left ``pending``."""
+    delivery = await uow.webhooks.get_delivery(job.id)
+    if delivery is not None and delivery.status is DeliveryStatus.PENDING:
+        delivery.status, delivery.finished_at, delivery.next_attempt_at = (
+            DeliveryStatus.FAILED,
+            now,
+            None,
+        )
+        await uow.webhooks.update_delivery(delivery)
 
 
 async def _fail_export(uow: UnitOfWork, job: Job, message: str) -> None:
