@@ -17,7 +17,6 @@ from rankion_core.services import ExportView, ImageDetail, ImageView, ShareView,
 from .schemas.accounts import LedgerEntryOut, ProjectOut
 from .schemas.bulk import ExportOut, ProgressOut
 from .schemas.calendar import EventOut
-from .schemas.images import ImageOut
 from .schemas.jobs import ChatSessionOut, JobOut
 from .schemas.shares import ShareOut
 
@@ -132,14 +131,6 @@ def image_detail_row(detail: ImageDetail) -> dict[str, Any]:
     row["variants"] = [variant_row(v) for v in detail.variants]
     row["parents"] = [parent_row(p) for p in detail.parents]
     return row
-
-
-def image(view: ImageView) -> ImageOut:
-    """``ImageOut`` as an attrs object, for callers that still go through cattrs
-    (prefer ``image_row`` with ``plain=True``)."""
-    fields = image_row(view)
-    fields["share"] = share(view.share) if view.share is not None else None
-    return ImageOut(**fields)
 
 
 def event(e: CalendarEvent) -> EventOut:

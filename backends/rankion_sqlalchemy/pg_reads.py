@@ -17,7 +17,7 @@ per statement (page, total, shares). ``PgReads`` answers ``GalleryReads`` instea
   cache prepares each shape once; the connections keep the engine's
   ``plan_cache_mode=force_custom_plan``, so each execution is still planned for its
   own values;
-* rows become read-only entities (``sqlite_reads.read_only``) by functions generated
+* rows become read-only entities (``rows.read_only``) by functions generated
   once per class (``RecordEntities``): asyncpg already returns aware UTC datetimes,
   bools and ints; ``tags`` is selected as text and parsed (orjson), statuses become
   enums;
@@ -38,12 +38,10 @@ that a filtered total may stop at the caller's ``count_limit`` (``total_exact=Fa
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from sqlalchemy import JSON, Column
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -52,12 +50,11 @@ from rankion_core.models import Image, ImageSort, Share
 from rankion_core.ports import ImageFamily, ImageListing, ImageQuery
 
 from .queries import tag_keys
-from .rows import IMAGE_COLUMNS
+from .rows import IMAGE_COLUMNS, entity_builder
 from .search import query_words, tsquery
-from .sqlite_reads import TOP, WORD_BRANCHES, read_only
+from .sqlite_reads import TOP, WORD_BRANCHES
 from .tables import shares
 from .totals import unfiltered
-from .types import StrEnumType
 from .uow import UNAVAILABLE_ERRORS
 
 if TYPE_CHECKING:
@@ -75,53 +72,14 @@ def _select_item(column: Column[Any]) -> str:
     return f"{name}::text AS {column.name}" if isinstance(column.type, JSON) else name
 
 
-def _loads(text: str) -> Any:
-    """``json.loads``, 6 times faster: orjson, which only refuses what the standard
-    library accepts and it does not (a lone surrogate such as ``"\\ud800"``)."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
-
-
-def _expression(column: Column[Any], value: str, namespace: dict[str, Any]) -> str:
-    """Python source turning asyncpg's ``value`` of ``column`` into the entity's.
-
-    Datetimes need nothing: asyncpg decodes ``timestamptz`` as aware UTC datetimes.
-    """
-    kind = column.type
-    if isinstance(kind, StrEnumType):
-        namespace[f"members_{column.name}"] = {m.value: m for m in kind.enum}
-        converted = f"members_{column.name}[{value}]"
-    elif isinstance(kind, JSON):
-        namespace["loads"] = _loads
-        converted = f"([] if {value} == '[]' else loads({value}))"
-    else:
-        return value
-    return f"(None if {value} is None else {converted})" if column.nullable else converted
-
-
 class RecordEntities:
     """``columns`` of an asyncpg record, from position ``start`` on → a read-only
     entity of ``cls`` (one generated function: the values in one dict display)."""
 
     def __init__(self, cls: type[Any], columns: Sequence[Column[Any]], start: int = 0) -> None:
-        self.cls = read_only(cls)
         self.columns = tuple(columns)
         self.start = start
-        namespace: dict[str, Any] = {"cls": self.cls, "new": object.__new__}
-        items = ", ".join(
-            f"{c.name!r}: {_expression(c, f'r[{start + i}]', namespace)}"
-            for i, c in enumerate(self.columns)
-        )
-        source = (
-            "def build(r):\n"
-            "    entity = new(cls)\n"
-            f"    entity.__dict__.update({{{items}}})\n"
-            "    return entity\n"
-        )
-        exec(source, namespace)
-        self._build: Callable[[Any], Any] = namespace["build"]
+        self._build = entity_builder(cls, self.columns, "postgresql", start)
 
     def __call__(self, record: Any) -> Any:
         return self._build(record)

@@ -10,9 +10,9 @@ plain ``sqlite3`` connections of its own (one per thread that reads):
   and total agree), on the calling thread (see ``SqliteReads`` for why);
 * the SQL is written here as text (``ListSql``), one string per query shape, so
   SQLite's own statement cache reuses the prepared statements;
-* rows become read-only entities (``read_only``: no ORM instrumentation on reads) by
-  one generated function per class, its conversions derived from the table's column
-  types (``EntityRows``): the same values the ORM would load.
+* rows become read-only entities (``rows.read_only``: no ORM instrumentation on
+  reads) by one generated function per class, its conversions derived from the
+  table's column types (``rows.entities_builder``): the same values the ORM would load.
 
 The connections are read-only (``PRAGMA query_only``); WAL keeps them from waiting
 on writers. Answers equal the unit-of-work path's (``tests/contract/test_reads.py``
@@ -39,23 +39,21 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from urllib.request import pathname2url
 
 import attrs
-import orjson
-from sqlalchemy import JSON, Boolean, Column
+from sqlalchemy import Column
 
 from rankion_core.errors import Unavailable
 from rankion_core.models import Image, ImageSort, Share
 from rankion_core.ports import ImageFamily, ImageListing, ImageQuery
 
 from .queries import tag_keys
-from .rows import IMAGE_COLUMNS
+from .rows import IMAGE_COLUMNS, entities_builder
 from .search import fts5_query, query_words
 from .tables import shares
 from .totals import unfiltered
-from .types import StrEnumType, UTCDateTime
 
 __all__ = [
     "SAMPLE",
@@ -64,7 +62,6 @@ __all__ = [
     "ListSql",
     "Plan",
     "SqliteReads",
-    "read_only",
     "sqlite_time",
 ]
 
@@ -100,85 +97,14 @@ def sqlite_time(value: datetime) -> str:
     )
 
 
-class _Unset:
-    """Shadows an instrumented attribute on a read-only class: instance values win
-    (this is a non-data descriptor); a value never set is an error, not None."""
-
-    def __set_name__(self, owner: type[Any], name: str) -> None:
-        self.name = name
-
-    def __get__(self, instance: Any, owner: type[Any] | None = None) -> Any:
-        raise AttributeError(self.name)
-
-
-def read_only(cls: type[T]) -> type[T]:
-    """A subclass of the mapped entity class ``cls`` whose instances keep their values
-    as plain attributes.
-
-    The ORM instruments every mapped attribute of ``cls`` with a descriptor that runs
-    Python code on each read (~1,800 reads per 50-row page between the service and
-    the renderer). The subclass shadows them, so reads are plain ``__dict__`` lookups.
-    Its instances are for display only: they are unknown to the ORM, and handing one
-    to a repository's ``update`` fails loudly ("not mapped").
-    """
-    shadows: dict[str, Any] = {f.name: _Unset() for f in attrs.fields(cast(Any, cls))}
-    shadows["__doc__"] = f"A read-only {cls.__name__} (``sqlite_reads.read_only``)."
-    made = type(f"ReadOnly{cls.__name__}", (cls,), shadows)
-    for name, shadow in shadows.items():
-        if isinstance(shadow, _Unset):
-            shadow.__set_name__(made, name)
-    return made
-
-
-def _expression(column: Column[Any], value: str, namespace: dict[str, Any]) -> str:
-    """Python source turning the driver's ``value`` of ``column`` into the entity's."""
-    kind = column.type
-    if isinstance(kind, UTCDateTime):
-        # stored as naive UTC text; ``fromisoformat`` of ``…+00:00`` is 6 times faster
-        # than ``fromisoformat(…).replace(tzinfo=UTC)``, and as exact
-        namespace["iso"] = datetime.fromisoformat
-        converted = f"iso({value} + '+00:00')"
-    elif isinstance(kind, StrEnumType):
-        namespace[f"members_{column.name}"] = {m.value: m for m in kind.enum}
-        converted = f"members_{column.name}[{value}]"
-    elif isinstance(kind, Boolean):
-        converted = f"({value} != 0)"
-    elif isinstance(kind, JSON):
-        namespace["loads"] = orjson.loads  # what SQLAlchemy's JSON type reads, 5 times faster
-        converted = f"([] if {value} == '[]' else loads({value}))"
-    else:
-        return value
-    return f"(None if {value} is None else {converted})" if column.nullable else converted
-
-
 class EntityRows:
-    """Rows of ``columns`` (in that order) → read-only entities of ``cls``.
-
-    The loop is generated once per class: each row becomes the instance's values in
-    one dict display with the conversions inlined by position — the values the ORM
-    would load, at a fraction of the cost.
-    """
+    """Rows of ``columns`` (in that order) → read-only entities of ``cls``
+    (``rows.entities_builder``), and the select list that gives them."""
 
     def __init__(self, cls: type[Any], columns: Sequence[Column[Any]]) -> None:
-        self.cls = read_only(cls)
         self.columns = tuple(columns)
         self.select_list = ", ".join(f"{c.table.name}.{c.name}" for c in self.columns)
-        namespace: dict[str, Any] = {"cls": self.cls, "new": object.__new__}
-        items = ", ".join(
-            f"{c.name!r}: {_expression(c, f'r[{i}]', namespace)}"
-            for i, c in enumerate(self.columns)
-        )
-        source = (
-            "def build(rows):\n"
-            "    found = []\n"
-            "    for r in rows:\n"
-            "        entity = new(cls)\n"
-            f"        entity.__dict__.update({{{items}}})\n"
-            "        found.append(entity)\n"
-            "    return found\n"
-        )
-        exec(source, namespace)
-        self._build: Callable[[Iterable[Sequence[Any]]], list[Any]] = namespace["build"]
+        self._build = entities_builder(cls, self.columns, "sqlite")
 
     def __call__(self, rows: Iterable[Sequence[Any]]) -> list[Any]:
         return self._build(rows)
@@ -636,17 +562,15 @@ def _shares(con: sqlite3.Connection, team_id: int, ids: list[int], now: str) -> 
 
 
 def _family(con: sqlite3.Connection, team_id: int, image_id: int, now: str) -> ImageFamily | None:
-    found = IMAGES(
-        con.execute(
-            f"SELECT {IMAGES.select_list} FROM images WHERE images.team_id = ? AND images.id = ?",
-            [team_id, image_id],
-        )
+    root = _scalar(
+        con,
+        "SELECT coalesce(root_id, id) FROM images WHERE team_id = ? AND id = ?",
+        [team_id, image_id],
     )
-    if not found:
+    if not root:
         return None
-    image = found[0]
-    root = image.tree_root
-    # two index lookups (see ImageRepo.tree): the root, and the rows below it
+    # two index lookups (see ImageRepo.tree): the root, and the rows below it — the
+    # image is one of them (the root, or a row whose root_id is the root)
     tree = IMAGES(
         con.execute(
             f"SELECT {IMAGES.select_list} FROM images WHERE images.team_id = ? AND images.id = ?"
@@ -656,6 +580,7 @@ def _family(con: sqlite3.Connection, team_id: int, image_id: int, now: str) -> I
             [team_id, root, team_id, root, root],
         )
     )
+    image = next(i for i in tree if i.id == image_id)
     return ImageFamily(
         image=image, tree=tree, shares=_shares(con, team_id, [i.id for i in tree], now)
     )

@@ -296,8 +296,9 @@ def _image_id(job: Job) -> int | None:
 
 
 async def _fail_delivery(uow: UnitOfWork, job: Job, now: datetime) -> None:
-    """A webhook job that ends failed outside its handler (its process died on the last
-    attempt, or the webhook is gone) ends its delivery too: never left ``pending``."""
+    """A webhook job that ends failed outside its handler's record (its process died on
+    the last attempt, or no sender is configured) ends its delivery too: never left
+    ``pending``."""
     delivery = await uow.webhooks.get_delivery(job.id)
     if delivery is not None and delivery.status is DeliveryStatus.PENDING:
         delivery.status, delivery.finished_at, delivery.next_attempt_at = (

@@ -71,18 +71,14 @@ def _urls(deps: Deps, expires: datetime) -> Callable[[str], str]:
 
 
 def image_view(
-    deps: Deps,
-    image: Image,
-    share: Share | None = None,
-    expires: datetime | None = None,
-    urls: Callable[[str], str] | None = None,
+    deps: Deps, image: Image, share: Share | None = None, urls: Callable[[str], str] | None = None
 ) -> ImageView:
-    """``image`` with its URLs (valid until ``expires``, by default ``url_expiry(now)``;
-    made by ``urls`` when given) and its active ``share``."""
+    """``image`` with its URLs (made by ``urls``, by default valid until
+    ``url_expiry(now)``) and its active ``share``."""
     shared = share_view(deps, share) if share else None
     if image.processing_status is not ProcessingStatus.READY or image.blob_key is None:
         return ImageView(image=image, share=shared)
-    url = urls or _urls(deps, expires or url_expiry(deps.clock.now()))
+    url = urls or _urls(deps, url_expiry(deps.clock.now()))
     thumb = url(image.thumbnail_key) if image.thumbnail_key else None
     return ImageView(image=image, url=url(image.blob_key), thumbnail_url=thumb, share=shared)
 

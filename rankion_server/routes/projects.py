@@ -60,4 +60,4 @@ async def legacy_project_images(request: web.Request) -> web.StreamResponse:
         "Deprecation": "true",
         "Link": f'</v1/images?project_id={project.id}>; rel="successor-version"',
     }
-    return page(await app.gallery.list(who, query), render.image, headers=headers)
+    return page(await app.gallery.list(who, query), render.image_row, headers=headers, plain=True)

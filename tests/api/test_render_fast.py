@@ -137,8 +137,6 @@ def assert_detail_same(detail: ImageDetail) -> None:
 
 def assert_single_same(view: ImageView) -> None:
     assert _body(ok(render.image_row(view), plain=True)) == _body(ok(old_image(view)))
-    # the attrs form still offered by ``render.image`` renders the same too
-    assert _body(ok(render.image(view))) == _body(ok(old_image(view)))
 
 
 # --------------------------------------------------------------------------- hand-made

@@ -22,8 +22,8 @@ from rankion_core.errors import Unavailable
 from rankion_core.models import Image, Share
 from rankion_core.ports import ImageQuery
 from rankion_sqlalchemy import SqlStorage, open_storage
-from rankion_sqlalchemy import pg_reads as pg_reads_module
 from rankion_sqlalchemy.pg_reads import PgReads
+from rankion_sqlalchemy.rows import json_loads
 
 from .builders import add_images, at, image, two_teams
 from .conftest import NO_POSTGRES, POSTGRES_URL, empty_postgres
@@ -225,5 +225,6 @@ async def test_close_closes_the_pool_and_a_later_read_reopens_it(pg: SqlStorage)
 
 
 def test_tags_parse_as_the_standard_library_does() -> None:
+    """Both read paths parse ``tags`` with ``rows.json_loads``."""
     for text in ('["Sea", "été", "😀", "a\\"b"]', '["\\ud800"]', "[]"):
-        assert pg_reads_module._loads(text) == json.loads(text)
+        assert json_loads(text) == json.loads(text)
