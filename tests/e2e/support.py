@@ -130,6 +130,8 @@ class Process:
     args: list[str]
     log_path: Path
     port: int | None = None
+    #: environment variables set for this process on top of the cleaned environment
+    env: dict[str, str] = field(factory=dict)
     popen: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     @property
@@ -144,7 +146,7 @@ class Process:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=clean_env(),
+                env=clean_env(**self.env),
                 start_new_session=True,
             )
         RUNNING.append(self)
@@ -210,17 +212,22 @@ class Server:
 RUNNING: list[Process] = []
 
 
-def serve(data_dir: Path, *extra: str, name: str = "serve") -> Process:
+def serve(
+    data_dir: Path, *extra: str, name: str = "serve", env: dict[str, str] | None = None
+) -> Process:
     port = free_port()
     args = ["serve", "--port", str(port), "--data-dir", str(data_dir), *extra]
-    process = Process(name, args, data_dir / f"{name}.log", port=port).start()
+    log_path = data_dir / f"{name}.log"
+    process = Process(name, args, log_path, port=port, env=env or {}).start()
     process.wait_healthy()
     return process
 
 
-def worker(data_dir: Path, *extra: str, name: str = "worker") -> Process:
+def worker(
+    data_dir: Path, *extra: str, name: str = "worker", env: dict[str, str] | None = None
+) -> Process:
     args = ["worker", "--data-dir", str(data_dir), *extra]
-    process = Process(name, args, data_dir / f"{name}.log").start()
+    process = Process(name, args, data_dir / f"{name}.log", env=env or {}).start()
     process.wait_for_log("rankion worker running")
     return process
 
