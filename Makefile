@@ -1,33 +1,43 @@
-# The whole set-up: `make serve` and `make test`. Both go through `make install`.
+# The whole set-up: `make serve` and `make test`. Both go through `make install`, which
+# sets up .venv with what serving needs; `make test` adds the dev tools on top (`make dev`).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+EXTRAS := postgres,s3,openai
 
-.PHONY: install serve test lint typecheck unit clean
+.PHONY: install dev serve test lint typecheck unit clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[postgres,s3,openai,dev]'
+	$(BIN)/python -m pip install -q -e '.[$(EXTRAS)]'
 	touch $(STAMP)
+
+dev: $(DEV_STAMP)
+
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[$(EXTRAS),dev]'
+	touch $(DEV_STAMP)
 
 serve: install
 	$(BIN)/rankion serve --host 127.0.0.1 --port 8080
 
-lint: install
+lint: dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: install
+typecheck: dev
 	$(BIN)/mypy
 
-unit: install
-	$(BIN)/pytest -q
+# the fast inner loop: the core's unit and property tests only
+unit: dev
+	$(BIN)/pytest -q tests/core
 
-test: install lint typecheck
+test: dev lint typecheck
 	$(BIN)/pytest -q
 
 clean:
