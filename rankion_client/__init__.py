@@ -8,7 +8,14 @@ Request and answer classes are the server's own (``rankion_client.models``); err
 from __future__ import annotations
 
 from .client import Client, SyncClient
-from .errors import ApiError, JobFailed
+from .errors import ApiError, JobFailed, ServerUnreachable
 from .webhooks import verify_signature
 
-__all__ = ["ApiError", "Client", "JobFailed", "SyncClient", "verify_signature"]
+__all__ = [
+    "ApiError",
+    "Client",
+    "JobFailed",
+    "ServerUnreachable",
+    "SyncClient",
+    "verify_signature",
+]

@@ -11,6 +11,7 @@ import asyncio
 import functools
 import inspect
 import os
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from types import TracebackType
 from typing import Any, Self
@@ -112,7 +113,9 @@ class SyncClient:
     """The async client's calls, blocking: ``SyncClient(url, token).images.get(1)``.
 
     Each method returns what its async twin returns; iterators are plain iterators.
-    Use it from synchronous code only (it runs its own event loop).
+    Use it from synchronous code only (it runs its own event loop). ``with`` or
+    ``close()`` releases the connection at once; a client never closed closes itself
+    when it is garbage-collected or the interpreter exits.
     """
 
     def __init__(self, base_url: str | None = None, token: str | None = None, **options: Any):
@@ -127,16 +130,24 @@ class SyncClient:
         self.credits: Any = wrap(self._client.credits)
         self.chat: Any = wrap(self._client.chat)
         self.webhooks: Any = wrap(self._client.webhooks)
+        self._closer = weakref.finalize(self, _close, self._runner, self._client)
 
     def health(self) -> HealthOut:
         return self._runner.run(self._client.health())
 
     def close(self) -> None:
-        self._runner.run(self._client.close())
-        self._runner.close()
+        self._closer()
 
     def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _close(runner: asyncio.Runner, client: Client) -> None:
+    """Close the session on the client's own loop, then the loop (once)."""
+    try:
+        runner.run(client.close())
+    finally:
+        runner.close()

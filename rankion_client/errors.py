@@ -13,6 +13,7 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "RateLimited",
+    "ServerUnreachable",
     "Unauthorized",
     "Unavailable",
     "ValidationFailed",
@@ -32,13 +33,32 @@ class ApiError(Exception):
         request_id: str | None = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(f"{status} {code}: {message}")
+        super().__init__(status, code, message)
         self.status = status
         self.code = code
         self.message = message
         self.details = details or {}
         self.request_id = request_id
         self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        """``422 validation_error: … (prompt: too long; tags: …)``: the details too."""
+        text = f"{self.status} {self.code}: {self.message}"
+        if self.details:
+            parts = "; ".join(f"{name}: {why}" for name, why in self.details.items())
+            text += f" ({parts})"
+        return text
+
+
+class ServerUnreachable(ConnectionError):
+    """No answer at all: the server is not running there, or the network is down."""
+
+    def __init__(self, base_url: str, reason: str) -> None:
+        super().__init__(
+            f"cannot reach {base_url} ({reason}): is the server running at {base_url}?"
+        )
+        self.base_url = base_url
+        self.reason = reason
 
 
 class BadRequest(ApiError):

@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from .errors import ApiError, error_for
+from .errors import ApiError, ServerUnreachable, error_for
 
 __all__ = ["Http", "new_key"]
 
@@ -97,6 +97,10 @@ class Http:
                 if last or not _transient(exc):
                     raise
                 await asyncio.sleep(exc.retry_after or self.backoff * 2**attempt)
+            except aiohttp.ClientConnectorError as exc:  # nothing answered at all
+                if last:
+                    raise ServerUnreachable(self.base_url, str(exc.os_error)) from exc
+                await asyncio.sleep(self.backoff * 2**attempt)
             except (aiohttp.ClientConnectionError, TimeoutError):
                 if last:
                     raise
