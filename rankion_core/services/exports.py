@@ -14,7 +14,7 @@ import time
 import unicodedata
 import zipfile
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from attrs import define
 
@@ -185,7 +185,8 @@ class Exports:
                 image = found.get(image_id)
                 if image is not None and exportable(image):
                     name = entry_name(image)
-                    with archive.open(name, "w", force_zip64=True) as entry:
+                    info = zip_entry(name, image.created_at)
+                    with archive.open(info, "w", force_zip64=True) as entry:
                         async for chunk in self.deps.blobs.stream(image.blob_key or ""):
                             entry.write(chunk)
                             if data := sink.drain():
@@ -204,7 +205,10 @@ class Exports:
                 "images": rows,
                 "skipped_ids": export.skipped_ids,
             }
-            archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
+            archive.writestr(
+                zip_entry("manifest.json", self.deps.clock.now()),
+                json.dumps(manifest, indent=2, ensure_ascii=False),
+            )
         yield sink.drain()
 
     async def _save_progress(self, export: Export) -> None:
@@ -228,3 +232,13 @@ class Exports:
         for key in keys:
             await self.deps.blobs.delete(key)
         return len(due)
+
+
+def zip_entry(name: str, when: datetime) -> zipfile.ZipInfo:
+    """A stored entry dated ``when`` in UTC (ZIP keeps no zone; clamped to 1980, the
+    format's first year), so unzipping shows each image's own creation time."""
+    utc = when.astimezone(UTC)
+    stamp = (utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second)
+    info = zipfile.ZipInfo(name, date_time=max(stamp, (1980, 1, 1, 0, 0, 0)))
+    info.compress_type = zipfile.ZIP_STORED
+    return info

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from .conftest import Api
 
@@ -52,6 +52,9 @@ async def test_export_to_zip_and_download(api: Api) -> None:
         assert archive.read(row["file"]) == (await api.fetch(image["url"])).body
         assert (row["width"], row["height"]) == (image["width"], image["height"])
         assert row["created_at"] == image["created_at"]
+        made = datetime.fromisoformat(image["created_at"])  # UTC; ZIP keeps 2-s steps
+        assert archive.getinfo(row["file"]).date_time[:5] == made.timetuple()[:5]
+    assert archive.getinfo("manifest.json").date_time[0] >= 2026
     job = (await api.get(f"/v1/jobs/{job_id}")).data
     assert job["kind"] == "export" and job["status"] == "succeeded"
     assert "blob_key" not in json.dumps(job)
