@@ -1,12 +1,23 @@
 """Pure webhook rules: URL checks, signatures, retry delays and event bodies.
 
-A signature is ``Rankion-Signature: t=<unix seconds>,v1=<hex>`` where ``v1`` is
-HMAC-SHA256 with the webhook's secret over ``f"{t}.{body}"``: the timestamp is part
-of what is signed, so a receiver that rejects old timestamps cannot be replayed.
+Every delivery is signed twice, with the same secret:
+
+- **Standard Webhooks** (what the ``standardwebhooks`` package, Svix and OpenAI's
+  helpers verify): ``webhook-id`` (the delivery id, the same on every retry),
+  ``webhook-timestamp`` (unix seconds) and ``webhook-signature: v1,<base64>``, the
+  HMAC-SHA256 over ``f"{id}.{timestamp}.{body}"`` keyed with the base64 part of the
+  ``whsec_…`` secret;
+- **Rankion-Signature** ``t=<unix seconds>,v1=<hex>``: HMAC-SHA256 keyed with the whole
+  secret string over ``f"{t}.{body}"``, kept for receivers written against it.
+
+The timestamp is part of what is signed in both, so a receiver that rejects old
+timestamps cannot be replayed.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import ipaddress
@@ -27,6 +38,9 @@ from .timeutil import iso_z
 SIGNATURE_HEADER = "Rankion-Signature"
 EVENT_HEADER = "Rankion-Event"
 DELIVERY_HEADER = "Rankion-Delivery"
+STANDARD_ID = "webhook-id"
+STANDARD_TIMESTAMP = "webhook-timestamp"
+STANDARD_SIGNATURE = "webhook-signature"
 URL_MAX = 2000
 DESCRIPTION_MAX = 200
 SECRET_PREFIX = "whsec_"
@@ -51,7 +65,8 @@ class RetryPolicy:
 
 
 def new_secret() -> str:
-    return SECRET_PREFIX + secrets.token_urlsafe(32)
+    """``whsec_`` and 32 random bytes in standard base64, the Standard Webhooks form."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def check_events(events: Iterable[str]) -> list[str]:
@@ -112,6 +127,43 @@ def sign(secret: str, body: bytes, timestamp: int) -> str:
     return f"t={timestamp},v1={mac.hexdigest()}"
 
 
+def standard_key(secret: str) -> bytes | None:
+    """The HMAC key of a ``whsec_`` secret as Standard Webhooks libraries derive it (the
+    base64 after the prefix); None for a secret that is not base64 (made by a version
+    before these signatures: such a webhook gets ``Rankion-Signature`` only)."""
+    try:
+        key = base64.b64decode(secret.removeprefix(SECRET_PREFIX) + "==", validate=False)
+    except binascii.Error:
+        return None
+    return key or None
+
+
+def standard_signature(key: bytes, delivery_id: str, timestamp: int, body: bytes) -> str:
+    """The value of ``webhook-signature``: ``v1,<base64 HMAC-SHA256>``."""
+    mac = hmac.new(key, f"{delivery_id}.{timestamp}.".encode() + body, hashlib.sha256)
+    return "v1," + base64.b64encode(mac.digest()).decode()
+
+
+def verify_standard(
+    secret: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    now: float,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> bool:
+    """Whether the Standard Webhooks headers sign ``body`` with ``secret`` in time."""
+    sent = {name.lower(): value for name, value in headers.items()}
+    key = standard_key(secret)
+    delivery_id, stamp = sent.get(STANDARD_ID, ""), sent.get(STANDARD_TIMESTAMP, "")
+    if key is None or not delivery_id or not (stamp.isascii() and stamp.isdigit()):
+        return False
+    if abs(now - int(stamp)) > tolerance:
+        return False
+    expected = standard_signature(key, delivery_id, int(stamp), body).encode()
+    offered = sent.get(STANDARD_SIGNATURE, "").split(" ")
+    return any(hmac.compare_digest(expected, one.encode()) for one in offered)
+
+
 def verify(
     secret: str, header: str, body: bytes, now: float, tolerance: float = DEFAULT_TOLERANCE
 ) -> bool:
@@ -133,14 +185,23 @@ def body(delivery_id: int, event: str, occurred_at: str, data: Mapping[str, Any]
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def headers(event: str, delivery_id: int, signature: str) -> dict[str, str]:
-    return {
+def signed_headers(
+    secret: str, event: str, delivery_id: int, body: bytes, now: int
+) -> dict[str, str]:
+    """Every header of one try: the event, the delivery, and both signatures."""
+    sent = {
         "Content-Type": "application/json",
         "User-Agent": "rankion-webhooks/1",
         EVENT_HEADER: event,
         DELIVERY_HEADER: str(delivery_id),
-        SIGNATURE_HEADER: signature,
+        SIGNATURE_HEADER: sign(secret, body, now),
     }
+    key = standard_key(secret)
+    if key is not None:
+        sent[STANDARD_ID] = str(delivery_id)
+        sent[STANDARD_TIMESTAMP] = str(now)
+        sent[STANDARD_SIGNATURE] = standard_signature(key, str(delivery_id), now, body)
+    return sent
 
 
 def _iso(value: datetime | None) -> str | None:

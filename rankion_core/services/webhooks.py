@@ -95,8 +95,8 @@ class Webhooks:
         event = str(job.payload["event"])
         data = rules.body(job.id, event, str(job.payload["occurred_at"]), job.payload["data"])
         now = self.deps.clock.now()
-        signature = rules.sign(hook.secret, data, int(now.timestamp()))
-        result = await sender.send(hook.url, data, rules.headers(event, job.id, signature))
+        headers = rules.signed_headers(hook.secret, event, job.id, data, int(now.timestamp()))
+        result = await sender.send(hook.url, data, headers)
         await self._record(job, result, now)
 
     async def _record(self, job: Job, result: SendResult, sent_at: datetime) -> None:

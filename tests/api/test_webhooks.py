@@ -10,9 +10,13 @@ from typing import Any
 
 import attrs
 import pytest
+import standardwebhooks
+import standardwebhooks.webhooks
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from rankion_client import verify_signature
+from rankion_core.rules import webhooks as rules
 from rankion_core.rules.webhooks import verify
 
 from .conftest import Api, ClientFactory, config, start
@@ -118,6 +122,33 @@ async def test_image_ready_is_delivered_signed(hooked: Api, receiver: Receiver) 
     deliveries = await hooked.get(f"/v1/webhooks/{made['id']}/deliveries")
     (row,) = deliveries.data
     assert row["status"] == "succeeded" and row["attempts"][0]["status_code"] == 200
+
+
+async def test_deliveries_verify_with_the_standard_webhooks_package(
+    hooked: Api, receiver: Receiver
+) -> None:
+    made = await subscribe(hooked, receiver.url)
+    receiver.statuses = [500]  # the retry carries the same webhook-id
+    image_id = await hooked.generate()
+    for _ in range(2):
+        await hooked.run_jobs()
+        await asyncio.sleep(0.05)
+    assert len(receiver.got) == 2
+    standard = standardwebhooks.Webhook(made["secret"])
+    ids = set()
+    for headers, body in receiver.got:
+        assert standard.verify(body, headers)["data"]["image"]["id"] == image_id
+        assert verify_signature(made["secret"], headers, body)
+        assert verify_signature(made["secret"], headers["Rankion-Signature"], body)
+        ids.add(headers["webhook-id"])
+    assert ids == {receiver.got[0][0]["Rankion-Delivery"]}
+    headers, body = receiver.got[0]
+    with pytest.raises(standardwebhooks.webhooks.WebhookVerificationError):
+        standardwebhooks.Webhook(rules.new_secret()).verify(body, headers)
+    assert not verify_signature(rules.new_secret(), headers, body)
+    assert not verify_signature(made["secret"], headers, body + b" ")
+    stale = time.time() + 3600
+    assert not verify_signature(made["secret"], headers, body, now=stale)
 
 
 async def test_a_failing_receiver_gets_it_on_the_third_try(hooked: Api, receiver: Receiver) -> None:
