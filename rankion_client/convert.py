@@ -24,6 +24,11 @@ def structure(data: Any, cls: type[T]) -> T:
     return _converter.structure(data, cls)
 
 
+def unstructure(obj: Any) -> Any:
+    """An answer object as plain JSON data (times in ISO 8601 UTC, enums as values)."""
+    return _converter.unstructure(obj)
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return iso_z(value)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import NoReturn, TypeAlias
 
-from rankion_client.cli import add_client_commands
+from rankion_client.cli import add_balance_command, add_client_commands
 from rankion_core import RankionError
 
 from . import commands as cmd
@@ -119,7 +119,7 @@ def build_parser() -> Parser:
     _add_credits(commands, common)
     _add_simple(commands, common, "purge", cmd.purge, "hard-delete what is due in the trash")
     _add_simple(commands, common, "migrate", cmd.migrate, "bring the database schema up to date")
-    add_client_commands(commands, Parser)  # issue 9: images / calendar over HTTP
+    add_client_commands(commands, Parser)  # images / calendar over HTTP
     return parser
 
 
@@ -191,10 +191,15 @@ def _add_token(commands: Commands, common: Parser) -> None:
 
 
 def _add_credits(commands: Commands, common: Parser) -> None:
-    grant = _group(commands, common, "credits", "grant", "add credits; prints the new balance")
+    group = commands.add_parser(
+        "credits", parents=[common], help="credits: grant (admin), balance (over HTTP)"
+    )
+    verbs = group.add_subparsers(dest="action", metavar="ACTION", required=True)
+    grant = verbs.add_parser("grant", parents=[common], help="add credits; prints the new balance")
     _team_option(grant)
     grant.add_argument("amount", metavar="N", type=int, help="how many credits (> 0)")
     _admin(grant, cmd.grant_credits)
+    add_balance_command(verbs)
 
 
 def _group(commands: Commands, common: Parser, noun: str, verb: str, help_text: str) -> Parser:

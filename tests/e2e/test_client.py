@@ -6,8 +6,9 @@ processes: ``rankion serve --no-workers`` and a separate ``rankion worker``.
 - The client generates, edits, waits, exports and downloads.
 - A receiver on 127.0.0.1 gets a signed ``image.ready``; one that fails twice gets it
   on the third try, and the deliveries record all three attempts.
-- ``rankion images generate --wait -o``, ``rankion images export -o`` and
-  ``rankion calendar list`` work against the server.
+- ``rankion images generate --wait -o`` (with progress), ``images list/edit/trash/
+  restore/share/unshare/export``, ``calendar list/create/update`` and ``credits
+  balance`` work against the server.
 """
 
 from __future__ import annotations
@@ -186,3 +187,42 @@ def _cli_commands(url: str, token: str, project: int, tmp_path: Path, env: dict[
     assert listed.returncode == 0 and json.loads(listed.stdout) == {"events": []}
     denied = _rankion("calendar", "list", str(project), "--url", url, "--token", "rk_bad", env=env)
     assert denied.returncode == 1 and "unauthorized" in denied.stderr
+    _more_cli_commands(url, project, env)
+
+
+def _more_cli_commands(url: str, project: int, env: dict[str, str]) -> None:
+    """The everyday verbs: list, edit, trash/restore, share, calendar create/update, balance."""
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        done = _rankion(*args, "--url", url, env=env)
+        assert done.returncode == 0, f"{args}: {done.stderr}"
+        return done
+
+    def last(*args: str) -> str:
+        return run(*args).stdout.strip().splitlines()[-1]
+
+    made = run("images", "generate", "a red kite", "--title", "Kite", "--wait")
+    kite = made.stdout.strip().splitlines()[-1]
+    assert "attempt 1" in made.stderr and "succeeded" in made.stderr
+    found = json.loads(last("images", "list", "--q", "kite", "--json"))["images"]
+    assert [str(i["id"]) for i in found] == [kite] and found[0]["created_at"].endswith("Z")
+    variant = last("images", "edit", kite, "at dawn", "--wait")
+    edited = last("images", "list", "--sort", "edited", "--limit", "1")
+    assert edited.split("\t")[0] == kite
+    assert json.loads(last("images", "get", variant))["parent_id"] == int(kite)
+    public = last("images", "share", kite)
+    assert public.startswith(url + "/s/")
+    assert last("images", "unshare", kite) == kite
+    assert last("images", "trash", kite) == kite
+    listed = json.loads(last("images", "list", "--q", "kite", "--json"))["images"]
+    assert [str(i["id"]) for i in listed] == [variant]  # the edit stays; its source is gone
+    assert last("images", "restore", kite) == kite
+    event = last(
+        "calendar", "create", str(project), "Kite post", "--at", "2027-05-15T09:00:00+02:00"
+    )
+    changed = json.loads(last("calendar", "update", event, "--status", "scheduled", "--json"))
+    assert changed["status"] == "scheduled" and changed["scheduled_at"] == "2027-05-15T07:00:00Z"
+    balance = int(last("credits", "balance"))
+    assert json.loads(last("credits", "balance", "--json")) == {"balance": balance}
+    naive = _rankion("calendar", "create", str(project), "x", "--at", "2027-05-15T09:00", env=env)
+    assert naive.returncode == 1 and "no offset" in naive.stderr
