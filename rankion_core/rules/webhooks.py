@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from attrs import define
 
+from .. import outbound
 from ..errors import Invalid
 from ..models import CalendarEvent, Export, Image
 from ..webhooks import WebhookEvent
@@ -27,7 +26,7 @@ from .timeutil import iso_z
 SIGNATURE_HEADER = "Rankion-Signature"
 EVENT_HEADER = "Rankion-Event"
 DELIVERY_HEADER = "Rankion-Delivery"
-URL_MAX = 2000
+URL_MAX = outbound.URL_MAX
 DESCRIPTION_MAX = 200
 SECRET_PREFIX = "whsec_"
 DEFAULT_TOLERANCE = 300
@@ -69,41 +68,14 @@ def check_events(events: Iterable[str]) -> list[str]:
     return wanted
 
 
-def private_ip(host: str) -> bool:
-    """True when ``host`` is an IP literal that is not a public unicast address."""
-    try:
-        ip = ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
-    except ValueError:
-        return host.lower().rstrip(".") in {"localhost", "localhost.localdomain"}
-    return not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_unspecified
-
-
 def check_url(url: str, *, allow_private: bool) -> str:
-    """A deliverable URL: http(s), a host, no credentials; no private IP literal unless
-    allowed. Hostnames are checked again when they are resolved, at every send."""
-    bad = _url_problem(url, allow_private)
+    """A deliverable URL by its form (``rankion_core.outbound``): http(s), a host, no
+    credentials; no private address in any spelling unless allowed. Hostnames are
+    checked again at every send, on each address actually connected to."""
+    bad = outbound.url_problem(url, allow_private=allow_private)
     if bad:
         raise Invalid(f"the webhook URL {bad}", details={"url": bad})
     return url
-
-
-def _url_problem(url: str, allow_private: bool) -> str | None:
-    if len(url) > URL_MAX or any(c.isspace() or ord(c) < 32 for c in url):
-        return f"must be at most {URL_MAX} characters without spaces"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError:
-        return "cannot be parsed"
-    if parts.scheme not in ("http", "https"):
-        return "must start with http:// or https://"
-    if not parts.hostname:
-        return "has no host"
-    if parts.username is not None or parts.password is not None:
-        return "must not carry credentials"
-    if not allow_private and private_ip(parts.hostname):
-        return "points at a private, loopback or link-local address"
-    return None
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:
