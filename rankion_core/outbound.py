@@ -49,6 +49,7 @@ NOT_PUBLIC = "points at a private, loopback or link-local address"
 #: full stops that IDNA (UTS 46) maps to "."
 _DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+#: the well-known NAT64 prefix, then the local-use one (a local translator: never public)
 _NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
 _HEX = frozenset("0123456789abcdef")
 
@@ -84,7 +85,7 @@ def is_public(ip: Address) -> bool:
             if not all(_global_unicast(v4) for v4 in carried):
                 return False
             # a mapped or NAT64 address is only a way of writing the IPv4 address
-            if ip.ipv4_mapped is not None or any(ip in net for net in _NAT64):
+            if ip.ipv4_mapped is not None or ip in _NAT64[0]:
                 return True
     return _global_unicast(ip)
 
