@@ -1,10 +1,13 @@
 """The ``WebhookSender`` port over aiohttp: one signed POST, its outcome reported.
 
-Unless private targets are allowed (``ServerConfig.webhooks_allow_private``), the
-address checks of ``rankion_openai.fetch`` guard every try: an IP-literal host must
-be public, and a hostname is resolved through ``GuardedResolver``, so the connection
-goes only to addresses that were checked (no DNS rebinding between check and
-connect). Redirects are not followed: a ``3xx`` is a failed try.
+Every try goes through ``rankion_outbound``: the URL is checked again as aiohttp
+reads it, and unless private targets are allowed (``ServerConfig.webhooks_allow_private``)
+the connection is made only to public addresses, whether the host is a name or an IP
+literal. Redirects are not followed: a ``3xx`` is a failed try.
+
+The deliveries log must not map the network: a target that was refused and one that
+could not be reached (no DNS answer, connection refused, no answer in time) read the
+same, ``CONNECT_FAILED``.
 """
 
 from __future__ import annotations
@@ -12,18 +15,18 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
-from rankion_core.errors import ProviderRejected
 from rankion_core.webhooks import SendResult
 
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["AiohttpWebhookSender"]
+__all__ = ["CONNECT_FAILED", "AiohttpWebhookSender"]
 
 #: bytes of the receiver's answer that are read (and dropped)
 ANSWER_LIMIT = 64 * 1024
+#: the one error a try records when no connection to the target was made
+CONNECT_FAILED = "could not connect to a public address of the webhook URL"
 
 
 class AiohttpWebhookSender:
@@ -33,43 +36,30 @@ class AiohttpWebhookSender:
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
-        import aiohttp  # lazily: the admin commands never send
+        # lazily, like aiohttp: the admin commands never send
+        from rankion_outbound import guarded_session
 
         if self._session is None or self._session.closed:
-            from rankion_openai.fetch import GuardedResolver
-
-            resolver = None if self.allow_private else GuardedResolver()
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(resolver=resolver, limit=50),
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
+            self._session = guarded_session(
+                allow_private=self.allow_private, timeout=self.timeout, limit=50
             )
         return self._session
-
-    def _check_target(self, url: str) -> None:
-        if self.allow_private:
-            return
-        from rankion_openai.fetch import check_address
-
-        host = (urlsplit(url).hostname or "").strip("[]")
-        if _is_ip(host):  # aiohttp connects to IP literals without asking the resolver
-            check_address(host)
 
     async def send(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult:
         import aiohttp
 
+        from rankion_outbound import check_url
+
         started = time.perf_counter()
         try:
-            self._check_target(url)
+            target = check_url(url, allow_private=self.allow_private)
             async with self._client().post(
-                url, data=body, headers=dict(headers), allow_redirects=False
+                target, data=body, headers=dict(headers), allow_redirects=False
             ) as answer:
                 await answer.content.read(ANSWER_LIMIT)
                 return SendResult(answer.status, None, _ms(started))
-        except ProviderRejected as exc:
-            message = exc.message.replace("fetch the provider's image URL", "deliver")
-            return SendResult(None, message, _ms(started))
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            return SendResult(None, f"{type(exc).__name__}: {exc}"[:300], _ms(started))
+            return SendResult(None, _describe(exc), _ms(started))
 
     async def close(self) -> None:
         if self._session is not None:
@@ -77,14 +67,20 @@ class AiohttpWebhookSender:
             self._session = None
 
 
-def _is_ip(host: str) -> bool:
-    import ipaddress
+def _describe(exc: BaseException) -> str:
+    """What a try records: connecting failed (refused by the guard, or no connection
+    made) always reads ``CONNECT_FAILED``; a failure after connecting is described."""
+    import aiohttp
 
-    try:
-        ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False
-    return True
+    from rankion_outbound import TargetRefused
+
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return f"TLS: {exc}"[:300]
+    if isinstance(
+        exc, TargetRefused | aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError
+    ):
+        return CONNECT_FAILED
+    return f"{type(exc).__name__}: {exc}"[:300]
 
 
 def _ms(started: float) -> float:

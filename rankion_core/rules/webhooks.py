@@ -20,16 +20,15 @@ import base64
 import binascii
 import hashlib
 import hmac
-import ipaddress
 import json
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from attrs import define
 
+from .. import outbound
 from ..errors import Invalid
 from ..models import CalendarEvent, Export, Image
 from ..webhooks import WebhookEvent
@@ -41,7 +40,7 @@ DELIVERY_HEADER = "Rankion-Delivery"
 STANDARD_ID = "webhook-id"
 STANDARD_TIMESTAMP = "webhook-timestamp"
 STANDARD_SIGNATURE = "webhook-signature"
-URL_MAX = 2000
+URL_MAX = outbound.URL_MAX
 DESCRIPTION_MAX = 200
 SECRET_PREFIX = "whsec_"
 DEFAULT_TOLERANCE = 300
@@ -84,41 +83,14 @@ def check_events(events: Iterable[str]) -> list[str]:
     return wanted
 
 
-def private_ip(host: str) -> bool:
-    """True when ``host`` is an IP literal that is not a public unicast address."""
-    try:
-        ip = ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
-    except ValueError:
-        return host.lower().rstrip(".") in {"localhost", "localhost.localdomain"}
-    return not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_unspecified
-
-
 def check_url(url: str, *, allow_private: bool) -> str:
-    """A deliverable URL: http(s), a host, no credentials; no private IP literal unless
-    allowed. Hostnames are checked again when they are resolved, at every send."""
-    bad = _url_problem(url, allow_private)
+    """A deliverable URL by its form (``rankion_core.outbound``): http(s), a host, no
+    credentials; no private address in any spelling unless allowed. Hostnames are
+    checked again at every send, on each address actually connected to."""
+    bad = outbound.url_problem(url, allow_private=allow_private)
     if bad:
         raise Invalid(f"the webhook URL {bad}", details={"url": bad})
     return url
-
-
-def _url_problem(url: str, allow_private: bool) -> str | None:
-    if len(url) > URL_MAX or any(c.isspace() or ord(c) < 32 for c in url):
-        return f"must be at most {URL_MAX} characters without spaces"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError:
-        return "cannot be parsed"
-    if parts.scheme not in ("http", "https"):
-        return "must start with http:// or https://"
-    if not parts.hostname:
-        return "has no host"
-    if parts.username is not None or parts.password is not None:
-        return "must not carry credentials"
-    if not allow_private and private_ip(parts.hostname):
-        return "points at a private, loopback or link-local address"
-    return None
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:

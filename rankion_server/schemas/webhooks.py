@@ -25,7 +25,9 @@ EVENTS_DOC = doc(
 class CreateWebhookBody:
     url: str = field(
         metadata=doc(
-            "http(s); private, loopback and link-local targets are refused", maxLength=URL_MAX
+            "http(s), no credentials; a host that is a private, loopback or link-local address"
+            " in any spelling (after IDNA normalisation), or localhost, is refused",
+            maxLength=URL_MAX,
         )
     )
     events: list[str] = field(metadata=EVENTS_DOC)

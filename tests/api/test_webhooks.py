@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestServer
 from rankion_client import verify_signature
 from rankion_core.rules import webhooks as rules
 from rankion_core.rules.webhooks import verify
+from rankion_server.webhook_sender import CONNECT_FAILED
 
 from .conftest import Api, ClientFactory, config, start
 
@@ -196,4 +197,4 @@ async def test_a_refused_target_is_recorded_as_a_failed_attempt(api: Api) -> Non
     await api.generate()
     (row,) = (await api.get(f"/v1/webhooks/{hook.id}/deliveries")).data
     assert row["status"] == "pending" and row["attempts"][0]["status_code"] is None
-    assert "not a public address" in row["attempts"][0]["error"]
+    assert row["attempts"][0]["error"] == CONNECT_FAILED
