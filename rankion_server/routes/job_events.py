@@ -42,7 +42,8 @@ DESCRIPTION = (
     "text/event-stream. Each `event: job` carries a JobEvent as `data` (status, attempts, "
     "error, export progress {done, total}); sent on every change, first with the current "
     "state. The stream ends after succeeded or failed; `: keep-alive` comments are sent "
-    "while nothing changes; `event: timeout` ends a stream that ran too long."
+    "while nothing changes; `event: timeout` ends a stream that ran too long. A team holds "
+    "at most 20 open streams per server process (`429 rate_limited` with `Retry-After`)."
 )
 
 
@@ -83,6 +84,7 @@ def _key(state: JobEventOut) -> tuple[Any, ...]:
     "Follow a job live (Server-Sent Events)",
     "jobs",
     media="text/event-stream",
+    errors=(429,),
     description=DESCRIPTION,
     extra={"event_schema": JobEventOut},
 )
