@@ -1,19 +1,20 @@
 """HMAC-signed, expiring URLs for blobs the server serves itself (local folder).
 
 Expiry is rounded up to a whole hour plus one, so a URL is valid for at least an hour
-and the same URL is handed out for an hour: browsers and CDNs can cache it.
+and the same URL is handed out for an hour: browsers and CDNs can cache it. A link that
+must die soon (one embedded in a public share page) takes ``short_expiry`` instead.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from .rules.limits import URL_MIN_VALIDITY
 
-__all__ = ["SIGNED_CACHE_SIZE", "HmacUrlSigner", "url_expiry"]
+__all__ = ["SIGNED_CACHE_SIZE", "HmacUrlSigner", "short_expiry", "url_expiry"]
 
 #: signed URLs remembered per signer (they are the same for an hour; see ``sign``)
 SIGNED_CACHE_SIZE = 20_000
@@ -24,6 +25,16 @@ def url_expiry(now: datetime, validity: timedelta = URL_MIN_VALIDITY) -> datetim
     at = now + validity
     rounded = at.replace(minute=0, second=0, microsecond=0)
     return rounded if rounded == at else rounded + timedelta(hours=1)
+
+
+def short_expiry(now: datetime, seconds: float) -> datetime:
+    """An expiry at most ``seconds`` (≥ 1) after ``now`` and more than half of it away,
+    on a grid of ``seconds / 2``: the same link is handed out for that long, and none
+    outlives ``seconds``."""
+    window = max(1, int(seconds))
+    step = max(1, window // 2)
+    start = int(now.timestamp()) // step * step
+    return datetime.fromtimestamp(start + window, tz=UTC)
 
 
 class HmacUrlSigner:

@@ -19,10 +19,17 @@ from .auth import TokenCache
 from .config import ServerConfig
 from .ics import FEED_CACHE, FeedCache
 from .keys import CONFIG, RANKION, TOKEN_CACHE, WORKERS
-from .limits import CHARGE_BUCKETS, TokenBuckets, body_limit_middleware
+from .limits import (
+    CHARGE_BUCKETS,
+    OPEN_STREAMS,
+    OpenStreams,
+    TokenBuckets,
+    body_limit_middleware,
+)
 from .metrics import METRICS, Metrics, instrument, metrics_middleware
 from .middleware import add_request_id, auth_middleware, errors_middleware
 from .routes import add_routes
+from .surface import server_header
 from .workers import WorkerPool
 
 
@@ -68,11 +75,14 @@ def create_app(config: ServerConfig, *, rankion: Rankion | None = None) -> web.A
     app[METRICS] = Metrics()
     app[FEED_CACHE] = FeedCache()
     app[CHARGE_BUCKETS] = TokenBuckets(config.charge_rate)
+    app[OPEN_STREAMS] = OpenStreams(config.max_streams_per_team)
+    app[METRICS].open_streams.set_function(app[OPEN_STREAMS].total)
     if rankion is not None:
         app[RANKION] = rankion
     app.cleanup_ctx.append(_backends)
     app.cleanup_ctx.append(instrument)  # before the workers, so they run timed handlers
     app.cleanup_ctx.append(_workers)
     app.on_response_prepare.append(add_request_id)
+    app.on_response_prepare.append(server_header)
     add_routes(app)
     return app

@@ -16,6 +16,8 @@ TIMING_ENV = {"lease_seconds": "RANKION_LEASE_SECONDS", "poll_seconds": "RANKION
 TIMING_ENV["webhook_backoff_seconds"] = "RANKION_WEBHOOK_BACKOFF_SECONDS"  # issue 9
 #: abuse limits read from the environment when no option gives them (0 turns one off)
 LIMIT_ENV = {"max_active_jobs": "RANKION_MAX_ACTIVE_JOBS", "charge_rate": "RANKION_CHARGE_RATE"}
+LIMIT_ENV["max_streams_per_team"] = "RANKION_MAX_STREAMS_PER_TEAM"
+TIMING_ENV["share_link_seconds"] = "RANKION_SHARE_LINK_SECONDS"
 
 
 def _data_urls(data_dir: str) -> tuple[str, str]:
@@ -105,6 +107,10 @@ class ServerConfig:
     max_active_jobs: int = 20
     #: generate/edit requests per team and minute, per process (0: no limit)
     charge_rate: int = 60
+    #: open job event streams per team, per process (0: no limit)
+    max_streams_per_team: int = 20
+    #: how long a signed image link embedded in a share page works (at most; ≥ half)
+    share_link_seconds: float = 60.0
 
     @property
     def base_url(self) -> str:
@@ -123,7 +129,9 @@ class ServerConfig:
         then the data dir (default ``./rankion-data``: SQLite file and blob folder).
         ``RANKION_LEASE_SECONDS`` and ``RANKION_POLL_SECONDS`` set the job lease and
         the workers' poll interval unless an override gives them; likewise
-        ``RANKION_MAX_ACTIVE_JOBS`` and ``RANKION_CHARGE_RATE`` the abuse limits."""
+        ``RANKION_MAX_ACTIVE_JOBS``, ``RANKION_CHARGE_RATE`` and
+        ``RANKION_MAX_STREAMS_PER_TEAM`` the abuse limits, and
+        ``RANKION_SHARE_LINK_SECONDS`` the life of links embedded in share pages."""
         database = database or os.environ.get("RANKION_DATABASE_URL")
         blobs = blobs or os.environ.get("RANKION_BLOBS_URL")
         uses_dir = data_dir is not None or database is None or blobs is None

@@ -6,6 +6,9 @@ and the body size on every route.
   allow that rate; the per-team limit on active jobs (in the core, counted in the
   database) bounds the total. Over the rate: ``429 rate_limited`` with ``Retry-After``.
   ``charge_rate = 0`` turns it off.
+- **Event streams** — at most ``max_streams_per_team`` open ``/v1/jobs/{id}/events``
+  streams per team and process (``OpenStreams``); one more is ``429 rate_limited``
+  with ``Retry-After``. A stream's slot is given back as soon as it ends.
 - **Body size** — ``Content-Length`` beyond ``max_body_bytes`` is ``413`` before the
   handler runs, on every route, whether or not it reads a body; a chunked body
   without a length is read up to the limit (then ``413``), so a streamed upload
@@ -14,11 +17,12 @@ and the body size on every route.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from aiohttp import web
 
@@ -87,3 +91,45 @@ async def body_limit_middleware(request: web.Request, handler: Handler) -> web.S
         if length is None:
             await request.read()  # chunked: aiohttp stops at client_max_size with 413
     return await handler(request)
+
+
+class OpenStreams:
+    """Event streams open per team in this process, at most ``per_team`` each.
+
+    Streams live in the process that serves them, so the count is per process: with
+    several ``serve`` processes a team may hold ``per_team`` streams on each.
+    ``per_team = 0`` turns the limit off (streams are still counted)."""
+
+    def __init__(self, per_team: int) -> None:
+        self.per_team = per_team
+        self._open: dict[int, int] = {}
+
+    def count(self, team_id: int) -> int:
+        return self._open.get(team_id, 0)
+
+    def total(self) -> int:
+        return sum(self._open.values())
+
+    @contextlib.contextmanager
+    def hold(self, team_id: int) -> Iterator[None]:
+        """One slot of ``team_id`` while the block runs; ``429`` when none is free."""
+        held = self._open.get(team_id, 0)
+        if 0 < self.per_team <= held:
+            raise RateLimited(
+                f"this team already has {held} open event streams; close one first",
+                retry_after=STREAM_RETRY_AFTER,
+            )
+        self._open[team_id] = held + 1
+        try:
+            yield
+        finally:
+            left = self._open[team_id] - 1
+            if left:
+                self._open[team_id] = left
+            else:
+                del self._open[team_id]
+
+
+#: seconds a client over the stream limit is told to wait
+STREAM_RETRY_AFTER = 5
+OPEN_STREAMS = web.AppKey("open_streams", OpenStreams)

@@ -9,6 +9,7 @@
 - ``rankion_jobs_queue_depth``: jobs claimable now, by any worker of the deployment
   (read from storage at each scrape).
 - ``rankion_provider_request_duration_seconds{provider,operation,outcome}``.
+- ``rankion_event_streams_open``: job event streams this process holds open now.
 
 ``instrument`` wraps the provider and the job handlers while the app runs and puts
 the originals back when it stops.
@@ -69,6 +70,9 @@ class Metrics:
         )
         self.queue_depth = Gauge(
             "rankion_jobs_queue_depth", "Jobs claimable now, deployment-wide", registry=r
+        )
+        self.open_streams = Gauge(
+            "rankion_event_streams_open", "Job event streams open in this process", registry=r
         )
         self.provider = Histogram(
             "rankion_provider_request_duration_seconds",

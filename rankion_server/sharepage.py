@@ -1,8 +1,9 @@
 """The public share page: plain HTML and CSS, no scripts, every value escaped.
 
 Link previews read its Open Graph and Twitter tags; ``og:image`` is the absolute URL
-of ``/s/{token}/image``. The page itself shows the image through its signed URL, so
-one visit counts one view. Unknown, revoked, expired or trashed shares all get the
+of ``/s/{token}/image``. The page itself shows the image through a short-lived signed
+URL (``routes.public``), so one visit counts one view and a revoked share's links die
+within a minute. Unknown, revoked, expired or trashed shares all get the
 same ``404`` page, byte for byte.
 """
 

@@ -62,8 +62,7 @@ async def with_services(
 
 def run_serve(args: argparse.Namespace) -> int:
     # imported here: the admin commands need none of the HTTP layer
-    from aiohttp import web
-
+    from .. import surface
     from ..app import create_app
 
     config = make_config(
@@ -77,12 +76,11 @@ def run_serve(args: argparse.Namespace) -> int:
         **provider_settings(args),
     )
     prepare(args)
-    web.run_app(
+    surface.run(
         create_app(config),
         host=config.host,
         port=config.port,
-        print=lambda _banner: announce(args, config, serving=True),
-        access_log=None,  # the app's middleware logs every request (rankion.access)
+        started=lambda: announce(args, config, serving=True),
     )
     return 0
 

@@ -7,11 +7,17 @@ whenever its status, attempt, error or export progress changes: ``queued`` →
 after the final state. A comment line keeps idle connections open; after
 ``events_timeout_seconds`` a ``timeout`` event ends the stream (reconnect to go on).
 Another team's job is the same ``404`` as everywhere, before any byte is streamed.
+
+A client that leaves is noticed at the next poll (its connection is checked, not only
+written to), so its stream ends within ``events_poll_seconds``, quietly. A team holds
+at most ``max_streams_per_team`` open streams in one process (``limits.OpenStreams``);
+one more is ``429 rate_limited`` with ``Retry-After``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
@@ -24,6 +30,7 @@ from rankion_core.models import JobKind, JobStatus
 from .. import render
 from ..convert import dumps, unstructure
 from ..keys import CONFIG, actor, rankion
+from ..limits import OPEN_STREAMS
 from ..operations import operation
 from ..schemas.bulk import ProgressOut
 from ..schemas.webhooks import JobEventOut
@@ -35,7 +42,8 @@ DESCRIPTION = (
     "text/event-stream. Each `event: job` carries a JobEvent as `data` (status, attempts, "
     "error, export progress {done, total}); sent on every change, first with the current "
     "state. The stream ends after succeeded or failed; `: keep-alive` comments are sent "
-    "while nothing changes; `event: timeout` ends a stream that ran too long."
+    "while nothing changes; `event: timeout` ends a stream that ran too long. A team holds "
+    "at most 20 open streams per server process (`429 rate_limited` with `Retry-After`)."
 )
 
 
@@ -76,22 +84,31 @@ def _key(state: JobEventOut) -> tuple[Any, ...]:
     "Follow a job live (Server-Sent Events)",
     "jobs",
     media="text/event-stream",
+    errors=(429,),
     description=DESCRIPTION,
     extra={"event_schema": JobEventOut},
 )
 async def job_events(request: web.Request) -> web.StreamResponse:
     app, who, job_id = rankion(request), actor(request), path_id(request, "job_id")
     state = await snapshot(app, who, job_id)  # 404 before the stream starts
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "text/event-stream; charset=utf-8",
-            "Cache-Control": "no-cache",
-            "X-Accel-Buffering": "no",
-        }
-    )
-    await response.prepare(request)
-    await _follow(request, response, lambda: snapshot(app, who, job_id), state)
+    with request.app[OPEN_STREAMS].hold(who.team_id):  # 429 past the team's limit
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "text/event-stream; charset=utf-8",
+                "Cache-Control": "no-cache",
+                "X-Accel-Buffering": "no",
+            }
+        )
+        await response.prepare(request)
+        # a client that left while we wrote: nothing more to say, nobody to say it to
+        with contextlib.suppress(ConnectionError):
+            await _follow(request, response, lambda: snapshot(app, who, job_id), state)
     return response
+
+
+def _client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 async def _follow(
@@ -114,6 +131,8 @@ async def _follow(
             await response.write(_frame("timeout", {"after_seconds": round(now - started)}))
             return
         await asyncio.sleep(config.events_poll_seconds)
+        if _client_gone(request):
+            return
         try:
             state = await read()
         except RankionError as exc:  # storage down or job deleted: say so, then end

@@ -1,5 +1,11 @@
 """The public side of shares: the HTML page and the image bytes. No token needed;
-each GET of either counts one view."""
+each GET of either counts one view.
+
+Revocation reaches every link: ``og:image`` is ``/s/{token}/image``, which checks the
+share on every request, and the page shows the image through a signed link that dies
+within ``share_link_seconds`` (60 s by default). A revoked, expired or trashed share
+thus stops answering everywhere within that bound.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,11 @@ from urllib.parse import quote
 from aiohttp import web
 
 from rankion_core.errors import NotFound
-from rankion_core.services.views import image_view
+from rankion_core.services.views import blob_url
+from rankion_core.signing import short_expiry
 
 from .. import sharepage
-from ..keys import rankion
+from ..keys import CONFIG, rankion
 from ..operations import operation
 from ..streaming import stream_blob
 
@@ -48,9 +55,10 @@ async def public_share_page(request: web.Request) -> web.StreamResponse:
         shared = await app.shares.view(request.match_info["token"])
     except NotFound:
         return _not_found_page()
-    view = image_view(app.deps, shared.image)
+    expires = short_expiry(app.deps.clock.now(), request.app[CONFIG].share_link_seconds)
+    image_url = blob_url(app.deps, shared.image.blob_key or "", expires)
     page_url = _page_url(request, shared.share.token)
-    data = sharepage.page_data(shared.image, image_url=view.url or "", page_url=page_url)
+    data = sharepage.page_data(shared.image, image_url=image_url, page_url=page_url)
     return web.Response(
         text=sharepage.render(data), content_type="text/html", headers=sharepage.HEADERS
     )

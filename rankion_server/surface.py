@@ -1,0 +1,133 @@
+"""A quiet surface: what the server tells strangers about itself, and how it answers
+requests that aiohttp rejects before any route or middleware sees them.
+
+- Every answer says ``Server: rankion``: no Python or aiohttp version. Routed answers
+  get it through ``on_response_prepare`` (``server_header``); the others from
+  ``QuietRequestHandler``.
+- A request aiohttp cannot parse (a request line or header longer than 8190 bytes,
+  more than 128 headers, a ``Content-Encoding`` it cannot decode such as ``br``, bytes
+  that are not HTTP) is answered by aiohttp's ``RequestHandler.handle_error`` in plain
+  text, and logged with the parser's message, which quotes the offending bytes, and a
+  traceback. aiohttp has no public hook for it, so ``rankion serve`` runs its
+  connections with ``QuietRequestHandler``: the answer is the error envelope, the log
+  line names the error's class and never a byte of the request.
+- What stays aiohttp's: the status of a parse error is decided by the parser (we only
+  choose the body, ``Server`` header and log line), and the connection is closed after
+  it; a request line so broken that no answer can be written just closes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from aiohttp import web
+from aiohttp.http_exceptions import ContentEncodingError, LineTooLong
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
+
+from .errors import HTTP_CODES, envelope
+from .logs import kv
+
+__all__ = ["SERVER", "QuietAppRunner", "QuietRequestHandler", "run", "server_header"]
+
+log = logging.getLogger("rankion.server")
+
+#: the one ``Server`` header value: the product, no version
+SERVER = "rankion"
+
+#: errors of aiohttp's parser: (status, code, message); the first class that matches wins
+PARSE_ERRORS: tuple[tuple[type[Exception], int, str, str], ...] = (
+    (LineTooLong, 431, "header_too_large", "a request line or header is too long"),
+    (ContentEncodingError, 415, "unsupported_encoding", "this Content-Encoding is not supported"),
+)
+
+
+async def server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: ``Server: rankion`` instead of aiohttp's version banner."""
+    response.headers["Server"] = SERVER
+
+
+def _answer(status: int, exc: BaseException | None) -> tuple[int, str, str]:
+    if status < 500:
+        for cls, parse_status, code, message in PARSE_ERRORS:
+            if isinstance(exc, cls):
+                return parse_status, code, message
+    code, message = HTTP_CODES.get(status, ("http_error", "the request could not be handled"))
+    if status == 400:
+        message = "the request is not valid HTTP"
+    if status >= 500:
+        code, message = "internal_error", "something went wrong on our side"
+    return status, code, message
+
+
+class QuietRequestHandler(RequestHandler):
+    """aiohttp's connection handler, answering its own errors in the error envelope and
+    logging them without the request's bytes."""
+
+    __slots__ = ()
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        status, code, text = _answer(status, exc)
+        error = type(exc).__name__ if exc is not None else "-"
+        if status >= 500 and exc is not None and not isinstance(exc, ConnectionError):
+            log.error(kv(event="unhandled", status=status, error=error), exc_info=exc)
+        else:
+            log.info(kv(event="rejected", status=status, error=error))
+        if request.writer.output_size > 0:  # the answer has begun: only closing is left
+            raise ConnectionError("the response had started; the connection is closed")
+        response = web.Response(
+            status=status,
+            body=envelope(code, text),
+            content_type="application/json",
+            headers={"Server": SERVER},
+        )
+        response.force_close()
+        return response
+
+
+class _QuietServer(web.Server):
+    """``web.Server`` whose connections are ``QuietRequestHandler``s."""
+
+    def __call__(self) -> RequestHandler:
+        handler = super().__call__()
+        handler.__class__ = QuietRequestHandler  # same slots, quieter errors
+        return handler
+
+
+class QuietAppRunner(web.AppRunner):
+    """``web.AppRunner`` serving through ``QuietRequestHandler``."""
+
+    __slots__ = ()
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        server.__class__ = _QuietServer  # adds behaviour only, no state
+        return server
+
+
+async def _serve(app: web.Application, host: str, port: int, started: Callable[[], None]) -> None:
+    # access_log=None: the app's middleware logs every request (rankion.access)
+    runner = QuietAppRunner(app, access_log=None, handle_signals=True)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        started()
+        await asyncio.Event().wait()  # until SIGTERM or SIGINT (GracefulExit)
+    finally:
+        await runner.cleanup()
+
+
+def run(app: web.Application, *, host: str, port: int, started: Callable[[], None]) -> None:
+    """Serve ``app`` until SIGTERM or SIGINT, then stop gracefully (``web.run_app``'s
+    job, through ``QuietAppRunner``)."""
+    with contextlib.suppress(web.GracefulExit, KeyboardInterrupt):
+        asyncio.run(_serve(app, host, port, started))
