@@ -38,10 +38,3 @@ def needs_touch(token: ApiToken, now: datetime) -> bool:
     """Whether ``last_used_at`` is stale enough to be written again."""
     last = token.last_used_at
     return last is None or now - last >= TOKEN_TOUCH_INTERVAL
-
-
-def seconds_left(expires_at: datetime | None, now: datetime) -> float:
-    """Seconds until ``expires_at`` (infinite when it never expires, 0 once expired)."""
-    if expires_at is None:
-        return math.inf
-    return max(0.0, (expires_at - now).total_seconds())
