@@ -12,7 +12,8 @@ async def _issue(api: Api, team: Team, *, user: str = "admin", **options: object
     return Team(team.id, issued.secret)
 
 
-async def test_the_list_shows_the_teams_tokens_never_a_secret(api: Api) -> None:
+async def test_the_list_shows_the_teams_tokens_never_a_secret(flow_api: Api) -> None:
+    api = flow_api
     await _issue(api, api.a, user="ann", expires_in=timedelta(days=7))
     await _issue(api, api.b, user="eve")
     answer = await api.get("/v1/tokens")
@@ -28,7 +29,8 @@ async def test_the_list_shows_the_teams_tokens_never_a_secret(api: Api) -> None:
     assert answer.json["meta"]["total"] == 2
 
 
-async def test_the_list_pages_and_rejects_bad_paging(api: Api) -> None:
+async def test_the_list_pages_and_rejects_bad_paging(flow_api: Api) -> None:
+    api = flow_api
     for _ in range(2):
         await _issue(api, api.a)
     answer = await api.get("/v1/tokens?per_page=2&page=2")
@@ -36,7 +38,8 @@ async def test_the_list_pages_and_rejects_bad_paging(api: Api) -> None:
     assert (await api.get("/v1/tokens?per_page=0")).status == 422
 
 
-async def test_a_revoked_token_is_401_like_an_unknown_one(api: Api) -> None:
+async def test_a_revoked_token_is_401_like_an_unknown_one(flow_api: Api) -> None:
+    api = flow_api
     spare = await _issue(api, api.a)
     assert (await api.get("/v1/credits", team=spare)).status == 200  # now cached
     spare_id = (await api.get("/v1/tokens")).data[-1]["id"]
@@ -51,7 +54,8 @@ async def test_a_revoked_token_is_401_like_an_unknown_one(api: Api) -> None:
     assert again.status == 404
 
 
-async def test_another_teams_token_is_the_same_404_and_keeps_working(api: Api) -> None:
+async def test_another_teams_token_is_the_same_404_and_keeps_working(flow_api: Api) -> None:
+    api = flow_api
     theirs = (await api.get("/v1/tokens", team=api.b)).data[0]["id"]
     other = await api.call("DELETE", f"/v1/tokens/{theirs}")
     missing = await api.call("DELETE", "/v1/tokens/999999")
@@ -61,13 +65,15 @@ async def test_another_teams_token_is_the_same_404_and_keeps_working(api: Api) -
     assert (await api.call("DELETE", "/v1/tokens/abc")).status == 404
 
 
-async def test_revoking_the_token_in_use_answers_204_then_401(api: Api) -> None:
+async def test_revoking_the_token_in_use_answers_204_then_401(flow_api: Api) -> None:
+    api = flow_api
     mine = (await api.get("/v1/tokens")).data[0]["id"]
     assert (await api.call("DELETE", f"/v1/tokens/{mine}")).status == 204
     assert (await api.get("/v1/credits")).status == 401
 
 
-async def test_an_expired_token_is_401_even_while_cached(api: Api) -> None:
+async def test_an_expired_token_is_401_even_while_cached(flow_api: Api) -> None:
+    api = flow_api
     brief = await _issue(api, api.a, expires_in=timedelta(hours=1))
     assert (await api.get("/v1/credits", team=brief)).status == 200  # now cached
     api.clock.advance(timedelta(hours=1))
@@ -79,7 +85,8 @@ async def test_an_expired_token_is_401_even_while_cached(api: Api) -> None:
     assert len(listed) == 2  # an expired token is still listed until revoked
 
 
-async def test_last_used_is_written_at_most_once_a_minute(api: Api) -> None:
+async def test_last_used_is_written_at_most_once_a_minute(flow_api: Api) -> None:
+    api = flow_api
     spare = await _issue(api, api.a)
 
     async def last_used() -> str | None:
