@@ -20,7 +20,17 @@ import aiohttp
 
 from .http import Http
 from .models import HealthOut
-from .resources import Calendar, Chat, Credits, Exports, Images, Jobs, Projects, Webhooks
+from .resources import (
+    Calendar,
+    Chat,
+    Credits,
+    Exports,
+    Images,
+    Jobs,
+    Projects,
+    Tokens,
+    Webhooks,
+)
 
 __all__ = ["Client", "SyncClient"]
 
@@ -50,6 +60,7 @@ class Client:
         self.credits = Credits(self.http)
         self.chat = Chat(self.http)
         self.webhooks = Webhooks(self.http)
+        self.tokens = Tokens(self.http)
 
     async def health(self) -> HealthOut:
         return await self.images._get("/healthz", HealthOut)
@@ -130,6 +141,7 @@ class SyncClient:
         self.credits: Any = wrap(self._client.credits)
         self.chat: Any = wrap(self._client.chat)
         self.webhooks: Any = wrap(self._client.webhooks)
+        self.tokens: Any = wrap(self._client.tokens)
         self._closer = weakref.finalize(self, _close, self._runner, self._client)
 
     def health(self) -> HealthOut:

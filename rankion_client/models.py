@@ -25,6 +25,7 @@ from rankion_server.schemas.accounts import (
     CreateProjectBody,
     LedgerEntryOut,
     ProjectOut,
+    TokenOut,
 )
 from rankion_server.schemas.bulk import (
     BulkDeleteOut,
@@ -97,6 +98,7 @@ __all__ = [
     "ShareBody",
     "ShareExpiryBody",
     "ShareOut",
+    "TokenOut",
     "TrashedOut",
     "Unset",
     "UpdateEventBody",

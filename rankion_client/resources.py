@@ -46,6 +46,7 @@ from .models import (
     ShareBody,
     ShareExpiryBody,
     ShareOut,
+    TokenOut,
     TrashedOut,
     UpdateEventBody,
     WebhookCreatedOut,
@@ -372,6 +373,16 @@ class Credits(Resource):
     async def ledger(self, *, page: int = 1, per_page: int = 24) -> Page[LedgerEntryOut]:
         params = _query(page=page, per_page=per_page)
         return await self._page("/v1/credits/ledger", LedgerEntryOut, params)
+
+
+class Tokens(Resource):
+    async def list(self, *, page: int = 1, per_page: int = 24) -> Page[TokenOut]:
+        """The team's API tokens, oldest first (never their secrets)."""
+        return await self._page("/v1/tokens", TokenOut, _query(page=page, per_page=per_page))
+
+    async def revoke(self, token_id: int) -> None:
+        """Revoke a token; every server refuses it within 5 s."""
+        await self.http.call("DELETE", f"/v1/tokens/{token_id}")
 
 
 class Chat(Resource):

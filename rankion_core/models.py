@@ -94,10 +94,16 @@ class ExportStatus(StrEnum):
 
 @define(frozen=True)
 class Actor:
-    """Who is calling: every service call is scoped to ``team_id``."""
+    """Who is calling: every service call is scoped to ``team_id``.
+
+    A caller authenticated by a bearer token also carries that token's id and its
+    ``expires_at`` (None: it never expires), so a cache of callers can honour both.
+    """
 
     team_id: int
     user_id: int | None = None
+    token_id: int | None = None
+    expires_at: datetime | None = None
 
 
 @define(slots=False, eq=False)
@@ -118,7 +124,11 @@ class User:
 
 @define(slots=False, eq=False)
 class ApiToken:
-    """A bearer token, stored as ``prefix`` (non-secret, for lookup) and a digest."""
+    """A bearer token, stored as ``prefix`` (non-secret, for lookup) and a digest.
+
+    ``expires_at`` None: valid until revoked (revoking deletes the row).
+    ``last_used_at`` is kept to the minute, not written on every request.
+    """
 
     id: int
     team_id: int
@@ -126,6 +136,8 @@ class ApiToken:
     prefix: str
     digest: str
     created_at: datetime
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
 
 
 @define(slots=False, eq=False)

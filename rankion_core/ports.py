@@ -129,6 +129,23 @@ class UserRepository(Protocol):
 class TokenRepository(Protocol):
     async def add(self, token: ApiToken) -> ApiToken: ...
     async def find_by_prefix(self, prefix: str) -> builtins.list[ApiToken]: ...
+    async def get(self, token_id: int) -> ApiToken | None:
+        """The token with that id, of any team (the admin side)."""
+        ...
+
+    async def list(
+        self, team_id: int, page: int, per_page: int
+    ) -> tuple[builtins.list[ApiToken], int]:
+        """The team's tokens, oldest first, and their total."""
+        ...
+
+    async def delete(self, team_id: int, token_id: int) -> bool:
+        """Remove one of the team's tokens (it stops working); False if there is none."""
+        ...
+
+    async def touch(self, token_id: int, at: datetime) -> None:
+        """Set ``last_used_at``."""
+        ...
 
 
 class ProjectRepository(Protocol):

@@ -15,17 +15,21 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 from typing import NoReturn, TypeAlias
 
 from rankion_client.cli import add_balance_command, add_client_commands
 from rankion_core import RankionError
+from rankion_core.rules.limits import TOKEN_LIFETIME_MAX
 
 from . import commands as cmd
 from .commands.base import EXIT_USAGE
 
 __all__ = ["build_parser", "main"]
 
+#: the longest token lifetime ``--expires-in`` takes
+MAX_DAYS = TOKEN_LIFETIME_MAX.days
 DESCRIPTION = "Rankion: serve the API, run job workers, administer teams and credits."
 
 
@@ -58,6 +62,17 @@ def _bounded_int(text: str, *, low: int) -> int:
     if number < low:
         raise argparse.ArgumentTypeError(f"must be at least {low}, got {number}")
     return number
+
+
+def days(text: str) -> timedelta:
+    """A positive number of days, fractions allowed (``0.5`` is twelve hours)."""
+    try:
+        number = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
+    if not 0 < number <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most {MAX_DAYS}, got {text}")
+    return timedelta(days=number)
 
 
 def key_value(text: str) -> tuple[str, str]:
@@ -184,10 +199,30 @@ def _add_project(commands: Commands, common: Parser) -> None:
 
 
 def _add_token(commands: Commands, common: Parser) -> None:
-    create = _group(commands, common, "token", "create", "create an API token; prints it once")
+    verbs = _noun(commands, common, "token", "create, list, revoke")
+    create = verbs.add_parser(
+        "create", parents=[common], help="create an API token; prints it once"
+    )
     _team_option(create)
     create.add_argument("--user", metavar="NAME", default="admin", help="default admin")
+    create.add_argument(
+        "--expires-in",
+        metavar="DAYS",
+        type=days,
+        help="the token stops working after this many days (fractions allowed; "
+        "default: never, until revoked)",
+    )
     _admin(create, cmd.create_token)
+    listing = verbs.add_parser(
+        "list", parents=[common], help="a team's tokens, one a line (never the secret)"
+    )
+    _team_option(listing)
+    _admin(listing, cmd.list_tokens)
+    revoke = verbs.add_parser(
+        "revoke", parents=[common], help="revoke a token by its id; prints the id"
+    )
+    revoke.add_argument("id", metavar="ID", type=positive, help="the token's id (token list)")
+    _admin(revoke, cmd.revoke_token)
 
 
 def _add_credits(commands: Commands, common: Parser) -> None:
@@ -202,11 +237,15 @@ def _add_credits(commands: Commands, common: Parser) -> None:
     add_balance_command(verbs)
 
 
+def _noun(commands: Commands, common: Parser, noun: str, verbs: str) -> Commands:
+    """``rankion NOUN …``: the parsers of NOUN's verbs."""
+    group = commands.add_parser(noun, parents=[common], help=f"{noun}: {verbs}")
+    return group.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+
 def _group(commands: Commands, common: Parser, noun: str, verb: str, help_text: str) -> Parser:
     """``rankion NOUN VERB``: the VERB parser under a new NOUN command."""
-    group = commands.add_parser(noun, parents=[common], help=f"{noun}: {verb}")
-    verbs = group.add_subparsers(dest="action", metavar="ACTION", required=True)
-    return verbs.add_parser(verb, parents=[common], help=help_text)
+    return _noun(commands, common, noun, verb).add_parser(verb, parents=[common], help=help_text)
 
 
 def _add_simple(

@@ -12,9 +12,16 @@ from rankion_core.models import (
     LedgerEntry,
     Project,
 )
-from rankion_core.services import ExportView, ImageDetail, ImageView, ShareView, VariantView
+from rankion_core.services import (
+    ExportView,
+    ImageDetail,
+    ImageView,
+    ShareView,
+    TokenView,
+    VariantView,
+)
 
-from .schemas.accounts import LedgerEntryOut, ProjectOut
+from .schemas.accounts import LedgerEntryOut, ProjectOut, TokenOut
 from .schemas.bulk import ExportOut, ProgressOut
 from .schemas.calendar import EventOut
 from .schemas.jobs import ChatSessionOut, JobOut
@@ -150,6 +157,18 @@ def event(e: CalendarEvent) -> EventOut:
 
 def project(p: Project) -> ProjectOut:
     return ProjectOut(id=p.id, name=p.name, created_at=p.created_at)
+
+
+def api_token(view: TokenView) -> TokenOut:
+    t = view.token
+    return TokenOut(
+        id=t.id,
+        prefix=t.prefix,
+        user=view.user,
+        created_at=t.created_at,
+        last_used_at=t.last_used_at,
+        expires_at=t.expires_at,
+    )
 
 
 def ledger_entry(e: LedgerEntry) -> LedgerEntryOut:

@@ -111,6 +111,26 @@ class Tokens:
     async def find_by_prefix(self, prefix: str) -> builtins.list[ApiToken]:
         return [clone(t) for t in self.t.rows() if t.prefix == prefix]
 
+    async def get(self, token_id: int) -> ApiToken | None:
+        return self.t.get(token_id)
+
+    async def list(
+        self, team_id: int, page: int, per_page: int
+    ) -> tuple[builtins.list[ApiToken], int]:
+        rows = sorted((t for t in self.t.rows() if t.team_id == team_id), key=lambda t: t.id)
+        return page_of(rows, page, per_page)
+
+    async def delete(self, team_id: int, token_id: int) -> bool:
+        if _scoped(self.t.peek(token_id), team_id) is None:
+            return False
+        return self.t.remove(token_id)
+
+    async def touch(self, token_id: int, at: datetime) -> None:
+        token = self.t.get(token_id)
+        if token is not None:
+            token.last_used_at = at
+            self.t.put(token_id, token)
+
 
 class Projects:
     def __init__(self, table: Table[Project]) -> None:

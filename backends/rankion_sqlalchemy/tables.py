@@ -112,6 +112,9 @@ api_tokens = Table(
     Column("prefix", String(64), nullable=False, index=True),
     Column("digest", String(255), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Index("ix_api_tokens_team_id_id", "team_id", "id"),
     sqlite_autoincrement=True,
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from .accounts import Accounts, IssuedToken
+from .accounts import Accounts, IssuedToken, TokenView
 from .calendar import Calendar
 from .chat import Chat
 from .creation import Creation, EditRequest, GenerateRequest, Queued
@@ -42,6 +42,7 @@ __all__ = [
     "ShareView",
     "SharedImage",
     "Shares",
+    "TokenView",
     "VariantView",
     "Webhooks",
 ]

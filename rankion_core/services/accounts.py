@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import datetime, timedelta
 
 from attrs import define
 
-from ..errors import Conflict, Invalid, NotFound
+from ..errors import Conflict, Invalid, NotFound, Unavailable
 from ..models import Actor, ApiToken, LedgerEntry, Page, Project, Team, User
-from ..rules import credits, text
+from ..rules import credits, text, tokens
 from ..rules.limits import PROJECT_NAME_MAX
 from .deps import Deps
 
@@ -21,6 +22,14 @@ TOKEN_PREFIX = "rk_"
 class IssuedToken:
     token: ApiToken
     secret: str  # shown once, never stored
+
+
+@define(frozen=True)
+class TokenView:
+    """A token as its team may see it: never the secret nor its digest."""
+
+    token: ApiToken
+    user: str
 
 
 def digest(secret: str) -> str:
@@ -93,8 +102,13 @@ class Accounts:
             items, total = await uow.projects.list(actor.team_id, page, per_page)
         return Page(items, page, per_page, total)
 
-    async def create_token(self, team_id: int, user_name: str = "admin") -> IssuedToken:
+    async def create_token(
+        self, team_id: int, user_name: str = "admin", *, expires_in: timedelta | None = None
+    ) -> IssuedToken:
+        """A new token for the team's user (made if need be); it expires after
+        ``expires_in`` (None: it lasts until revoked)."""
         now = self.deps.clock.now()
+        expires_at = tokens.expiry(now, expires_in)
         prefix = secrets.token_hex(8)
         secret = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
         async with self.deps.storage.unit_of_work() as uow:
@@ -112,23 +126,65 @@ class Accounts:
                 prefix=prefix,
                 digest=digest(secret),
                 created_at=now,
+                expires_at=expires_at,
             )
             await uow.tokens.add(token)
             await uow.commit()
         return IssuedToken(token, secret)
 
     async def authenticate(self, secret: str) -> Actor | None:
-        """The caller behind a bearer token, or None; compared in constant time."""
+        """The caller behind a bearer token, or None (unknown, revoked or expired);
+        compared in constant time. A use is noted in ``last_used_at`` only when the
+        one stored is a minute old, so most lookups write nothing."""
         prefix = split_token(secret)
         if prefix is None:
             return None
         async with self.deps.storage.unit_of_work() as uow:
             candidates = await uow.tokens.find_by_prefix(prefix)
         wanted = digest(secret)
+        now = self.deps.clock.now()
         for token in candidates:
-            if hmac.compare_digest(token.digest, wanted):
-                return Actor(team_id=token.team_id, user_id=token.user_id)
+            if hmac.compare_digest(token.digest, wanted) and tokens.admits(token, now):
+                if tokens.needs_touch(token, now):
+                    await self._touch(token, now)
+                return Actor(
+                    team_id=token.team_id,
+                    user_id=token.user_id,
+                    token_id=token.id,
+                    expires_at=token.expires_at,
+                )
         return None
+
+    async def _touch(self, token: ApiToken, now: datetime) -> None:
+        """Note a use; a busy or unreachable database only loses the note."""
+        try:
+            async with self.deps.storage.unit_of_work() as uow:
+                await uow.tokens.touch(token.id, now)
+                await uow.commit()
+        except Unavailable:
+            return
+
+    async def tokens(self, actor: Actor, page: int, per_page: int) -> Page[TokenView]:
+        """The caller's team's tokens, oldest first, each with its user's name."""
+        async with self.deps.storage.unit_of_work() as uow:
+            items, total = await uow.tokens.list(actor.team_id, page, per_page)
+            names: dict[int, str] = {}
+            for user_id in {t.user_id for t in items}:
+                user = await uow.users.get(actor.team_id, user_id)
+                names[user_id] = user.name if user is not None else ""
+        views = [TokenView(t, names[t.user_id]) for t in items]
+        return Page(views, page, per_page, total)
+
+    async def revoke_token(self, actor: Actor | None, token_id: int) -> ApiToken:
+        """Delete one of the caller's team's tokens (``actor`` None: the admin, any
+        team's); another team's token is ``NotFound`` like a missing one."""
+        async with self.deps.storage.unit_of_work() as uow:
+            token = await uow.tokens.get(token_id)
+            if token is None or (actor is not None and token.team_id != actor.team_id):
+                raise NotFound("token")
+            await uow.tokens.delete(token.team_id, token.id)
+            await uow.commit()
+        return token
 
     async def grant(self, team_id: int, amount: int) -> int:
         if amount <= 0:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from .admin import create_project, create_team, create_token, grant_credits, migrate, purge
+from .admin import (
+    create_project,
+    create_team,
+    create_token,
+    grant_credits,
+    list_tokens,
+    migrate,
+    purge,
+    revoke_token,
+)
 from .base import AdminAction, CommandError, Output, UsageError, fail, first_line
 from .run import run_admin, run_serve, run_worker
 
@@ -17,8 +26,10 @@ __all__ = [
     "fail",
     "first_line",
     "grant_credits",
+    "list_tokens",
     "migrate",
     "purge",
+    "revoke_token",
     "run_admin",
     "run_serve",
     "run_worker",

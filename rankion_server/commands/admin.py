@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
+from typing import Any
 
 from rankion_core import Actor, NotFound, Rankion
-from rankion_core.models import Team
+from rankion_core.models import ApiToken, Team
+from rankion_core.rules.limits import PER_PAGE_MAX
+from rankion_core.rules.timeutil import iso_z
+from rankion_core.services import TokenView
 
 from ..workers import maintenance
 from .base import CommandError, Output
@@ -33,12 +38,65 @@ async def create_project(app: Rankion, args: argparse.Namespace) -> Output:
     return Output(str(project.id), data, note=note)
 
 
+def _token_data(token: ApiToken, user: str) -> dict[str, Any]:
+    """A token as the CLI shows it (never the secret)."""
+    return {
+        "id": token.id,
+        "team_id": token.team_id,
+        "prefix": token.prefix,
+        "user": user,
+        "created_at": iso(token.created_at),
+        "last_used_at": iso(token.last_used_at),
+        "expires_at": iso(token.expires_at),
+    }
+
+
+def iso(moment: datetime | None) -> str | None:
+    return None if moment is None else iso_z(moment)
+
+
 async def create_token(app: Rankion, args: argparse.Namespace) -> Output:
     team = await find_team(app, args.team)
-    issued = await app.accounts.create_token(team.id, args.user)
-    data = {"token": issued.secret, "team_id": team.id, "user_id": issued.token.user_id}
-    note = f"token for user {args.user!r} of team {team.name!r} (shown once, keep it safe):"
+    issued = await app.accounts.create_token(team.id, args.user, expires_in=args.expires_in)
+    data = {
+        **_token_data(issued.token, args.user),
+        "user_id": issued.token.user_id,
+        "token": issued.secret,
+    }
+    until = iso(issued.token.expires_at) or "revoked"
+    note = (
+        f"token {issued.token.id} for user {args.user!r} of team {team.name!r}, valid until "
+        f"{until} (shown once, keep it safe):"
+    )
     return Output(issued.secret, data, note=note)
+
+
+async def list_tokens(app: Rankion, args: argparse.Namespace) -> Output:
+    team = await find_team(app, args.team)
+    views: list[TokenView] = []
+    number = 1
+    while True:
+        found = await app.accounts.tokens(Actor(team_id=team.id), number, PER_PAGE_MAX)
+        views += found.items
+        if number * PER_PAGE_MAX >= found.total:
+            break
+        number += 1
+    rows = [_token_data(v.token, v.user) for v in views]
+    table = [
+        "\t".join(str(r[k] or "-") for k in ("id", "prefix", "user", "expires_at", "last_used_at"))
+        for r in rows
+    ]
+    note = f"{len(rows)} tokens of team {team.name!r}: id, prefix, user, expires_at, last_used_at"
+    return Output("\n".join(table), {"team_id": team.id, "tokens": rows}, note=note)
+
+
+async def revoke_token(app: Rankion, args: argparse.Namespace) -> Output:
+    try:
+        token = await app.accounts.revoke_token(None, args.id)
+    except NotFound:
+        raise CommandError(f"no token has the id {args.id}") from None
+    note = "revoked; every server refuses it within 5 s. Its id:"
+    return Output(str(token.id), {"id": token.id, "team_id": token.team_id}, note=note)
 
 
 async def grant_credits(app: Rankion, args: argparse.Namespace) -> Output:

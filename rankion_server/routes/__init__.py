@@ -20,6 +20,7 @@ from . import (
     projects,
     public,
     shares,
+    tokens,
     trash,
     webhooks,
 )
@@ -41,6 +42,7 @@ TABLES: tuple[web.RouteTableDef, ...] = (
     job_events.routes,  # issue 9
     webhooks.routes,  # issue 9
     credits.routes,
+    tokens.routes,
     public.routes,
     files.routes,
 )

@@ -1,4 +1,4 @@
-"""Projects, credits and the ledger."""
+"""Projects, credits and the ledger, API tokens."""
 
 from __future__ import annotations
 
@@ -36,3 +36,15 @@ class LedgerEntryOut:
     image_id: int | None
     job_id: int | None
     created_at: datetime
+
+
+@define(frozen=True)
+class TokenOut:
+    id: int
+    prefix: str = field(metadata=doc("the token's non-secret lookup part (rk_<prefix>_…)"))
+    user: str = field(metadata=doc("the name of the user the token acts for"))
+    created_at: datetime
+    last_used_at: datetime | None = field(
+        metadata=doc("when the token was last used, to the minute; null if never")
+    )
+    expires_at: datetime | None = field(metadata=doc("null: valid until revoked"))

@@ -49,6 +49,7 @@ async def _ids(api: Api, team: Team) -> dict[str, int]:
     event = (await api.post(f"/v1/projects/{project}/calendar", create, team=team)).data["id"]
     job = (await api.post("/v1/generate/image", {"prompt": "x"}, team=team)).data["job_id"]
     export = await api.post("/v1/images/bulk/export", {"ids": [image]}, team=team)
+    token = (await api.get("/v1/tokens", team=team)).data[0]["id"]
     return {
         "image": image,
         "chat": chat,
@@ -56,6 +57,7 @@ async def _ids(api: Api, team: Team) -> dict[str, int]:
         "event": event,
         "job": job,
         "export": export.data["job_id"],
+        "token": token,
     }
 
 
@@ -67,6 +69,7 @@ def _kind(path: str, param: str) -> str:
         ("/v1/chat/sessions/", "chat"),
         ("/v1/images/exports/", "export"),
         ("/v1/jobs/", "job"),
+        ("/v1/tokens/", "token"),
     ):
         if path.startswith(prefix):
             return kind

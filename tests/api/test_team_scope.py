@@ -36,6 +36,7 @@ async def _their_ids(api: Api) -> dict[str, int]:
     ).data["id"]
     job = (await api.post("/v1/generate/image", {"prompt": "x"}, team=b)).data["job_id"]
     export = (await api.post("/v1/images/bulk/export", {"ids": [image]}, team=b)).data["job_id"]
+    token = (await api.get("/v1/tokens", team=b)).data[0]["id"]
     return {
         "image": image,
         "chat": chat,
@@ -43,6 +44,7 @@ async def _their_ids(api: Api) -> dict[str, int]:
         "event": event,
         "job": job,
         "export": export,
+        "token": token,
     }
 
 
@@ -58,6 +60,8 @@ def _fill(template: str, ids: dict[str, int] | None) -> str:
         return template.replace("{job_id}", pick("export"))
     if template.startswith("/v1/jobs/"):
         return template.replace("{job_id}", pick("job"))
+    if template.startswith("/v1/tokens/"):
+        return template.replace("{id}", pick("token"))
     return template.replace("{id}", pick("image")).replace("{project}", pick("project"))
 
 
@@ -82,3 +86,4 @@ async def test_other_teams_ids_are_identical_404s(api: Api) -> None:
     image = await api.image(theirs["image"], team=api.b)
     assert image["deleted_at"] is None and image["share"] is not None
     assert image["title"] is None and image["is_favorite"] is False
+    assert theirs["token"] in [t["id"] for t in (await api.get("/v1/tokens", team=api.b)).data]

@@ -144,3 +144,36 @@ def test_both_urls_without_a_data_dir_share_no_secret() -> None:
 def test_passwords_are_not_printed() -> None:
     assert redact("postgresql+asyncpg://me:s3cret@db/x") == "postgresql+asyncpg://me:***@db/x"
     assert redact("sqlite+aiosqlite:////tmp/x.db") == "sqlite+aiosqlite:////tmp/x.db"
+
+
+def test_tokens_are_created_listed_and_revoked(
+    capsys: pytest.CaptureFixture[str], tmp_path: object
+) -> None:
+    where = ["--data-dir", str(tmp_path)]
+    assert main(["team", "create", "acme", *where]) == 0
+    assert main(["token", "create", "--team", "acme", *where]) == 0
+    capsys.readouterr()
+    argv = ["token", "create", "--team", "acme", "--user", "ann", "--expires-in", "0.5", "--json"]
+    assert main([*argv, *where]) == 0
+    made = json.loads(capsys.readouterr().out)
+    assert made["token"].startswith(f"rk_{made['prefix']}_")
+    assert made["expires_at"].endswith("Z") and made["last_used_at"] is None
+    assert main(["token", "list", "--team", "acme", "--json", *where]) == 0
+    listed = json.loads(capsys.readouterr().out)["tokens"]
+    assert [(t["id"], t["user"]) for t in listed] == [(1, "admin"), (made["id"], "ann")]
+    assert "token" not in listed[0] and made["token"] not in json.dumps(listed)
+    assert main(["token", "revoke", str(made["id"]), *where]) == 0
+    assert lines(capsys.readouterr().out) == [str(made["id"])]
+    assert main(["token", "list", "--team", "acme", *where]) == 0
+    out = lines(capsys.readouterr().out)
+    assert len(out) == 1 and out[0].startswith("1\t")
+    assert main(["token", "revoke", str(made["id"]), *where]) == 1
+    assert f"{made['id']}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "nan", "inf", "1e300", "3651"])
+def test_a_bad_token_lifetime_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    assert main(["token", "create", "--team", "acme", "--expires-in", value, *MEMORY]) == 2
+    assert "--expires-in" in capsys.readouterr().err

@@ -53,6 +53,50 @@ async def test_tokens_are_found_by_prefix(storage: Storage) -> None:
     assert all(t.user_id == user.id and t.team_id == team for t in found)
 
 
+async def test_token_expiry_and_last_use_are_stored(storage: Storage) -> None:
+    team, _ = await two_teams(storage)
+    async with storage.unit_of_work() as uow:
+        user = await uow.users.add(User(0, team, "ann", T0))
+        token = await uow.tokens.add(
+            ApiToken(0, team, user.id, "rk_ex01", "d", T0, expires_at=at(days=7))
+        )
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        await uow.tokens.touch(token.id, at(minutes=5))
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        (found,) = await uow.tokens.find_by_prefix("rk_ex01")
+        assert await uow.tokens.get(token.id) is not None
+    assert (found.expires_at, found.last_used_at) == (at(days=7), at(minutes=5))
+
+
+async def test_tokens_list_per_team_and_delete_within_the_team(storage: Storage) -> None:
+    team, other = await two_teams(storage)
+    async with storage.unit_of_work() as uow:
+        ann = await uow.users.add(User(0, team, "ann", T0))
+        eve = await uow.users.add(User(0, other, "eve", T0))
+        mine = [
+            await uow.tokens.add(ApiToken(0, team, ann.id, f"rk_m{i}", "d", T0)) for i in range(3)
+        ]
+        theirs = await uow.tokens.add(ApiToken(0, other, eve.id, "rk_t0", "d", T0))
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        first, total = await uow.tokens.list(team, 1, 2)
+        second, _ = await uow.tokens.list(team, 2, 2)
+        assert not await uow.tokens.delete(team, theirs.id)  # another team's: untouched
+        assert await uow.tokens.delete(team, mine[0].id)
+        assert not await uow.tokens.delete(team, mine[0].id)
+        await uow.commit()
+    assert total == 3
+    assert [t.id for t in first + second] == [t.id for t in mine]
+    async with storage.unit_of_work() as uow:
+        assert await uow.tokens.get(mine[0].id) is None
+        assert await uow.tokens.find_by_prefix("rk_m0") == []
+        assert await uow.tokens.get(theirs.id) is not None
+        left, total = await uow.tokens.list(team, 1, 10)
+    assert (total, [t.id for t in left]) == (2, [mine[1].id, mine[2].id])
+
+
 # ------------------------------------------------------------------ sessions
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import builtins
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from rankion_core.models import ApiToken, Project, Team, User
 
@@ -69,6 +70,26 @@ class TokenRepo(Repository):
     async def find_by_prefix(self, prefix: str) -> builtins.list[ApiToken]:
         stmt = select(ApiToken).where(api_tokens.c.prefix == prefix).order_by(api_tokens.c.id)
         return await self._all(stmt)
+
+    async def get(self, token_id: int) -> ApiToken | None:
+        return await self._first(select(ApiToken).where(api_tokens.c.id == token_id))
+
+    async def list(
+        self, team_id: int, page: int, per_page: int
+    ) -> tuple[builtins.list[ApiToken], int]:
+        where = [api_tokens.c.team_id == team_id]
+        stmt = select(ApiToken).where(*where).order_by(api_tokens.c.id)
+        return await self._page(stmt, api_tokens, where, page, per_page)
+
+    async def delete(self, team_id: int, token_id: int) -> bool:
+        stmt = delete(api_tokens).where(
+            api_tokens.c.team_id == team_id, api_tokens.c.id == token_id
+        )
+        return await self._rowcount(stmt) > 0
+
+    async def touch(self, token_id: int, at: datetime) -> None:
+        stmt = update(api_tokens).where(api_tokens.c.id == token_id).values(last_used_at=at)
+        await self.session.execute(stmt)
 
 
 class ProjectRepo(Repository):

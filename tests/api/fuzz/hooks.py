@@ -48,3 +48,18 @@ def filter_query(ctx: Any, query: dict[str, Any] | None) -> bool:
         return True
     start, end = _instant(query.get("from"), False), _instant(query.get("to"), True)
     return start is None or end is None or start <= end
+
+
+#: the fuzz server's only token, the one the run is made with (the bootstrap makes it)
+RUN_TOKEN_ID = "1"
+
+
+@schemathesis.hook
+def filter_case(ctx: Any, case: Any) -> bool:
+    """Never revoke the token the run is made with: every later request would be a
+    correct ``401``. Revocation is tested in ``tests/api/test_tokens.py`` and
+    ``tests/hostile/test_tokens.py``."""
+    operation = case.operation
+    if operation.method.upper() != "DELETE" or operation.path != "/v1/tokens/{id}":
+        return True
+    return str((case.path_parameters or {}).get("id")) != RUN_TOKEN_ID
