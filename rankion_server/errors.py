@@ -22,7 +22,7 @@ from rankion_core.errors import (
     Unavailable,
 )
 
-from .convert import capped, dumps
+from .convert import MORE, capped, dumps
 
 __all__ = [
     "STATUS",
@@ -88,7 +88,7 @@ def status_of(exc: RankionError) -> int:
 def envelope(code: str, message: str, details: dict[str, Any] | None = None) -> bytes:
     error: dict[str, Any] = {"code": code, "message": message}
     if details:
-        error["details"] = capped(details.items(), len(details))
+        error["details"] = details if MORE in details else capped(details.items(), len(details))
     return dumps({"error": error})
 
 
