@@ -299,21 +299,25 @@ def _figures(ms: list[float]) -> str:
 async def test_healthz_stays_quick_while_hostile_bodies_are_rejected(arena: Arena) -> None:
     seconds = 6.0
     quiet = await _healthz_latencies(arena.base_url, 1.0)
-    attackers = subprocess.Popen(
-        [sys.executable, "-c", ATTACKER, arena.base_url, arena.attacker.token, str(seconds)],
+    attackers = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        ATTACKER,
+        arena.base_url,
+        arena.attacker.token,
+        str(seconds),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
     )
     try:
         await asyncio.sleep(0.5)  # the stream is flowing
         loaded = await _healthz_latencies(arena.base_url, seconds - 1.0)
-        out, err = await asyncio.to_thread(attackers.communicate, timeout=60)
+        out, err = await asyncio.wait_for(attackers.communicate(), 60)
     finally:
-        if attackers.poll() is None:
+        if attackers.returncode is None:
             attackers.kill()
-    assert attackers.returncode == 0, err
-    counts = orjson.loads(out.strip().splitlines()[-1])
+    assert attackers.returncode == 0, err.decode()
+    counts = orjson.loads(out.decode().strip().splitlines()[-1])
     print(f"\nhealthz quiet: {_figures(quiet)}\nhealthz under attack: {_figures(loaded)}")
     print(f"hostile answers: {counts}")
     assert all(400 <= int(status) < 500 for status in counts), counts  # rejected, no 5xx
