@@ -27,7 +27,7 @@ ERRORS: dict[int, str] = {
     404: "Absent, or another team's: always the same body",
     409: "The current state forbids it (code says which)",
     413: "The body is larger than 1 MiB",
-    422: "Validation failed; details name each field (at most 20, then {\"…\": \"and N more\"})",
+    422: 'Validation failed; details name each field (at most 20, then {"…": "and N more"})',
     429: "Too many requests",
     503: "Storage, blob store or image provider unavailable",
 }
