@@ -12,7 +12,7 @@ import hmac
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
-from .rules.limits import URL_MIN_VALIDITY
+from .rules.limits import DIGITS_MAX, URL_MIN_VALIDITY
 
 __all__ = ["SIGNED_CACHE_SIZE", "HmacUrlSigner", "short_expiry", "url_expiry"]
 
@@ -48,7 +48,7 @@ class HmacUrlSigner:
         self._recent: dict[tuple[str, int], str] = {}
 
     def signature(self, path: str, expires: int) -> str:
-        msg = f"{path}\n{expires}".encode()
+        msg = f"{path}\n{expires}".encode(errors="surrogatepass")  # any path, even undecodable
         return hmac.new(self._secret, msg, hashlib.sha256).hexdigest()[:32]
 
     def sign(self, path: str, expires_at: datetime) -> str:
@@ -68,6 +68,8 @@ class HmacUrlSigner:
         return url
 
     def verify(self, path: str, expires: str, sig: str, now: datetime) -> bool:
-        if not expires.isdigit() or int(expires) < now.timestamp():
+        # at most 19 ASCII digits before int(): a 5,000-digit expiry is a bad link, not work
+        well_formed = 0 < len(expires) <= DIGITS_MAX and expires.isascii() and expires.isdigit()
+        if not well_formed or int(expires) < now.timestamp():
             return False
         return hmac.compare_digest(self.signature(path, int(expires)), sig)

@@ -74,7 +74,10 @@ def bearer_token(request: web.Request) -> str:
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("a bearer token is required: Authorization: Bearer <token>")
-    return token.strip()
+    token = token.strip()
+    if not (token.isascii() and token.isprintable()):
+        raise Unauthorized("the bearer token is not valid")  # as an unknown one: no tell
+    return token
 
 
 async def authenticate(request: web.Request, rankion: Rankion, cache: TokenCache) -> Actor:

@@ -1,7 +1,8 @@
 """Errors to HTTP, in one place: the status table and the error envelope.
 
-``{"error": {"code", "message", "details"?}}`` for every 4xx/5xx. A 404 is always the
-same bytes, whatever was asked for and whyever it is absent.
+``{"error": {"code", "message", "details"?}}`` for every 4xx/5xx; ``details`` names at
+most 20 fields (then ``"…": "and N more"``). A 404 is always the same bytes, whatever
+was asked for and whyever it is absent.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from rankion_core.errors import (
     Unavailable,
 )
 
-from .convert import dumps
+from .convert import MORE, capped, dumps
 
 __all__ = [
     "STATUS",
@@ -87,7 +88,7 @@ def status_of(exc: RankionError) -> int:
 def envelope(code: str, message: str, details: dict[str, Any] | None = None) -> bytes:
     error: dict[str, Any] = {"code": code, "message": message}
     if details:
-        error["details"] = details
+        error["details"] = details if MORE in details else capped(details.items(), len(details))
     return dumps({"error": error})
 
 

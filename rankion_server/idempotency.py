@@ -7,8 +7,11 @@ is still being answered, ``409 idempotency_key_in_flight``. Keys are per team.
 
 The record is created (and committed) in its own short unit of work *before* the
 work starts, so a concurrent request sees it in flight; the answer is stored in
-another one afterwards. ``402``, ``422`` and ``5xx`` answers are not stored: the
-record is forgotten so the client can fix the request and retry with the same key.
+another one afterwards. Only ``2xx``, ``404`` and ``409`` answers are stored; after
+any other (``402``, ``422``, ``429``, ``5xx``…) the record is forgotten so the client
+can fix the request, or wait, and retry with the same key. The body is validated
+against the route's body class before the key is claimed, so the fingerprint is taken
+of a bounded, well-formed body (and a bad one leaves no trace).
 """
 
 from __future__ import annotations
@@ -23,10 +26,10 @@ from rankion_core.errors import Conflict, RankionError
 from rankion_core.models import IdempotencyRecord
 from rankion_core.rules.idempotency import Decision, check_key, decide, fingerprint, storable
 
-from .bodies import read_object
+from .bodies import parse, read_object
 from .errors import error_response, status_of
 from .keys import actor, rankion
-from .operations import H, Handler, Param
+from .operations import H, Handler, Param, op_of
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
@@ -108,7 +111,10 @@ def idempotent(handler: H) -> H:
         if key is None:
             return await handler(request)
         check_key(key)
-        body = await read_object(request)  # 400/413/422 before anything is stored
+        op = op_of(request.match_info.handler)
+        if op is not None and op.body is not None:  # 400/413/422 before anything is stored
+            await parse(request, op.body, optional=op.body_optional)
+        body = await read_object(request, optional=op is not None and op.body_optional)
         app = rankion(request)
         record = IdempotencyRecord(
             team_id=actor(request).team_id,

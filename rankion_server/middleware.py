@@ -6,7 +6,8 @@
 - Every error becomes the envelope; anything unexpected is a logged ``500`` with a
   generic message, never a stack trace.
 - Routing comes before auth: an unknown path is ``404`` with or without a token, and
-  routes marked ``public`` in their ``Op`` need none.
+  routes marked ``public`` in their ``Op`` need none. After auth, a ``/v1`` query
+  parameter the route's ``Op`` does not declare is ``422``.
 - One access-log line per request: method, route template, status, duration, team.
 """
 
@@ -26,6 +27,7 @@ from .errors import error_response, http_error_response, internal_error_response
 from .keys import ACTOR, RANKION, REQUEST_ID, TOKEN_CACHE
 from .logs import kv
 from .operations import Handler, op_of
+from .query import check_known
 
 log = logging.getLogger("rankion.server")
 access_log = logging.getLogger("rankion.access")
@@ -97,6 +99,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     op = op_of(match.handler)
     if op is None or not op.public:
         request[ACTOR] = await authenticate(request, request.app[RANKION], request.app[TOKEN_CACHE])
+    if op is not None and request.path.startswith("/v1/"):
+        check_known(request.query, op.params)
     return await handler(request)
 
 

@@ -27,7 +27,7 @@ ERRORS: dict[int, str] = {
     404: "Absent, or another team's: always the same body",
     409: "The current state forbids it (code says which)",
     413: "The body is larger than 1 MiB",
-    422: "Validation failed; details name each field",
+    422: 'Validation failed; details name each field (at most 20, then {"…": "and N more"})',
     429: "Too many requests",
     503: "Storage, blob store or image provider unavailable",
 }
@@ -99,8 +99,8 @@ def _errors(op: Op, path: str) -> list[int]:
         statuses.add(401)
     if op.body is not None:
         statuses |= {400, 413, 422}
-    if not op.public and op.params:
-        statuses.add(422)  # a bad query value or Idempotency-Key
+    if path.startswith("/v1/"):
+        statuses.add(422)  # a bad or unknown query parameter, a bad Idempotency-Key
     if "{" in path:
         statuses.add(404)
     if op.tag != "ops":

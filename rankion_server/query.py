@@ -1,13 +1,17 @@
 """Query strings, parsed strictly: a bad value is ``422``, never ignored.
 
-Unknown parameters are ignored. Each parser has its documented ``Param``s beside it,
-which the OpenAPI document lists.
+Each parser has its documented ``Param``s beside it; a route declares them in its
+``Op``, which both the OpenAPI document and ``check_known`` read, so on ``/v1`` a
+parameter no route declares is ``422`` too (with the close known name suggested).
+Work is bounded before it starts: a number is looked at only when it has at most 19
+digits, and at most 20 ``tags[]`` are read.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from enum import Enum
 from typing import TypeVar
@@ -20,7 +24,7 @@ from rankion_core.ports import EventQuery, ImageQuery
 from rankion_core.rules import limits
 from rankion_core.rules.timeutil import day_bounds
 
-from .convert import FieldError, parse_datetime
+from .convert import MORE, FieldError, capped, parse_datetime
 from .operations import Param
 
 E = TypeVar("E", bound=Enum)
@@ -46,9 +50,14 @@ def _int(query: Query, name: str, default: int, low: int, high: int) -> int:
     raw = _one(query, name)
     if raw is None:
         return default
-    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
+    if not is_number(raw) or not low <= int(raw) <= high:
         raise _bad(name, f"an integer from {low} to {high}")
     return int(raw)
+
+
+def is_number(raw: str) -> bool:
+    """ASCII digits, at most 19 of them: safe to hand to ``int()`` (bounded work)."""
+    return 0 < len(raw) <= limits.DIGITS_MAX and raw.isascii() and raw.isdigit()
 
 
 def paging(
@@ -126,7 +135,9 @@ def _text(query: Query, name: str) -> str | None:
 
 
 def _tags(query: Query) -> tuple[str, ...]:
-    tags = [*query.getall("tags[]", []), *query.getall("tags", [])]
+    tags = query.getall("tags[]", [])
+    if len(tags) > limits.TAGS_MAX:
+        raise _bad("tags[]", f"at most {limits.TAGS_MAX} tags")
     if any(not t.strip() or len(t) > limits.TAG_MAX for t in tags):
         raise _bad("tags[]", f"tags of 1..{limits.TAG_MAX} characters")
     return tuple(dict.fromkeys(t.strip() for t in tags))
@@ -135,7 +146,26 @@ def _tags(query: Query) -> tuple[str, ...]:
 def _id(query: Query, name: str) -> int | None:
     if name not in query:
         return None
-    return _int(query, name, 0, 1, 2**63 - 1)
+    return _int(query, name, 0, 1, limits.ID_MAX)
+
+
+def _suggestion(name: str, known: Sequence[str]) -> str:
+    """``unknown parameter`` plus the closest known name, compared without ``[]``."""
+    bases = {k.removesuffix("[]"): k for k in known}
+    close = difflib.get_close_matches(name.removesuffix("[]"), list(bases), n=1, cutoff=0.6)
+    return f"unknown parameter; did you mean {bases[close[0]]}?" if close else "unknown parameter"
+
+
+def check_known(query: Query, params: Iterable[Param]) -> None:
+    """``422`` naming each query parameter that is not one of ``params``."""
+    known = [p.name for p in params if p.where == "query"]
+    unknown = [name for name in dict.fromkeys(query) if name not in known]
+    if not unknown:
+        return
+    shown = unknown[: limits.DETAILS_MAX]
+    details = capped(((n, _suggestion(n, known)) for n in shown), len(unknown))
+    listed = ", ".join(shown) + (f", {MORE}" if len(unknown) > len(shown) else "")
+    raise Invalid(f"unknown query parameters: {listed}", details=details)
 
 
 def image_query(query: Query, team_id: int, project_id: int | None = None) -> ImageQuery:
@@ -203,7 +233,11 @@ IMAGE_FILTERS = (
     Param("favorite", {"type": "boolean"}),
     Param(
         "tags[]",
-        {"type": "array", "items": {"type": "string", "maxLength": 50, "pattern": r"\S"}},
+        {
+            "type": "array",
+            "maxItems": limits.TAGS_MAX,
+            "items": {"type": "string", "maxLength": limits.TAG_MAX, "pattern": r"\S"},
+        },
         "has all of these tags",
     ),
     Param("status", _csv([s.value for s in ProcessingStatus]), "processing statuses"),
@@ -211,7 +245,7 @@ IMAGE_FILTERS = (
     *PAGING,
 )
 IMAGE_LIST = (
-    Param("project_id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}),
+    Param("project_id", {"type": "integer", "minimum": 1, "maximum": limits.ID_MAX}),
     *IMAGE_FILTERS,
 )
 CALENDAR_LIST = (

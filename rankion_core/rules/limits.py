@@ -21,6 +21,13 @@ BULK_MAX = 200
 TOTAL_COUNT_LIMIT = 1000
 EXPORT_MAX = 500
 IDEMPOTENCY_KEY_MAX = 255
+#: an error names at most this many fields in `details`
+DETAILS_MAX = 20
+#: digits of the largest id or count a path, query or header may carry (2^63 - 1 has 19)
+DIGITS_MAX = 19
+ID_MAX = 2**63 - 1
+#: nesting of a JSON body an idempotency fingerprint looks into
+JSON_DEPTH_MAX = 64
 
 GENERATE_COST = 5
 EDIT_COST = 10

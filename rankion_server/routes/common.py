@@ -1,15 +1,18 @@
 """Path patterns shared by the routes.
 
-Ids are positive integers of at most 18 digits: anything else in an id segment
-(``abc``, ``0``, ``-1``, a 30-digit number) does not match the route and answers the
-same ``404`` as a missing id.
+Ids are positive integers up to 2^63 - 1: anything else in an id segment (``abc``,
+``0``, ``-1``, a 30-digit number, 9223372036854775808) answers the same ``404`` as a
+missing id (longer than 19 digits it does not even match the route).
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-ID = r"[1-9][0-9]{0,17}"
+from rankion_core.errors import NotFound
+from rankion_core.rules.limits import ID_MAX
+
+ID = r"[1-9][0-9]{0,18}"
 
 
 def seg(name: str) -> str:
@@ -18,4 +21,7 @@ def seg(name: str) -> str:
 
 
 def path_id(request: web.Request, name: str = "id") -> int:
-    return int(request.match_info[name])
+    value = int(request.match_info[name])
+    if value > ID_MAX:
+        raise NotFound("id")
+    return value

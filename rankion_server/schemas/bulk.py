@@ -9,31 +9,29 @@ from attrs import define, field
 from rankion_core.models import ExportStatus
 from rankion_core.rules.limits import BULK_MAX, EXPORT_MAX
 
-from .common import doc
+from .common import doc, too_many
+
+
+def _ids(limit: int) -> dict[str, object]:
+    return {
+        **doc(
+            f"1..{limit} image ids; more is 422 bulk_limit_exceeded",
+            minItems=1,
+            maxItems=limit,
+            items={"type": "integer", "minimum": 1},
+        ),
+        **too_many("bulk_limit_exceeded"),
+    }
 
 
 @define(frozen=True)
 class BulkIdsBody:
-    ids: list[int] = field(
-        metadata=doc(
-            f"1..{BULK_MAX} image ids; more is 422 bulk_limit_exceeded",
-            minItems=1,
-            maxItems=BULK_MAX,
-            items={"type": "integer", "minimum": 1},
-        )
-    )
+    ids: list[int] = field(metadata=_ids(BULK_MAX))
 
 
 @define(frozen=True)
 class ExportBody:
-    ids: list[int] = field(
-        metadata=doc(
-            f"1..{EXPORT_MAX} image ids; more is 422 bulk_limit_exceeded",
-            minItems=1,
-            maxItems=EXPORT_MAX,
-            items={"type": "integer", "minimum": 1},
-        )
-    )
+    ids: list[int] = field(metadata=_ids(EXPORT_MAX))
 
 
 @define(frozen=True)

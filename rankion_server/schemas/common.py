@@ -35,6 +35,16 @@ def doc(description: str | None = None, **schema: Any) -> dict[str, Any]:
     return {"schema": extra}
 
 
+#: field metadata key: the error code of an array longer than its ``maxItems``
+TOO_MANY = "too_many_code"
+
+
+def too_many(code: str) -> dict[str, Any]:
+    """Field metadata: an array past its ``maxItems`` is ``422`` with this error code
+    (``LimitExceeded``) instead of ``validation_error``."""
+    return {TOO_MANY: code}
+
+
 @define(frozen=True)
 class EmptyBody:
     """The body of a POST that takes none (``{}`` or no body at all)."""

@@ -17,6 +17,7 @@ from .common import doc
 EVENTS_DOC = doc(
     "what to be told about",
     minItems=1,
+    maxItems=len(WebhookEvent),
     items={"type": "string", "enum": [e.value for e in WebhookEvent]},
 )
 

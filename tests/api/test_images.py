@@ -120,8 +120,15 @@ async def test_bad_filters_are_422(api: Api, query: str) -> None:
     assert answer.error["details"]
 
 
-async def test_unknown_query_params_are_ignored(api: Api) -> None:
-    assert (await api.get("/v1/images?colour=red")).status == 200
+async def test_unknown_query_params_are_refused_with_a_suggestion(api: Api) -> None:
+    answer = await api.get("/v1/images?colour=red&tag=hero&favourite=true&page=1")
+    assert answer.status == 422
+    assert answer.error["code"] == "validation_error"
+    assert answer.error["details"] == {
+        "colour": "unknown parameter",
+        "tag": "unknown parameter; did you mean tags[]?",
+        "favourite": "unknown parameter; did you mean favorite?",
+    }
 
 
 async def test_meta_last_page_is_at_least_one(api: Api) -> None:
