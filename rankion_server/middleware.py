@@ -8,7 +8,8 @@
 - Routing comes before auth: an unknown path is ``404`` with or without a token, and
   routes marked ``public`` in their ``Op`` need none. After auth, a ``/v1`` query
   parameter the route's ``Op`` does not declare is ``422``.
-- One access-log line per request: method, route template, status, duration, team.
+- One access-log line per request: method, path (no query string, secret path parts
+  masked), route template, status, duration, team.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import logging
 import re
 import time
 import uuid
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -45,6 +47,21 @@ def _route(request: web.Request) -> str:
     return resource.canonical if resource is not None else "-"
 
 
+#: the longest path an access-log line shows (the rest is cut, marked with …)
+PATH_LOG_MAX = 200
+
+
+def _path(request: web.Request) -> str:
+    """The path as requested, percent-encoded, without the query string; a path part
+    that is a secret (a share or feed token: any ``{…token…}`` of the route) is shown as
+    ``…``, so a log never holds a working link."""
+    path = request.rel_url.raw_path
+    for name, value in request.match_info.items():
+        if "token" in name and value:
+            path = path.replace(quote(value, safe=""), "…").replace(value, "…")
+    return path if len(path) <= PATH_LOG_MAX else path[: PATH_LOG_MAX - 1] + "…"
+
+
 def _to_response(request: web.Request, exc: Exception) -> web.StreamResponse:
     if isinstance(exc, web.HTTPException):
         if exc.status < 400:
@@ -66,6 +83,7 @@ def _log_access(request: web.Request, status: int, started: float) -> None:
     actor = request.get(ACTOR)
     fields = {
         "method": request.method,
+        "path": _path(request),
         "route": _route(request),
         "status": status,
         "ms": round((time.perf_counter() - started) * 1000, 1),

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
+from collections.abc import Iterator
+from typing import Any
 
 from rankion_server.logs import JsonFormatter, use_json_if_asked
 
 from .conftest import Api
 
 
-async def test_the_access_line_carries_its_fields_in_json(api: Api) -> None:
+@contextlib.contextmanager
+def access_lines() -> Iterator[list[dict[str, Any]]]:
+    """The access log's entries (as JSON objects) written inside the block."""
     out = io.StringIO()
     handler = logging.StreamHandler(out)
     handler.setFormatter(JsonFormatter())
@@ -19,19 +24,43 @@ async def test_the_access_line_carries_its_fields_in_json(api: Api) -> None:
     access.addHandler(handler)
     old_level = access.level
     access.setLevel(logging.INFO)
+    entries: list[dict[str, Any]] = []
     try:
-        answer = await api.get("/v1/images/424242", headers={"X-Request-Id": "trace-12345678"})
+        yield entries
     finally:
         access.removeHandler(handler)
         access.setLevel(old_level)
+        entries.extend(json.loads(line) for line in out.getvalue().splitlines())
+
+
+async def test_the_access_line_carries_its_fields_in_json(api: Api) -> None:
+    with access_lines() as entries:
+        answer = await api.get("/v1/images/424242", headers={"X-Request-Id": "trace-12345678"})
+        await api.get("/v1/images?q=secret-words")
     assert answer.headers["X-Request-Id"] == "trace-12345678"
-    entry = json.loads(out.getvalue().strip().splitlines()[-1])
+    entry, listing = entries[-2:]
+    assert listing["path"] == "/v1/images" and listing["status"] == 200
     assert entry["logger"] == "rankion.access"
+    assert entry["path"] == "/v1/images/424242"  # as requested
     assert entry["route"] == "/v1/images/{id}"
     assert entry["status"] == 404
     assert entry["team"] == api.a.id
     assert entry["request_id"] == "trace-12345678"
-    assert "424242" not in out.getvalue()  # the template, never the raw path
+    assert "secret-words" not in json.dumps(entries)  # never the query string
+
+
+async def test_unknown_paths_are_logged_and_share_tokens_are_not(api: Api) -> None:
+    image = await api.generate()
+    token = (await api.post(f"/v1/images/{image}/share")).data["token"]
+    with access_lines() as entries:
+        await api.get("/v1/no/such/thing")
+        await api.get(f"/s/{token}/image")
+        await api.get("/v1/images/" + "9" * 500)
+    unknown, shared, long = entries[-3:]
+    assert (unknown["path"], unknown["route"], unknown["status"]) == ("/v1/no/such/thing", "-", 404)
+    assert shared["path"] == "/s/…/image" and shared["route"] == "/s/{token}/image"
+    assert token not in json.dumps(entries)
+    assert len(long["path"]) == 200 and long["path"].endswith("…")
 
 
 def test_only_the_json_setting_switches_the_format() -> None:
