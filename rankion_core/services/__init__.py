@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from .accounts import Accounts, IssuedToken
-from .calendar import Calendar
+from .calendar import Calendar, Shift, ShiftResult
 from .chat import Chat
 from .creation import Creation, EditRequest, GenerateRequest, Queued
 from .deps import Deps
@@ -40,6 +40,8 @@ __all__ = [
     "Queued",
     "Rankion",
     "ShareView",
+    "Shift",
+    "ShiftResult",
     "SharedImage",
     "Shares",
     "VariantView",

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import builtins
+from datetime import date
 
-from sqlalchemy import delete, select
+from sqlalchemy import Date, String, column, delete, func, literal, select, true, union_all, values
 
-from rankion_core.models import CalendarEvent
-from rankion_core.ports import EventQuery
+from rankion_core.models import CalendarEvent, EventStatus
+from rankion_core.ports import DayQuery, EventQuery
 
 from ..queries import event_filters, event_order
 from ..tables import calendar_events
+from ..types import UTCDateTime
 from .base import Repository
 
 __all__ = ["EventRepo"]
@@ -39,3 +41,44 @@ class EventRepo(Repository):
         where = event_filters(query)
         stmt = select(CalendarEvent).where(*where).order_by(*event_order(query))
         return await self._page(stmt, calendar_events, where, query.page, query.per_page)
+
+    async def day_counts(self, query: DayQuery) -> builtins.list[tuple[date, EventStatus, int]]:
+        """One index range count per day and status (``ix_calendar_events_days``): a
+        scan of the range in the index, no per-row arithmetic, no sort."""
+        if not query.days:
+            return []
+        days = (
+            values(
+                column("day", Date), column("low", UTCDateTime), column("high", UTCDateTime),
+                name="days",
+            )
+            .data(list(query.days))
+            .cte("days")
+        )
+        statuses = union_all(
+            *(select(literal(s.value, String(20)).label("status")) for s in EventStatus)
+        ).cte("statuses")
+        counted = (
+            select(func.count())
+            .where(
+                _c.team_id == query.team_id,
+                _c.project_id == query.project_id,
+                _c.status == statuses.c.status,
+                _c.scheduled_at >= days.c.low,
+                _c.scheduled_at <= days.c.high,
+            )
+            .scalar_subquery()
+        )
+        pairs = (
+            select(days.c.day, statuses.c.status, counted.label("n"))
+            .select_from(days.join(statuses, true()))  # every day with every status
+            .subquery("pairs")
+        )
+        stmt = select(pairs.c.day, pairs.c.status, pairs.c.n).where(pairs.c.n > 0)
+        rows = (await self.session.execute(stmt)).all()
+        return [(_day(day), EventStatus(status), int(n)) for day, status, n in rows]
+
+
+def _day(value: date | str) -> date:
+    """SQLite hands a date back as text."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
