@@ -8,16 +8,19 @@ Failures become one ``Invalid`` whose ``details`` map each field path to a messa
 from __future__ import annotations
 
 import enum
+import re
 import types
 import typing
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import attrs
 import orjson
 from cattrs import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 from cattrs import transform_error as cattrs_transform_error
 from cattrs.cols import is_sequence, list_structure_factory
+from cattrs.gen import make_dict_structure_fn, override
 from cattrs.preconf.orjson import OrjsonConverter, make_converter
 
 from rankion_core.errors import Invalid
@@ -128,6 +131,24 @@ def _is_optional(tp: Any) -> bool:
     )
 
 
+def json_name(name: str) -> str:
+    """A body field named after a Python keyword ends in ``_`` (``from_`` is ``from``)."""
+    return name.removesuffix("_")
+
+
+#: ``from_`` in an error path: the body calls it ``from``
+_KEYWORD_FIELD = re.compile(r"(\w)_(?=[.\[]|$)")
+
+
+def _keyword_fields(cls: Any) -> bool:
+    return attrs.has(cls) and any(f.name.endswith("_") for f in attrs.fields(cls))
+
+
+def _renamed(cls: Any, conv: OrjsonConverter) -> Callable[[Any, type], Any]:
+    names: dict[str, Any] = {f.name: override(rename=json_name(f.name)) for f in attrs.fields(cls)}
+    return make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=True, **names)
+
+
 def _make() -> OrjsonConverter:
     conv = make_converter(forbid_extra_keys=True)
     # singledispatch on the MRO: a bool is an int and a StrEnum a str, so both are
@@ -141,6 +162,7 @@ def _make() -> OrjsonConverter:
     conv.register_structure_hook_factory(is_sequence, lambda tp: _strict_list(tp, conv))
     conv.register_structure_hook_factory(_is_optional, lambda tp: _optional(tp, conv))
     conv.register_structure_hook_factory(_has_unset, lambda tp: _without_unset(tp, conv))
+    conv.register_structure_hook_factory(_keyword_fields, lambda tp: _renamed(tp, conv))
     return conv
 
 
@@ -166,7 +188,7 @@ def field_details(exc: BaseException) -> dict[str, str]:
     details: dict[str, str] = {}
     for line in cattrs_transform_error(exc, path="$", format_exception=_message):
         message, _, where = line.rpartition(" @ ")
-        path = where.removeprefix("$").removeprefix(".")
+        path = _KEYWORD_FIELD.sub(r"\1", where.removeprefix("$").removeprefix("."))
         if message.startswith(UNKNOWN + "s: "):
             for name in message.removeprefix(UNKNOWN + "s: ").split(","):
                 details[_join(path, name)] = UNKNOWN

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Any
 
 from rankion_core.models import (
@@ -12,11 +13,12 @@ from rankion_core.models import (
     LedgerEntry,
     Project,
 )
+from rankion_core.rules.calendar import DayCount, local_iso
 from rankion_core.services import ExportView, ImageDetail, ImageView, ShareView, VariantView
 
 from .schemas.accounts import LedgerEntryOut, ProjectOut
 from .schemas.bulk import ExportOut, ProgressOut
-from .schemas.calendar import EventOut
+from .schemas.calendar import DayOut, EventOut
 from .schemas.jobs import ChatSessionOut, JobOut
 from .schemas.shares import ShareOut
 
@@ -133,7 +135,8 @@ def image_detail_row(detail: ImageDetail) -> dict[str, Any]:
     return row
 
 
-def event(e: CalendarEvent) -> EventOut:
+def event(e: CalendarEvent, zone: tzinfo) -> EventOut:
+    """``zone``: the project's, for ``scheduled_local``."""
     return EventOut(
         id=e.id,
         project_id=e.project_id,
@@ -141,6 +144,7 @@ def event(e: CalendarEvent) -> EventOut:
         type=e.type,
         status=e.status,
         scheduled_at=e.scheduled_at,
+        scheduled_local=local_iso(e.scheduled_at, zone) if e.scheduled_at else None,
         article_id=e.article_id,
         notes=e.notes,
         created_at=e.created_at,
@@ -149,7 +153,12 @@ def event(e: CalendarEvent) -> EventOut:
 
 
 def project(p: Project) -> ProjectOut:
-    return ProjectOut(id=p.id, name=p.name, created_at=p.created_at)
+    return ProjectOut(id=p.id, name=p.name, time_zone=p.time_zone, created_at=p.created_at)
+
+
+def day(d: DayCount) -> DayOut:
+    by_status = {status.value: n for status, n in d.by_status.items()}
+    return DayOut(date=d.date, total=d.total, by_status=by_status)
 
 
 def ledger_entry(e: LedgerEntry) -> LedgerEntryOut:

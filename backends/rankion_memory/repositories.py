@@ -12,8 +12,8 @@ from rankion_core.models import (
     ApiToken,
     CalendarEvent,
     ChatSession,
-    EventStatus,
     EditSession,
+    EventStatus,
     Export,
     IdempotencyRecord,
     Image,
@@ -177,9 +177,7 @@ class Events:
         )
         return page_of(rows, query.page, query.per_page)
 
-    async def day_counts(
-        self, query: DayQuery
-    ) -> builtins.list[tuple[date, EventStatus, int]]:
+    async def day_counts(self, query: DayQuery) -> builtins.list[tuple[date, EventStatus, int]]:
         events = [
             e
             for e in self.t.rows()

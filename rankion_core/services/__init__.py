@@ -40,10 +40,10 @@ __all__ = [
     "Queued",
     "Rankion",
     "ShareView",
-    "Shift",
-    "ShiftResult",
     "SharedImage",
     "Shares",
+    "Shift",
+    "ShiftResult",
     "VariantView",
     "Webhooks",
 ]

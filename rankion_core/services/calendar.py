@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -151,7 +152,7 @@ class Calendar:
 
     async def days(
         self, actor: Actor, project_id: int, start: datetime, end: datetime
-    ) -> list[DayCount]:
+    ) -> builtins.list[DayCount]:
         """Per local day of the project's zone: how many events, by status."""
         async with self.deps.storage.unit_of_work() as uow:
             zone = zone_of((await self._project(uow, actor, project_id)).time_zone)

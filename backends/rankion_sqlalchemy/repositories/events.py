@@ -49,7 +49,9 @@ class EventRepo(Repository):
             return []
         days = (
             values(
-                column("day", Date), column("low", UTCDateTime), column("high", UTCDateTime),
+                column("day", Date),
+                column("low", UTCDateTime),
+                column("high", UTCDateTime),
                 name="days",
             )
             .data(list(query.days))
