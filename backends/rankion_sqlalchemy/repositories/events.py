@@ -7,7 +7,7 @@ from datetime import date
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Date, Integer, TextClause, bindparam, delete, select, text
+from sqlalchemy import BindParameter, Date, Integer, TextClause, bindparam, delete, select, text
 
 from rankion_core.models import CalendarEvent, EventStatus
 from rankion_core.ports import DayQuery, EventQuery
@@ -86,12 +86,15 @@ def _day_counts(dialect: str, size: int) -> TextClause:
         "  AND e.scheduled_at >= days.low AND e.scheduled_at <= days.high) AS n"
         " FROM days CROSS JOIN statuses"
     )
-    binds = [bindparam("team_id", type_=Integer), bindparam("project_id", type_=Integer)]
+    binds: list[BindParameter[Any]] = [
+        bindparam("team_id", type_=Integer),
+        bindparam("project_id", type_=Integer),
+    ]
     for n in range(size):
         binds += [
-            bindparam(f"day{n}", type_=Date),
-            bindparam(f"low{n}", type_=UTCDateTime),
-            bindparam(f"high{n}", type_=UTCDateTime),
+            bindparam(f"day{n}", type_=Date()),
+            bindparam(f"low{n}", type_=UTCDateTime()),
+            bindparam(f"high{n}", type_=UTCDateTime()),
         ]
     return text(sql).bindparams(*binds)
 
