@@ -146,6 +146,8 @@ class Project:
     team_id: int
     name: str
     created_at: datetime
+    #: an IANA zone name: the calendar's local days and wall-clock times
+    time_zone: str = "UTC"
 
 
 @define(slots=False, eq=False)

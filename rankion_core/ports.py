@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -48,6 +48,7 @@ __all__ = [
     "BlobStore",
     "ChatSessionSink",
     "Clock",
+    "DayQuery",
     "EditSpec",
     "EventQuery",
     "GalleryReads",
@@ -93,8 +94,20 @@ class EventQuery:
     scheduled_to: datetime | None = None
     statuses: tuple[EventStatus, ...] = ()
     types: tuple[EventType, ...] = ()
+    #: only events without ``scheduled_at`` (the backlog of ideas)
+    unscheduled: bool = False
     page: int = 1
     per_page: int = 100
+
+
+@define(frozen=True)
+class DayQuery:
+    """A project's events counted per day and status: ``days`` holds each day with its
+    first and last instant (inclusive, UTC), as ``rules.calendar.local_days`` gives them."""
+
+    team_id: int
+    project_id: int
+    days: tuple[tuple[date, datetime, datetime], ...]
 
 
 # --------------------------------------------------------------------------- storage
@@ -151,6 +164,7 @@ class TokenRepository(Protocol):
 class ProjectRepository(Protocol):
     async def add(self, project: Project) -> Project: ...
     async def get(self, team_id: int, project_id: int) -> Project | None: ...
+    async def update(self, project: Project) -> None: ...
     async def list(
         self, team_id: int, page: int, per_page: int
     ) -> tuple[builtins.list[Project], int]: ...
@@ -163,6 +177,11 @@ class EventRepository(Protocol):
     async def delete(self, team_id: int, event_id: int) -> bool: ...
     async def list(self, query: EventQuery) -> tuple[builtins.list[CalendarEvent], int]:
         """Ordered by ``scheduled_at`` (nulls last), then ``id``."""
+        ...
+
+    async def day_counts(self, query: DayQuery) -> builtins.list[tuple[date, EventStatus, int]]:
+        """``(day, status, n)`` for every day and status with events (``n > 0``), any
+        order; a day and status may come more than once (the counts add up)."""
         ...
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import functools
 import itertools
+import re
 import types
 import typing
 from collections.abc import Callable, Iterable
@@ -26,6 +27,7 @@ import orjson
 from cattrs import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 from cattrs import transform_error as cattrs_transform_error
 from cattrs.cols import is_sequence, list_structure_factory
+from cattrs.gen import make_dict_structure_fn, override
 from cattrs.preconf.orjson import OrjsonConverter, make_converter
 
 from rankion_core.errors import Invalid, LimitExceeded
@@ -147,6 +149,24 @@ def _is_optional(tp: Any) -> bool:
     )
 
 
+def json_name(name: str) -> str:
+    """A body field named after a Python keyword ends in ``_`` (``from_`` is ``from``)."""
+    return name.removesuffix("_")
+
+
+#: ``from_`` in an error path: the body calls it ``from``
+_KEYWORD_FIELD = re.compile(r"(\w)_(?=[.\[]|$)")
+
+
+def _keyword_fields(cls: Any) -> bool:
+    return attrs.has(cls) and any(f.name.endswith("_") for f in attrs.fields(cls))
+
+
+def _renamed(cls: Any, conv: OrjsonConverter) -> Callable[[Any, type], Any]:
+    names: dict[str, Any] = {f.name: override(rename=json_name(f.name)) for f in attrs.fields(cls)}
+    return make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=True, **names)
+
+
 def _make() -> OrjsonConverter:
     conv = make_converter(forbid_extra_keys=True)
     # singledispatch on the MRO: a bool is an int and a StrEnum a str, so both are
@@ -160,6 +180,7 @@ def _make() -> OrjsonConverter:
     conv.register_structure_hook_factory(is_sequence, lambda tp: _strict_list(tp, conv))
     conv.register_structure_hook_factory(_is_optional, lambda tp: _optional(tp, conv))
     conv.register_structure_hook_factory(_has_unset, lambda tp: _without_unset(tp, conv))
+    conv.register_structure_hook_factory(_keyword_fields, lambda tp: _renamed(tp, conv))
     return conv
 
 
@@ -232,11 +253,17 @@ def check_separators(raw: bytes, cls: type) -> None:
     raise Invalid(message, details=details)
 
 
+@functools.cache
+def _json_fields(cls: type) -> dict[str, attrs.Attribute[Any]]:
+    """``cls``'s fields by the names a body uses (``from``, not ``from_``)."""
+    return {json_name(f.name): f for f in attrs.fields(cls)}
+
+
 def _bounds(raw: dict[str, Any], cls: type) -> None:
     """Refuse unknown keys and over-long arrays before any item is structured."""
     if not attrs.has(cls):
         return
-    fields = attrs.fields_dict(cls)
+    fields = _json_fields(cls)
     unknown = len(raw) - sum(name in raw for name in fields)  # O(fields), not O(keys)
     if unknown:
         first = list(itertools.islice((k for k in raw if k not in fields), DETAILS_MAX))
@@ -264,7 +291,7 @@ def field_details(exc: BaseException) -> dict[str, str]:
     details: dict[str, str] = {}
     for line in cattrs_transform_error(exc, path="$", format_exception=_message):
         message, _, where = line.rpartition(" @ ")
-        path = where.removeprefix("$").removeprefix(".")
+        path = _KEYWORD_FIELD.sub(r"\1", where.removeprefix("$").removeprefix("."))
         if message.startswith(UNKNOWN + "s: "):
             for name in message.removeprefix(UNKNOWN + "s: ").split(","):
                 details[_join(path, name)] = UNKNOWN

@@ -2,7 +2,8 @@
 
 One VEVENT per dated event: UID (stable per event and deployment), DTSTAMP (the
 event's last change: a feed has no METHOD, so DTSTAMP is its LAST-MODIFIED), DTSTART
-in UTC, SUMMARY, STATUS (idea/planned → TENTATIVE, scheduled/published → CONFIRMED,
+in the project's time zone (``TZID``, with a VTIMEZONE for it; UTC projects write
+``Z`` times), SUMMARY, STATUS (idea/planned → TENTATIVE, scheduled/published → CONFIRMED,
 cancelled → CANCELLED), DESCRIPTION (the notes), URL (the event in the API) and
 CATEGORIES (the event type). Events have no end: a slot is a point in time.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from datetime import tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +20,7 @@ from aiohttp import web
 from icalendar import Calendar, Event
 
 from rankion_core.models import CalendarEvent
+from rankion_core.rules.calendar import DEFAULT_ZONE, zone_of
 from rankion_core.rules.feeds import ics_status
 from rankion_core.services import FeedContent
 
@@ -25,11 +28,12 @@ PRODID = "-//Rankion//Editorial calendar//EN"
 MEDIA_TYPE = "text/calendar"
 
 
-def _vevent(event: CalendarEvent, base_url: str, host: str) -> Event:
+def _vevent(event: CalendarEvent, base_url: str, host: str, zone: tzinfo | None) -> Event:
     vevent = Event()
     vevent.add("uid", f"event-{event.id}@{host}")
     vevent.add("dtstamp", event.updated_at)
-    vevent.add("dtstart", event.scheduled_at)
+    start = event.scheduled_at
+    vevent.add("dtstart", start.astimezone(zone) if start and zone else start)
     vevent.add("created", event.created_at)
     vevent.add("last-modified", event.updated_at)
     vevent.add("summary", event.title)
@@ -49,8 +53,14 @@ def render(content: FeedContent, base_url: str) -> bytes:
     calendar.add("calscale", "GREGORIAN")
     calendar.add("x-wr-calname", content.project.name)
     host = urlsplit(base_url).hostname or "rankion"
+    name = content.project.time_zone
+    zone = zone_of(name) if name != DEFAULT_ZONE else None
+    if zone is not None:
+        calendar.add("x-wr-timezone", name)
     for event in content.events:
-        calendar.add_component(_vevent(event, base_url, host))
+        calendar.add_component(_vevent(event, base_url, host, zone))
+    if zone is not None:
+        calendar.add_missing_timezones()  # a VTIMEZONE for the TZID, from the zone's rules
     return bytes(calendar.to_ical())
 
 
@@ -60,7 +70,7 @@ def _fingerprint(content: FeedContent, base_url: str) -> tuple[Any, ...]:
         (e.id, e.title, e.type, e.status, e.scheduled_at, e.notes, e.created_at, e.updated_at)
         for e in content.events
     )
-    return (base_url, content.project.name, events)
+    return (base_url, content.project.name, content.project.time_zone, events)
 
 
 class FeedCache:

@@ -54,9 +54,10 @@ class SchemaBuilder:
         properties: dict[str, Schema] = {}
         required: list[str] = []
         for f in attrs.fields(cls):
-            properties[f.name] = self.field_schema(f)
+            name = f.name.removesuffix("_")  # ``from_`` is the body's ``from``
+            properties[name] = self.field_schema(f)
             if f.default is attrs.NOTHING:
-                required.append(f.name)
+                required.append(name)
         schema: Schema = {"type": "object", "properties": properties}
         if required:
             schema["required"] = required

@@ -139,7 +139,7 @@ def _success(op: Op, builder: SchemaBuilder) -> dict[str, Any]:
             answer["content"][op.media]["x-event-data"] = builder.ref(op.extra["event_schema"])
     elif op.response is not None:
         data = builder.ref(op.response)
-        if op.paged:
+        if op.paged or op.listed:
             data = {"type": "array", "items": data}
         properties: dict[str, Any] = {"data": data}
         if op.paged:

@@ -37,6 +37,8 @@ class Op:
     #: attrs response class of ``data`` (None: no JSON body)
     response: type | None = None
     paged: bool = False
+    #: ``data`` is a plain array of ``response`` (no paging ``meta``)
+    listed: bool = False
     #: attrs request body class
     body: type | None = None
     body_optional: bool = False

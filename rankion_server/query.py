@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from enum import Enum
 from typing import TypeVar
 
@@ -70,15 +70,13 @@ def paging(
     return page, _int(query, "per_page", default, 1, high)
 
 
-def _when(query: Query, name: str, end_of_day: bool) -> datetime | None:
-    raw = _one(query, name)
-    if raw is None:
-        return None
+def bound(raw: str, name: str, end_of_day: bool, zone: tzinfo = UTC) -> datetime:
+    """A time with an offset, or a date: the start (or end) of that day in ``zone``."""
     if _DATE.fullmatch(raw):
         try:
-            bounds = day_bounds(date.fromisoformat(raw))
-        except ValueError:
-            raise _bad(name, "not a calendar date") from None
+            bounds = day_bounds(date.fromisoformat(raw), zone)
+        except (ValueError, OverflowError):
+            raise _bad(name, "not a calendar date in the supported years") from None
         return bounds[1] if end_of_day else bounds[0]
     # an unencoded "+02:00" arrives as " 02:00": take it back
     raw = _SPACED_OFFSET.sub(r"\1+\2", raw)
@@ -88,10 +86,25 @@ def _when(query: Query, name: str, end_of_day: bool) -> datetime | None:
         raise _bad(name, f"{exc} (or a date YYYY-MM-DD)") from None
 
 
-def time_range(query: Query) -> tuple[datetime | None, datetime | None]:
-    start, end = _when(query, "from", False), _when(query, "to", True)
+def _when(query: Query, name: str, end_of_day: bool, zone: tzinfo = UTC) -> datetime | None:
+    raw = _one(query, name)
+    return None if raw is None else bound(raw, name, end_of_day, zone)
+
+
+def time_range(query: Query, zone: tzinfo = UTC) -> tuple[datetime | None, datetime | None]:
+    """``from``/``to``; a bare date is a whole day in ``zone``."""
+    start, end = _when(query, "from", False, zone), _when(query, "to", True, zone)
     if start is not None and end is not None and start > end:
         raise _bad("from", "must not be after to")
+    return start, end
+
+
+def day_range(query: Query, zone: tzinfo) -> tuple[datetime, datetime]:
+    """``from`` and ``to`` of ``…/calendar/days``: both required."""
+    start, end = time_range(query, zone)
+    if start is None or end is None:
+        missing = "from" if start is None else "to"
+        raise _bad(missing, "required: a date YYYY-MM-DD or a date-time with an offset")
     return start, end
 
 
@@ -187,9 +200,9 @@ def image_query(query: Query, team_id: int, project_id: int | None = None) -> Im
     )
 
 
-def event_query(query: Query, team_id: int, project_id: int) -> EventQuery:
+def event_query(query: Query, team_id: int, project_id: int, zone: tzinfo = UTC) -> EventQuery:
     page, per_page = paging(query, limits.CALENDAR_PER_PAGE_DEFAULT, limits.CALENDAR_PER_PAGE_MAX)
-    start, end = time_range(query)
+    start, end = time_range(query, zone)
     return EventQuery(
         team_id=team_id,
         project_id=project_id,
@@ -197,6 +210,7 @@ def event_query(query: Query, team_id: int, project_id: int) -> EventQuery:
         scheduled_to=end,
         statuses=_enums(query, "status", EventStatus),
         types=_enums(query, "type", EventType),
+        unscheduled=bool(_bool(query, "unscheduled")),
         page=page,
         per_page=per_page,
     )
@@ -248,9 +262,19 @@ IMAGE_LIST = (
     Param("project_id", {"type": "integer", "minimum": 1, "maximum": limits.ID_MAX}),
     *IMAGE_FILTERS,
 )
+LOCAL_RANGE = (
+    Param(
+        "from", _WHEN, "inclusive; a date means from the start of that day in the project's zone"
+    ),
+    Param("to", _WHEN, "inclusive; a date means to the end of that day in the project's zone"),
+)
 CALENDAR_LIST = (
-    *RANGE,
+    *LOCAL_RANGE,
     Param("status", _csv([s.value for s in EventStatus])),
     Param("type", _csv([t.value for t in EventType])),
+    Param("unscheduled", {"type": "boolean"}, "true: only events without scheduled_at"),
     *_paging_params(limits.CALENDAR_PER_PAGE_DEFAULT, limits.CALENDAR_PER_PAGE_MAX),
+)
+CALENDAR_DAYS = tuple(
+    Param(p.name, p.schema, f"required; {p.description}", required=True) for p in LOCAL_RANGE
 )

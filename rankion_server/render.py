@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Any
 
 from rankion_core.models import (
@@ -12,6 +13,7 @@ from rankion_core.models import (
     LedgerEntry,
     Project,
 )
+from rankion_core.rules.calendar import DayCount, local_iso
 from rankion_core.services import (
     ExportView,
     ImageDetail,
@@ -23,7 +25,7 @@ from rankion_core.services import (
 
 from .schemas.accounts import LedgerEntryOut, ProjectOut, TokenOut
 from .schemas.bulk import ExportOut, ProgressOut
-from .schemas.calendar import EventOut
+from .schemas.calendar import DayOut, EventOut
 from .schemas.jobs import ChatSessionOut, JobOut
 from .schemas.shares import ShareOut
 
@@ -140,7 +142,8 @@ def image_detail_row(detail: ImageDetail) -> dict[str, Any]:
     return row
 
 
-def event(e: CalendarEvent) -> EventOut:
+def event(e: CalendarEvent, zone: tzinfo) -> EventOut:
+    """``zone``: the project's, for ``scheduled_local``."""
     return EventOut(
         id=e.id,
         project_id=e.project_id,
@@ -148,6 +151,7 @@ def event(e: CalendarEvent) -> EventOut:
         type=e.type,
         status=e.status,
         scheduled_at=e.scheduled_at,
+        scheduled_local=local_iso(e.scheduled_at, zone) if e.scheduled_at else None,
         article_id=e.article_id,
         notes=e.notes,
         created_at=e.created_at,
@@ -156,7 +160,12 @@ def event(e: CalendarEvent) -> EventOut:
 
 
 def project(p: Project) -> ProjectOut:
-    return ProjectOut(id=p.id, name=p.name, created_at=p.created_at)
+    return ProjectOut(id=p.id, name=p.name, time_zone=p.time_zone, created_at=p.created_at)
+
+
+def day(d: DayCount) -> DayOut:
+    by_status = {status.value: n for status, n in d.by_status.items()}
+    return DayOut(date=d.date, total=d.total, by_status=by_status)
 
 
 def api_token(view: TokenView) -> TokenOut:

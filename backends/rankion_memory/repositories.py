@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from rankion_core.models import (
@@ -13,6 +13,7 @@ from rankion_core.models import (
     CalendarEvent,
     ChatSession,
     EditSession,
+    EventStatus,
     Export,
     IdempotencyRecord,
     Image,
@@ -26,7 +27,7 @@ from rankion_core.models import (
     Team,
     User,
 )
-from rankion_core.ports import EventQuery, ImageQuery
+from rankion_core.ports import DayQuery, EventQuery, ImageQuery
 from rankion_core.rules import search
 from rankion_core.rules.shares import is_active
 from rankion_core.rules.text import tag_key
@@ -142,6 +143,9 @@ class Projects:
     async def get(self, team_id: int, project_id: int) -> Project | None:
         return _scoped(self.t.get(project_id), team_id)  # type: ignore[no-any-return]
 
+    async def update(self, project: Project) -> None:
+        self.t.put(project.id, project)
+
     async def list(
         self, team_id: int, page: int, per_page: int
     ) -> tuple[builtins.list[Project], int]:
@@ -175,6 +179,8 @@ class Events:
                 return False
             if query.types and e.type not in query.types:
                 return False
+            if query.unscheduled and e.scheduled_at is not None:
+                return False
             if query.scheduled_from or query.scheduled_to:
                 at = e.scheduled_at
                 if at is None:
@@ -190,6 +196,21 @@ class Events:
             key=lambda e: (e.scheduled_at is None, e.scheduled_at or e.created_at, e.id),
         )
         return page_of(rows, query.page, query.per_page)
+
+    async def day_counts(self, query: DayQuery) -> builtins.list[tuple[date, EventStatus, int]]:
+        events = [
+            e
+            for e in self.t.rows()
+            if e.team_id == query.team_id
+            and e.project_id == query.project_id
+            and e.scheduled_at is not None
+        ]
+        return [
+            (day, e.status, 1)
+            for day, low, high in query.days
+            for e in events
+            if e.scheduled_at is not None and low <= e.scheduled_at <= high
+        ]
 
 
 def _image_filter(query: ImageQuery) -> Callable[[Image], bool]:

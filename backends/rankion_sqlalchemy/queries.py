@@ -187,6 +187,8 @@ def event_filters(query: EventQuery) -> list[ColumnElement[bool]]:
         where.append(e.status.in_(query.statuses))
     if query.types:
         where.append(e.type.in_(query.types))
+    if query.unscheduled:
+        where.append(e.scheduled_at.is_(None))
     return where
 
 

@@ -125,6 +125,7 @@ projects = Table(
     _team(),
     Column("name", String(200), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("time_zone", String(64), nullable=False, server_default="UTC"),
     Index("ix_projects_team_id_id", "team_id", "id"),
     sqlite_autoincrement=True,
 )
@@ -144,6 +145,8 @@ calendar_events = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_calendar_events_list", "team_id", "project_id", "scheduled_at", "id"),
+    #: per-day counts read the range from this index alone
+    Index("ix_calendar_events_days", "team_id", "project_id", "status", "scheduled_at"),
     sqlite_autoincrement=True,
 )
 

@@ -1,20 +1,28 @@
-"""Calendar rules: what an event may become.
+"""Calendar rules: what an event may become, and where it sits in its project's zone.
 
 - ``scheduled_at`` may be null only while the status is ``idea``;
 - a ``published`` event is history: its ``scheduled_at`` never changes and its status
-  may only become ``cancelled`` (re-sending the same value is not a change).
+  may only become ``cancelled`` (re-sending the same value is not a change);
+- instants are stored in UTC; a project's IANA ``time_zone`` decides its local days and
+  wall-clock times. A shift by whole days keeps the wall-clock time: where that time
+  does not exist on the target day (a gap), the event moves forward by the gap; where
+  it exists twice (an overlap), it keeps the occurrence it had (the first one when it
+  had no choice). ``docs/calendar.md`` has the worked examples.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from attrs import define
 
 from ..errors import Conflict, Invalid
 from ..models import CalendarEvent, EventStatus, EventType
 from . import limits, text
-from .timeutil import ensure_utc
+from .timeutil import day_bounds, ensure_utc
 
 UNSET = object()
 
@@ -127,3 +135,138 @@ def apply_change(event: CalendarEvent, change: EventChange, *, now: datetime) ->
     event.article_id, event.notes = article_id, notes
     event.updated_at = now
     return event
+
+
+# --------------------------------------------------------------------------- time zones
+
+DEFAULT_ZONE = "UTC"
+ZONE_NAME_MAX = 64
+#: how far one shift may move events, in days either way (about 100 years)
+SHIFT_DAYS_MAX = 36_600
+#: how many local days one ``days`` query may cover
+DAYS_RANGE_MAX = 366
+#: names the zone database answers to that are not IANA zones
+_NOT_ZONES = frozenset({"localtime", "posixrules"})
+#: statuses a shift never moves
+FIXED_STATUSES = frozenset({EventStatus.PUBLISHED, EventStatus.CANCELLED})
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones()) - _NOT_ZONES
+
+
+def check_zone(name: str, field: str = "time_zone") -> str:
+    """``name`` if it is an IANA zone name (``Europe/Berlin``), else ``Invalid``."""
+    if not (0 < len(name) <= ZONE_NAME_MAX) or name not in _zone_names():
+        raise Invalid(
+            "unknown time zone", details={field: "an IANA time zone name such as Europe/Berlin"}
+        )
+    return name
+
+
+def zone_of(name: str) -> ZoneInfo:
+    """The zone of a stored (already checked) name."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):  # the zone database lost it: serve UTC
+        return ZoneInfo(DEFAULT_ZONE)
+
+
+def local_iso(at: datetime, zone: tzinfo) -> str:
+    """``at`` as ISO 8601 with the zone's offset at that instant (``…T11:00:00+02:00``)."""
+    return at.astimezone(zone).isoformat()
+
+
+def _wall(at: datetime, zone: tzinfo) -> datetime:
+    return at.astimezone(zone).replace(tzinfo=None)
+
+
+def resolve_wall(wall: datetime, zone: tzinfo, fold: int = 0) -> datetime:
+    """The UTC instant of a naive wall-clock time in ``zone``.
+
+    An ambiguous time (an overlap) takes occurrence ``fold`` (0 the first, 1 the
+    second); a time that does not exist (a gap) moves forward by the gap.
+    """
+    chosen = wall.replace(tzinfo=zone, fold=fold).astimezone(UTC)
+    if _wall(chosen, zone) == wall:
+        return chosen
+    # in a gap: fold=0 reads it with the offset before the transition, which lands
+    # the same distance past the transition as the time was past its start
+    return wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+def shift_instant(at: datetime, days: int, zone: tzinfo) -> datetime:
+    """``at`` moved by ``days`` whole days of ``zone``, keeping its wall-clock time."""
+    local = at.astimezone(zone)
+    try:
+        wall = local.replace(tzinfo=None) + timedelta(days=days)
+        return resolve_wall(wall, zone, local.fold)
+    except OverflowError:
+        raise Invalid(
+            "the shift moves an event out of the supported years",
+            details={"days": "too far for an event in the range"},
+        ) from None
+
+
+def check_shift_days(days: int) -> int:
+    if days == 0 or abs(days) > SHIFT_DAYS_MAX:
+        raise Invalid(
+            "days must be a non-zero number of days",
+            details={"days": f"a non-zero integer from -{SHIFT_DAYS_MAX} to {SHIFT_DAYS_MAX}"},
+        )
+    return days
+
+
+def shift_event(event: CalendarEvent, days: int, zone: tzinfo, *, now: datetime) -> bool:
+    """Move ``event`` by ``days`` in place; False (untouched) for a published or
+    cancelled event, or one without a date."""
+    if event.status in FIXED_STATUSES or event.scheduled_at is None:
+        return False
+    event.scheduled_at = shift_instant(event.scheduled_at, days, zone)
+    event.updated_at = now
+    return True
+
+
+def local_date(at: datetime, zone: tzinfo) -> date:
+    return at.astimezone(zone).date()
+
+
+def local_days(
+    start: datetime, end: datetime, zone: tzinfo
+) -> list[tuple[date, datetime, datetime]]:
+    """``(day, first, last)`` for every local day of ``zone`` that ``[start, end]``
+    touches, its bounds inclusive and clipped to the range; at most ``DAYS_RANGE_MAX``."""
+    first, last = local_date(start, zone), local_date(end, zone)
+    if (last - first).days >= DAYS_RANGE_MAX:
+        raise Invalid(
+            "the range is too long",
+            details={"to": f"at most {DAYS_RANGE_MAX} days after from"},
+        )
+    days = []
+    for n in range((last - first).days + 1):
+        day = first + timedelta(days=n)
+        low, high = day_bounds(day, zone)
+        days.append((day, max(low, start), min(high, end)))
+    return days
+
+
+@define(frozen=True)
+class DayCount:
+    """One local day of a project's calendar: how many events, by status."""
+
+    date: date
+    total: int
+    by_status: dict[EventStatus, int]
+
+
+def day_counts(rows: Iterable[tuple[date, EventStatus, int]]) -> list[DayCount]:
+    """Storage's ``(day, status, n)`` rows as one ``DayCount`` per day, in date order."""
+    days: dict[date, dict[EventStatus, int]] = {}
+    for day, status, n in rows:
+        counts = days.setdefault(day, {})
+        counts[status] = counts.get(status, 0) + n
+    return [
+        DayCount(day, sum(counts.values()), {s: counts[s] for s in EventStatus if s in counts})
+        for day, counts in sorted(days.items())
+    ]

@@ -20,6 +20,8 @@ BULK_MAX = 200
 #: beyond, ``meta.total`` is that lower bound and ``meta.total_exact`` false (issue 10).
 TOTAL_COUNT_LIMIT = 1000
 EXPORT_MAX = 500
+#: how many events one calendar shift may move (all in one transaction)
+SHIFT_EVENTS_MAX = 5_000
 IDEMPOTENCY_KEY_MAX = 255
 #: an error names at most this many fields in `details`
 DETAILS_MAX = 20

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from ..errors import Invalid
 
@@ -17,10 +17,19 @@ def ensure_utc(value: datetime, field: str = "time") -> datetime:
     return value.astimezone(UTC)
 
 
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The first and last representable instants of a UTC day (both inclusive)."""
-    start = datetime.combine(day, time.min, tzinfo=UTC)
-    return start, start + (timedelta(days=1) - timedelta(microseconds=1))  # 9999-12-31 too
+def day_start(day: date, zone: tzinfo = UTC) -> datetime:
+    """The first instant of ``day`` in ``zone``, in UTC. Where midnight does not exist
+    (a transition at 00:00), the day starts at the transition."""
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+
+
+def day_bounds(day: date, zone: tzinfo = UTC) -> tuple[datetime, datetime]:
+    """The first and last representable instants of a day in ``zone`` (both inclusive),
+    in UTC; a day may last 23, 24 or 25 hours."""
+    start = day_start(day, zone)
+    if day == date.max:
+        return start, start + (timedelta(days=1) - timedelta(microseconds=1))
+    return start, day_start(day + timedelta(days=1), zone) - timedelta(microseconds=1)
 
 
 def iso_z(value: datetime) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from .accounts import Accounts, IssuedToken, TokenView
-from .calendar import Calendar
+from .calendar import Calendar, Shift, ShiftResult
 from .chat import Chat
 from .creation import Creation, EditRequest, GenerateRequest, Queued
 from .deps import Deps
@@ -42,6 +42,8 @@ __all__ = [
     "ShareView",
     "SharedImage",
     "Shares",
+    "Shift",
+    "ShiftResult",
     "TokenView",
     "VariantView",
     "Webhooks",

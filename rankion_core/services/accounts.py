@@ -12,6 +12,7 @@ from attrs import define
 from ..errors import Conflict, Invalid, NotFound, Unavailable
 from ..models import Actor, ApiToken, LedgerEntry, Page, Project, Team, User
 from ..rules import credits, text, tokens
+from ..rules.calendar import DEFAULT_ZONE, check_zone
 from ..rules.limits import PROJECT_NAME_MAX
 from .deps import Deps
 
@@ -80,12 +81,35 @@ class Accounts:
             raise NotFound("team")
         return team
 
-    async def create_project(self, actor: Actor, name: str) -> Project:
+    async def create_project(
+        self, actor: Actor, name: str, time_zone: str = DEFAULT_ZONE
+    ) -> Project:
         name = text.required("name", name, PROJECT_NAME_MAX)
+        project = Project(
+            id=0,
+            team_id=actor.team_id,
+            name=name,
+            created_at=self.deps.clock.now(),
+            time_zone=check_zone(time_zone),
+        )
         async with self.deps.storage.unit_of_work() as uow:
-            project = await uow.projects.add(
-                Project(id=0, team_id=actor.team_id, name=name, created_at=self.deps.clock.now())
-            )
+            project = await uow.projects.add(project)
+            await uow.commit()
+        return project
+
+    async def update_project(
+        self, actor: Actor, project_id: int, name: str | None = None, time_zone: str | None = None
+    ) -> Project:
+        """Rename a project or change its zone (its events keep their instants)."""
+        name = text.required("name", name, PROJECT_NAME_MAX) if name is not None else None
+        zone = check_zone(time_zone) if time_zone is not None else None
+        async with self.deps.storage.unit_of_work() as uow:
+            project = await uow.projects.get(actor.team_id, project_id)
+            if project is None:
+                raise NotFound("project")
+            project.name = name if name is not None else project.name
+            project.time_zone = zone if zone is not None else project.time_zone
+            await uow.projects.update(project)
             await uow.commit()
         return project
 

@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
-from ..errors import Invalid, NotFound
-from ..models import Actor, CalendarEvent, Page
-from ..ports import EventQuery, UnitOfWork
-from ..rules.calendar import EventChange, EventDraft, apply_change, new_event
+import builtins
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from attrs import define
+
+from ..errors import Invalid, LimitExceeded, NotFound
+from ..models import Actor, CalendarEvent, EventStatus, Page, Project
+from ..ports import DayQuery, EventQuery, UnitOfWork
+from ..rules.calendar import (
+    FIXED_STATUSES,
+    DayCount,
+    EventChange,
+    EventDraft,
+    apply_change,
+    check_shift_days,
+    day_counts,
+    local_days,
+    new_event,
+    shift_event,
+    zone_of,
+)
+from ..rules.limits import SHIFT_EVENTS_MAX
 from ..rules.webhooks import event_data
 from ..webhooks import WebhookEvent
 from .deps import Deps
@@ -14,13 +34,38 @@ from .outbox import emit
 CHANGED = WebhookEvent.CALENDAR_EVENT_CHANGED
 
 
+@define(frozen=True)
+class Shift:
+    """Move the events with ``scheduled_at`` in ``[start, end]`` (and one of
+    ``statuses``, when given) by ``days`` whole local days."""
+
+    start: datetime
+    end: datetime
+    days: int
+    statuses: Sequence[EventStatus] = ()
+
+
+@define(frozen=True)
+class ShiftResult:
+    moved: int
+    skipped: int
+
+
 class Calendar:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    async def _project(self, uow: UnitOfWork, actor: Actor, project_id: int) -> None:
-        if await uow.projects.get(actor.team_id, project_id) is None:
+    async def _project(self, uow: UnitOfWork, actor: Actor, project_id: int) -> Project:
+        project = await uow.projects.get(actor.team_id, project_id)
+        if project is None:
             raise NotFound("project")
+        return project
+
+    async def zone(self, actor: Actor, project_id: int) -> ZoneInfo:
+        """The time zone of one of the caller's projects."""
+        async with self.deps.storage.unit_of_work() as uow:
+            project = await self._project(uow, actor, project_id)
+        return zone_of(project.time_zone)
 
     async def _check_article(self, actor: Actor, project_id: int, article_id: int | None) -> None:
         if article_id is not None and not await self.deps.articles.exists(
@@ -76,3 +121,41 @@ class Calendar:
                 raise NotFound("event")
             await emit(self.deps, uow, actor.team_id, CHANGED, event_data(event, "deleted"))
             await uow.commit()
+
+    async def shift(self, actor: Actor, project_id: int, shift: Shift) -> ShiftResult:
+        """All or nothing: every matching event moves, or none does."""
+        days = check_shift_days(shift.days)
+        now = self.deps.clock.now()
+        query = EventQuery(
+            actor.team_id,
+            project_id,
+            scheduled_from=shift.start,
+            scheduled_to=shift.end,
+            statuses=tuple(shift.statuses),
+            per_page=SHIFT_EVENTS_MAX,
+        )
+        async with self.deps.storage.unit_of_work() as uow:
+            zone = zone_of((await self._project(uow, actor, project_id)).time_zone)
+            events, total = await uow.events.list(query)
+            if total > SHIFT_EVENTS_MAX:
+                raise LimitExceeded(
+                    f"a shift moves at most {SHIFT_EVENTS_MAX} events",
+                    details={"from": f"the range holds {total} events; narrow it"},
+                )
+            moved = [e for e in events if shift_event(e, days, zone, now=now)]
+            for event in moved:
+                await uow.events.update(event)
+                await emit(self.deps, uow, actor.team_id, CHANGED, event_data(event, "updated"))
+            await uow.commit()
+        skipped = sum(1 for e in events if e.status in FIXED_STATUSES)
+        return ShiftResult(moved=len(moved), skipped=skipped)
+
+    async def days(
+        self, actor: Actor, project_id: int, start: datetime, end: datetime
+    ) -> builtins.list[DayCount]:
+        """Per local day of the project's zone: how many events, by status."""
+        async with self.deps.storage.unit_of_work() as uow:
+            zone = zone_of((await self._project(uow, actor, project_id)).time_zone)
+            days = tuple(local_days(start, end, zone))
+            rows = await uow.events.day_counts(DayQuery(actor.team_id, project_id, days))
+        return day_counts(rows)

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from aiohttp import web
 
+from rankion_core.errors import Invalid
+from rankion_core.models import Actor, CalendarEvent
 from rankion_core.rules.calendar import EventChange, EventDraft
+from rankion_core.services import Shift
 
 from .. import render
 from ..bodies import parse
 from ..keys import actor, rankion
 from ..operations import operation
-from ..query import CALENDAR_LIST, event_query
+from ..query import CALENDAR_DAYS, CALENDAR_LIST, bound, day_range, event_query
 from ..responses import no_content, ok, page
-from ..schemas.calendar import CreateEventBody, EventOut, UpdateEventBody
+from ..schemas.calendar import (
+    CreateEventBody,
+    DayOut,
+    EventOut,
+    ShiftBody,
+    ShiftOut,
+    UpdateEventBody,
+)
 from ..schemas.common import given
 from .common import path_id, seg
 
@@ -22,6 +34,12 @@ PROJECT_EVENTS = f"/v1/projects/{seg('project')}/calendar"
 EVENT = f"/v1/calendar/{seg('id')}"
 
 
+async def _out(request: web.Request, who: Actor, event: CalendarEvent) -> EventOut:
+    """The event as answered: ``scheduled_local`` in its project's zone."""
+    zone = await rankion(request).calendar.zone(who, event.project_id)
+    return render.event(event, zone)
+
+
 @routes.get(PROJECT_EVENTS, allow_head=False)
 @operation(
     "List a project's events",
@@ -29,12 +47,15 @@ EVENT = f"/v1/calendar/{seg('id')}"
     response=EventOut,
     paged=True,
     params=CALENDAR_LIST,
-    description="Ordered by scheduled_at (nulls last), then id.",
+    description="Ordered by scheduled_at (nulls last), then id. A date in from/to is a "
+    "whole day in the project's time zone; unscheduled=true lists the undated ideas.",
 )
 async def list_events(request: web.Request) -> web.StreamResponse:
-    who = actor(request)
-    query = event_query(request.query, who.team_id, path_id(request, "project"))
-    return page(await rankion(request).calendar.list(who, query), render.event)
+    who, calendar = actor(request), rankion(request).calendar
+    project_id = path_id(request, "project")
+    zone = await calendar.zone(who, project_id)
+    query = event_query(request.query, who.team_id, project_id, zone)
+    return page(await calendar.list(who, query), partial(render.event, zone=zone))
 
 
 @routes.post(PROJECT_EVENTS)
@@ -49,17 +70,18 @@ async def create_event(request: web.Request) -> web.StreamResponse:
         article_id=body.article_id,
         notes=body.notes,
     )
-    event = await rankion(request).calendar.create(
-        actor(request), path_id(request, "project"), draft
-    )
-    return ok(render.event(event), status=201, location=f"/v1/calendar/{event.id}")
+    who = actor(request)
+    event = await rankion(request).calendar.create(who, path_id(request, "project"), draft)
+    out = await _out(request, who, event)
+    return ok(out, status=201, location=f"/v1/calendar/{event.id}")
 
 
 @routes.get(EVENT, allow_head=False)
 @operation("Read an event", TAG, response=EventOut)
 async def get_event(request: web.Request) -> web.StreamResponse:
-    event = await rankion(request).calendar.get(actor(request), path_id(request))
-    return ok(render.event(event))
+    who = actor(request)
+    event = await rankion(request).calendar.get(who, path_id(request))
+    return ok(await _out(request, who, event))
 
 
 def _change(body: UpdateEventBody) -> EventChange:
@@ -88,9 +110,9 @@ def _change(body: UpdateEventBody) -> EventChange:
     "(409 event_published).",
 )
 async def update_event(request: web.Request) -> web.StreamResponse:
-    change = _change(await parse(request, UpdateEventBody))
-    event = await rankion(request).calendar.update(actor(request), path_id(request), change)
-    return ok(render.event(event))
+    change, who = _change(await parse(request, UpdateEventBody)), actor(request)
+    event = await rankion(request).calendar.update(who, path_id(request), change)
+    return ok(await _out(request, who, event))
 
 
 @routes.delete(EVENT)
@@ -98,3 +120,47 @@ async def update_event(request: web.Request) -> web.StreamResponse:
 async def delete_event(request: web.Request) -> web.StreamResponse:
     await rankion(request).calendar.delete(actor(request), path_id(request))
     return no_content()
+
+
+@routes.post(f"{PROJECT_EVENTS}/shift")
+@operation(
+    "Shift a stretch of the calendar",
+    TAG,
+    response=ShiftOut,
+    body=ShiftBody,
+    description="Moves every event with scheduled_at in [from, to] by days whole days "
+    "of the project's time zone, keeping its wall-clock time across DST changes (a time "
+    "that does not exist on the new day moves forward by the gap). Published and "
+    "cancelled events never move (counted in skipped). All or nothing; each moved "
+    "event sends calendar.event.changed.",
+)
+async def shift_events(request: web.Request) -> web.StreamResponse:
+    who, calendar = actor(request), rankion(request).calendar
+    project_id = path_id(request, "project")
+    zone = await calendar.zone(who, project_id)
+    body = await parse(request, ShiftBody)
+    start, end = bound(body.from_, "from", False, zone), bound(body.to, "to", True, zone)
+    if start > end:
+        raise Invalid("from must not be after to", details={"from": "must not be after to"})
+    shift = Shift(start, end, body.days, tuple(body.statuses or ()))
+    result = await calendar.shift(who, project_id, shift)
+    return ok(ShiftOut(moved=result.moved, skipped=result.skipped))
+
+
+@routes.get(f"{PROJECT_EVENTS}/days", allow_head=False)
+@operation(
+    "Count a project's events per local day",
+    TAG,
+    response=DayOut,
+    listed=True,
+    params=CALENDAR_DAYS,
+    description="One row per day of the project's time zone that has events in "
+    "[from, to] (at most 366 days), with the count per status.",
+)
+async def event_days(request: web.Request) -> web.StreamResponse:
+    who, calendar = actor(request), rankion(request).calendar
+    project_id = path_id(request, "project")
+    zone = await calendar.zone(who, project_id)
+    start, end = day_range(request.query, zone)
+    days = await calendar.days(who, project_id, start, end)
+    return ok([render.day(d) for d in days])

@@ -10,7 +10,8 @@ from ..keys import actor, rankion
 from ..operations import operation
 from ..query import IMAGE_FILTERS, PAGING, image_query, paging
 from ..responses import ok, page
-from ..schemas.accounts import CreateProjectBody, ProjectOut
+from ..schemas.accounts import CreateProjectBody, ProjectOut, UpdateProjectBody
+from ..schemas.common import given
 from ..schemas.images import ImageOut
 from .common import path_id, seg
 
@@ -30,7 +31,9 @@ async def list_projects(request: web.Request) -> web.StreamResponse:
 @operation("Create a project", TAG, status=201, response=ProjectOut, body=CreateProjectBody)
 async def create_project(request: web.Request) -> web.StreamResponse:
     body = await parse(request, CreateProjectBody)
-    project = await rankion(request).accounts.create_project(actor(request), body.name)
+    project = await rankion(request).accounts.create_project(
+        actor(request), body.name, body.time_zone
+    )
     return ok(render.project(project), status=201, location=f"/v1/projects/{project.id}")
 
 
@@ -38,6 +41,26 @@ async def create_project(request: web.Request) -> web.StreamResponse:
 @operation("Read a project", TAG, response=ProjectOut)
 async def get_project(request: web.Request) -> web.StreamResponse:
     project = await rankion(request).accounts.project(actor(request), path_id(request, "project"))
+    return ok(render.project(project))
+
+
+@routes.patch(f"/v1/projects/{seg('project')}")
+@operation(
+    "Update a project",
+    TAG,
+    response=ProjectOut,
+    body=UpdateProjectBody,
+    description="Rename it or change its time zone; fields not sent keep their value. "
+    "Events keep their instants: their local times follow the new zone.",
+)
+async def update_project(request: web.Request) -> web.StreamResponse:
+    body = await parse(request, UpdateProjectBody)
+    project = await rankion(request).accounts.update_project(
+        actor(request),
+        path_id(request, "project"),
+        name=given(body.name),
+        time_zone=given(body.time_zone),
+    )
     return ok(render.project(project))
 
 

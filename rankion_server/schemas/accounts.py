@@ -6,20 +6,38 @@ from datetime import datetime
 
 from attrs import define, field
 
+from rankion_core.rules.calendar import DEFAULT_ZONE, ZONE_NAME_MAX
 from rankion_core.rules.limits import PROJECT_NAME_MAX
 
-from .common import doc
+from .common import UNSET, Unset, doc
+
+NAME_DOC = doc(minLength=1, maxLength=PROJECT_NAME_MAX)
+ZONE_DOC = doc(
+    "an IANA time zone name (Europe/Berlin): the calendar's local days and times",
+    minLength=1,
+    maxLength=ZONE_NAME_MAX,
+)
 
 
 @define(frozen=True)
 class CreateProjectBody:
-    name: str = field(metadata=doc(minLength=1, maxLength=PROJECT_NAME_MAX))
+    name: str = field(metadata=NAME_DOC)
+    time_zone: str = field(default=DEFAULT_ZONE, metadata=ZONE_DOC)
+
+
+@define(frozen=True)
+class UpdateProjectBody:
+    """Fields not sent keep their value. A new zone keeps every event's instant."""
+
+    name: str | Unset = field(default=UNSET, metadata=NAME_DOC)
+    time_zone: str | Unset = field(default=UNSET, metadata=ZONE_DOC)
 
 
 @define(frozen=True)
 class ProjectOut:
     id: int
     name: str
+    time_zone: str
     created_at: datetime
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from attrs import define, field
 
 from rankion_core.models import EventStatus, EventType
+from rankion_core.rules.calendar import SHIFT_DAYS_MAX
 from rankion_core.rules.limits import NOTES_MAX, TITLE_MAX
 
 from .common import UNSET, Unset, doc
@@ -56,7 +57,57 @@ class EventOut:
     type: EventType
     status: EventStatus
     scheduled_at: datetime | None
+    scheduled_local: str | None = field(
+        metadata=doc(
+            "scheduled_at in ISO 8601 with the project's UTC offset at that instant",
+            format="date-time",
+        )
+    )
     article_id: int | None
     notes: str | None
     created_at: datetime
     updated_at: datetime
+
+
+_DATE_OR_TIME = [{"format": "date-time"}, {"format": "date"}]
+
+
+@define(frozen=True)
+class ShiftBody:
+    """Move every event with scheduled_at in [from, to] (and one of statuses, when
+    given) by days whole days in the project's time zone, keeping its wall-clock time.
+    Published and cancelled events never move. All or nothing."""
+
+    from_: str = field(
+        metadata=doc(
+            "a date-time with an offset, or a date: from the start of that day in the "
+            "project's time zone",
+            anyOf=_DATE_OR_TIME,
+        )
+    )
+    to: str = field(
+        metadata=doc(
+            "a date-time with an offset, or a date: to the end of that day in the "
+            "project's time zone",
+            anyOf=_DATE_OR_TIME,
+        )
+    )
+    days: int = field(
+        metadata=doc("whole days, not 0", minimum=-SHIFT_DAYS_MAX, maximum=SHIFT_DAYS_MAX)
+    )
+    statuses: list[EventStatus] | None = field(
+        default=None, metadata=doc("only events of these statuses", maxItems=len(EventStatus))
+    )
+
+
+@define(frozen=True)
+class ShiftOut:
+    moved: int = field(metadata=doc("events moved (each announced by calendar.event.changed)"))
+    skipped: int = field(metadata=doc("published or cancelled events in the range, not moved"))
+
+
+@define(frozen=True)
+class DayOut:
+    date: date = field(metadata=doc("a day in the project's time zone"))
+    total: int
+    by_status: dict[str, int] = field(metadata=doc("events of the day per status (only n > 0)"))

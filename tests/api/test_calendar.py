@@ -42,11 +42,13 @@ async def test_the_seed_example_works(api: Api) -> None:
         "type",
         "status",
         "scheduled_at",
+        "scheduled_local",
         "article_id",
         "notes",
         "created_at",
         "updated_at",
     }
+    assert event["scheduled_local"] == "2026-05-15T09:00:00+00:00"
     assert (await api.get(f"/v1/calendar/{event['id']}")).data == event
 
 

@@ -187,3 +187,39 @@ async def test_the_token_post_takes_an_empty_body_only(api: Api) -> None:
     extra = await api.post(path, {"token": "rkf_chosen_by_me_and_long_enough_to_pass"})
     assert extra.status == 422
     assert extra.error["details"] == {"token": "unknown field"}
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/New_York"])
+async def test_the_feed_shows_the_projects_local_times(api: Api, zone: str) -> None:
+    made = await api.post("/v1/projects", {"name": "Blog", "time_zone": zone})
+    project = made.data["id"]
+    local: dict[str, str] = {}
+    # both sides of the March and the October/November transitions
+    for at in (
+        "2026-03-07T14:00:00Z",
+        "2026-03-30T14:00:00Z",
+        "2026-10-24T14:00:00Z",
+        "2026-11-02T14:00:00Z",
+    ):
+        event = await add_event(api, project, title="Post", scheduled_at=at)
+        local[f"event-{event['id']}"] = event["scheduled_local"]
+    answer = await feed(api, project, (await issue(api, project))["token"])
+    calendar = Calendar.from_ical(answer.body)
+    (vtimezone,) = calendar.walk("VTIMEZONE")
+    assert str(vtimezone["TZID"]) == zone
+    assert calendar["X-WR-TIMEZONE"] == zone
+    rules_of_feed = vtimezone.to_tz()  # the VTIMEZONE's own rules, not the zone by name
+    shown: dict[str, str] = {}
+    by_vtimezone: dict[str, str] = {}
+    for vevent in calendar.walk("VEVENT"):
+        assert vevent["DTSTART"].params["TZID"] == zone
+        start = vevent.decoded("DTSTART")
+        uid = str(vevent["UID"]).split("@")[0]
+        shown[uid] = start.isoformat()
+        wall = start.replace(tzinfo=None)
+        by_vtimezone[uid] = wall.replace(tzinfo=rules_of_feed).astimezone(UTC).isoformat()
+    assert shown == local
+    assert by_vtimezone == {
+        uid: datetime.fromisoformat(at).astimezone(UTC).isoformat() for uid, at in local.items()
+    }
+    assert f"DTSTART;TZID={zone}:20260330T".encode() in answer.body

@@ -100,6 +100,10 @@ class ProjectRepo(Repository):
         stmt = select(Project).where(projects.c.team_id == team_id, projects.c.id == project_id)
         return await self._first(stmt)
 
+    async def update(self, project: Project) -> None:
+        c = projects.c
+        await self._update_row(projects, project, c.id == project.id, c.team_id == project.team_id)
+
     async def list(
         self, team_id: int, page: int, per_page: int
     ) -> tuple[builtins.list[Project], int]:

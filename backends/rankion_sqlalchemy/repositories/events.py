@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import builtins
+from datetime import date
+from functools import cache
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import BindParameter, Date, Integer, TextClause, bindparam, delete, select, text
 
-from rankion_core.models import CalendarEvent
-from rankion_core.ports import EventQuery
+from rankion_core.models import CalendarEvent, EventStatus
+from rankion_core.ports import DayQuery, EventQuery
 
 from ..queries import event_filters, event_order
 from ..tables import calendar_events
+from ..types import UTCDateTime
 from .base import Repository
 
 __all__ = ["EventRepo"]
@@ -39,3 +43,62 @@ class EventRepo(Repository):
         where = event_filters(query)
         stmt = select(CalendarEvent).where(*where).order_by(*event_order(query))
         return await self._page(stmt, calendar_events, where, query.page, query.per_page)
+
+    async def day_counts(self, query: DayQuery) -> builtins.list[tuple[date, EventStatus, int]]:
+        """One index range count per day and status (``ix_calendar_events_days``): the
+        range read from the index alone, no per-row arithmetic, no sort."""
+        if not query.days:
+            return []
+        params: dict[str, Any] = {"team_id": query.team_id, "project_id": query.project_id}
+        for n, (day, low, high) in enumerate(query.days):
+            params |= {f"day{n}": day, f"low{n}": low, f"high{n}": high}
+        stmt = _day_counts(self.dialect, len(query.days))
+        rows = (await self.session.execute(stmt, params)).all()
+        return [(_day(day), EventStatus(status), int(n)) for day, status, n in rows if n]
+
+
+#: how a day's bounds are written per dialect (PostgreSQL types a bare VALUES as text)
+_TYPED = {
+    "postgresql": (
+        "CAST(:day{n} AS DATE)",
+        "CAST(:low{n} AS TIMESTAMPTZ)",
+        "CAST(:high{n} AS TIMESTAMPTZ)",
+    ),
+}
+_PLAIN = (":day{n}", ":low{n}", ":high{n}")
+
+
+@cache
+def _day_counts(dialect: str, size: int) -> TextClause:
+    """The statement for ``size`` days, written once per dialect and size: a plain text
+    statement compiles in microseconds (a ``values()`` construct is recompiled on every
+    call, which costs more than the counting)."""
+    shape = _TYPED.get(dialect, _PLAIN)
+    rows = ", ".join("(" + ", ".join(part.format(n=n) for part in shape) + ")" for n in range(size))
+    statuses = ", ".join(f"('{s.value}')" for s in EventStatus)  # fixed words, no input
+    sql = (
+        f"WITH days(day, low, high) AS (VALUES {rows}),"
+        f" statuses(status) AS (VALUES {statuses})"
+        " SELECT days.day, statuses.status,"
+        " (SELECT count(*) FROM calendar_events AS e"
+        "  WHERE e.team_id = :team_id AND e.project_id = :project_id"
+        "  AND e.status = statuses.status"
+        "  AND e.scheduled_at >= days.low AND e.scheduled_at <= days.high) AS n"
+        " FROM days CROSS JOIN statuses"
+    )
+    binds: list[BindParameter[Any]] = [
+        bindparam("team_id", type_=Integer),
+        bindparam("project_id", type_=Integer),
+    ]
+    for n in range(size):
+        binds += [
+            bindparam(f"day{n}", type_=Date()),
+            bindparam(f"low{n}", type_=UTCDateTime()),
+            bindparam(f"high{n}", type_=UTCDateTime()),
+        ]
+    return text(sql).bindparams(*binds)
+
+
+def _day(value: date | str) -> date:
+    """SQLite hands a date back as text."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
