@@ -4,11 +4,14 @@ Unless private targets are allowed (``ServerConfig.webhooks_allow_private``), th
 address checks of ``rankion_openai.fetch`` guard every try: an IP-literal host must
 be public, and a hostname is resolved through ``GuardedResolver``, so the connection
 goes only to addresses that were checked (no DNS rebinding between check and
-connect). Redirects are not followed: a ``3xx`` is a failed try.
+connect). Redirects are not followed: a ``3xx`` is a failed try. One try has a total
+time limit (``timeout``, ``RANKION_WEBHOOK_TIMEOUT_SECONDS``): a receiver that never
+answers, or answers a byte at a time, costs a delivery loop that long and no more.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -60,15 +63,18 @@ class AiohttpWebhookSender:
         started = time.perf_counter()
         try:
             self._check_target(url)
-            async with self._client().post(
-                url, data=body, headers=dict(headers), allow_redirects=False
-            ) as answer:
-                await answer.content.read(ANSWER_LIMIT)
-                return SendResult(answer.status, None, _ms(started))
+            async with asyncio.timeout(self.timeout):  # the whole try: resolve, send, answer
+                async with self._client().post(
+                    url, data=body, headers=dict(headers), allow_redirects=False
+                ) as answer:
+                    await answer.content.read(ANSWER_LIMIT)
+                    return SendResult(answer.status, None, _ms(started))
+        except TimeoutError:
+            return SendResult(None, f"no answer within {self.timeout:g} s", _ms(started))
         except ProviderRejected as exc:
             message = exc.message.replace("fetch the provider's image URL", "deliver")
             return SendResult(None, message, _ms(started))
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        except (aiohttp.ClientError, OSError) as exc:
             return SendResult(None, f"{type(exc).__name__}: {exc}"[:300], _ms(started))
 
     async def close(self) -> None:

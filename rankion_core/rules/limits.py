@@ -22,6 +22,19 @@ TOTAL_COUNT_LIMIT = 1000
 EXPORT_MAX = 500
 IDEMPOTENCY_KEY_MAX = 255
 
+#: default per-team caps of a shared server (the server's settings; 0 turns one off)
+WEBHOOKS_PER_TEAM = 20
+ACTIVE_EXPORTS_PER_TEAM = 3
+#: seconds a team over its export cap is told to wait
+ACTIVE_EXPORTS_RETRY_AFTER = 10
+
+
+def at_cap(count: int, limit: int) -> bool:
+    """Whether a team holding ``count`` of something may not add one more under
+    ``limit`` (0: no limit)."""
+    return limit > 0 and count >= limit
+
+
 GENERATE_COST = 5
 EDIT_COST = 10
 

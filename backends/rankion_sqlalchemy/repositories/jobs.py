@@ -120,7 +120,9 @@ class JobRepo(Repository):
         self, job_id: int, attempt: int, run_after: datetime, error: str | None
     ) -> bool:
         """Back to ``queued`` with a new turn, behind the team's queued jobs."""
-        held = (await self.session.execute(select(_c.team_id, _c.lane).where(*_held(job_id, attempt)))).first()
+        held = (
+            await self.session.execute(select(_c.team_id, _c.lane).where(*_held(job_id, attempt)))
+        ).first()
         if held is None:
             return False
         turn = await self._turn(Lane(held.lane), held.team_id)

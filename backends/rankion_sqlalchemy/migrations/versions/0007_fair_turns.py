@@ -18,6 +18,7 @@ Create Date: 2026-12-05 00:00:00
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -37,7 +38,7 @@ _BACKFILL = f"""UPDATE jobs SET turn = ranked.n FROM (
 ) AS ranked WHERE ranked.id = jobs.id"""
 
 
-def _active() -> dict[str, sa.TextClause]:
+def _active() -> dict[str, Any]:
     return {"sqlite_where": sa.text(ACTIVE), "postgresql_where": sa.text(ACTIVE)}
 
 
