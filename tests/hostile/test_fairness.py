@@ -1,6 +1,6 @@
 """Fair service under attack, against real processes: an attacker with a backlog of
 generations and 30 webhooks to a receiver that never answers cannot slow another team's
-single generation beyond 2 × its idle time + 1 s (api.md, Fair service).
+single generation beyond twice its idle time + 1 s (api.md, Fair service).
 
 SQLite: one ``rankion serve`` with its own workers. PostgreSQL: ``serve --no-workers``
 beside two ``rankion worker`` processes (skipped without ``RANKION_TEST_POSTGRES_URL``).
