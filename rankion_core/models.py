@@ -253,6 +253,8 @@ class Job:
     result: dict[str, Any] | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    #: its place in its lane's fair queue (``rules.fairness``), set by storage
+    turn: int = 0
 
 
 @define(slots=False, eq=False)

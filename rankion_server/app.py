@@ -55,6 +55,8 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
             size=config.workers,
             poll_seconds=config.poll_seconds,
             maintenance_seconds=config.purge_interval_seconds,
+            export_loops=config.export_workers,
+            delivery_loops=config.webhook_workers,
         )
         pool.start()
     app[WORKERS] = pool

@@ -9,14 +9,26 @@ from pathlib import Path
 from attrs import define, field
 
 from rankion_core.errors import Invalid
+from rankion_core.rules.limits import ACTIVE_EXPORTS_PER_TEAM, WEBHOOKS_PER_TEAM
+
+from .workers import DELIVERY_LOOPS, EXPORT_LOOPS
 
 DEFAULT_DATA_DIR = "./rankion-data"
 #: timing settings read from the environment when no option gives them
 TIMING_ENV = {"lease_seconds": "RANKION_LEASE_SECONDS", "poll_seconds": "RANKION_POLL_SECONDS"}
 TIMING_ENV["webhook_backoff_seconds"] = "RANKION_WEBHOOK_BACKOFF_SECONDS"  # issue 9
+TIMING_ENV["webhook_timeout_seconds"] = "RANKION_WEBHOOK_TIMEOUT_SECONDS"
 #: abuse limits read from the environment when no option gives them (0 turns one off)
-LIMIT_ENV = {"max_active_jobs": "RANKION_MAX_ACTIVE_JOBS", "charge_rate": "RANKION_CHARGE_RATE"}
-LIMIT_ENV["max_streams_per_team"] = "RANKION_MAX_STREAMS_PER_TEAM"
+LIMIT_ENV = {
+    "max_active_jobs": "RANKION_MAX_ACTIVE_JOBS",
+    "charge_rate": "RANKION_CHARGE_RATE",
+    "max_webhooks": "RANKION_MAX_WEBHOOKS",
+    "max_active_exports": "RANKION_MAX_ACTIVE_EXPORTS",
+    "max_streams_per_team": "RANKION_MAX_STREAMS_PER_TEAM",
+    # loops of the export and delivery lanes per worker process (0: none here)
+    "export_workers": "RANKION_EXPORT_WORKERS",
+    "webhook_workers": "RANKION_WEBHOOK_WORKERS",
+}
 TIMING_ENV["share_link_seconds"] = "RANKION_SHARE_LINK_SECONDS"
 
 
@@ -100,6 +112,12 @@ class ServerConfig:
     # webhooks and live job events (issue 9; see docs/webhooks.md)
     webhooks_allow_private: bool = field(factory=_allow_private_from_env)
     webhook_backoff_seconds: float = 10.0
+    #: total time of one delivery attempt (connect, send, answer)
+    webhook_timeout_seconds: float = 10.0
+    #: loops of this process that run exports / webhook deliveries, apart from image
+    #: work (only in a process that runs jobs; see docs/security.md)
+    export_workers: int = EXPORT_LOOPS
+    webhook_workers: int = DELIVERY_LOOPS
     events_poll_seconds: float = 0.25
     events_keepalive_seconds: float = 15.0
     events_timeout_seconds: float = 900.0
@@ -107,6 +125,10 @@ class ServerConfig:
     max_active_jobs: int = 20
     #: generate/edit requests per team and minute, per process (0: no limit)
     charge_rate: int = 60
+    #: webhooks one team may have (0: no limit)
+    max_webhooks: int = WEBHOOKS_PER_TEAM
+    #: exports one team may have queued or running at once (0: no limit)
+    max_active_exports: int = ACTIVE_EXPORTS_PER_TEAM
     #: open job event streams per team, per process (0: no limit)
     max_streams_per_team: int = 20
     #: how long a signed image link embedded in a share page works (at most; ≥ half)
@@ -128,9 +150,8 @@ class ServerConfig:
         """Explicit options win, then ``RANKION_DATABASE_URL`` / ``RANKION_BLOBS_URL``,
         then the data dir (default ``./rankion-data``: SQLite file and blob folder).
         ``RANKION_LEASE_SECONDS`` and ``RANKION_POLL_SECONDS`` set the job lease and
-        the workers' poll interval unless an override gives them; likewise
-        ``RANKION_MAX_ACTIVE_JOBS``, ``RANKION_CHARGE_RATE`` and
-        ``RANKION_MAX_STREAMS_PER_TEAM`` the abuse limits, and
+        the workers' poll interval unless an override gives them; likewise the
+        per-team limits of ``LIMIT_ENV`` (``RANKION_MAX_ACTIVE_JOBS``, …) and
         ``RANKION_SHARE_LINK_SECONDS`` the life of links embedded in share pages."""
         database = database or os.environ.get("RANKION_DATABASE_URL")
         blobs = blobs or os.environ.get("RANKION_BLOBS_URL")

@@ -3,15 +3,18 @@
 Every try goes through ``rankion_outbound``: the URL is checked again as aiohttp
 reads it, and unless private targets are allowed (``ServerConfig.webhooks_allow_private``)
 the connection is made only to public addresses, whether the host is a name or an IP
-literal. Redirects are not followed: a ``3xx`` is a failed try.
+literal. Redirects are not followed: a ``3xx`` is a failed try. One try has a total
+time limit (``timeout``, ``RANKION_WEBHOOK_TIMEOUT_SECONDS``): a receiver that never
+answers, or answers a byte at a time, costs a delivery loop that long and no more.
 
 The deliveries log must not map the network: a target that was refused and one that
-could not be reached (no DNS answer, connection refused, no answer in time) read the
-same, ``CONNECT_FAILED``.
+could not be reached (no DNS answer, connection refused) read the same,
+``CONNECT_FAILED``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -53,12 +56,15 @@ class AiohttpWebhookSender:
         started = time.perf_counter()
         try:
             target = check_url(url, allow_private=self.allow_private)
-            async with self._client().post(
-                target, data=body, headers=dict(headers), allow_redirects=False
-            ) as answer:
-                await answer.content.read(ANSWER_LIMIT)
-                return SendResult(answer.status, None, _ms(started))
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            async with asyncio.timeout(self.timeout):  # the whole try: resolve, send, answer
+                async with self._client().post(
+                    target, data=body, headers=dict(headers), allow_redirects=False
+                ) as answer:
+                    await answer.content.read(ANSWER_LIMIT)
+                    return SendResult(answer.status, None, _ms(started))
+        except TimeoutError:
+            return SendResult(None, f"no answer within {self.timeout:g} s", _ms(started))
+        except (aiohttp.ClientError, OSError) as exc:
             return SendResult(None, _describe(exc), _ms(started))
 
     async def close(self) -> None:

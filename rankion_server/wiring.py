@@ -76,9 +76,13 @@ async def build(config: ServerConfig) -> Rankion:
         provider=open_provider(config.provider, config.provider_options),
         codec=PillowCodec(),
         signer=HmacUrlSigner(config.secret, config.base_url),
-        webhook_sender=AiohttpWebhookSender(allow_private=config.webhooks_allow_private),
+        webhook_sender=AiohttpWebhookSender(
+            allow_private=config.webhooks_allow_private, timeout=config.webhook_timeout_seconds
+        ),
         webhook_policy=webhook_policy(config),
         max_active_jobs=config.max_active_jobs,
+        max_webhooks=config.max_webhooks,
+        max_active_exports=config.max_active_exports,
     )
     return Rankion(deps, lease=timedelta(seconds=config.lease_seconds))
 

@@ -7,6 +7,12 @@ thumbnailed, the next job's provider call has already started, so the provider n
 idles on bookkeeping (claim, status, blob writes, the fenced finish) and exports run
 beside the provider calls instead of taking their slots.
 
+Jobs run in lanes (``rankion_core.rules.fairness``), each with loops of its own:
+image work (generate, edit) on the provider slots above, exports on ``export_loops``,
+webhook deliveries on ``delivery_loops``. A receiver that never answers or a large
+export therefore holds a loop of its own lane, never an image slot; inside a lane,
+claims take turns between teams.
+
 A queued job wakes an idle loop at once in this process, and every loop polls storage
 so jobs queued by other processes are found too. ``stop()`` is graceful: loops finish
 the job in hand (up to ``grace`` seconds); a job still running then is left to its
@@ -24,7 +30,9 @@ import socket
 from datetime import timedelta
 
 from rankion_core import Rankion
+from rankion_core.models import JobKind
 from rankion_core.ports import EditSpec, GenerateSpec, ImageProvider, ProviderImage
+from rankion_core.rules.fairness import LANE_KINDS, Lane
 from rankion_core.rules.limits import IDEMPOTENCY_TTL
 
 log = logging.getLogger("rankion.workers")
@@ -57,9 +65,16 @@ class ProviderSlots:
         await self.inner.close()
 
 
+#: loops per process for the lanes beside image work (defaults of ``ServerConfig``)
+EXPORT_LOOPS = 1
+DELIVERY_LOOPS = 4
+
+
 class WorkerPool:
     """``size`` provider calls at once; ``overlap`` more loops (default ``ceil(size/2)``,
-    0 for exactly ``size`` loops) do the bookkeeping of the next jobs meanwhile."""
+    0 for exactly ``size`` loops) do the bookkeeping of the next jobs meanwhile.
+    ``export_loops`` and ``delivery_loops`` run exports and webhook deliveries in lanes
+    of their own (only when ``size > 0``: a ``serve --no-workers`` runs no job)."""
 
     def __init__(
         self,
@@ -70,10 +85,14 @@ class WorkerPool:
         maintenance_seconds: float = 3600.0,
         grace: float = 10.0,
         overlap: int | None = None,
+        export_loops: int = EXPORT_LOOPS,
+        delivery_loops: int = DELIVERY_LOOPS,
     ) -> None:
         self.app = app
         self.size = size
         self.overlap = math.ceil(size / 2) if overlap is None else overlap
+        self.export_loops = export_loops
+        self.delivery_loops = delivery_loops
         self.poll_seconds = poll_seconds
         self.maintenance_seconds = maintenance_seconds
         self.grace = grace
@@ -88,11 +107,23 @@ class WorkerPool:
     def start(self, *, maintenance: bool = True) -> None:
         deps = self.app.deps
         deps.on_job_queued = self.wake
-        loops = self.size + self.overlap if self.size > 0 else 0
-        if loops > self.size:
+        if self.size <= 0:
+            lanes: dict[Lane, int] = {}
+        else:
+            lanes = {
+                Lane.IMAGE: self.size + self.overlap,
+                Lane.EXPORT: self.export_loops,
+                Lane.WEBHOOK: self.delivery_loops,
+            }
+        if lanes.get(Lane.IMAGE, 0) > self.size:
             self._provider = deps.provider
             deps.provider = ProviderSlots(deps.provider, self.size)
-        self._tasks = [asyncio.create_task(self._loop(i)) for i in range(loops)]
+        slot = 0
+        for lane, count in lanes.items():
+            kinds = list(LANE_KINDS[lane])
+            for _ in range(count):
+                self._tasks.append(asyncio.create_task(self._loop(slot, kinds)))
+                slot += 1
         if maintenance:
             self._tasks.append(asyncio.create_task(self._maintain()))
 
@@ -116,11 +147,11 @@ class WorkerPool:
         if self._provider is not None:
             self.app.deps.provider, self._provider = self._provider, None
 
-    async def _loop(self, slot: int) -> None:
+    async def _loop(self, slot: int, kinds: list[JobKind]) -> None:
         name = worker_name(slot)
         while not self._stopping.is_set():
             try:
-                ran = await self.app.jobs.run_once(name)
+                ran = await self.app.jobs.run_once(name, kinds)
             except Exception:  # storage hiccup: log, back off, go on
                 log.exception("worker %s failed to claim or run a job", name)
                 ran = False

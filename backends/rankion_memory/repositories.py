@@ -29,6 +29,7 @@ from rankion_core.models import (
 )
 from rankion_core.ports import DayQuery, EventQuery, ImageQuery
 from rankion_core.rules import search
+from rankion_core.rules.fairness import Lane, lane_of, lanes_of, next_turn
 from rankion_core.rules.shares import is_active
 from rankion_core.rules.text import tag_key
 
@@ -326,6 +327,9 @@ class EditSessions:
         return _scoped(self.t.get(session_id), team_id)  # type: ignore[no-any-return]
 
 
+_ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
 def _claimable(job: Job, now: datetime, kinds: Sequence[JobKind] | None) -> bool:
     if kinds is not None and job.kind not in kinds:
         return False
@@ -341,7 +345,17 @@ class Jobs:
         self.t = table
 
     async def add(self, job: Job) -> Job:
+        job.turn = self._turn(lane_of(job.kind), job.team_id)
         return _add(self.t, job)  # type: ignore[no-any-return]
+
+    def _turn(self, lane: Lane, team_id: int) -> int:
+        """The next turn of ``team_id`` in ``lane`` (``rules.fairness``)."""
+        active = [
+            j for j in self.t.rows() if j.status in _ACTIVE_STATUSES and lane_of(j.kind) is lane
+        ]
+        floor = min((j.turn for j in active), default=None)
+        last = max((j.turn for j in active if j.team_id == team_id), default=None)
+        return next_turn(floor, last)
 
     async def get(self, team_id: int, job_id: int) -> Job | None:
         return _scoped(self.t.get(job_id), team_id)  # type: ignore[no-any-return]
@@ -356,10 +370,16 @@ class Jobs:
         lease_until: datetime,
         kinds: Sequence[JobKind] | None = None,
     ) -> Job | None:
-        ready = sorted((j for j in self.t.rows() if _claimable(j, now, kinds)), key=lambda j: j.id)
-        if not ready:
+        wanted = list(JobKind) if kinds is None else kinds
+        first = None
+        for _lane, chosen in lanes_of(wanted):
+            ready = [j for j in self.t.rows() if _claimable(j, now, chosen)]
+            first = min(ready, key=lambda j: (j.turn, j.id), default=None)
+            if first is not None:
+                break
+        if first is None:
             return None
-        job = clone(ready[0])
+        job = clone(first)
         job.status, job.attempts = JobStatus.RUNNING, job.attempts + 1
         job.lease_owner, job.lease_expires_at = worker, lease_until
         job.started_at = job.started_at or now
@@ -394,17 +414,17 @@ class Jobs:
         job = self._held(job_id, attempt)
         if job is None:
             return False
+        job.turn = self._turn(lane_of(job.kind), job.team_id)
         job.status, job.run_after, job.error = JobStatus.QUEUED, run_after, error
         job.lease_owner, job.lease_expires_at = None, None
         self.t.put(job_id, job)
         return True
 
     async def count_active(self, team_id: int, kinds: Sequence[JobKind]) -> int:
-        active = (JobStatus.QUEUED, JobStatus.RUNNING)
         return sum(
             1
             for j in self.t.rows()
-            if j.team_id == team_id and j.kind in kinds and j.status in active
+            if j.team_id == team_id and j.kind in kinds and j.status in _ACTIVE_STATUSES
         )
 
     async def count_claimable(self, now: datetime) -> int:

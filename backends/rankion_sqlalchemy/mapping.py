@@ -26,7 +26,6 @@ _MAPPINGS: tuple[tuple[type[Any], Any], ...] = (
     (models.Project, tables.projects),
     (models.CalendarEvent, tables.calendar_events),
     (models.EditSession, tables.edit_sessions),
-    (models.Job, tables.jobs),
     (models.Share, tables.shares),
     (models.ChatSession, tables.chat_sessions),
     (models.Export, tables.exports),
@@ -44,6 +43,13 @@ def start_mappers() -> None:
     for cls, table in _MAPPINGS:
         if not _mapped(cls):
             mapper_registry.map_imperatively(cls, table)
+    if not _mapped(models.Job):
+        mapper_registry.map_imperatively(
+            models.Job,
+            tables.jobs,
+            # Not a domain field: the job's lane (a function of its kind), kept by storage.
+            properties={"_lane": tables.jobs.c.lane},
+        )
     if not _mapped(models.Image):
         mapper_registry.map_imperatively(
             models.Image,

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -289,10 +290,24 @@ jobs = Table(
     Column("result", JSON(none_as_null=True), nullable=True),
     Column("started_at", UTCDateTime, nullable=True),
     Column("finished_at", UTCDateTime, nullable=True),
-    # Claims take the lowest id first; only queued and running jobs are in the index.
+    # The fair queue (rankion_core.rules.fairness): a claim walks its lane in
+    # (turn, id) order; only queued and running jobs are in the index.
+    Column("lane", String(16), nullable=False, server_default="image"),
+    Column("turn", BigInteger, nullable=False, server_default="0"),
     Index(
         "ix_jobs_claim",
+        "lane",
+        "turn",
         "id",
+        sqlite_where=text(ACTIVE_JOB_STATUSES),
+        postgresql_where=text(ACTIVE_JOB_STATUSES),
+    ),
+    # A team's latest turn in a lane, read when one of its jobs is queued.
+    Index(
+        "ix_jobs_turns",
+        "team_id",
+        "lane",
+        "turn",
         sqlite_where=text(ACTIVE_JOB_STATUSES),
         postgresql_where=text(ACTIVE_JOB_STATUSES),
     ),

@@ -31,6 +31,19 @@ ID_MAX = 2**63 - 1
 #: nesting of a JSON body an idempotency fingerprint looks into
 JSON_DEPTH_MAX = 64
 
+#: default per-team caps of a shared server (the server's settings; 0 turns one off)
+WEBHOOKS_PER_TEAM = 20
+ACTIVE_EXPORTS_PER_TEAM = 3
+#: seconds a team over its export cap is told to wait
+ACTIVE_EXPORTS_RETRY_AFTER = 10
+
+
+def at_cap(count: int, limit: int) -> bool:
+    """Whether a team holding ``count`` of something may not add one more under
+    ``limit`` (0: no limit)."""
+    return limit > 0 and count >= limit
+
+
 GENERATE_COST = 5
 EDIT_COST = 10
 

@@ -35,6 +35,10 @@ class Deps:
     on_job_queued: Callable[[], None] | None = None
     #: generate/edit jobs a team may have queued or running at once (0: no limit)
     max_active_jobs: int = 0
+    #: webhooks a team may have (0: no limit)
+    max_webhooks: int = 0
+    #: exports a team may have queued or running at once (0: no limit)
+    max_active_exports: int = 0
     #: sends webhook deliveries (None: deliveries fail with a clear error)
     webhook_sender: WebhookSender | None = None
     webhook_policy: RetryPolicy = field(factory=RetryPolicy)

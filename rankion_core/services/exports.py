@@ -18,10 +18,11 @@ from datetime import UTC, datetime, timedelta
 
 from attrs import define
 
-from ..errors import NotFound
+from ..errors import NotFound, RateLimited
 from ..models import Actor, Export, ExportStatus, Image, Job, JobKind, JobStatus, ProcessingStatus
+from ..ports import UnitOfWork
 from ..rules import bulk
-from ..rules.limits import EXPORT_MAX, EXPORT_RETENTION
+from ..rules.limits import ACTIVE_EXPORTS_RETRY_AFTER, EXPORT_MAX, EXPORT_RETENTION, at_cap
 from ..rules.timeutil import iso_z
 from ..rules.webhooks import export_data
 from ..webhooks import WebhookEvent
@@ -108,6 +109,7 @@ class Exports:
         wanted = bulk.check_ids(ids, EXPORT_MAX)
         now = self.deps.clock.now()
         async with self.deps.storage.unit_of_work() as uow:
+            await self._check_active_exports(uow, actor.team_id)
             job = await uow.jobs.add(
                 Job(
                     id=0,
@@ -129,6 +131,20 @@ class Exports:
             await uow.commit()
         self.deps.notify_job()
         return export
+
+    async def _check_active_exports(self, uow: UnitOfWork, team_id: int) -> None:
+        """At most ``max_active_exports`` queued or running exports per team. Charging
+        nothing locks the team's row until the commit, so a team's concurrent requests
+        are counted one after another."""
+        limit = self.deps.max_active_exports
+        if limit <= 0:
+            return
+        await uow.teams.charge(team_id, 0)
+        if at_cap(await uow.jobs.count_active(team_id, [JobKind.EXPORT]), limit):
+            raise RateLimited(
+                f"the team already has {limit} exports queued or running",
+                retry_after=ACTIVE_EXPORTS_RETRY_AFTER,
+            )
 
     async def status(self, actor: Actor, job_id: int) -> ExportView:
         async with self.deps.storage.unit_of_work() as uow:

@@ -13,10 +13,11 @@ import random
 from datetime import datetime
 from typing import Any
 
-from ..errors import NotFound
+from ..errors import LimitExceeded, NotFound
 from ..models import Actor, Job, JobKind, JobStatus, Page
 from ..ports import UnitOfWork
 from ..rules import webhooks as rules
+from ..rules.limits import at_cap
 from ..rules.text import check_length
 from ..rules.timeutil import iso_z
 from ..webhooks import DeliveryStatus, SendResult, Webhook, WebhookDelivery
@@ -50,9 +51,24 @@ class Webhooks:
             description=description,
         )
         async with self.deps.storage.unit_of_work() as uow:
+            await self._check_count(uow, actor.team_id)
             await uow.webhooks.add(hook)
             await uow.commit()
         return hook
+
+    async def _check_count(self, uow: UnitOfWork, team_id: int) -> None:
+        """At most ``max_webhooks`` per team. Charging nothing locks the team's row
+        until the commit, so a team's concurrent requests are counted one at a time."""
+        limit = self.deps.max_webhooks
+        if limit <= 0:
+            return
+        await uow.teams.charge(team_id, 0)
+        _first, total = await uow.webhooks.list(team_id, 1, 1)
+        if at_cap(total, limit):
+            raise LimitExceeded(
+                f"a team may have at most {limit} webhooks; delete one first",
+                details={"webhooks": f"at most {limit} per team"},
+            )
 
     async def get(self, actor: Actor, webhook_id: int) -> Webhook:
         async with self.deps.storage.unit_of_work() as uow:

@@ -113,6 +113,8 @@ async def work(args: argparse.Namespace, config: ServerConfig) -> None:
         size=config.workers,
         poll_seconds=config.poll_seconds,
         maintenance_seconds=config.purge_interval_seconds,
+        export_loops=config.export_workers,
+        delivery_loops=config.webhook_workers,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

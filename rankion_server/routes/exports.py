@@ -26,10 +26,11 @@ TAG = "exports"
     response=ExportStartedOut,
     body=ExportBody,
     params=(IDEMPOTENCY_KEY,),
-    errors=(409,),
+    errors=(409, 429),
     headers=("Location",),
     description="The ZIP holds {id}-{slug}.{ext} per image and manifest.json; "
-    "missing, other teams', trashed or unready ids are skipped.",
+    "missing, other teams', trashed or unready ids are skipped. A team may have 3 "
+    "exports queued or running at once (a setting): past it, 429 with Retry-After.",
 )
 @idempotent
 async def start_export(request: web.Request) -> web.StreamResponse:

@@ -69,7 +69,7 @@ async def list_webhooks(request: web.Request) -> web.StreamResponse:
     response=WebhookCreatedOut,
     body=CreateWebhookBody,
     headers=("Location",),
-    description=SIGNING,
+    description=SIGNING + " A team may have 20 webhooks (a setting): past it, 422 limit_exceeded.",
 )
 async def create_webhook(request: web.Request) -> web.StreamResponse:
     body = await parse(request, CreateWebhookBody)

@@ -62,6 +62,8 @@ def build_rankion(storage: SqlStorage, cfg: ServerConfig) -> Rankion:
         codec=PillowCodec(),
         signer=HmacUrlSigner(cfg.secret, cfg.base_url),
         max_active_jobs=cfg.max_active_jobs,
+        max_webhooks=cfg.max_webhooks,
+        max_active_exports=cfg.max_active_exports,
     )
     return Rankion(deps)
 

@@ -1,4 +1,9 @@
-"""Jobs: the outbox and the queue, claimed under a lease and fenced by ``attempts``."""
+"""Jobs: the outbox and the queue, claimed under a lease and fenced by ``attempts``.
+
+The queue is fair between teams (``rankion_core.rules.fairness``): a job's ``turn`` is
+given from two index probes when it is queued or released, and a claim walks its
+lane's index in ``(turn, id)`` order, whatever the number of teams.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select, update
 
 from rankion_core.models import Job, JobKind, JobStatus
+from rankion_core.rules.fairness import LANE_KINDS, Lane, lane_of, lanes_of, next_turn
 
 from ..mapping import values_of
 from ..queries import ACTIVE_JOB, Condition, claimable
@@ -27,7 +33,18 @@ def _held(job_id: int, attempt: int) -> tuple[ColumnElement[bool], ...]:
 
 class JobRepo(Repository):
     async def add(self, job: Job) -> Job:
+        lane = lane_of(job.kind)
+        job._lane = lane.value  # type: ignore[attr-defined]
+        job.turn = await self._turn(lane, job.team_id)
         return await self._add(job)
+
+    async def _turn(self, lane: Lane, team_id: int) -> int:
+        """The next turn of ``team_id`` in ``lane``: two probes of the turn indexes."""
+        floor = select(_c.turn).where(ACTIVE_JOB, _c.lane == lane.value)
+        last = select(_c.turn).where(ACTIVE_JOB, _c.team_id == team_id, _c.lane == lane.value)
+        low = await self.session.scalar(floor.order_by(_c.turn).limit(1))
+        high = await self.session.scalar(last.order_by(_c.turn.desc()).limit(1))
+        return next_turn(low, high)
 
     async def get(self, team_id: int, job_id: int) -> Job | None:
         return await self._first(select(Job).where(_c.team_id == team_id, _c.id == job_id))
@@ -42,20 +59,34 @@ class JobRepo(Repository):
         lease_until: datetime,
         kinds: Sequence[JobKind] | None = None,
     ) -> Job | None:
-        """One ``UPDATE … WHERE id = (SELECT … LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING``.
+        """Per lane the kinds belong to (in lane order), one ``UPDATE … WHERE id =
+        (SELECT … ORDER BY turn, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING``.
 
         PostgreSQL skips rows another claimer has locked; SQLite has no row locks, but
         its unit of work began IMMEDIATE, so claims there run one at a time.
         """
+        for lane, chosen in lanes_of(list(JobKind) if kinds is None else kinds):
+            job = await self._claim_in(lane, chosen, worker, now, lease_until)
+            if job is not None:
+                return job
+        return None
+
+    async def _claim_in(
+        self,
+        lane: Lane,
+        kinds: Sequence[JobKind],
+        worker: str,
+        now: datetime,
+        lease_until: datetime,
+    ) -> Job | None:
         where = claimable(now)
-        if kinds is not None:
-            if not kinds:
-                return None
+        where.append(_c.lane == lane.value)
+        if set(kinds) != set(LANE_KINDS[lane]):
             where.append(_c.kind.in_(list(kinds)))
-        oldest = (
+        first = (
             select(_c.id)
             .where(*where)
-            .order_by(_c.id)
+            .order_by(_c.turn, _c.id)
             .limit(1)
             .with_for_update(skip_locked=True)
             .scalar_subquery()
@@ -63,7 +94,7 @@ class JobRepo(Repository):
         )
         stmt = (
             update(jobs)
-            .where(_c.id == oldest)
+            .where(_c.id == first)
             .values(
                 status=JobStatus.RUNNING,
                 attempts=_c.attempts + 1,
@@ -88,9 +119,17 @@ class JobRepo(Repository):
     async def release(
         self, job_id: int, attempt: int, run_after: datetime, error: str | None
     ) -> bool:
+        """Back to ``queued`` with a new turn, behind the team's queued jobs."""
+        held = (
+            await self.session.execute(select(_c.team_id, _c.lane).where(*_held(job_id, attempt)))
+        ).first()
+        if held is None:
+            return False
+        turn = await self._turn(Lane(held.lane), held.team_id)
         return await self._fenced(
             job_id,
             attempt,
+            turn=turn,
             status=JobStatus.QUEUED,
             run_after=run_after,
             error=error,
