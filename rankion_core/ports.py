@@ -282,9 +282,10 @@ class ShareRepository(Protocol):
 
     async def get_by_token(self, token: str) -> Share | None: ...
     async def update(self, share: Share) -> None: ...
-    async def count_view(self, share_id: int, image_id: int) -> int:
-        """Atomically add one view to the share and to its image's ``share_views``;
-        the share's new count."""
+    async def add_views(self, share_id: int, image_id: int, views: int) -> None:
+        """Add ``views`` to the share's ``view_count`` and to its image's
+        ``share_views`` as ``x = x + n`` (concurrent writers never lose a view); a
+        share or image that no longer exists is skipped."""
         ...
 
 
@@ -464,6 +465,12 @@ class BlobStore(Protocol):
     def presign(self, key: str, *, expires_at: datetime, filename: str | None = None) -> str | None:
         """A URL a browser can fetch without credentials, or None when the store has
         none of its own (the core then signs a URL that the server serves)."""
+        ...
+
+    def local_file(self, key: str) -> str | None:
+        """The path of the file holding ``key`` when the store keeps blobs as files on
+        this machine (a server may then send it with sendfile), else None. The file
+        may be missing; nothing is checked."""
         ...
 
     async def ping(self) -> None: ...

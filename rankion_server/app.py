@@ -8,11 +8,15 @@ jobs and the periodic maintenance in this process, and is stopped gracefully.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from rankion_core import Rankion
+from rankion_core.services.shares import FLUSH_SECONDS
 
 from . import wiring
 from .auth import TokenCache
@@ -26,11 +30,14 @@ from .limits import (
     TokenBuckets,
     body_limit_middleware,
 )
+from .logs import kv
 from .metrics import METRICS, Metrics, instrument, metrics_middleware
 from .middleware import add_request_id, auth_middleware, errors_middleware
 from .routes import add_routes
 from .surface import server_header
 from .workers import WorkerPool
+
+log = logging.getLogger("rankion.server")
 
 
 async def _backends(app: web.Application) -> AsyncIterator[None]:
@@ -67,6 +74,32 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
             await pool.stop()
 
 
+async def _view_counts(app: web.Application) -> AsyncIterator[None]:
+    """Write the share views counted in this process every ``FLUSH_SECONDS``, and once
+    more on a graceful stop (before the backends close)."""
+    shares = app[RANKION].shares
+
+    async def flush() -> None:
+        try:
+            await shares.flush_views()
+        except Exception as exc:  # kept counted; the next flush tries again
+            log.warning(kv(event="view_flush_failed", error=type(exc).__name__))
+
+    async def every_second() -> None:
+        while True:
+            await asyncio.sleep(FLUSH_SECONDS)
+            await flush()
+
+    task = asyncio.create_task(every_second())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await flush()
+
+
 def create_app(config: ServerConfig, *, rankion: Rankion | None = None) -> web.Application:
     app = web.Application(
         client_max_size=config.max_body_bytes,
@@ -82,6 +115,7 @@ def create_app(config: ServerConfig, *, rankion: Rankion | None = None) -> web.A
     if rankion is not None:
         app[RANKION] = rankion
     app.cleanup_ctx.append(_backends)
+    app.cleanup_ctx.append(_view_counts)
     app.cleanup_ctx.append(instrument)  # before the workers, so they run timed handlers
     app.cleanup_ctx.append(_workers)
     app.on_response_prepare.append(add_request_id)

@@ -23,7 +23,7 @@ HEADERS = {
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
+    "Cache-Control": "no-cache",  # kept only if revalidated: ETag → 304, revoked → 404
 }
 
 _STYLE = """

@@ -7,11 +7,15 @@ can only cut the connection: it is logged and the connection is closed.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
+import os
 from collections.abc import AsyncIterator, Mapping
 
 from aiohttp import web
 
+from rankion_core.errors import NotFound
 from rankion_core.ports import BlobStore
 
 from .logs import kv
@@ -38,6 +42,40 @@ async def _close(chunks: AsyncIterator[bytes]) -> None:
     aclose = getattr(chunks, "aclose", None)
     if aclose is not None:
         await aclose()
+
+
+def not_modified(request: web.Request, etag: str) -> bool:
+    """Whether ``If-None-Match`` names ``etag`` (or is ``*``)."""
+    tags = request.if_none_match
+    return bool(tags) and any(t.value in (etag, "*") for t in tags or ())
+
+
+async def send_blob(
+    request: web.Request,
+    blobs: BlobStore,
+    key: str,
+    *,
+    content_type: str,
+    headers: Mapping[str, str] | None = None,
+) -> web.StreamResponse:
+    """Send a blob: with sendfile when the store keeps it as a local file (aiohttp's
+    ``FileResponse``, which also answers ``Range`` and ``If-Modified-Since``), else
+    streamed. A missing blob is ``NotFound`` either way."""
+    path = blobs.local_file(key)
+    if path is None:
+        # a key's bytes never change, so the key names the version
+        etag = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+        if not_modified(request, etag):
+            return web.Response(status=304, headers={"ETag": f'"{etag}"', **(headers or {})})
+        headers = {"ETag": f'"{etag}"', **(headers or {})}
+        return await stream_blob(request, blobs, key, content_type=content_type, headers=headers)
+    if not await asyncio.to_thread(os.path.isfile, path):
+        raise NotFound("file")
+    response = web.FileResponse(
+        path, headers={"X-Content-Type-Options": "nosniff", **(headers or {})}
+    )
+    response.content_type = content_type
+    return response
 
 
 async def stream_blob(

@@ -41,6 +41,10 @@ class Backend(Protocol):
         """A credential-free GET URL valid ``expires_in`` seconds, or None."""
         ...
 
+    def local_file(self, path: str) -> str | None:
+        """``path`` itself when objects are files on this machine's disk, else None."""
+        ...
+
     async def ping(self) -> None:
         """Raise when the storage cannot be reached."""
         ...

@@ -63,6 +63,9 @@ class LocalBackend:
     def presign(self, path: str, expires_in: int, filename: str | None) -> str | None:
         return None  # the core signs a URL that the server serves
 
+    def local_file(self, path: str) -> str | None:
+        return path
+
     async def ping(self) -> None:
         if not await asyncio.to_thread(os.access, self.root, os.W_OK | os.X_OK):
             raise Unavailable("the blob folder is missing or not writable")

@@ -70,6 +70,9 @@ class MemoryBackend:
     def presign(self, path: str, expires_in: int, filename: str | None) -> str | None:
         return None  # the core signs a URL that the server serves
 
+    def local_file(self, path: str) -> str | None:
+        return None
+
     async def ping(self) -> None:
         pass
 

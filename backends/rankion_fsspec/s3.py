@@ -109,6 +109,9 @@ class S3Backend:
         bucket, key, _ = self.fs.split_path(path)
         return presigned_get(self._signer, bucket, key, expires_in, filename)
 
+    def local_file(self, path: str) -> str | None:
+        return None
+
     async def ping(self) -> None:
         await self.fs._call_s3("head_bucket", Bucket=self.bucket)
 

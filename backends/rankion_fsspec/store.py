@@ -118,6 +118,10 @@ class FsspecBlobStore:
         with translate(self._backend.transient, reading=False):
             return self._backend.presign(path, expires_in, filename)
 
+    def local_file(self, key: str) -> str | None:
+        """The file holding ``key`` on a local store (for sendfile); None elsewhere."""
+        return self._backend.local_file(self._path(require_key(key)))
+
     # ----------------------------------------------------------------- lifecycle
 
     async def ping(self) -> None:

@@ -459,17 +459,15 @@ class Shares:
     async def update(self, share: Share) -> None:
         self.t.put(share.id, share)
 
-    async def count_view(self, share_id: int, image_id: int) -> int:
+    async def add_views(self, share_id: int, image_id: int, views: int) -> None:
         share = self.t.get(share_id)
+        if share is not None:
+            share.view_count += views
+            self.t.put(share_id, share)
         image = self.images.get(image_id)
-        if share is None:
-            return 0
-        share.view_count += 1
-        self.t.put(share_id, share)
         if image is not None:
-            image.share_views += 1
+            image.share_views += views
             self.images.put(image_id, image)
-        return share.view_count
 
 
 class Chats:

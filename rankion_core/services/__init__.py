@@ -13,7 +13,8 @@ from .exports import Exports, ExportView
 from .feeds import CalendarFeeds, FeedContent
 from .gallery import BulkDeleteResult, BulkRestoreResult, Gallery, ImagePatch
 from .jobs import Jobs
-from .shares import SharedImage, Shares
+from .resolved import ResolvedShares, SharedImage
+from .shares import Shares
 from .views import ImageDetail, ImageView, ShareView, VariantView
 from .webhooks import Webhooks
 
@@ -58,9 +59,10 @@ class Rankion:
         self.accounts = Accounts(deps)
         self.calendar = Calendar(deps)
         self.calendar_feeds = CalendarFeeds(deps)
-        self.gallery = Gallery(deps)
+        resolved = ResolvedShares()
+        self.gallery = Gallery(deps, resolved)
         self.creation = Creation(deps)
-        self.shares = Shares(deps)
+        self.shares = Shares(deps, resolved)
         self.chat = Chat(deps)
         self.jobs = Jobs(deps, lease=lease)
         self.exports = Exports(deps, self.jobs)

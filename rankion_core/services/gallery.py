@@ -16,6 +16,7 @@ from ..reads import reads_of
 from ..rules import bulk, text, trash, tree
 from ..rules.limits import BULK_MAX, PER_PAGE_DEFAULT, TOTAL_COUNT_LIMIT
 from .deps import Deps
+from .resolved import ResolvedShares
 from .views import ImageDetail, ImageView, VariantView, image_views
 
 
@@ -48,8 +49,10 @@ async def get_image(uow: UnitOfWork, actor: Actor, image_id: int) -> Image:
 
 
 class Gallery:
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, resolved: ResolvedShares | None = None) -> None:
         self.deps = deps
+        #: shares resolved by this process's public side, forgotten when an image goes
+        self.resolved = resolved if resolved is not None else ResolvedShares()
 
     async def _views(self, uow: UnitOfWork, actor: Actor, images: list[Image]) -> list[ImageView]:
         now = self.deps.clock.now()
@@ -127,6 +130,7 @@ class Gallery:
             if trash.soft_delete(image, self.deps.clock.now()):
                 await uow.images.update(image)
                 await uow.commit()
+        self.resolved.forget_images((image.id,))
         return image
 
     async def restore(self, actor: Actor, image_id: int) -> ImageView:
@@ -143,6 +147,7 @@ class Gallery:
             trash.check_forever(image)
             await _hard_delete(uow, image, self.deps.clock.now())
             await uow.commit()
+        self.resolved.forget_images((image.id,))
         await self._drop_blobs([image])
 
     async def bulk_delete(self, actor: Actor, ids: Sequence[int]) -> BulkDeleteResult:
@@ -150,6 +155,7 @@ class Gallery:
             return "deleted" if trash.soft_delete(image, now) else "already_in_trash"
 
         found = await self._bulk(actor, ids, sort, changed="deleted")
+        self.resolved.forget_images(found["deleted"])
         return BulkDeleteResult(found["deleted"], found["already_in_trash"], found["not_found"])
 
     async def bulk_restore(self, actor: Actor, ids: Sequence[int]) -> BulkRestoreResult:
@@ -198,6 +204,7 @@ class Gallery:
                 for image in due:
                     await _hard_delete(uow, image, now)
                 await uow.commit()
+            self.resolved.forget_images(image.id for image in due)
             await self._drop_blobs(due)
             purged += len(due)
             if len(due) < batch:

@@ -1,29 +1,58 @@
-"""Public shares of an image, and the public side that resolves and counts them."""
+"""Public shares of an image, and the public side that resolves and counts them.
+
+The public side is built for a share that goes viral: a resolved token is kept for at
+most ``LOOKUP_SECONDS`` per process (a revocation in this process drops it at once,
+elsewhere it reaches the page within that time), and views are counted in memory and
+written in batches by ``flush_views`` — the server calls it every ``FLUSH_SECONDS`` and
+once more when it stops. A process killed with ``kill -9`` loses the views it had not
+yet written: at most the last second's.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from attrs import define
-
 from ..errors import Conflict, NotFound
-from ..models import Actor, Image, ProcessingStatus, Share
+from ..models import Actor, ProcessingStatus
 from ..rules import shares as rules
 from ..rules.timeutil import ensure_utc
 from .deps import Deps
 from .gallery import get_image
+from .resolved import ResolvedShares, SharedImage
 from .views import ShareView, share_view
 
+#: how often counted views are written (the contract: visible within 2 s)
+FLUSH_SECONDS = 1.0
 
-@define(frozen=True)
-class SharedImage:
-    share: Share
-    image: Image
+
+class ViewTally:
+    """Views counted since the last write, per ``(share id, image id)``."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[int, int], int] = {}
+
+    def add(self, share_id: int, image_id: int, views: int = 1) -> None:
+        key = (share_id, image_id)
+        self._counts[key] = self._counts.get(key, 0) + views
+
+    def drain(self) -> dict[tuple[int, int], int]:
+        counts, self._counts = self._counts, {}
+        return counts
+
+    def restore(self, counts: dict[tuple[int, int], int]) -> None:
+        """Put back views whose write failed, so the next flush writes them."""
+        for (share_id, image_id), views in counts.items():
+            self.add(share_id, image_id, views)
+
+    def pending(self) -> int:
+        return sum(self._counts.values())
 
 
 class Shares:
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, resolved: ResolvedShares | None = None) -> None:
         self.deps = deps
+        self.tally = ViewTally()
+        self.resolved = resolved if resolved is not None else ResolvedShares()
 
     async def share(
         self,
@@ -85,27 +114,49 @@ class Shares:
             rules.revoke(share, now)
             await uow.shares.update(share)
             await uow.commit()
+        self.resolved.forget_images((image_id,))
 
     async def view(self, token: str, *, count: bool = True) -> SharedImage:
         """The public side: resolve ``token`` and count a view. Unknown, revoked,
         expired, trashed or not ready all raise the same ``NotFound``."""
         now = self.deps.clock.now()
+        shared = self.resolved.get(token, now)
+        if shared is None:
+            shared = await self._resolve(token, now)
+            self.resolved.keep(token, now, shared)
+        if count:
+            self.tally.add(shared.share.id, shared.image.id)
+        return shared
+
+    async def _resolve(self, token: str, now: datetime) -> SharedImage:
         async with self.deps.storage.unit_of_work() as uow:
             share = await uow.shares.get_by_token(token) if _plausible(token) else None
             image = await uow.images.get(share.team_id, share.image_id) if share else None
-            if (
-                share is None
-                or image is None
-                or not rules.is_active(share, now)
-                or image.deleted_at is not None
-                or image.blob_key is None
-            ):
-                raise NotFound("share")
-            if count:
-                share.view_count = await uow.shares.count_view(share.id, image.id)
-                image.share_views += 1
-                await uow.commit()
+        if (
+            share is None
+            or image is None
+            or not rules.is_active(share, now)
+            or image.deleted_at is not None
+            or image.blob_key is None
+        ):
+            raise NotFound("share")
         return SharedImage(share, image)
+
+    async def flush_views(self) -> int:
+        """Write the views counted so far, one ``+ n`` per share, in one transaction;
+        how many were written. On a failure they stay counted for the next flush."""
+        counts = self.tally.drain()
+        if not counts:
+            return 0
+        try:
+            async with self.deps.storage.unit_of_work() as uow:
+                for (share_id, image_id), views in counts.items():
+                    await uow.shares.add_views(share_id, image_id, views)
+                await uow.commit()
+        except BaseException:
+            self.tally.restore(counts)
+            raise
+        return sum(counts.values())
 
 
 def _plausible(token: str) -> bool:

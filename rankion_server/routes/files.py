@@ -14,7 +14,7 @@ from rankion_core.services.views import FILES_PREFIX
 
 from ..keys import rankion
 from ..operations import Param, operation
-from ..streaming import content_type_of, stream_blob
+from ..streaming import content_type_of, send_blob
 
 routes = web.RouteTableDef()
 
@@ -49,6 +49,6 @@ async def download(request: web.Request) -> web.StreamResponse:
     if key.startswith("exports/"):
         name = key.rsplit("/", 1)[-1]
         headers["Content-Disposition"] = f'attachment; filename="rankion-export-{name}"'
-    return await stream_blob(
+    return await send_blob(
         request, app.deps.blobs, key, content_type=content_type_of(key), headers=headers
     )

@@ -9,6 +9,7 @@ thus stops answering everywhere within that bound.
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import quote
 
 from aiohttp import web
@@ -20,7 +21,7 @@ from rankion_core.signing import short_expiry
 from .. import sharepage
 from ..keys import CONFIG, rankion
 from ..operations import operation
-from ..streaming import stream_blob
+from ..streaming import not_modified, send_blob
 
 routes = web.RouteTableDef()
 TAG = "public"
@@ -59,9 +60,12 @@ async def public_share_page(request: web.Request) -> web.StreamResponse:
     image_url = blob_url(app.deps, shared.image.blob_key or "", expires)
     page_url = _page_url(request, shared.share.token)
     data = sharepage.page_data(shared.image, image_url=image_url, page_url=page_url)
-    return web.Response(
-        text=sharepage.render(data), content_type="text/html", headers=sharepage.HEADERS
-    )
+    body = sharepage.render(data).encode()
+    etag = hashlib.blake2b(body, digest_size=12).hexdigest()
+    headers = {**sharepage.HEADERS, "ETag": f'"{etag}"'}
+    if not_modified(request, etag):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, content_type="text/html", charset="utf-8", headers=headers)
 
 
 @routes.get("/s/{token}/image", allow_head=False)
@@ -76,10 +80,10 @@ async def public_share_image(request: web.Request) -> web.StreamResponse:
     app = rankion(request)
     shared = await app.shares.view(request.match_info["token"])
     image = shared.image
-    return await stream_blob(
+    return await send_blob(
         request,
         app.deps.blobs,
         image.blob_key or "",
         content_type=image.mime_type or "application/octet-stream",
-        headers={"Cache-Control": "no-store"},
+        headers={"Cache-Control": "no-cache"},
     )

@@ -121,6 +121,7 @@ async def test_the_public_page_and_image(api: Api) -> None:
     shown = re.search(r'<img src="([^"]+)"', html)
     assert shown
     assert (await api.fetch(unescape(shown.group(1)))).body == picture.body
+    await api.rankion.shares.flush_views()  # what the server does every second
     image = await api.image(image_id)
     assert image["share"]["view_count"] == 2
     assert image["share_views"] == 2
@@ -157,6 +158,7 @@ async def test_every_way_to_miss_a_share_is_the_same_404(api: Api) -> None:
     assert revoked_page.status == 404
     assert revoked_page.body == unknown_page.body
     assert (await api.get(image, anonymous=True)).body == unknown_image.body
+    await api.rankion.shares.flush_views()  # what the server does every second
     views = (await api.image(image_id))["share_views"]
     assert views == 2
     renewed = (await api.post(path)).data
@@ -205,3 +207,49 @@ async def test_chat_sessions_of_other_teams_are_404(api: Api) -> None:
     c = await api.post(f"/v1/images/{theirs}/open-in-chat")
     assert a.status == b.status == c.status == 404
     assert a.body == b.body == c.body
+
+
+async def test_page_and_image_answer_304_to_their_etag_until_revoked(api: Api) -> None:
+    image_id = await api.generate()
+    share = (await api.post(f"/v1/images/{image_id}/share")).data
+    page, image = relative(share["public_url"]), relative(share["public_url"]) + "/image"
+    for path in (page, image):
+        first = await api.get(path, anonymous=True)
+        assert first.status == 200
+        assert first.headers["Cache-Control"] == "no-cache"
+        etag = first.headers["ETag"]
+        again = await api.get(path, anonymous=True, headers={"If-None-Match": etag})
+        assert again.status == 304 and again.body == b""
+        other = await api.get(path, anonymous=True, headers={"If-None-Match": '"other"'})
+        assert other.status == 200 and other.body == first.body
+    await api.rankion.shares.flush_views()
+    assert (await api.image(image_id))["share_views"] == 6, "a 304 is a view too"
+    await api.call("DELETE", f"/v1/images/{image_id}/share")
+    for path in (page, image):
+        gone = await api.get(path, anonymous=True, headers={"If-None-Match": "*"})
+        assert gone.status == 404
+
+
+async def test_views_are_written_in_batches_and_kept_when_a_write_fails(api: Api) -> None:
+    image_id = await api.generate()
+    share = (await api.post(f"/v1/images/{image_id}/share")).data
+    page = relative(share["public_url"])
+    shares = api.rankion.shares
+    for _ in range(5):
+        assert (await api.get(page, anonymous=True)).status == 200
+    writes = 0
+    real = api.rankion.deps.storage.unit_of_work
+
+    def failing() -> object:
+        nonlocal writes
+        writes += 1
+        raise ConnectionError("the database went away")
+
+    api.rankion.deps.storage.unit_of_work = failing  # type: ignore[method-assign]
+    with pytest.raises(ConnectionError):
+        await shares.flush_views()
+    api.rankion.deps.storage.unit_of_work = real  # type: ignore[method-assign]
+    assert writes == 1 and shares.tally.pending() == 5
+    assert await shares.flush_views() == 5
+    assert await shares.flush_views() == 0
+    assert (await api.image(image_id))["share"]["view_count"] == 5

@@ -165,29 +165,29 @@ async def test_share_by_token_and_update(storage: Storage) -> None:
     assert revoked.revoked_at == at(3)
 
 
-async def test_concurrent_views_are_all_counted(storage: Storage) -> None:
+async def test_concurrent_view_batches_all_add_up(storage: Storage) -> None:
     team, _ = await two_teams(storage)
     (img,) = await add_images(storage, image(team, share_views=3))
     async with storage.unit_of_work() as uow:
         share = await uow.shares.add(Share(0, team, img.id, "tok", T0))
         await uow.commit()
 
-    async def view() -> int:
+    async def add(views: int) -> None:
         async with storage.unit_of_work() as uow:
-            count = await uow.shares.count_view(share.id, img.id)
+            await uow.shares.add_views(share.id, img.id, views)
             await asyncio.sleep(0)
             await uow.commit()
-        return count
 
-    counts = await asyncio.gather(*(view() for _ in range(20)))
-    assert sorted(counts) == list(range(1, 21))
+    await asyncio.gather(*(add(n) for n in range(1, 21)))
+    async with storage.unit_of_work() as uow:
+        await uow.shares.add_views(share.id + 100, img.id + 100, 5)  # gone: skipped
+        await uow.commit()
     async with storage.unit_of_work() as uow:
         counted = await uow.shares.get_by_token("tok")
         stored = await uow.images.get(team, img.id)
-        assert await uow.shares.count_view(share.id + 100, img.id) == 0
     assert counted is not None
     assert stored is not None
-    assert (counted.view_count, stored.share_views) == (20, 23)
+    assert (counted.view_count, stored.share_views) == (210, 213)
 
 
 # ------------------------------------------------------------------ exports

@@ -51,6 +51,9 @@ class FakeBlobStore:
     def presign(self, key: str, *, expires_at: datetime, filename: str | None = None) -> str | None:
         return None
 
+    def local_file(self, key: str) -> str | None:
+        return None
+
     async def ping(self) -> None:
         return None
 

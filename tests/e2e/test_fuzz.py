@@ -58,7 +58,11 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server of its own, limits off: a 429 would hide what the fuzzer is after."""
     data_dir = tmp_path_factory.mktemp("rankion-fuzz")
     tenant = bootstrap(data_dir, team="fuzz", credits=10_000_000)
-    process = serve(data_dir, "--workers", "1", "--max-active-jobs", "0", "--charge-rate", "0")
+    process = serve(
+        data_dir,
+        *("--workers", "1", "--max-active-jobs", "0", "--charge-rate", "0"),
+        env={"RANKION_MAX_ACTIVE_EXPORTS": "0", "RANKION_MAX_STREAMS_PER_TEAM": "0"},
+    )
     yield Server(process, data_dir, tenant)
     process.stop()
 

@@ -311,3 +311,67 @@ async def run_scale(
         f"killed worker held {len(held)} jobs; {len(left_over)} image writes left as "
         f"orphans; image writes {writes['images']} for {JOBS} jobs"
     )
+
+
+# ---------------------------------------------------------------- share views, two servers
+
+VIEWS = 10_000
+
+
+async def test_10000_views_over_two_servers_add_up_exactly(
+    tmp_path: Path, pg_database: str
+) -> None:
+    """Views are counted in each process's memory and written in batches: after the
+    flush interval the two servers' counts add up to exactly what was served, and a
+    graceful stop writes what is still counted."""
+    env = base_env(
+        {
+            "RANKION_DATABASE_URL": pg_database,
+            "RANKION_BLOBS_URL": str(tmp_path / "blobs"),
+            "RANKION_SECRET": secrets.token_hex(32),
+            "RANKION_POLL_SECONDS": "0.2",
+        }
+    )
+    cli("team", "create", "viral", "--credits", "10", env=env)
+    token = cli("token", "create", "--team", "viral", env=env)
+    with fleet(tmp_path) as procs:
+        servers = [
+            procs.serve("serve-a", env, "--workers", "1"),
+            procs.serve("serve-b", env, "--no-workers"),
+        ]
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+            apis = [Client(session, s.base_url, token) for s in servers]
+            body = {"prompt": "a lighthouse", "size": "256x256"}
+            image_id = (await apis[0].ok("POST", "/v1/generate/image", body, status=202))["data"][
+                "image_id"
+            ]
+
+            async def ready() -> bool:
+                image = await apis[0].data(f"/v1/images/{image_id}")
+                return bool(image["processing_status"] == "ready")
+
+            await wait_for(ready, within=30, what="the image")
+            share = (await apis[0].ok("POST", f"/v1/images/{image_id}/share", status=201))["data"]
+            path = "/s/" + share["token"]
+            gate = asyncio.Semaphore(32)
+
+            async def view(n: int) -> int:
+                async with gate, session.get(servers[n % 2].base_url + path) as answer:
+                    await answer.read()
+                    return answer.status
+
+            statuses = await asyncio.gather(*(view(n) for n in range(VIEWS)))
+            assert set(statuses) == {200}
+            await asyncio.sleep(2.0)  # the contract: visible within 2 s
+            counted = await apis[1].data(f"/v1/images/{image_id}")
+            assert (counted["share"]["view_count"], counted["share_views"]) == (VIEWS, VIEWS)
+
+            async def last_views(n: int) -> int:
+                async with session.get(servers[1].base_url + path) as answer:
+                    return answer.status
+
+            assert set(await asyncio.gather(*(last_views(n) for n in range(100)))) == {200}
+            # stopped at once: what is still counted is written on the way out
+            assert servers[1].stop() == 0
+            after = await apis[0].data(f"/v1/images/{image_id}")
+            assert after["share"]["view_count"] == VIEWS + 100

@@ -57,22 +57,16 @@ class ShareRepo(Repository):
     async def update(self, share: Share) -> None:
         await self._update_row(shares, share, _s.id == share.id, _s.team_id == share.team_id)
 
-    async def count_view(self, share_id: int, image_id: int) -> int:
-        """Two ``x = x + 1`` UPDATEs: concurrent views are never lost."""
-        count = await self.session.scalar(
-            update(shares)
-            .where(_s.id == share_id)
-            .values(view_count=_s.view_count + 1)
-            .returning(_s.view_count)
+    async def add_views(self, share_id: int, image_id: int, views: int) -> None:
+        """Two ``x = x + n`` UPDATEs: concurrent writers never lose a view."""
+        await self.session.execute(
+            update(shares).where(_s.id == share_id).values(view_count=_s.view_count + views)
         )
-        if count is None:
-            return 0
         await self.session.execute(
             update(images)
             .where(images.c.id == image_id)
-            .values(share_views=images.c.share_views + 1)
+            .values(share_views=images.c.share_views + views)
         )
-        return int(count)
 
 
 class ChatRepo(Repository):
