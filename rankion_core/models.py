@@ -210,10 +210,25 @@ class Image:
     edited_at: datetime | None = None
     deleted_at: datetime | None = None
     purge_at: datetime | None = None
+    #: the ThumbHash placeholder, base64 (``rules.renditions``); None until ready
+    placeholder: str | None = None
+    #: the 64-bit perceptual hash as a signed 64-bit integer (how SQL keeps it);
+    #: ``rules.similar.phash_hex`` writes it as 16 hex digits
+    phash: int | None = None
+    #: the original without its metadata, when it had some (shares serve this)
+    public_key: str | None = None
+    #: ``[{format, width, height, bytes, key}]`` (``rules.renditions.Rendition`` as data)
+    renditions: list[dict[str, Any]] = field(factory=list)
 
     @property
     def in_trash(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def public_blob_key(self) -> str | None:
+        """What leaves through a share: the clean copy, or the original when it had no
+        metadata to remove."""
+        return self.public_key or self.blob_key
 
     @property
     def tree_root(self) -> int:

@@ -28,7 +28,7 @@ from rankion_core.models import (
     User,
 )
 from rankion_core.ports import DayQuery, EventQuery, ImageQuery
-from rankion_core.rules import search
+from rankion_core.rules import renditions, search
 from rankion_core.rules.fairness import Lane, lane_of, lanes_of, next_turn
 from rankion_core.rules.shares import is_active
 from rankion_core.rules.text import tag_key
@@ -312,8 +312,7 @@ class Images:
         return [clone(i) for i in due[:limit]]
 
     async def blob_keys(self) -> set[str]:
-        keys = ((i.blob_key, i.thumbnail_key) for i in self.t.rows())
-        return {k for pair in keys for k in pair if k}
+        return renditions.blob_keys(self.t.rows())
 
 
 class EditSessions:

@@ -14,7 +14,7 @@ from .feeds import CalendarFeeds, FeedContent
 from .gallery import BulkDeleteResult, BulkRestoreResult, Gallery, ImagePatch
 from .jobs import Jobs
 from .shares import SharedImage, Shares
-from .views import ImageDetail, ImageView, ShareView, VariantView
+from .views import ImageDetail, ImageView, RenditionView, ShareView, VariantView
 from .webhooks import Webhooks
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "Jobs",
     "Queued",
     "Rankion",
+    "RenditionView",
     "ShareView",
     "SharedImage",
     "Shares",

@@ -13,10 +13,10 @@ from ..errors import NotFound
 from ..models import Actor, Image, Page
 from ..ports import ImageQuery, UnitOfWork
 from ..reads import reads_of
-from ..rules import bulk, text, trash, tree
+from ..rules import bulk, renditions, text, trash, tree
 from ..rules.limits import BULK_MAX, PER_PAGE_DEFAULT, TOTAL_COUNT_LIMIT
 from .deps import Deps
-from .views import ImageDetail, ImageView, VariantView, image_views
+from .views import ImageDetail, ImageView, VariantView, image_views, rendition_views
 
 
 @define(frozen=True)
@@ -94,6 +94,7 @@ class Gallery:
             view=by_id[image.id],
             variants=[VariantView(by_id[v.image.id], v.depth) for v in below],
             parents=[by_id[a.id] for a in above],
+            renditions=rendition_views(self.deps, image),
         )
 
     async def update(self, actor: Actor, image_id: int, patch: ImagePatch) -> ImageView:
@@ -205,10 +206,8 @@ class Gallery:
 
     async def _drop_blobs(self, images: Sequence[Image]) -> None:
         """After the rows are gone: a crash here leaves an orphan blob, never a dangling row."""
-        for image in images:
-            for key in (image.blob_key, image.thumbnail_key):
-                if key:
-                    await self.deps.blobs.delete(key)
+        for key in sorted(renditions.blob_keys(images)):
+            await self.deps.blobs.delete(key)
 
 
 async def _hard_delete(uow: UnitOfWork, image: Image, now: datetime) -> None:

@@ -353,7 +353,8 @@ async def test_purge_delete_forever_and_export_expiry_leave_no_orphan_blob(
     export = await app.exports.start(actor, ids)
     await app.run_pending()
     assert await orphan_blobs(app) == set()
-    assert len(await stored_blobs(app)) == 4 * 2 + 1  # 4 images with thumbnails, 1 ZIP
+    per_image = 2 + 2 * 3  # original, thumbnail, webp and avif at 256, 512 and 1024
+    assert len(await stored_blobs(app)) == 4 * per_image + 1  # 4 images, 1 ZIP
 
     await app.gallery.delete(actor, ids[1])
     await app.gallery.delete_forever(actor, ids[1])
@@ -364,7 +365,7 @@ async def test_purge_delete_forever_and_export_expiry_leave_no_orphan_blob(
     assert (await app.exports.status(actor, export.job_id)).download_url is None
     assert await orphan_blobs(app) == set()
     assert await stored_blobs(app) == await referenced_blobs(storage)
-    assert len(await stored_blobs(app)) == 2 * 2  # ids[2] and the variant
+    assert len(await stored_blobs(app)) == 2 * per_image  # ids[2] and the variant
 
 
 async def test_a_pending_mask_is_referenced_until_its_edit_ends(storage: Storage) -> None:

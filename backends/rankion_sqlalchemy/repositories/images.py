@@ -138,8 +138,10 @@ class ImageRepo(Repository):
         return await self._all(stmt)
 
     async def blob_keys(self) -> set[str]:
-        stmt = select(_c.blob_key, _c.thumbnail_key).where(
-            or_(_c.blob_key.is_not(None), _c.thumbnail_key.is_not(None))
-        )
-        rows = (await self.session.execute(stmt)).all()
-        return {key for row in rows for key in row if key is not None}
+        keyed = (_c.blob_key, _c.thumbnail_key, _c.public_key)
+        stmt = select(*keyed, _c.renditions).where(or_(*(k.is_not(None) for k in keyed)))
+        keys: set[str] = set()
+        for *named, made in (await self.session.execute(stmt)).all():
+            keys.update(k for k in named if k is not None)
+            keys.update(str(r["key"]) for r in made or [])
+        return keys
