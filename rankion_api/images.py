@@ -117,6 +117,11 @@ class ImageDetailOut(ImageOut):
 
 
 @define(frozen=True)
+class SimilarImageOut(ImageOut):
+    distance: int = field(metadata=doc("how many of the 64 perceptual-hash bits differ"))
+
+
+@define(frozen=True)
 class FavoriteOut:
     id: int
     is_favorite: bool

@@ -222,7 +222,16 @@ class ImageRepository(Protocol):
         ...
 
     async def blob_keys(self) -> set[str]:
-        """Every blob key (image and thumbnail) any row refers to: the orphan check."""
+        """Every blob key (image, thumbnail, clean copy, renditions) any row refers to:
+        the orphan check."""
+        ...
+
+    async def similar(
+        self, team_id: int, phash: int, max_distance: int, exclude_id: int, page: int, per_page: int
+    ) -> tuple[builtins.list[tuple[Image, int]], int]:
+        """The team's live images with a ``phash`` within ``max_distance`` bits of
+        ``phash`` (``exclude_id`` left out), closest first, ties by id: one page of
+        ``(image, distance)`` and the total."""
         ...
 
 

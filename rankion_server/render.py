@@ -27,6 +27,7 @@ from rankion_core.services import (
     ImageView,
     RenditionView,
     ShareView,
+    SimilarView,
     TokenView,
     VariantView,
 )
@@ -107,6 +108,13 @@ def image_row(view: ImageView) -> dict[str, Any]:
         "purge_at": i.purge_at,
         "placeholder": i.placeholder,
     }
+
+
+def similar_row(found: SimilarView) -> dict[str, Any]:
+    """``SimilarImageOut`` as plain data: the image's fields, then ``distance``."""
+    row = image_row(found.view)
+    row["distance"] = found.distance
+    return row
 
 
 def parent_row(view: ImageView) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from .creation import Creation, EditRequest, GenerateRequest, Queued
 from .deps import Deps
 from .exports import Exports, ExportView
 from .feeds import CalendarFeeds, FeedContent
-from .gallery import BulkDeleteResult, BulkRestoreResult, Gallery, ImagePatch
+from .gallery import BulkDeleteResult, BulkRestoreResult, Gallery, ImagePatch, SimilarView
 from .jobs import Jobs
 from .shares import SharedImage, Shares
 from .views import ImageDetail, ImageView, RenditionView, ShareView, VariantView
@@ -45,6 +45,7 @@ __all__ = [
     "Shares",
     "Shift",
     "ShiftResult",
+    "SimilarView",
     "TokenView",
     "VariantView",
     "Webhooks",

@@ -168,3 +168,43 @@ async def test_include_renditions_must_be_a_boolean(api: Api) -> None:
         "/v1/images/bulk/export", {"ids": [image_id], "include_renditions": "yes"}
     )
     assert answer.status == 422
+
+
+async def test_similar_finds_near_duplicates_closest_first(api: Api) -> None:
+    first = await api.generate(prompt="a lighthouse at dusk")
+    twin = await api.generate(prompt="a lighthouse at dusk")  # the same drawing
+    other = await api.generate(prompt="a bowl of lemons on a table")
+    theirs = await api.generate(api.b, prompt="a lighthouse at dusk")
+    hashes = {
+        i: (await api.image(i, team=api.b if i == theirs else None))["phash"]
+        for i in (first, twin, other, theirs)
+    }
+    assert hashes[first] == hashes[twin] == hashes[theirs]
+    answer = await api.get(f"/v1/images/{first}/similar?max_distance=32")
+    assert answer.status == 200, answer.body
+    rows = answer.data
+    assert rows[0]["id"] == twin and rows[0]["distance"] == 0
+    assert theirs not in [r["id"] for r in rows] and first not in [r["id"] for r in rows]
+    assert [r["distance"] for r in rows] == sorted(r["distance"] for r in rows)
+    exact = await api.get(f"/v1/images/{first}/similar?max_distance=0")
+    assert [r["id"] for r in exact.data] == [twin]
+    assert exact.json["meta"]["total"] == 1
+    await api.call("DELETE", f"/v1/images/{twin}")
+    assert (await api.get(f"/v1/images/{first}/similar?max_distance=0")).data == []
+    assert other  # drawn differently: found only when far enough
+
+
+@pytest.mark.parametrize(
+    "query", ["max_distance=33", "max_distance=-1", "max_distance=x", "distance=3"]
+)
+async def test_similar_bounds_its_query(api: Api, query: str) -> None:
+    image_id = await api.generate()
+    answer = await api.get(f"/v1/images/{image_id}/similar?{query}")
+    assert answer.status == 422
+
+
+async def test_similar_of_another_teams_image_is_the_same_404(api: Api) -> None:
+    theirs = await api.generate(api.b)
+    missing = await api.get("/v1/images/999999/similar")
+    other = await api.get(f"/v1/images/{theirs}/similar")
+    assert missing.status == other.status == 404 and missing.body == other.body

@@ -20,6 +20,7 @@ from rankion_core.services.creation import GenerateRequest
 from rankion_fsspec import FsspecBlobStore, open_blob_store
 from rankion_procedural import PillowCodec, ProceduralProvider
 from rankion_server.maintenance_checks import orphan_blobs, referenced_blobs, stored_blobs
+from tests.contract.builders import add_images, at, image, two_teams
 from tests.support.moto_server import MotoS3, moto_s3  # noqa: F401
 
 
@@ -90,3 +91,27 @@ async def test_renditions_are_stored_read_back_and_removed_on_purge(
     assert await app.gallery.purge() == 1
     assert await stored_blobs(app) == set()
     assert await orphan_blobs(app) == set()
+
+
+async def test_similar_reads_hashes_of_live_images_of_the_team_only(storage: Storage) -> None:
+    team, other = await two_teams(storage)
+    base = 0xF0F0_1234_ABCD_0001
+    ready = {"processing_status": ProcessingStatus.READY}
+    flips = [0, 1, 3, 9, 40]  # bits flipped from ``base``
+    mine = await add_images(
+        storage,
+        *[image(team, phash=similar.to_signed(base ^ ((1 << n) - 1)), **ready) for n in flips],
+        image(team),  # no hash: not ready
+        image(team, phash=similar.to_signed(base), deleted_at=at(1), purge_at=at(2), **ready),
+    )
+    await add_images(storage, image(other, phash=similar.to_signed(base), **ready))
+    query = similar.to_signed(base)
+    async with storage.unit_of_work() as uow:
+        near, total = await uow.images.similar(team, query, 9, mine[0].id, 1, 24)
+        paged, paged_total = await uow.images.similar(team, query, 32, 0, 2, 2)
+        round_trip = await uow.images.get(team, mine[4].id)
+    assert [(i.id, d) for i, d in near] == [(mine[1].id, 1), (mine[2].id, 3), (mine[3].id, 9)]
+    assert total == 3
+    assert [(i.id, d) for i, d in paged] == [(mine[2].id, 3), (mine[3].id, 9)]
+    assert paged_total == 4
+    assert round_trip is not None and round_trip.phash == similar.to_signed(base ^ (2**40 - 1))

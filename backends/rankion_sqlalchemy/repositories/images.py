@@ -6,10 +6,12 @@ import builtins
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, literal, or_, select, union_all, update
+from sqlalchemy import cast, delete, func, literal, or_, select, union_all, update
+from sqlalchemy.dialects.postgresql import BIT
 
 from rankion_core.models import Image
 from rankion_core.ports import ImageQuery
+from rankion_core.rules import similar
 from rankion_core.rules.text import tag_key
 
 from ..plans import choose_plan
@@ -23,6 +25,8 @@ from .base import Repository
 __all__ = ["ImageRepo"]
 
 _c = images.c
+#: the condition of the partial index ``ix_images_phash``
+HASHED = (_c.deleted_at.is_(None), _c.phash.is_not(None))
 
 
 def tag_rows(image: Image) -> builtins.list[dict[str, object]]:
@@ -145,3 +149,26 @@ class ImageRepo(Repository):
             keys.update(k for k in named if k is not None)
             keys.update(str(r["key"]) for r in made or [])
         return keys
+
+    async def similar(
+        self, team_id: int, phash: int, max_distance: int, exclude_id: int, page: int, per_page: int
+    ) -> tuple[builtins.list[tuple[Image, int]], int]:
+        """PostgreSQL counts the differing bits itself (``bit_count`` of the XOR);
+        SQLite has no bit count, so the team's hashes are read from ``ix_images_phash``
+        alone and compared here. Either way the page's rows are then read by id."""
+        hashed = (_c.team_id == team_id, *HASHED, _c.id != exclude_id)
+        if self.dialect == "postgresql":
+            bits = func.bit_count(cast(_c.phash.op("#")(phash), BIT(64)))
+            found = select(_c.id, bits.label("d")).where(*hashed, bits <= max_distance)
+            rows = (await self.session.execute(found)).all()
+            near = sorted((int(d), image_id) for image_id, d in rows)
+        else:
+            rows = (await self.session.execute(select(_c.id, _c.phash).where(*hashed))).all()
+            near = sorted(
+                (d, image_id)
+                for image_id, h in rows
+                if (d := similar.distance(h, phash)) <= max_distance
+            )
+        shown = near[(page - 1) * per_page : page * per_page]
+        by_id = {i.id: i for i in await self.get_many(team_id, [i for _, i in shown])}
+        return [(by_id[i], d) for d, i in shown if i in by_id], len(near)
