@@ -11,9 +11,9 @@ from sqlalchemy.dialects.postgresql import BIT
 
 from rankion_core.models import Image
 from rankion_core.ports import ImageQuery
-from rankion_core.rules import similar
 from rankion_core.rules.text import tag_key
 
+from ..engine import HASH_DISTANCE
 from ..plans import choose_plan
 from ..queries import TRASHED, image_filters, image_page
 from ..rows import rows_of
@@ -152,22 +152,17 @@ class ImageRepo(Repository):
     async def similar(
         self, team_id: int, phash: int, max_distance: int, exclude_id: int, page: int, per_page: int
     ) -> tuple[builtins.list[tuple[Image, int]], int]:
-        """PostgreSQL counts the differing bits itself (``bit_count`` of the XOR);
-        SQLite has no bit count, so the team's hashes are read from ``ix_images_phash``
-        alone and compared here. Either way the page's rows are then read by id."""
-        hashed = (_c.team_id == team_id, *HASHED, _c.id != exclude_id)
+        """The distance is counted in SQL over the team's range of ``ix_images_phash``:
+        PostgreSQL by ``bit_count`` of the XOR, SQLite by a function each connection
+        gets (``engine.HASH_DISTANCE``). Then the page's rows are read by id."""
         if self.dialect == "postgresql":
             bits = func.bit_count(cast(_c.phash.op("#")(phash), BIT(64)))
-            found = select(_c.id, bits.label("d")).where(*hashed, bits <= max_distance)
-            rows = (await self.session.execute(found)).all()
-            near = sorted((int(d), image_id) for image_id, d in rows)
         else:
-            rows = (await self.session.execute(select(_c.id, _c.phash).where(*hashed))).all()
-            near = sorted(
-                (d, image_id)
-                for image_id, h in rows
-                if (d := similar.distance(h, phash)) <= max_distance
-            )
+            bits = getattr(func, HASH_DISTANCE)(_c.phash, phash)
+        hashed = (_c.team_id == team_id, *HASHED, _c.id != exclude_id)
+        found = select(_c.id, bits.label("d")).where(*hashed, bits <= max_distance)
+        rows = (await self.session.execute(found)).all()
+        near = sorted((int(d), image_id) for image_id, d in rows)
         shown = near[(page - 1) * per_page : page * per_page]
         by_id = {i.id: i for i in await self.get_many(team_id, [i for _, i in shown])}
         return [(by_id[i], d) for d, i in shown if i in by_id], len(near)
