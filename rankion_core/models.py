@@ -219,10 +219,6 @@ class Image:
     renditions: list[dict[str, Any]] = field(factory=list)
 
     @property
-    def in_trash(self) -> bool:
-        return self.deleted_at is not None
-
-    @property
     def public_blob_key(self) -> str | None:
         """What leaves through a share: the clean copy, or the original when it had no
         metadata to remove."""
