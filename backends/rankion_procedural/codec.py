@@ -21,7 +21,7 @@ from rankion_core.ports import EncodedRendition, ImageCodec, ImageInfo, WebReady
 
 from .metadata import strip_metadata
 from .phash import phash
-from .thumbhash import MAX_SIDE, rgba_to_thumbhash
+from .thumbhash import rgba_to_thumbhash
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_PIXELS", "PillowCodec", "open_image", "sniff"]
 
@@ -29,6 +29,8 @@ DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 40_000_000
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+#: the side the picture is scaled into before its ThumbHash is taken
+PLACEHOLDER_SIDE = 32
 #: encoder settings of each rendition format. AVIF: quality 60 at speed 8 (of 0-10)
 #: encodes a 1024-px picture about 4 times faster than Pillow's default (75 at
 #: speed 6), and smaller, at a quality the eye takes for WebP's 80.
@@ -171,9 +173,11 @@ def _plain(image: Image.Image) -> Image.Image:
 
 
 def placeholder(image: Image.Image) -> str:
-    """The ThumbHash of ``image`` (scaled to fit 100x100 first), base64."""
+    """The ThumbHash of ``image`` scaled to fit 32x32 first, base64: its 7x7 lowest
+    frequencies come out the same as from the 100x100 the algorithm allows, at a tenth
+    of the arithmetic."""
     small = image.convert("RGBA")
-    small.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BOX)
+    small.thumbnail((PLACEHOLDER_SIDE, PLACEHOLDER_SIDE), Image.Resampling.BOX)
     return base64.b64encode(rgba_to_thumbhash(*small.size, small.tobytes())).decode("ascii")
 
 
