@@ -14,6 +14,7 @@ import pytest
 from PIL import Image as PILImage
 from PIL.PngImagePlugin import PngInfo
 
+from rankion_client import Client
 from rankion_core.ports import EditSpec, GenerateSpec, ImageProvider, ProviderImage
 from rankion_server.maintenance_checks import orphan_blobs, stored_blobs
 
@@ -208,3 +209,19 @@ async def test_similar_of_another_teams_image_is_the_same_404(api: Api) -> None:
     missing = await api.get("/v1/images/999999/similar")
     other = await api.get(f"/v1/images/{theirs}/similar")
     assert missing.status == other.status == 404 and missing.body == other.body
+
+
+async def test_the_python_client_reads_similar_images_and_exports_renditions(api: Api) -> None:
+    first = await api.generate(prompt="a lighthouse at dusk")
+    twin = await api.generate(prompt="a lighthouse at dusk")
+    base = str(api.client.make_url("/")).rstrip("/")
+    async with Client(base, api.a.token) as client:
+        found = await client.images.similar(first, max_distance=0)
+        detail = await client.images.get(first)
+        started = await client.exports.start([first], include_renditions=True)
+    assert [(i.id, i.distance) for i in found.items] == [(twin, 0)]
+    assert detail.placeholder and [r.width for r in detail.renditions] == [256, 256]
+    await api.run_jobs()
+    export = (await api.get(f"/v1/images/exports/{started.job_id}")).data
+    archive = zipfile.ZipFile(io.BytesIO((await api.fetch(export["download_url"])).body))
+    assert len(archive.namelist()) == 4  # the image, its two renditions, the manifest
