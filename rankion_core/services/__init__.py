@@ -11,11 +11,11 @@ from .creation import Creation, EditRequest, GenerateRequest, Queued
 from .deps import Deps
 from .exports import Exports, ExportView
 from .feeds import CalendarFeeds, FeedContent
-from .gallery import BulkDeleteResult, BulkRestoreResult, Gallery, ImagePatch
+from .gallery import BulkDeleteResult, BulkRestoreResult, Gallery, ImagePatch, SimilarView
 from .jobs import Jobs
 from .resolved import ResolvedShares, SharedImage
 from .shares import Shares
-from .views import ImageDetail, ImageView, ShareView, VariantView
+from .views import ImageDetail, ImageView, RenditionView, ShareView, VariantView
 from .webhooks import Webhooks
 
 __all__ = [
@@ -40,11 +40,13 @@ __all__ = [
     "Jobs",
     "Queued",
     "Rankion",
+    "RenditionView",
     "ShareView",
     "SharedImage",
     "Shares",
     "Shift",
     "ShiftResult",
+    "SimilarView",
     "TokenView",
     "VariantView",
     "Webhooks",

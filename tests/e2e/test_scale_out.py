@@ -23,14 +23,23 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import pytest
 
 from rankion_server import wiring
 from rankion_server.config import ServerConfig
 from rankion_server.maintenance_checks import orphan_blobs
 
-from .procs import Client, Proc, base_env, cli, fleet, wait_for
+from .support import (
+    NO_LIMITS,
+    Api,
+    Process,
+    cli_value,
+    generate,
+    http_session,
+    poll,
+    serve,
+    worker,
+)
 
 if TYPE_CHECKING:
     from tests.support.moto_server import MotoS3
@@ -46,32 +55,31 @@ WORKER_ARGS = ("--concurrency", "2", "--provider-option", "delay=0.2")
 
 
 async def test_a_separate_worker_runs_what_a_no_workers_server_queued(tmp_path: Path) -> None:
-    env = base_env({"RANKION_POLL_SECONDS": "0.2"})
-    where = ("--data-dir", str(tmp_path / "data"))
-    cli("team", "create", "box", "--credits", "50", *where, env=env)
-    token = cli("token", "create", "--team", "box", *where, env=env)
-    with fleet(tmp_path) as procs:
-        server = procs.serve("serve", env, "--no-workers", *where)
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-            api = Client(session, server.base_url, token)
-            body = {"prompt": "a windmill", "size": "256x256"}
-            queued = (await api.ok("POST", "/v1/generate/image", body, status=202))["data"]
-            await asyncio.sleep(1.0)
-            image = await api.data(f"/v1/images/{queued['image_id']}")
-            assert image["processing_status"] == "queued", "serve --no-workers ran a job"
+    env = {**NO_LIMITS, "RANKION_POLL_SECONDS": "0.2"}
+    where: dict[str, Any] = {"data_dir": tmp_path / "data", "env": env}
+    cli_value("team", "create", "box", "--credits", "50", **where)
+    token = cli_value("token", "create", "--team", "box", **where)
+    server = serve("--no-workers", logs=tmp_path, **where)
+    async with http_session() as session:
+        api = Api(session, server.base_url, token)
+        body = {"prompt": "a windmill", "size": "256x256"}
+        queued = (await api.ok("POST", "/v1/generate/image", body, status=202))["data"]
+        await asyncio.sleep(1.0)
+        image = await api.data(f"/v1/images/{queued['image_id']}")
+        assert image["processing_status"] == "queued", "serve --no-workers ran a job"
 
-            worker = procs.worker("worker", env, "--concurrency", "1", *where)
+        jobs = worker("--concurrency", "1", logs=tmp_path, **where)
 
-            async def ready() -> dict[str, Any] | None:
-                found: dict[str, Any] = await api.data(f"/v1/images/{queued['image_id']}")
-                return found if found["processing_status"] == "ready" else None
+        async def ready() -> dict[str, Any] | None:
+            found: dict[str, Any] = await api.data(f"/v1/images/{queued['image_id']}")
+            return found if found["processing_status"] == "ready" else None
 
-            image = await wait_for(ready, within=20, what="the image")
-            assert (await api.download(image["url"])).startswith(b"\x89PNG")
-            job = await api.data(f"/v1/jobs/{queued['job_id']}")
-            assert (job["status"], job["attempts"]) == ("succeeded", 1)
-        assert worker.stop() == 0
-        assert "stopped" in worker.log()
+        image = await poll(ready, within=20, what="the image")
+        assert (await api.download(image["url"])).startswith(b"\x89PNG")
+        job = await api.data(f"/v1/jobs/{queued['job_id']}")
+        assert (job["status"], job["attempts"]) == ("succeeded", 1)
+    assert jobs.stop() == 0
+    assert "stopped" in jobs.log()
 
 
 # ---------------------------------------------------------------- PostgreSQL + S3
@@ -167,7 +175,7 @@ async def fetch_rows(database_url: str, sql: str) -> list[Any]:
         await connection.close()
 
 
-async def submit_round_robin(apis: list[Client]) -> list[tuple[int, int]]:
+async def submit_round_robin(apis: list[Api]) -> list[tuple[int, int]]:
     gate = asyncio.Semaphore(10)
 
     async def one(n: int) -> tuple[int, int]:
@@ -179,7 +187,7 @@ async def submit_round_robin(apis: list[Client]) -> list[tuple[int, int]]:
     return list(await asyncio.gather(*(one(n) for n in range(JOBS))))
 
 
-async def read_everywhere(apis: list[Client], image_id: int) -> None:
+async def read_everywhere(apis: list[Api], image_id: int) -> None:
     """The image is ready and the same bytes through every server."""
     bodies = []
     for api in apis:
@@ -208,28 +216,27 @@ async def test_two_servers_two_workers_on_postgres_and_s3_survive_a_worker_kill(
 ) -> None:
     prefix = "rankion"
     blobs_url = f"s3://{s3.bucket}/{prefix}"
-    env = base_env(
-        {
-            **s3.env(),
-            "RANKION_DATABASE_URL": pg_database,
-            "RANKION_BLOBS_URL": blobs_url,
-            "RANKION_SECRET": secrets.token_hex(32),
-            "RANKION_LEASE_SECONDS": str(LEASE),
-            "RANKION_POLL_SECONDS": "0.2",
-        }
-    )
-    cli("team", "create", "scale", "--credits", str(CREDITS), env=env)  # migrates first
-    token = cli("token", "create", "--team", "scale", env=env)
-    with fleet(tmp_path) as procs:
-        servers = [procs.serve(f"serve-{n}", env, "--no-workers", wait=False) for n in "ab"]
-        workers = [procs.worker(f"worker-{n}", env, *WORKER_ARGS, wait=False) for n in "ab"]
-        for proc in [*servers, *workers]:
-            proc.wait_ready()
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-            apis = [Client(session, s.base_url, token) for s in servers]
-            await run_scale(apis, workers, pg_database, s3, prefix)
-        for proc in [*servers, workers[1]]:
-            assert proc.stop() == 0, proc.log()
+    env = {
+        **NO_LIMITS,
+        **s3.env(),
+        "RANKION_DATABASE_URL": pg_database,
+        "RANKION_BLOBS_URL": blobs_url,
+        "RANKION_SECRET": secrets.token_hex(32),
+        "RANKION_LEASE_SECONDS": str(LEASE),
+        "RANKION_POLL_SECONDS": "0.2",
+    }
+    cli_value("team", "create", "scale", "--credits", str(CREDITS), env=env)  # migrates first
+    token = cli_value("token", "create", "--team", "scale", env=env)
+    where: dict[str, Any] = {"logs": tmp_path, "env": env, "wait": False}
+    servers = [serve("--no-workers", name=f"serve-{n}", **where) for n in "ab"]
+    workers = [worker(*WORKER_ARGS, name=f"worker-{n}", **where) for n in "ab"]
+    for proc in [*servers, *workers]:
+        proc.wait_ready()
+    async with http_session() as session:
+        apis = [Api(session, s.base_url, token) for s in servers]
+        await run_scale(apis, workers, pg_database, s3, prefix)
+    for proc in [*servers, workers[1]]:
+        assert proc.stop() == 0, proc.log()
     orphans = await orphans_of(pg_database, blobs_url)
     _, current, _ = blob_history(s3, prefix)
     assert orphans == {k for k in current if k.startswith(("images/", "thumbnails/"))} - (
@@ -243,14 +250,14 @@ async def referenced(database_url: str) -> set[str]:
 
 
 async def run_scale(
-    apis: list[Client], workers: list[Proc], database_url: str, s3: MotoS3, prefix: str
+    apis: list[Api], workers: list[Process], database_url: str, s3: MotoS3, prefix: str
 ) -> None:
     made = await submit_round_robin(apis)
 
     async def a_quarter_ready() -> bool:
         return await apis[0].total("/v1/images?status=ready&per_page=1") >= JOBS // 4
 
-    await wait_for(a_quarter_ready, within=60, every=0.05, what="a quarter of the images")
+    await poll(a_quarter_ready, within=60, every=0.05, what="a quarter of the images")
     victim = workers[0]
     victim.kill9()
     owner = f"{socket.gethostname()}:{victim.pid}:"
@@ -263,7 +270,7 @@ async def run_scale(
     async def all_ready() -> bool:
         return await apis[1].total("/v1/images?status=ready&per_page=1") == JOBS
 
-    await wait_for(all_ready, within=60, what="every image to be ready")
+    await poll(all_ready, within=60, what="every image to be ready")
 
     # Once each: one charge per job, no refund, and no job finished twice.
     for api in apis:
@@ -303,8 +310,7 @@ async def run_scale(
     for image_id in doomed:
         await apis[0].ok("DELETE", f"/v1/images/{image_id}")
         await apis[1].ok("DELETE", f"/v1/images/{image_id}/forever", status=204)
-        status, _ = await apis[0].call("GET", f"/v1/images/{image_id}")
-        assert status == 404
+        assert (await apis[0].get(f"/v1/images/{image_id}")).status == 404
     _, after, _ = blob_history(s3, prefix)
     assert len({k for k in after if k.startswith("images/")} - left_over) == JOBS - len(doomed)
     print(
@@ -324,54 +330,40 @@ async def test_10000_views_over_two_servers_add_up_exactly(
     """Views are counted in each process's memory and written in batches: after the
     flush interval the two servers' counts add up to exactly what was served, and a
     graceful stop writes what is still counted."""
-    env = base_env(
-        {
-            "RANKION_DATABASE_URL": pg_database,
-            "RANKION_BLOBS_URL": str(tmp_path / "blobs"),
-            "RANKION_SECRET": secrets.token_hex(32),
-            "RANKION_POLL_SECONDS": "0.2",
-        }
-    )
-    cli("team", "create", "viral", "--credits", "10", env=env)
-    token = cli("token", "create", "--team", "viral", env=env)
-    with fleet(tmp_path) as procs:
-        servers = [
-            procs.serve("serve-a", env, "--workers", "1"),
-            procs.serve("serve-b", env, "--no-workers"),
-        ]
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
-            apis = [Client(session, s.base_url, token) for s in servers]
-            body = {"prompt": "a lighthouse", "size": "256x256"}
-            image_id = (await apis[0].ok("POST", "/v1/generate/image", body, status=202))["data"][
-                "image_id"
-            ]
+    env = {
+        **NO_LIMITS,
+        "RANKION_DATABASE_URL": pg_database,
+        "RANKION_BLOBS_URL": str(tmp_path / "blobs"),
+        "RANKION_SECRET": secrets.token_hex(32),
+        "RANKION_POLL_SECONDS": "0.2",
+    }
+    cli_value("team", "create", "viral", "--credits", "10", env=env)
+    token = cli_value("token", "create", "--team", "viral", env=env)
+    servers = [
+        serve("--workers", "1", name="serve-a", logs=tmp_path, env=env),
+        serve("--no-workers", name="serve-b", logs=tmp_path, env=env),
+    ]
+    async with http_session() as session:
+        apis = [Api(session, s.base_url, token) for s in servers]
+        image = await generate(apis[0], "a lighthouse")
+        image_id = image["id"]
+        share = await apis[0].ok("POST", f"/v1/images/{image_id}/share", status=201)
+        path = "/s/" + share["data"]["token"]
+        gate = asyncio.Semaphore(32)
 
-            async def ready() -> bool:
-                image = await apis[0].data(f"/v1/images/{image_id}")
-                return bool(image["processing_status"] == "ready")
+        async def view(server: Process) -> int:
+            async with gate, session.get(server.base_url + path) as answer:
+                await answer.read()
+                return answer.status
 
-            await wait_for(ready, within=30, what="the image")
-            share = (await apis[0].ok("POST", f"/v1/images/{image_id}/share", status=201))["data"]
-            path = "/s/" + share["token"]
-            gate = asyncio.Semaphore(32)
-
-            async def view(n: int) -> int:
-                async with gate, session.get(servers[n % 2].base_url + path) as answer:
-                    await answer.read()
-                    return answer.status
-
-            statuses = await asyncio.gather(*(view(n) for n in range(VIEWS)))
-            assert set(statuses) == {200}
-            await asyncio.sleep(2.0)  # the contract: visible within 2 s
-            counted = await apis[1].data(f"/v1/images/{image_id}")
-            assert (counted["share"]["view_count"], counted["share_views"]) == (VIEWS, VIEWS)
-
-            async def last_views(n: int) -> int:
-                async with session.get(servers[1].base_url + path) as answer:
-                    return answer.status
-
-            assert set(await asyncio.gather(*(last_views(n) for n in range(100)))) == {200}
-            # stopped at once: what is still counted is written on the way out
-            assert servers[1].stop() == 0
-            after = await apis[0].data(f"/v1/images/{image_id}")
-            assert after["share"]["view_count"] == VIEWS + 100
+        statuses = await asyncio.gather(*(view(servers[n % 2]) for n in range(VIEWS)))
+        assert set(statuses) == {200}
+        await asyncio.sleep(2.0)  # the contract: visible within 2 s
+        counted = await apis[1].data(f"/v1/images/{image_id}")
+        assert (counted["share"]["view_count"], counted["share_views"]) == (VIEWS, VIEWS)
+        last = await asyncio.gather(*(view(servers[1]) for _ in range(100)))
+        assert set(last) == {200}
+        # stopped at once: what is still counted is written on the way out
+        assert servers[1].stop() == 0
+        after = await apis[0].data(f"/v1/images/{image_id}")
+        assert after["share"]["view_count"] == VIEWS + 100
