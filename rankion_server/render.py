@@ -1,4 +1,4 @@
-"""From what the services hand back to the response shapes of ``schemas``."""
+"""From what the services hand back to the response shapes of ``rankion_api``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,12 @@ from typing import Any
 
 import attrs
 
+from rankion_api.accounts import LedgerEntryOut, ProjectOut, TokenOut
+from rankion_api.bulk import ExportOut, ProgressOut
+from rankion_api.calendar import DayOut, EventOut
+from rankion_api.images import ImageOut, ParentOut, VariantOut
+from rankion_api.jobs import ChatSessionOut, JobOut
+from rankion_api.shares import ShareOut
 from rankion_core.models import (
     CalendarEvent,
     ChatSession,
@@ -27,13 +33,6 @@ from rankion_core.services import (
     TokenView,
     VariantView,
 )
-
-from .schemas.accounts import LedgerEntryOut, ProjectOut, TokenOut
-from .schemas.bulk import ExportOut, ProgressOut
-from .schemas.calendar import DayOut, EventOut
-from .schemas.images import ImageOut, ParentOut, VariantOut
-from .schemas.jobs import ChatSessionOut, JobOut
-from .schemas.shares import ShareOut
 
 # --------------------------------------------------------------------------- image rows
 #
