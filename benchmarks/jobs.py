@@ -31,10 +31,11 @@ from pathlib import Path
 
 from attrs import define
 
-from rankion_core import Actor, Deps, HmacUrlSigner, Rankion
+from rankion_core import Actor, Deps, HmacUrlSigner, Hooks, Rankion
 from rankion_core.models import Job, JobKind, ProcessingStatus
 from rankion_core.ports import EditSpec, GenerateSpec, ImageQuery, ProviderImage
 from rankion_core.services.creation import GenerateRequest
+from rankion_core.services.hooks import Handler
 from rankion_fsspec import open_blob_store
 from rankion_procedural import PillowCodec, ProceduralProvider
 from rankion_server.workers import WorkerPool
@@ -77,7 +78,7 @@ async def picture() -> bytes:
     return (await ProceduralProvider().generate(spec)).data
 
 
-async def build(folder: Path, provider: FixedLatencyProvider) -> Rankion:
+async def build(folder: Path, provider: FixedLatencyProvider, hooks: Hooks) -> Rankion:
     storage = open_storage(f"sqlite:///{folder / 'rankion.db'}")
     await storage.migrate()
     deps = Deps(
@@ -87,7 +88,7 @@ async def build(folder: Path, provider: FixedLatencyProvider) -> Rankion:
         codec=PillowCodec(),
         signer=HmacUrlSigner(b"benchmark-secret-0123456789", "http://bench"),
     )
-    return Rankion(deps, lease=timedelta(seconds=30))
+    return Rankion(deps, lease=timedelta(seconds=30), hooks=hooks)
 
 
 async def run_row(
@@ -95,21 +96,43 @@ async def run_row(
 ) -> Row:
     with tempfile.TemporaryDirectory(prefix="rankion-bench-jobs-") as tmp:
         provider = FixedLatencyProvider(latency, png)
-        app = await build(Path(tmp), provider)
+        pool = WorkerPool(size=workers, overlap=overlap)
+        done = Countdown(jobs)
+        app = await build(Path(tmp), provider, Hooks(jobs=(done.counted,)) + pool.hooks())
         try:
-            return await _measure(app, provider, jobs, workers, latency, overlap)
+            return await _measure(app, pool, done, provider, jobs, latency)
         finally:
             await app.deps.blobs.close()
             await app.deps.storage.close()
 
 
+class Countdown:
+    """Set once ``jobs`` generations have finished (a job hook, wired in at build)."""
+
+    def __init__(self, jobs: int) -> None:
+        self.left = jobs
+        self.finished = asyncio.Event()
+
+    def counted(self, kind: JobKind, handler: Handler) -> Handler:
+        if kind is not JobKind.GENERATE:
+            return handler
+
+        async def run(job: Job) -> None:
+            await handler(job)
+            self.left -= 1
+            if self.left == 0:
+                self.finished.set()
+
+        return run
+
+
 async def _measure(
     app: Rankion,
+    pool: WorkerPool,
+    done: Countdown,
     provider: FixedLatencyProvider,
     jobs: int,
-    workers: int,
     latency: float,
-    overlap: int | None,
 ) -> Row:
     team = await app.accounts.create_team("bench", 5 * jobs)
     actor = Actor(team_id=team.id)
@@ -118,25 +141,13 @@ async def _measure(
         await app.creation.generate(actor, GenerateRequest(prompt=f"picture {n}", size="256x256"))
     queued = time.perf_counter() - started
 
-    finished = asyncio.Event()
-    count = 0
-    handler = app.jobs.handlers[JobKind.GENERATE]
-
-    async def counted(job: Job) -> None:
-        nonlocal count
-        await handler(job)
-        count += 1
-        if count == jobs:
-            finished.set()
-
-    app.jobs.handlers[JobKind.GENERATE] = counted
-    pool = WorkerPool(app, size=workers, overlap=overlap)
     started = time.perf_counter()
-    pool.start(maintenance=False)
-    await finished.wait()
+    pool.start(app, maintenance=False)
+    await done.finished.wait()
     seconds = time.perf_counter() - started
     await pool.stop()
     await _check_all_ready(app, actor, jobs, provider)
+    workers = pool.size
     return Row(workers, pool.overlap, seconds, math.ceil(jobs / workers) * latency, queued)
 
 

@@ -18,7 +18,7 @@ from .errors import (
     Unavailable,
 )
 from .models import Actor
-from .services import Deps, Rankion
+from .services import Deps, Hooks, Rankion
 from .signing import HmacUrlSigner
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "Conflict",
     "Deps",
     "HmacUrlSigner",
+    "Hooks",
     "InsufficientCredits",
     "Invalid",
     "LimitExceeded",

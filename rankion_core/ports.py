@@ -13,10 +13,10 @@ on ``commit``.
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from datetime import date, datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from attrs import define, field
 
@@ -41,7 +41,7 @@ from .models import (
     Team,
     User,
 )
-from .webhooks import WebhookRepository
+from .webhooks import Webhook, WebhookDelivery
 
 __all__ = [
     "ArticleDirectory",
@@ -61,9 +61,12 @@ __all__ = [
     "ImageProvider",
     "ImageQuery",
     "ProviderImage",
+    "SendResult",
     "Storage",
     "UnitOfWork",
     "WebReady",
+    "WebhookRepository",
+    "WebhookSender",
 ]
 
 
@@ -277,6 +280,10 @@ class JobRepository(Protocol):
 
     async def count_active(self, team_id: int, kinds: Sequence[JobKind]) -> int: ...
     async def count_claimable(self, now: datetime) -> int: ...
+    async def active_payloads(self) -> builtins.list[dict[str, Any]]:
+        """The payloads of every job of any team still ``queued`` or ``running``: the
+        orphan check (an edit's mask blob lives until its job ends)."""
+        ...
 
 
 class ShareRepository(Protocol):
@@ -312,6 +319,10 @@ class ExportRepository(Protocol):
     async def update(self, export: Export) -> None: ...
     async def expired(self, now: datetime) -> builtins.list[Export]:
         """Finished exports whose ``expires_at`` has passed and whose ZIP still exists."""
+        ...
+
+    async def blob_keys(self) -> set[str]:
+        """Every ZIP key an export row of any team refers to: the orphan check."""
         ...
 
 
@@ -351,6 +362,36 @@ class CalendarFeedRepository(Protocol):
         ...
 
     async def delete(self, team_id: int, project_id: int) -> bool: ...
+
+
+class WebhookRepository(Protocol):
+    async def add(self, webhook: Webhook) -> Webhook: ...
+    async def get(self, team_id: int, webhook_id: int) -> Webhook | None: ...
+    async def list(
+        self, team_id: int, page: int, per_page: int
+    ) -> tuple[builtins.list[Webhook], int]:
+        """Oldest first."""
+        ...
+
+    async def delete(self, team_id: int, webhook_id: int) -> bool:
+        """Remove the webhook and its deliveries; False when there was none."""
+        ...
+
+    async def subscribed(self, team_id: int, event: str) -> builtins.list[Webhook]:
+        """The team's webhooks that listen to ``event``."""
+        ...
+
+    async def add_delivery(self, delivery: WebhookDelivery) -> WebhookDelivery: ...
+    async def get_delivery(self, job_id: int) -> WebhookDelivery | None:
+        """Worker side: a delivery of any team."""
+        ...
+
+    async def update_delivery(self, delivery: WebhookDelivery) -> None: ...
+    async def deliveries(
+        self, team_id: int, webhook_id: int, page: int, per_page: int
+    ) -> tuple[builtins.list[WebhookDelivery], int]:
+        """Newest first."""
+        ...
 
 
 class UnitOfWork(Protocol):
@@ -584,6 +625,29 @@ class ImageCodec(Protocol):
         """Placeholder, perceptual hash, clean public bytes, and a rendition in each of
         ``formats`` at each of ``sizes`` (upright, no metadata)."""
         ...
+
+
+# --------------------------------------------------------------------------- webhooks
+
+
+@define(frozen=True)
+class SendResult:
+    """What one try got: an HTTP status, or an error when there was no answer."""
+
+    status_code: int | None
+    error: str | None = None
+    ms: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class WebhookSender(Protocol):
+    """POSTs a signed body. Never raises for the target's failures: it reports them."""
+
+    async def send(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult: ...
+    async def close(self) -> None: ...
 
 
 # --------------------------------------------------------------------------- embedding app

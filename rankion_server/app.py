@@ -1,9 +1,14 @@
 """The application factory: ``create_app(config)`` for ``rankion serve`` and for tests.
 
-Backends are opened from the config's URLs (``wiring.build``) when the app starts and
-closed when it stops; an embedding app or a test may pass its own ``Rankion``, which
-is then used as is and left open. When ``config.workers > 0`` a ``WorkerPool`` runs
-jobs and the periodic maintenance in this process, and is stopped gracefully.
+Everything the app adds around the core is decided here, before the core is built:
+the metrics' timing of the provider and the job handlers, and — when
+``config.workers > 0`` — the ``WorkerPool``'s provider slots and wake-ups
+(``rankion_core.Hooks``). Backends are opened from the config's URLs
+(``wiring.build``, with those hooks) when the app starts and closed when it stops.
+An embedding app or a test may pass its own ``Rankion``: the app then runs on a copy
+built over the same ports with the hooks added (``Rankion.derive``); the caller's
+object is never changed, and its backends are left open. One start-up step opens
+the backends and then starts the pool; it stops the pool before it closes them.
 """
 
 from __future__ import annotations
@@ -11,11 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from rankion_core import Rankion
+from rankion_core import Hooks, Rankion
+from rankion_core.ports import Clock
+from rankion_core.services import Shares
 from rankion_core.services.shares import FLUSH_SECONDS
 
 from . import wiring
@@ -31,53 +38,46 @@ from .limits import (
     body_limit_middleware,
 )
 from .logs import kv
-from .metrics import METRICS, Metrics, instrument, metrics_middleware
+from .metrics import METRICS, Metrics, metrics_middleware
 from .middleware import add_request_id, auth_middleware, errors_middleware
 from .routes import add_routes
 from .surface import server_header
-from .workers import WorkerPool
 
 log = logging.getLogger("rankion.server")
 
 
-async def _backends(app: web.Application) -> AsyncIterator[None]:
-    """Open the backends the config names (unless a ``Rankion`` was given)."""
-    if RANKION in app:
-        yield
-        return
-    built = await wiring.build(app[CONFIG])
-    app[RANKION] = built
-    try:
-        yield
-    finally:
-        await wiring.close(built)
+def _lifecycle(
+    hooks: Hooks, clock: Clock | None
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The one ``cleanup_ctx`` step: open the backends (unless a ``Rankion`` was
+    given), start the workers; on the way out stop the workers, then close."""
+
+    async def run(app: web.Application) -> AsyncIterator[None]:
+        opened: Rankion | None = None
+        if RANKION not in app:
+            opened = await wiring.build(app[CONFIG], hooks, clock=clock)
+            app[RANKION] = opened
+        pool = app[WORKERS]
+        try:
+            if pool is not None:
+                pool.start(app[RANKION])
+            async with _view_counts(app[RANKION].shares):
+                yield
+        finally:
+            try:
+                if pool is not None:
+                    await pool.stop()
+            finally:
+                if opened is not None:
+                    await wiring.close(opened)
+
+    return run
 
 
-async def _workers(app: web.Application) -> AsyncIterator[None]:
-    config = app[CONFIG]
-    pool: WorkerPool | None = None
-    if config.workers > 0:
-        pool = WorkerPool(
-            app[RANKION],
-            size=config.workers,
-            poll_seconds=config.poll_seconds,
-            maintenance_seconds=config.purge_interval_seconds,
-            export_loops=config.export_workers,
-            delivery_loops=config.webhook_workers,
-        )
-        pool.start()
-    app[WORKERS] = pool
-    try:
-        yield
-    finally:
-        if pool is not None:
-            await pool.stop()
-
-
-async def _view_counts(app: web.Application) -> AsyncIterator[None]:
+@contextlib.asynccontextmanager
+async def _view_counts(shares: Shares) -> AsyncIterator[None]:
     """Write the share views counted in this process every ``FLUSH_SECONDS``, and once
     more on a graceful stop (before the backends close)."""
-    shares = app[RANKION].shares
 
     async def flush() -> None:
         try:
@@ -100,7 +100,12 @@ async def _view_counts(app: web.Application) -> AsyncIterator[None]:
         await flush()
 
 
-def create_app(config: ServerConfig, *, rankion: Rankion | None = None) -> web.Application:
+def create_app(
+    config: ServerConfig, *, rankion: Rankion | None = None, clock: Clock | None = None
+) -> web.Application:
+    """``rankion``: run on the embedding app's ports (left open, never changed);
+    ``clock``: the time the services read (default: the system's, or the given
+    ``Rankion``'s)."""
     app = web.Application(
         client_max_size=config.max_body_bytes,
         middlewares=[metrics_middleware, errors_middleware, body_limit_middleware, auth_middleware],
@@ -112,12 +117,15 @@ def create_app(config: ServerConfig, *, rankion: Rankion | None = None) -> web.A
     app[CHARGE_BUCKETS] = TokenBuckets(config.charge_rate)
     app[OPEN_STREAMS] = OpenStreams(config.max_streams_per_team)
     app[METRICS].open_streams.set_function(app[OPEN_STREAMS].total)
+    pool = wiring.worker_pool(config) if config.workers > 0 else None
+    app[WORKERS] = pool
+    hooks = app[METRICS].hooks()
+    if pool is not None:
+        hooks += pool.hooks()
     if rankion is not None:
-        app[RANKION] = rankion
-    app.cleanup_ctx.append(_backends)
-    app.cleanup_ctx.append(_view_counts)
-    app.cleanup_ctx.append(instrument)  # before the workers, so they run timed handlers
-    app.cleanup_ctx.append(_workers)
+        changes = {"clock": clock} if clock is not None else {}
+        app[RANKION] = rankion.derive(hooks, **changes)
+    app.cleanup_ctx.append(_lifecycle(hooks, clock))
     app.on_response_prepare.append(add_request_id)
     app.on_response_prepare.append(server_header)
     add_routes(app)

@@ -97,6 +97,8 @@ class ServerConfig:
     secret: bytes = field(repr=False)
     provider: str = "procedural"
     provider_options: dict[str, str] = field(factory=dict)
+    #: the image codec, a ``rankion.codecs`` entry point (``RANKION_CODEC``)
+    codec: str = "pillow"
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str | None = None
@@ -152,7 +154,8 @@ class ServerConfig:
         ``RANKION_LEASE_SECONDS`` and ``RANKION_POLL_SECONDS`` set the job lease and
         the workers' poll interval unless an override gives them; likewise the
         per-team limits of ``LIMIT_ENV`` (``RANKION_MAX_ACTIVE_JOBS``, …) and
-        ``RANKION_SHARE_LINK_SECONDS`` the life of links embedded in share pages."""
+        ``RANKION_SHARE_LINK_SECONDS`` the life of links embedded in share pages, and
+        ``RANKION_CODEC`` the image codec."""
         database = database or os.environ.get("RANKION_DATABASE_URL")
         blobs = blobs or os.environ.get("RANKION_BLOBS_URL")
         uses_dir = data_dir is not None or database is None or blobs is None
@@ -161,6 +164,9 @@ class ServerConfig:
         if uses_dir:
             Path(directory).mkdir(parents=True, exist_ok=True)
         public_url = overrides.pop("public_url", None) or os.environ.get("RANKION_PUBLIC_URL")
+        codec = os.environ.get("RANKION_CODEC", "").strip()
+        if codec and "codec" not in overrides:
+            overrides["codec"] = codec
         for option, variable in TIMING_ENV.items():
             seconds = env_seconds(variable)
             if option not in overrides and seconds is not None:

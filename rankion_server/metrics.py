@@ -11,8 +11,9 @@
 - ``rankion_provider_request_duration_seconds{provider,operation,outcome}``.
 - ``rankion_event_streams_open``: job event streams this process holds open now.
 
-``instrument`` wraps the provider and the job handlers while the app runs and puts
-the originals back when it stops.
+``Metrics.hooks()`` times the provider and the job handlers: ``create_app`` hands
+them to ``wiring.build`` (or to ``Rankion.derive``), so they are wired in before
+the services are built and never swapped while they run.
 """
 
 from __future__ import annotations
@@ -20,22 +21,22 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from typing import TypeVar
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
-from rankion_core import ProviderRejected, ProviderUnavailable, Rankion
+from rankion_core import Hooks, ProviderRejected, ProviderUnavailable, Rankion
 from rankion_core.models import Job, JobKind
 from rankion_core.ports import EditSpec, GenerateSpec, ImageProvider, ProviderImage
-from rankion_core.services.jobs import Handler, PermanentFailure
+from rankion_core.services.hooks import Handler
+from rankion_core.services.jobs import PermanentFailure
 
-from .keys import RANKION
 from .operations import Handler as RouteHandler
 
-__all__ = ["CONTENT_TYPE", "METRICS", "Metrics", "instrument", "metrics_middleware"]
+__all__ = ["CONTENT_TYPE", "METRICS", "Metrics", "metrics_middleware"]
 
 log = logging.getLogger("rankion.server")
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
@@ -100,6 +101,13 @@ class Metrics:
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 
+    def hooks(self) -> Hooks:
+        """The provider's calls and the job handlers, timed into this registry."""
+        return Hooks(provider=(self.timed_provider,), jobs=(self.timed_job,))
+
+    def timed_provider(self, provider: ImageProvider) -> ImageProvider:
+        return TimedProvider(provider, self)
+
     def timed_job(self, kind: JobKind, handler: Handler) -> Handler:
         async def run(job: Job) -> None:
             started = time.perf_counter()
@@ -156,20 +164,6 @@ class TimedProvider:
 
     async def close(self) -> None:
         await self.inner.close()
-
-
-async def instrument(app: web.Application) -> AsyncIterator[None]:
-    """``cleanup_ctx``: time the provider and the job handlers while the app runs."""
-    metrics, rankion = app[METRICS], app[RANKION]
-    provider, handlers = rankion.deps.provider, dict(rankion.jobs.handlers)
-    rankion.deps.provider = TimedProvider(provider, metrics)
-    for kind, handler in handlers.items():
-        rankion.jobs.register(kind, metrics.timed_job(kind, handler))
-    try:
-        yield
-    finally:
-        rankion.deps.provider = provider
-        rankion.jobs.handlers.update(handlers)
 
 
 def _route(request: web.Request) -> str:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from datetime import tzinfo
 from typing import Any
+
+import attrs
 
 from rankion_api.accounts import LedgerEntryOut, ProjectOut, TokenOut
 from rankion_api.bulk import ExportOut, ProgressOut
 from rankion_api.calendar import DayOut, EventOut
+from rankion_api.images import ImageOut, ParentOut, VariantOut
 from rankion_api.jobs import ChatSessionOut, JobOut
 from rankion_api.shares import ShareOut
 from rankion_core.models import (
@@ -17,6 +22,7 @@ from rankion_core.models import (
     Job,
     LedgerEntry,
     Project,
+    Share,
 )
 from rankion_core.rules import renditions
 from rankion_core.rules.calendar import DayCount, local_iso
@@ -32,82 +38,70 @@ from rankion_core.services import (
     VariantView,
 )
 
-
-def share(view: ShareView) -> ShareOut:
-    s = view.share
-    return ShareOut(
-        token=s.token,
-        public_url=view.public_url,
-        expires_at=s.expires_at,
-        view_count=s.view_count,
-        created_at=s.created_at,
-    )
-
-
 # --------------------------------------------------------------------------- image rows
 #
 # The gallery's hot path (a 50-row page, an image with its variant tree) renders
 # straight to plain dicts that ``responses.page``/``ok`` hand to orjson with
-# ``plain=True``: no ``ImageOut`` objects, no cattrs pass. The dicts carry exactly the
-# fields of ``ImageOut``/``ShareOut``/``VariantOut``/``ParentOut``, in their order (the
-# schemas still describe the answer in the OpenAPI document), with datetimes and enums
-# left to orjson: entity times are timezone-aware UTC (``rules.timeutil``), which
-# orjson writes as ``iso_z`` does under ``OPT_UTC_Z``. tests/api/test_render_fast.py
-# checks both, key for key and byte for byte against the attrs + cattrs rendering.
+# ``plain=True``: no ``ImageOut`` objects, no cattrs pass, datetimes and enums left to
+# orjson (entity times are timezone-aware UTC, ``rules.timeutil``, which orjson writes
+# as ``iso_z`` does under ``OPT_UTC_Z``).
+#
+# The schema classes are the one definition of these answers: each row has the
+# schema's fields as keys, in its order, read at import. Every field is the entity's
+# attribute of the same name (read in one ``attrgetter`` call) except the few the view
+# holds (``from_view``: URLs, the share, the depth), which the functions below set;
+# a schema field that is neither fails the import. tests/api/test_render_fast.py
+# round-trips rows through the strict converter into the schema class and back to
+# the same bytes.
+
+
+def _row(schema: type, entity: type, from_view: tuple[str, ...]) -> Callable[[Any], dict[str, Any]]:
+    """``schema``'s fields in order: the entity's, and ``from_view`` left to the caller."""
+    keys = tuple(f.name for f in attrs.fields(schema))
+    known = attrs.fields_dict(entity)
+    for name in keys:
+        if name not in known and name not in from_view:
+            where = f"{schema.__name__}.{name}"
+            raise TypeError(f"{where} is neither on {entity.__name__} nor in from_view")
+    if not set(from_view) <= set(keys):
+        raise TypeError(f"{schema.__name__} has no field {set(from_view) - set(keys)}")
+    blank = dict.fromkeys(keys)
+    names = tuple(name for name in keys if name not in from_view)
+    values = operator.attrgetter(*names)
+
+    def row(of: Any) -> dict[str, Any]:
+        out = blank.copy()
+        out.update(zip(names, values(of)))  # noqa: B905 (the same length, by construction)
+        return out
+
+    return row
+
+
+_SHARE = _row(ShareOut, Share, ("public_url",))
+_IMAGE = _row(ImageOut, Image, ("url", "thumbnail_url", "share"))
+_PARENT = _row(ParentOut, Image, ("url", "thumbnail_url"))
+_VARIANT = _row(VariantOut, Image, ("depth", "url", "thumbnail_url"))
 
 
 def share_row(view: ShareView) -> dict[str, Any]:
     """``ShareOut`` as plain data."""
-    s = view.share
-    return {
-        "token": s.token,
-        "public_url": view.public_url,
-        "expires_at": s.expires_at,
-        "view_count": s.view_count,
-        "created_at": s.created_at,
-    }
+    row = _SHARE(view.share)
+    row["public_url"] = view.public_url
+    return row
+
+
+def share(view: ShareView) -> ShareOut:
+    return ShareOut(**share_row(view))
 
 
 def image_row(view: ImageView) -> dict[str, Any]:
     """``ImageOut`` as plain data (``page(..., plain=True)``, ``ok(..., plain=True)``)."""
-    i = view.image
-    shared = view.share
-    return {
-        "id": i.id,
-        "team_id": i.team_id,
-        "project_id": i.project_id,
-        "article_id": i.article_id,
-        "slot": i.slot,
-        "title": i.title,
-        "prompt": i.prompt,
-        "model": i.model,
-        "size": i.size,
-        "quality": i.quality,
-        "background": i.background,
-        "output_format": i.output_format,
-        "tags": list(i.tags),
-        "is_favorite": i.is_favorite,
-        "processing_status": i.processing_status,
-        "error": i.error,
-        "url": view.url,
-        "thumbnail_url": view.thumbnail_url,
-        "width": i.width,
-        "height": i.height,
-        "mime_type": i.mime_type,
-        "bytes": i.bytes,
-        "parent_id": i.parent_id,
-        "root_id": i.root_id,
-        "edit_session_id": i.edit_session_id,
-        "credits_charged": i.credits_charged,
-        "share": share_row(shared) if shared is not None else None,
-        "share_views": i.share_views,
-        "created_at": i.created_at,
-        "updated_at": i.updated_at,
-        "edited_at": i.edited_at,
-        "deleted_at": i.deleted_at,
-        "purge_at": i.purge_at,
-        "placeholder": i.placeholder,
-    }
+    row = _IMAGE(view.image)
+    row["url"] = view.url
+    row["thumbnail_url"] = view.thumbnail_url
+    if view.share is not None:
+        row["share"] = share_row(view.share)
+    return row
 
 
 def similar_row(found: SimilarView) -> dict[str, Any]:
@@ -119,30 +113,20 @@ def similar_row(found: SimilarView) -> dict[str, Any]:
 
 def parent_row(view: ImageView) -> dict[str, Any]:
     """``ParentOut`` as plain data."""
-    i: Image = view.image
-    return {
-        "id": i.id,
-        "parent_id": i.parent_id,
-        "title": i.title,
-        "prompt": i.prompt,
-        "processing_status": i.processing_status,
-        "url": view.url,
-        "thumbnail_url": view.thumbnail_url,
-        "created_at": i.created_at,
-        "deleted_at": i.deleted_at,
-    }
+    row = _PARENT(view.image)
+    row["url"] = view.url
+    row["thumbnail_url"] = view.thumbnail_url
+    return row
 
 
 def variant_row(variant: VariantView) -> dict[str, Any]:
-    """``VariantOut`` as plain data: ``ParentOut``'s fields with ``depth`` third, as in
-    the schema (the keys already present keep their place when the rest is merged)."""
-    i = variant.view.image
-    return {
-        "id": i.id,
-        "parent_id": i.parent_id,
-        "depth": variant.depth,
-        **parent_row(variant.view),
-    }
+    """``VariantOut`` as plain data."""
+    view = variant.view
+    row = _VARIANT(view.image)
+    row["depth"] = variant.depth
+    row["url"] = view.url
+    row["thumbnail_url"] = view.thumbnail_url
+    return row
 
 
 def image_detail_row(detail: ImageDetail) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from rankion_core.webhooks import SendResult
+from rankion_core.ports import SendResult
 
 if TYPE_CHECKING:
     import aiohttp

@@ -1,7 +1,8 @@
 """Find backends by URL scheme or name through entry points and wire the core.
 
 Groups: ``rankion.storage`` (by URL scheme: sqlite, postgresql, memory),
-``rankion.blobs`` (file, s3, memory), ``rankion.providers`` (procedural, openai).
+``rankion.blobs`` (file, s3, memory), ``rankion.providers`` (procedural, openai),
+``rankion.codecs`` (pillow).
 A third-party package registers its own backend under the same groups.
 """
 
@@ -14,14 +15,15 @@ from importlib.metadata import EntryPoints, entry_points
 from typing import Any
 from urllib.parse import urlsplit
 
-from rankion_core import Deps, HmacUrlSigner, Rankion
+from rankion_core import Deps, HmacUrlSigner, Hooks, Rankion
+from rankion_core.defaults import SystemClock
 from rankion_core.errors import Invalid
-from rankion_core.ports import BlobStore, ImageProvider, Storage
+from rankion_core.ports import BlobStore, Clock, ImageCodec, ImageProvider, Storage
 from rankion_core.rules.webhooks import RetryPolicy
-from rankion_procedural import PillowCodec
 
 from .config import ServerConfig
 from .webhook_sender import AiohttpWebhookSender
+from .workers import WorkerPool
 
 INSTALL_HINTS = {
     ("rankion.storage", "postgresql"): "pip install 'rankion[postgres]'",
@@ -65,8 +67,15 @@ def open_provider(name: str, options: dict[str, str]) -> ImageProvider:
     return load("rankion.providers", name)(**options)  # type: ignore[no-any-return]
 
 
-async def build(config: ServerConfig) -> Rankion:
-    """Open every backend the config names and build the services over them."""
+def open_codec(name: str) -> ImageCodec:
+    return load("rankion.codecs", name)()  # type: ignore[no-any-return]
+
+
+async def build(
+    config: ServerConfig, hooks: Hooks = Hooks(), *, clock: Clock | None = None
+) -> Rankion:
+    """Open every backend the config names and build the services over them, with
+    ``hooks`` (metrics, worker wake-ups) wired in and ``clock`` (default: the system's)."""
     storage = open_storage(config.database_url)
     if config.migrate:
         await storage.migrate()
@@ -74,7 +83,7 @@ async def build(config: ServerConfig) -> Rankion:
         storage=storage,
         blobs=open_blobs(config.blobs_url),
         provider=open_provider(config.provider, config.provider_options),
-        codec=PillowCodec(),
+        codec=open_codec(config.codec),
         signer=HmacUrlSigner(config.secret, config.base_url),
         webhook_sender=AiohttpWebhookSender(
             allow_private=config.webhooks_allow_private, timeout=config.webhook_timeout_seconds
@@ -83,8 +92,21 @@ async def build(config: ServerConfig) -> Rankion:
         max_active_jobs=config.max_active_jobs,
         max_webhooks=config.max_webhooks,
         max_active_exports=config.max_active_exports,
+        clock=clock or SystemClock(),
     )
-    return Rankion(deps, lease=timedelta(seconds=config.lease_seconds))
+    return Rankion(deps, lease=timedelta(seconds=config.lease_seconds), hooks=hooks)
+
+
+def worker_pool(config: ServerConfig) -> WorkerPool:
+    """The job loops and maintenance the config asks for; build the ``Rankion`` they
+    run with ``pool.hooks()``, then ``pool.start(rankion)``."""
+    return WorkerPool(
+        size=config.workers,
+        poll_seconds=config.poll_seconds,
+        maintenance_seconds=config.purge_interval_seconds,
+        export_loops=config.export_workers,
+        delivery_loops=config.webhook_workers,
+    )
 
 
 def webhook_policy(config: ServerConfig) -> RetryPolicy:

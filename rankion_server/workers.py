@@ -13,27 +13,34 @@ webhook deliveries on ``delivery_loops``. A receiver that never answers or a lar
 export therefore holds a loop of its own lane, never an image slot; inside a lane,
 claims take turns between teams.
 
-A queued job wakes an idle loop at once in this process, and every loop polls storage
-so jobs queued by other processes are found too. ``stop()`` is graceful: loops finish
-the job in hand (up to ``grace`` seconds); a job still running then is left to its
-lease, so another worker takes it over.
+The pool's ``hooks()`` (the provider slots, and a wake-up when a job is queued) are
+wired in when the ``Rankion`` is built: ``Rankion(deps, hooks=pool.hooks())``, then
+``pool.start(rankion)``. A queued job then wakes an idle loop at once in this process,
+and every loop polls storage so jobs queued by other processes are found too. Started
+on a ``Rankion`` built without them, the pool runs exactly ``size`` image loops (no
+overlap: nothing would bound the provider calls) and finds new jobs by polling.
+
+``stop()`` is graceful: loops finish the job in hand (up to ``grace`` seconds); a job
+still running then is left to its lease, so another worker takes it over.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import os
 import socket
 from datetime import timedelta
 
-from rankion_core import Rankion
+from rankion_core import Hooks, Rankion
 from rankion_core.models import JobKind
 from rankion_core.ports import EditSpec, GenerateSpec, ImageProvider, ProviderImage
 from rankion_core.rules.fairness import LANE_KINDS, Lane
 from rankion_core.rules.limits import IDEMPOTENCY_TTL
+from rankion_core.services.hooks import ProviderWrapper
 
 log = logging.getLogger("rankion.workers")
 
@@ -76,9 +83,11 @@ class WorkerPool:
     ``export_loops`` and ``delivery_loops`` run exports and webhook deliveries in lanes
     of their own (only when ``size > 0``: a ``serve --no-workers`` runs no job)."""
 
+    #: the ``Rankion`` whose jobs it runs (given to ``start``)
+    app: Rankion
+
     def __init__(
         self,
-        app: Rankion,
         *,
         size: int,
         poll_seconds: float = 1.0,
@@ -88,7 +97,6 @@ class WorkerPool:
         export_loops: int = EXPORT_LOOPS,
         delivery_loops: int = DELIVERY_LOOPS,
     ) -> None:
-        self.app = app
         self.size = size
         self.overlap = math.ceil(size / 2) if overlap is None else overlap
         self.export_loops = export_loops
@@ -99,25 +107,29 @@ class WorkerPool:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._provider: ImageProvider | None = None
 
     def wake(self) -> None:
         self._wake.set()
 
-    def start(self, *, maintenance: bool = True) -> None:
-        deps = self.app.deps
-        deps.on_job_queued = self.wake
+    def hooks(self) -> Hooks:
+        """What the ``Rankion`` the pool runs is built with: at most ``size`` provider
+        calls in flight (when loops overlap), and a wake-up when a job is queued."""
+        slots: tuple[ProviderWrapper, ...] = ()
+        if self.size > 0 and self.overlap > 0:
+            slots = (functools.partial(ProviderSlots, limit=self.size),)
+        return Hooks(provider=slots, job_queued=(self.wake,))
+
+    def start(self, app: Rankion, *, maintenance: bool = True) -> None:
+        self.app = app
+        overlap = self.overlap if self.wake in app.hooks.job_queued else 0
         if self.size <= 0:
             lanes: dict[Lane, int] = {}
         else:
             lanes = {
-                Lane.IMAGE: self.size + self.overlap,
+                Lane.IMAGE: self.size + overlap,
                 Lane.EXPORT: self.export_loops,
                 Lane.WEBHOOK: self.delivery_loops,
             }
-        if lanes.get(Lane.IMAGE, 0) > self.size:
-            self._provider = deps.provider
-            deps.provider = ProviderSlots(deps.provider, self.size)
         slot = 0
         for lane, count in lanes.items():
             kinds = list(LANE_KINDS[lane])
@@ -144,8 +156,6 @@ class WorkerPool:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
-        if self._provider is not None:
-            self.app.deps.provider, self._provider = self._provider, None
 
     async def _loop(self, slot: int, kinds: list[JobKind]) -> None:
         name = worker_name(slot)

@@ -444,6 +444,9 @@ class Jobs:
     async def count_claimable(self, now: datetime) -> int:
         return sum(1 for j in self.t.rows() if _claimable(j, now, None))
 
+    async def active_payloads(self) -> builtins.list[dict[str, Any]]:
+        return [dict(j.payload) for j in self.t.rows() if j.status in _ACTIVE_STATUSES]
+
 
 class Shares:
     def __init__(self, table: Table[Share], images: Table[Image]) -> None:
@@ -518,6 +521,9 @@ class Exports:
             for e in self.t.rows()
             if e.blob_key is not None and e.expires_at is not None and e.expires_at <= now
         ]
+
+    async def blob_keys(self) -> set[str]:
+        return {e.blob_key for e in self.t.rows() if e.blob_key}
 
 
 class Ledger:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rankion_core import ports
 from rankion_core.errors import RankionError, Unavailable
-from rankion_core.webhooks import WebhookRepository
+from rankion_core.ports import WebhookRepository
 
 from .repositories import (
     ChatRepo,

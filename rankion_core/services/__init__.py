@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
+
+from attrs import evolve
 
 from .accounts import Accounts, IssuedToken, TokenView
 from .calendar import Calendar, Shift, ShiftResult
@@ -12,6 +15,7 @@ from .deps import Deps
 from .exports import Exports, ExportView
 from .feeds import CalendarFeeds, FeedContent
 from .gallery import BulkDeleteResult, BulkRestoreResult, Gallery, ImagePatch, SimilarView
+from .hooks import Hooks
 from .jobs import Jobs
 from .resolved import ResolvedShares, SharedImage
 from .shares import Shares
@@ -33,6 +37,7 @@ __all__ = [
     "FeedContent",
     "Gallery",
     "GenerateRequest",
+    "Hooks",
     "ImageDetail",
     "ImagePatch",
     "ImageView",
@@ -54,9 +59,15 @@ __all__ = [
 
 
 class Rankion:
-    """Every service, built once from the same ports."""
+    """Every service, built once from the same ports and ``hooks`` (applied here, once:
+    ``deps`` holds the hooked ports, the ``Deps`` given are not changed)."""
 
-    def __init__(self, deps: Deps, *, lease: timedelta = timedelta(seconds=30)) -> None:
+    def __init__(
+        self, deps: Deps, *, lease: timedelta = timedelta(seconds=30), hooks: Hooks = Hooks()
+    ) -> None:
+        self._given = deps
+        self.hooks = hooks
+        deps = hooks.apply(deps)
         self.deps = deps
         self.accounts = Accounts(deps)
         self.calendar = Calendar(deps)
@@ -66,9 +77,17 @@ class Rankion:
         self.creation = Creation(deps)
         self.shares = Shares(deps, resolved)
         self.chat = Chat(deps)
-        self.jobs = Jobs(deps, lease=lease)
+        self.jobs = Jobs(deps, lease=lease, hooks=hooks)
         self.exports = Exports(deps, self.jobs)
         self.webhooks = Webhooks(deps, self.jobs)
+
+    def derive(self, hooks: Hooks = Hooks(), **changes: Any) -> Rankion:
+        """A new ``Rankion`` over the same ports, with ``changes`` to the ``Deps`` it was
+        given (``clock=…``, ``articles=…``) and ``hooks`` added around its own. This
+        one is left as it is; handlers ``register``-ed on it after it was built are not
+        carried over."""
+        deps = evolve(self._given, **changes) if changes else self._given
+        return Rankion(deps, lease=self.jobs.lease, hooks=self.hooks + hooks)
 
     async def run_pending(self, worker: str = "inline") -> int:
         """Run every claimable job now, in this task; how many ran (tests, scripts)."""

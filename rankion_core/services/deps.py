@@ -15,14 +15,17 @@ from ..ports import (
     ImageCodec,
     ImageProvider,
     Storage,
+    WebhookSender,
 )
 from ..rules.webhooks import RetryPolicy
 from ..signing import HmacUrlSigner
-from ..webhooks import WebhookSender
 
 
-@define
+@define(frozen=True)
 class Deps:
+    """The ports and settings every service is built from; frozen: a host that wants
+    other ones builds another ``Deps`` (``attrs.evolve``) and another ``Rankion``."""
+
     storage: Storage
     blobs: BlobStore
     provider: ImageProvider

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from attrs import define
@@ -25,15 +24,10 @@ from ..rules import credits, renditions, similar
 from ..rules.webhooks import image_data
 from ..webhooks import DeliveryStatus, WebhookEvent
 from .deps import Deps
+from .hooks import Handler, Hooks
 from .outbox import emit
 
 log = logging.getLogger("rankion.jobs")
-
-#: A handler does the job's work and ends it itself, fenced: it stores its results and
-#: calls ``uow.jobs.finish(job, job.attempts)`` in one transaction, and drops what it
-#: wrote when ``finish`` says a newer attempt owns the job. Errors it raises are sorted
-#: by the runner: permanent ones fail the job, transient ones retry it.
-Handler = Callable[[Job], Awaitable[None]]
 
 
 class LeaseLost(Exception):
@@ -55,17 +49,19 @@ class Jobs:
         *,
         lease: timedelta = timedelta(seconds=30),
         backoff: timedelta = timedelta(seconds=2),
+        hooks: Hooks = Hooks(),
     ) -> None:
         self.deps = deps
         self.lease = lease
         self.backoff = backoff
-        self.handlers: dict[JobKind, Handler] = {
-            JobKind.GENERATE: self._render,
-            JobKind.EDIT: self._render,
-        }
+        self._hooks = hooks
+        self.handlers: dict[JobKind, Handler] = {}
+        self.register(JobKind.GENERATE, self._render)
+        self.register(JobKind.EDIT, self._render)
 
     def register(self, kind: JobKind, handler: Handler) -> None:
-        self.handlers[kind] = handler
+        """Run ``handler`` for jobs of ``kind``, inside the hooks' job wrappers."""
+        self.handlers[kind] = self._hooks.wrap_job(kind, handler)
 
     async def get(self, actor: Actor, job_id: int) -> Job:
         async with self.deps.storage.unit_of_work() as uow:

@@ -15,12 +15,12 @@ from typing import Any
 
 from ..errors import LimitExceeded, NotFound
 from ..models import Actor, Job, JobKind, JobStatus, Page
-from ..ports import UnitOfWork
+from ..ports import SendResult, UnitOfWork
 from ..rules import webhooks as rules
 from ..rules.limits import at_cap
 from ..rules.text import check_length
 from ..rules.timeutil import iso_z
-from ..webhooks import DeliveryStatus, SendResult, Webhook, WebhookDelivery
+from ..webhooks import DeliveryStatus, Webhook, WebhookDelivery
 from .deps import Deps
 from .jobs import Jobs, PermanentFailure
 from .outbox import emit

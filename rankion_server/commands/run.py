@@ -13,7 +13,6 @@ from typing import Any
 from .. import wiring
 from ..config import ServerConfig
 from ..logs import use_json_if_asked
-from ..workers import WorkerPool
 from .base import (
     AdminAction,
     Output,
@@ -107,21 +106,14 @@ def run_worker(args: argparse.Namespace) -> int:
 
 async def work(args: argparse.Namespace, config: ServerConfig) -> None:
     """Run ``config.workers`` job loops and maintenance until SIGTERM or SIGINT."""
-    app = await wiring.build(config)
-    pool = WorkerPool(
-        app,
-        size=config.workers,
-        poll_seconds=config.poll_seconds,
-        maintenance_seconds=config.purge_interval_seconds,
-        export_loops=config.export_workers,
-        delivery_loops=config.webhook_workers,
-    )
+    pool = wiring.worker_pool(config)
+    app = await wiring.build(config, pool.hooks())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
     try:
-        pool.start()
+        pool.start(app)
         announce(args, config, serving=False)
         await stop.wait()
         log.info("stopping: finishing the jobs in hand")

@@ -167,11 +167,10 @@ def config(database_url: str = "memory://") -> ServerConfig:
 
 
 async def start(aiohttp_client: ClientFactory, cfg: ServerConfig) -> Api:
-    app = create_app(cfg)
+    clock = ShiftClock()
+    app = create_app(cfg, clock=clock)
     client = await aiohttp_client(app)
     rankion = app[RANKION]
-    clock = ShiftClock()
-    rankion.deps.clock = clock
     a = await make_team(rankion, "acme", 1000)
     b = await make_team(rankion, "globex", 1000)
     return Api(client, rankion, clock, a, b)

@@ -17,10 +17,12 @@ import pytest
 from attrs import evolve
 
 from rankion_core import Deps, HmacUrlSigner, Rankion
-from rankion_procedural import PillowCodec
+from rankion_core.defaults import SystemClock
+from rankion_core.ports import Clock
 from rankion_server import wiring
 from rankion_server.app import create_app
 from rankion_server.config import ServerConfig
+from rankion_server.keys import RANKION
 from rankion_sqlalchemy import SqlStorage, open_storage
 
 from .conftest import Api, ClientFactory, ShiftClock, config, make_team
@@ -54,16 +56,17 @@ async def open_sql(kind: str, tmp_path: Path) -> tuple[SqlStorage, str, str | No
     return storage, POSTGRES_URL, schema
 
 
-def build_rankion(storage: SqlStorage, cfg: ServerConfig) -> Rankion:
+def build_rankion(storage: SqlStorage, cfg: ServerConfig, clock: Clock | None = None) -> Rankion:
     deps = Deps(
         storage=storage,
         blobs=wiring.open_blobs(cfg.blobs_url),
         provider=wiring.open_provider(cfg.provider, cfg.provider_options),
-        codec=PillowCodec(),
+        codec=wiring.open_codec(cfg.codec),
         signer=HmacUrlSigner(cfg.secret, cfg.base_url),
         max_active_jobs=cfg.max_active_jobs,
         max_webhooks=cfg.max_webhooks,
         max_active_exports=cfg.max_active_exports,
+        clock=clock or SystemClock(),
     )
     return Rankion(deps)
 
@@ -72,10 +75,10 @@ async def start_sql(
     aiohttp_client: ClientFactory, storage: SqlStorage, credits: int = 1000, **limits: Any
 ) -> Api:
     cfg = evolve(config(), **limits)
-    rankion = build_rankion(storage, cfg)
-    client = await aiohttp_client(create_app(cfg, rankion=rankion))
     clock = ShiftClock()
-    rankion.deps.clock = clock
+    app = create_app(cfg, rankion=build_rankion(storage, cfg, clock))
+    client = await aiohttp_client(app)
+    rankion = app[RANKION]
     a = await make_team(rankion, "acme", credits)
     b = await make_team(rankion, "globex", 1000)
     return Api(client, rankion, clock, a, b)

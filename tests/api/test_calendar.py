@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from attrs import evolve
 
-from .conftest import NO_BODY, Api
+from rankion_server.app import create_app
+from rankion_server.keys import RANKION
+
+from .conftest import NO_BODY, Api, ClientFactory, config
 
 SEED = {
     "title": "AI Coding Tools — Launch Post",
@@ -262,12 +266,13 @@ async def test_other_teams_project_and_events_are_404(api: Api) -> None:
     assert (await api.get(f"/v1/calendar/{event['id']}", team=api.b)).status == 200
 
 
-async def test_unknown_article_is_422(api: Api) -> None:
+async def test_unknown_article_is_422(api: Api, aiohttp_client: ClientFactory) -> None:
     class NoArticles:
         async def exists(self, team_id: int, project_id: int | None, article_id: int) -> bool:
             return article_id == 88
 
-    api.rankion.deps.articles = NoArticles()
+    app = create_app(config(), rankion=api.rankion.derive(articles=NoArticles()))
+    api = evolve(api, client=await aiohttp_client(app), rankion=app[RANKION])
     project = await api.project()
     assert (await api.post(f"/v1/projects/{project}/calendar", SEED)).status == 201
     answer = await api.post(f"/v1/projects/{project}/calendar", {**SEED, "article_id": 89})

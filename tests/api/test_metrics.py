@@ -78,11 +78,11 @@ async def test_a_metrics_token_closes_the_endpoint(aiohttp_client: ClientFactory
     await scrape(api, headers={"Authorization": "Bearer scrape-me-please"})
 
 
-async def test_the_app_puts_the_provider_back_when_it_stops(
+async def test_the_provider_is_timed_from_the_start_and_never_swapped(
     aiohttp_client: ClientFactory,
 ) -> None:
     api = await start(aiohttp_client, config())
-    deps = api.rankion.deps
-    assert type(deps.provider).__name__ == "TimedProvider"
+    provider = api.rankion.deps.provider
+    assert type(provider).__name__ == "TimedProvider"
     await api.client.close()
-    assert type(deps.provider).__name__ == "ProceduralProvider"
+    assert api.rankion.deps.provider is provider

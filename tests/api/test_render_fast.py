@@ -1,12 +1,12 @@
-"""Image rows rendered straight to plain dicts give the bytes of the attrs + cattrs path.
+"""Image rows rendered straight to plain dicts are exactly what the schema classes say.
 
 The gallery list, the trash list, an image's detail and the single-image answers
 (PATCH, restore) render with ``render.image_row``/``render.image_detail_row`` and
-``plain=True`` (orjson writes the datetimes and enums itself). The reference here is
-the rendering they replaced, kept verbatim below (``ImageOut``/``ImageDetailOut`` built
-field by field, then cattrs with ``iso_z``, then orjson): both must give the same bytes
-for any image, and the dicts must carry exactly the schema's fields, in its order (the
-schemas still drive the OpenAPI document).
+``plain=True`` (orjson writes the datetimes and enums itself). Every rendering here
+goes through the strict converter into its schema class (``ImageOut``,
+``ImageDetailOut``: every field present, of its type, no other key) and back through
+the attrs + cattrs path, which must give the very same bytes; and every value of the
+structured object is the one of the entity or view field of the same name.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 import orjson
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -32,99 +33,10 @@ from rankion_fsspec.local import LocalBackend
 from rankion_fsspec.memory import MemoryBackend
 from rankion_fsspec.s3 import S3Backend
 from rankion_server import render
+from rankion_server.convert import structure
 from rankion_server.responses import ok, page
 
-# --------------------------------------------------------------------------- the old path
-
-
-def _old_share(view: ShareView) -> ShareOut:
-    s = view.share
-    return ShareOut(
-        token=s.token,
-        public_url=view.public_url,
-        expires_at=s.expires_at,
-        view_count=s.view_count,
-        created_at=s.created_at,
-    )
-
-
-def _old_image_fields(view: ImageView) -> dict[str, Any]:
-    i = view.image
-    return {
-        "id": i.id,
-        "team_id": i.team_id,
-        "project_id": i.project_id,
-        "article_id": i.article_id,
-        "slot": i.slot,
-        "title": i.title,
-        "prompt": i.prompt,
-        "model": i.model,
-        "size": i.size,
-        "quality": i.quality,
-        "background": i.background,
-        "output_format": i.output_format,
-        "tags": list(i.tags),
-        "is_favorite": i.is_favorite,
-        "processing_status": i.processing_status,
-        "error": i.error,
-        "url": view.url,
-        "thumbnail_url": view.thumbnail_url,
-        "width": i.width,
-        "height": i.height,
-        "mime_type": i.mime_type,
-        "bytes": i.bytes,
-        "parent_id": i.parent_id,
-        "root_id": i.root_id,
-        "edit_session_id": i.edit_session_id,
-        "credits_charged": i.credits_charged,
-        "share": _old_share(view.share) if view.share else None,
-        "share_views": i.share_views,
-        "created_at": i.created_at,
-        "updated_at": i.updated_at,
-        "edited_at": i.edited_at,
-        "deleted_at": i.deleted_at,
-        "purge_at": i.purge_at,
-        "placeholder": i.placeholder,
-    }
-
-
-def old_image(view: ImageView) -> ImageOut:
-    return ImageOut(**_old_image_fields(view))
-
-
-def _old_compact(view: ImageView) -> dict[str, Any]:
-    i: Image = view.image
-    return {
-        "id": i.id,
-        "parent_id": i.parent_id,
-        "title": i.title,
-        "prompt": i.prompt,
-        "processing_status": i.processing_status,
-        "url": view.url,
-        "thumbnail_url": view.thumbnail_url,
-        "created_at": i.created_at,
-        "deleted_at": i.deleted_at,
-    }
-
-
-def old_image_detail(detail: ImageDetail) -> ImageDetailOut:
-    return ImageDetailOut(
-        **_old_image_fields(detail.view),
-        variants=[VariantOut(depth=v.depth, **_old_compact(v.view)) for v in detail.variants],
-        parents=[ParentOut(**_old_compact(p)) for p in detail.parents],
-        phash=phash_hex(detail.view.image.phash) if detail.view.image.phash is not None else None,
-        renditions=[
-            RenditionOut(
-                format=r.rendition.format,
-                width=r.rendition.width,
-                height=r.rendition.height,
-                bytes=r.rendition.bytes,
-                url=r.url,
-            )
-            for r in detail.renditions
-        ],
-        srcset=render.srcset(detail.renditions),
-    )
+# --------------------------------------------------------------------------- the round trip
 
 
 def _body(response: Any) -> bytes:
@@ -133,24 +45,65 @@ def _body(response: Any) -> bytes:
     return body
 
 
-def old_page_bytes(views: list[ImageView], total: int | None = None) -> bytes:
+def round_trip(data: Any, schema: type) -> Any:
+    """``data`` (a rendered row, as JSON gives it back) structured strictly into
+    ``schema``; rendering that object the attrs + cattrs way gives the same bytes."""
+    structured = structure(data, schema)
+    assert _body(ok(structured)) == _body(ok(data))
+    return structured
+
+
+def _same(value: Any, expected: Any) -> bool:
+    if isinstance(expected, datetime):
+        return (
+            isinstance(value, datetime) and value == expected and value.utcoffset() == timedelta()
+        )
+    return bool(value == expected)
+
+
+def assert_from(out: Any, *sources: Any, schema: type | None = None) -> None:
+    """Every field of ``out`` (of ``schema``'s, when given) holds the value of the
+    first source with that name."""
+    for f in attrs.fields(schema or type(out)):
+        source = next(s for s in sources if hasattr(s, f.name))
+        expected = getattr(source, f.name)
+        value = getattr(out, f.name)
+        if f.name == "share":
+            assert (value is None) == (expected is None)
+            if expected is not None:
+                assert_from(value, expected, expected.share)
+        else:
+            assert _same(value, expected), (f.name, value, expected)
+
+
+def assert_image(out: ImageOut, view: ImageView) -> None:
+    assert_from(out, view, view.image, schema=ImageOut)
+
+
+def assert_single(view: ImageView) -> None:
+    rendered = _body(ok(render.image_row(view), plain=True))
+    assert_image(round_trip(orjson.loads(rendered)["data"], ImageOut), view)
+
+
+def assert_page(views: list[ImageView], total: int | None = None) -> None:
     items = Page(items=views, page=1, per_page=50, total=len(views) if total is None else total)
-    return _body(page(items, old_image))
+    rendered = orjson.loads(_body(page(items, render.image_row, plain=True)))
+    assert rendered["meta"]["total"] == items.total
+    assert len(rendered["data"]) == len(views)
+    for data, view in zip(rendered["data"], views, strict=True):
+        assert_image(round_trip(data, ImageOut), view)
 
 
-def new_page_bytes(views: list[ImageView], total: int | None = None) -> bytes:
-    items = Page(items=views, page=1, per_page=50, total=len(views) if total is None else total)
-    return _body(page(items, render.image_row, plain=True))
-
-
-def assert_detail_same(detail: ImageDetail) -> None:
-    old = _body(ok(old_image_detail(detail)))
-    new = _body(ok(render.image_detail_row(detail), plain=True))
-    assert new == old
-
-
-def assert_single_same(view: ImageView) -> None:
-    assert _body(ok(render.image_row(view), plain=True)) == _body(ok(old_image(view)))
+def assert_detail(detail: ImageDetail) -> None:
+    rendered = _body(ok(render.image_detail_row(detail), plain=True))
+    out = round_trip(orjson.loads(rendered)["data"], ImageDetailOut)
+    assert_image(out, detail.view)
+    assert len(out.variants) == len(detail.variants)
+    for variant_out, variant in zip(out.variants, detail.variants, strict=True):
+        assert_from(variant_out, variant, variant.view, variant.view.image)
+    assert len(out.parents) == len(detail.parents)
+    for parent_out, parent in zip(out.parents, detail.parents, strict=True):
+        assert_from(parent_out, parent, parent.image)
 
 
 # --------------------------------------------------------------------------- hand-made
@@ -253,15 +206,15 @@ def hand_made() -> list[ImageView]:
     ]
 
 
-def test_a_hand_made_page_renders_the_same_bytes() -> None:
+def test_a_hand_made_page_round_trips() -> None:
     views = hand_made()
-    assert new_page_bytes(views, total=1234) == old_page_bytes(views, total=1234)
-    assert new_page_bytes([]) == old_page_bytes([])
+    assert_page(views, total=1234)
+    assert_page([])
     for view in views:
-        assert_single_same(view)
+        assert_single(view)
 
 
-def test_a_hand_made_detail_renders_the_same_bytes() -> None:
+def test_a_hand_made_detail_round_trips() -> None:
     views = hand_made()
     root, *rest = views
     detail = ImageDetail(
@@ -269,8 +222,8 @@ def test_a_hand_made_detail_renders_the_same_bytes() -> None:
         variants=[VariantView(view=v, depth=d) for d, v in enumerate(rest, start=1)],
         parents=[views[3], root, views[8]],
     )
-    assert_detail_same(detail)
-    assert_detail_same(ImageDetail(view=root))  # no variants, no parents
+    assert_detail(detail)
+    assert_detail(ImageDetail(view=root))  # no variants, no parents
 
 
 def test_datetimes_keep_the_iso_z_format() -> None:
@@ -376,13 +329,13 @@ views = st.builds(
 
 
 @given(st.lists(views, max_size=20), st.integers(min_value=0, max_value=10**6))
-def test_any_page_renders_the_same_bytes(page_views: list[ImageView], total: int) -> None:
-    assert new_page_bytes(page_views, total) == old_page_bytes(page_views, total)
+def test_any_page_round_trips(page_views: list[ImageView], total: int) -> None:
+    assert_page(page_views, total)
 
 
 @given(views)
-def test_any_single_image_renders_the_same_bytes(view: ImageView) -> None:
-    assert_single_same(view)
+def test_any_single_image_round_trips(view: ImageView) -> None:
+    assert_single(view)
 
 
 @given(
@@ -390,7 +343,7 @@ def test_any_single_image_renders_the_same_bytes(view: ImageView) -> None:
     st.lists(st.tuples(views, st.integers(min_value=1, max_value=50)), max_size=8),
     st.lists(views, max_size=5),
 )
-def test_any_detail_renders_the_same_bytes(
+def test_any_detail_round_trips(
     view: ImageView, variants: list[tuple[ImageView, int]], parents: list[ImageView]
 ) -> None:
     detail = ImageDetail(
@@ -398,7 +351,7 @@ def test_any_detail_renders_the_same_bytes(
         variants=[VariantView(view=v, depth=depth) for v, depth in variants],
         parents=parents,
     )
-    assert_detail_same(detail)
+    assert_detail(detail)
 
 
 # --------------------------------------------------------------------------- presign
@@ -455,3 +408,15 @@ def test_blob_url_skips_presign_on_a_store_that_never_presigns() -> None:
     unknown = _Store(answer=None)  # a plug-in store or a test fake without the attribute
     assert _blob_url(unknown, signer) == signed
     assert unknown.calls == 1
+
+
+def test_a_schema_field_no_entity_or_view_holds_fails_at_import() -> None:
+    @attrs.define
+    class RowOut:
+        id: int
+        nowhere: int
+
+    with pytest.raises(TypeError, match=r"RowOut\.nowhere is neither on Image"):
+        render._row(RowOut, Image, ())
+    with pytest.raises(TypeError, match="has no field"):
+        render._row(RowOut, Image, ("nowhere", "elsewhere"))

@@ -280,8 +280,8 @@ async def test_a_starting_pool_runs_queued_jobs_and_takes_over_expired_leases(
         for _ in range(2):
             await uow.jobs.claim("dead", now - LONG_LEASE, now - timedelta(seconds=1))
         await uow.commit()
-    pool = WorkerPool(world.app, size=2, poll_seconds=0.05)
-    pool.start(maintenance=False)
+    pool = WorkerPool(size=2, poll_seconds=0.05)
+    pool.start(world.app.derive(pool.hooks()), maintenance=False)
     try:
 
         async def all_ready() -> bool:

@@ -31,11 +31,11 @@ async def test_lists_and_details_read_through_units_of_work() -> None:
     world = make_world()
     actor = await new_team(world)
     queued = await world.app.creation.generate(actor, GenerateRequest(prompt="a red kite"))
-    world.app.deps.storage = OlderStorage(world.storage)  # type: ignore[assignment]
-    assert isinstance(reads_of(world.app.deps.storage), UnitOfWorkReads)
+    app = world.app.derive(storage=OlderStorage(world.storage))
+    assert isinstance(reads_of(app.deps.storage), UnitOfWorkReads)
 
-    listed = await world.app.gallery.list(actor, ImageQuery(team_id=actor.team_id))
+    listed = await app.gallery.list(actor, ImageQuery(team_id=actor.team_id))
     assert [v.image.id for v in listed.items] == [queued.image_id]
     assert (listed.total, listed.total_exact) == (1, True)
-    detail = await world.app.gallery.detail(actor, queued.image_id)
+    detail = await app.gallery.detail(actor, queued.image_id)
     assert detail.view.image.prompt == "a red kite"

@@ -149,3 +149,7 @@ class JobRepo(Repository):
 
     async def count_claimable(self, now: datetime) -> int:
         return await self._count(jobs, claimable(now))
+
+    async def active_payloads(self) -> list[dict[str, Any]]:
+        payloads = await self.session.scalars(select(_c.payload).where(ACTIVE_JOB))
+        return [dict(payload or {}) for payload in payloads]

@@ -44,6 +44,10 @@ class ExportRepo(Repository):
         )
         return await self._all(_EXPORT, stmt)
 
+    async def blob_keys(self) -> set[str]:
+        keys = await self.session.scalars(select(_x.blob_key).where(_x.blob_key.is_not(None)))
+        return {str(key) for key in keys}
+
 
 class LedgerRepo(Repository):
     async def add(self, entry: LedgerEntry) -> LedgerEntry:
