@@ -21,10 +21,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rankion_api.images import ImageDetailOut, ImageOut, ParentOut, RenditionOut, VariantOut
+from rankion_api.images import ImageDetailOut, ImageOut, ParentOut, VariantOut
 from rankion_api.shares import ShareOut
 from rankion_core.models import Image, Page, ProcessingStatus, Share
-from rankion_core.rules.similar import phash_hex
 from rankion_core.services import ImageDetail, ImageView, ShareView, VariantView
 from rankion_core.services.views import FILES_PREFIX, blob_url
 from rankion_core.signing import HmacUrlSigner

@@ -5,6 +5,7 @@ in exports and gone with the image."""
 from __future__ import annotations
 
 import base64
+import copy
 import io
 import json
 import zipfile
@@ -100,8 +101,18 @@ async def test_rows_carry_the_placeholder_and_null_until_ready(api: Api) -> None
     assert "renditions" not in rows[0] and "phash" not in rows[0]
 
 
-async def test_shares_give_clean_bytes_and_the_original_stays_byte_for_byte(api: Api) -> None:
-    api.rankion.deps.provider = TaggingProvider(api.rankion.deps.provider)  # type: ignore[assignment]
+def _tag_what_the_provider_makes(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The running core's provider (its ``Deps`` are frozen) tags what it makes from now."""
+    provider = api.rankion.deps.provider
+    tagging = TaggingProvider(copy.copy(provider))
+    monkeypatch.setattr(provider, "generate", tagging.generate)
+    monkeypatch.setattr(provider, "edit", tagging.edit)
+
+
+async def test_shares_give_clean_bytes_and_the_original_stays_byte_for_byte(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _tag_what_the_provider_makes(api, monkeypatch)
     image_id = await api.generate()
     image = await api.image(image_id)
     original = (await api.fetch(image["url"])).body
@@ -119,8 +130,10 @@ async def test_shares_give_clean_bytes_and_the_original_stays_byte_for_byte(api:
         assert not PILImage.open(io.BytesIO(body)).getexif()
 
 
-async def test_renditions_go_with_the_image_and_leave_no_orphan(api: Api) -> None:
-    api.rankion.deps.provider = TaggingProvider(api.rankion.deps.provider)  # type: ignore[assignment]
+async def test_renditions_go_with_the_image_and_leave_no_orphan(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _tag_what_the_provider_makes(api, monkeypatch)
     kept, gone = await api.generate(), await api.generate()
     per_image = len(await stored_blobs(api.rankion)) // 2
     assert per_image == 2 + 1 + 2  # original, thumbnail, clean copy, webp and avif
