@@ -30,6 +30,7 @@ from .metrics import METRICS, Metrics, instrument, metrics_middleware
 from .middleware import add_request_id, auth_middleware, errors_middleware
 from .routes import add_routes
 from .surface import server_header
+from .web.install import install as install_web
 from .workers import WorkerPool
 
 
@@ -87,4 +88,5 @@ def create_app(config: ServerConfig, *, rankion: Rankion | None = None) -> web.A
     app.on_response_prepare.append(add_request_id)
     app.on_response_prepare.append(server_header)
     add_routes(app)
+    install_web(app)  # the web app's pages, after the API's routes
     return app
