@@ -278,6 +278,21 @@ def _shift(first: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+#: a glyph per event type (the type's name is always beside it for screen readers)
+TYPE_ICONS = {
+    "article": "¶",
+    "social_post": "#",
+    "newsletter": "✉",
+    "video": "▶",
+    "podcast": "♪",
+    "other": "•",
+}
+
+
+def _chosen(filters: MultiDict[str], name: str) -> set[str]:
+    return {v.strip() for raw in filters.getall(name, []) for v in raw.split(",")}
+
+
 def _weeks(first: date) -> list[list[date]]:
     return monthcal.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
 
@@ -342,8 +357,9 @@ async def calendar_page(request: web.Request) -> web.StreamResponse:
             "error": error,
             "statuses": [s.value for s in EventStatus],
             "types": [t.value for t in EventType],
-            "chosen_status": ",".join(filters.getall("status", [])).split(","),
-            "chosen_type": ",".join(filters.getall("type", [])).split(","),
+            "chosen_status": _chosen(filters, "status"),
+            "chosen_type": _chosen(filters, "type"),
+            "icons": TYPE_ICONS,
         },
         status=422 if error else 200,
     )
