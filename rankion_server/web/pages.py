@@ -52,7 +52,8 @@ async def viewer(request: web.Request) -> Actor | None:
 
 
 def _see_other(location: str) -> web.HTTPSeeOther:
-    return web.HTTPSeeOther(location, headers=HEADERS)
+    body = f'<!doctype html><title>See other</title><a href="{location}">Continue</a>'
+    return web.HTTPSeeOther(location, headers=HEADERS, text=body, content_type="text/html")
 
 
 def html(
@@ -96,6 +97,14 @@ async def sign_in_form(request: web.Request) -> web.StreamResponse:
     return html(request, "sign_in.html", {"error": None})
 
 
+async def _form(request: web.Request) -> MultiDictProxy[Any]:
+    """The posted form; a body that is no form reads as an empty one."""
+    try:
+        return await request.post()
+    except (ValueError, AssertionError, LookupError):  # a broken multipart body, say
+        return MultiDictProxy(MultiDict())
+
+
 def _same_origin(request: web.Request) -> bool:
     """A form post from this app's own pages (``Origin`` absent or this host)."""
     origin = request.headers.get("Origin")
@@ -103,14 +112,18 @@ def _same_origin(request: web.Request) -> bool:
 
 
 @routes.post("/app/sign-in")
-@_page(
+@operation(
     "Sign in with an API token",
-    "Form field token. Success sets the HttpOnly, SameSite=Strict session cookie and "
-    "303s to /app; a bad token answers the form again with 401.",
+    TAG,
+    public=True,
+    media=HTML,
+    status=303,
+    extra={"html_answers": {401: "A bad token: the form again, with the reason"}},
+    description="Form field token. Success sets the HttpOnly, SameSite=Strict session "
+    "cookie and 303s to /app.",
 )
 async def sign_in(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
-    token = form.get("token")
+    token = (await _form(request)).get("token")
     app = rankion(request)
     who = None
     if isinstance(token, str) and _same_origin(request) and len(token) <= 200:
@@ -136,12 +149,24 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/app/sign-out")
-@_page("Sign out", "Form field csrf; ends the session and 303s to the sign-in page.")
+@operation(
+    "Sign out",
+    TAG,
+    public=True,
+    media=HTML,
+    status=303,
+    errors=(403,),
+    extra={"html_answers": {200: "No session to end: a page that says so"}},
+    description="Form field csrf (403 csrf_failed without the session's); ends the "
+    "session and 303s to the sign-in page.",
+)
 async def sign_out(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
-    cookie = request.cookies.get(SESSION_COOKIE, "")
-    given = form.get(CSRF_FIELD)
-    session.check_csrf(request.app[SESSION_KEY], cookie, given if isinstance(given, str) else None)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie is None:  # no session: nothing to end, nor to forge
+        return html(request, "signed_out.html", {})
+    given = (await _form(request)).get(CSRF_FIELD)
+    key = request.app[SESSION_KEY]
+    session.check_csrf(key, cookie, given if isinstance(given, str) else None)
     response = _see_other("/app/sign-in")
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response
@@ -365,7 +390,7 @@ async def calendar_page(request: web.Request) -> web.StreamResponse:
     )
 
 
-@routes.get("/app/{tail:.*}", allow_head=False)
+@routes.get("/app/{tail:(?!sign-out$).*}", allow_head=False)  # sign-out is POST only
 @_page("Any other app path: the app's 404 page")
 async def app_not_found(request: web.Request) -> web.StreamResponse:
     return not_found_page(request)
