@@ -42,6 +42,7 @@ from .metrics import METRICS, Metrics, metrics_middleware
 from .middleware import add_request_id, auth_middleware, errors_middleware
 from .routes import add_routes
 from .surface import server_header
+from .web.install import install as install_web
 
 log = logging.getLogger("rankion.server")
 
@@ -129,4 +130,5 @@ def create_app(
     app.on_response_prepare.append(add_request_id)
     app.on_response_prepare.append(server_header)
     add_routes(app)
+    install_web(app)  # the web app's pages, after the API's routes
     return app

@@ -80,7 +80,16 @@ def bearer_token(request: web.Request) -> str:
     return token
 
 
-async def authenticate(request: web.Request, rankion: Rankion, cache: TokenCache) -> Actor:
+async def authenticate(
+    request: web.Request, rankion: Rankion, cache: TokenCache, session_key: bytes | None = None
+) -> Actor:
+    """The caller of a bearer token; without one, of the browser session cookie (when
+    ``session_key`` is given), CSRF-checked on writes (``web.session``)."""
+    if session_key is not None and "Authorization" not in request.headers:
+        from .web.session import SESSION_COOKIE, api_session
+
+        if SESSION_COOKIE in request.cookies:
+            return await api_session(request, rankion, session_key, cache)
     token = bearer_token(request)
     actor = cache.get(token, rankion.deps.clock.now())
     if actor is None:

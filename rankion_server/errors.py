@@ -26,6 +26,7 @@ from .convert import MORE, capped, dumps
 
 __all__ = [
     "STATUS",
+    "CsrfRefused",
     "MalformedJson",
     "Unauthorized",
     "error_response",
@@ -50,10 +51,17 @@ class Unauthorized(RankionError):
     code = "unauthorized"
 
 
+class CsrfRefused(RankionError):
+    """A write made with the session cookie without the session's CSRF token (HTTP 403)."""
+
+    code = "csrf_failed"
+
+
 #: The one table: the nearest class in an error's MRO decides its status.
 STATUS: dict[type[RankionError], int] = {
     MalformedJson: 400,
     Unauthorized: 401,
+    CsrfRefused: 403,
     InsufficientCredits: 402,
     NotFound: 404,
     Conflict: 409,

@@ -30,6 +30,7 @@ from .keys import ACTOR, RANKION, REQUEST_ID, TOKEN_CACHE
 from .logs import kv
 from .operations import Handler, op_of
 from .query import check_known
+from .web.session import SESSION_KEY
 
 log = logging.getLogger("rankion.server")
 access_log = logging.getLogger("rankion.access")
@@ -116,7 +117,9 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         raise match.http_exception  # 404/405 before auth
     op = op_of(match.handler)
     if op is None or not op.public:
-        request[ACTOR] = await authenticate(request, request.app[RANKION], request.app[TOKEN_CACHE])
+        app = request.app
+        key = app.get(SESSION_KEY)  # browser sessions (web.session) when the app is on
+        request[ACTOR] = await authenticate(request, app[RANKION], app[TOKEN_CACHE], key)
     if op is not None and request.path.startswith("/v1/"):
         check_known(request.query, op.params)
     return await handler(request)

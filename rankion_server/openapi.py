@@ -25,6 +25,7 @@ ERRORS: dict[int, str] = {
     400: "Malformed JSON or bad UTF-8 (invalid_json)",
     401: "Missing or unknown bearer token",
     402: "Not enough credits (insufficient_credits)",
+    403: "A write made with the session cookie lacks the session's CSRF token (csrf_failed)",
     404: "Absent, or another team's: always the same body",
     409: "The current state forbids it (code says which)",
     413: "The body is larger than 1 MiB",
@@ -161,6 +162,11 @@ def _responses(op: Op, path: str, builder: SchemaBuilder) -> dict[str, Any]:
         responses[str(op.extra["created_status"])] = _success(op, builder)
     for status in _errors(op, path):
         responses[str(status)] = {"$ref": f"#/components/responses/E{status}"}
+    for status, description in op.extra.get("html_answers", {}).items():
+        responses[str(status)] = {
+            "description": description,
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        }
     if op.media == "text/html" and "{" in path:
         responses["404"] = {
             "description": "The same HTML page whatever the reason",

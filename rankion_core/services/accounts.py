@@ -179,6 +179,15 @@ class Accounts:
                 )
         return None
 
+    async def live_token(self, token_id: int) -> ApiToken | None:
+        """The token with that id while it still admits its caller (not revoked, not
+        expired), else None: what a browser session made from it checks on each use."""
+        async with self.deps.storage.unit_of_work() as uow:
+            token = await uow.tokens.get(token_id)
+        if token is None or not tokens.admits(token, self.deps.clock.now()):
+            return None
+        return token
+
     async def _touch(self, token: ApiToken, now: datetime) -> None:
         """Note a use; a busy or unreachable database only loses the note."""
         try:

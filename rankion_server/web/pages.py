@@ -1,0 +1,396 @@
+"""The app's pages: sign-in and sign-out, gallery, image, trash, calendar, 404.
+
+Each page is read through the same services and query parsers as ``/v1`` (a bad filter
+shows the API's own message) and rendered by a Jinja2 template; what a page changes,
+its ES module changes through ``/v1`` with the session cookie and CSRF header. Pages
+are public routes for the auth middleware: they find their caller in the session
+cookie themselves, and send a stranger to the sign-in page.
+"""
+
+from __future__ import annotations
+
+import calendar as monthcal
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp_jinja2
+from aiohttp import web
+from attrs import define, field
+from multidict import MultiDict, MultiDictProxy, MultiMapping
+
+from rankion_core import Actor
+from rankion_core.errors import Invalid, NotFound
+from rankion_core.models import EventStatus, EventType
+
+from .. import render
+from ..errors import Unauthorized
+from ..keys import ACTOR, CONFIG, TOKEN_CACHE, rankion
+from ..operations import Handler, operation
+from ..query import event_query, image_query
+from ..routes.common import path_id, seg
+from . import session
+from .assets import HEADERS
+from .session import CSRF_FIELD, SESSION_COOKIE, SESSION_KEY
+
+routes = web.RouteTableDef()
+TAG = "web"
+HTML = "text/html"
+
+
+def _page(op_summary: str, description: str = "") -> Callable[[Handler], Handler]:
+    return operation(op_summary, TAG, public=True, media=HTML, description=description)
+
+
+async def viewer(request: web.Request) -> Actor | None:
+    try:
+        key = request.app[SESSION_KEY]
+        return await session.session_actor(request, rankion(request), key, request.app[TOKEN_CACHE])
+    except Unauthorized:
+        return None
+
+
+def _see_other(location: str) -> web.HTTPSeeOther:
+    body = f'<!doctype html><title>See other</title><a href="{location}">Continue</a>'
+    return web.HTTPSeeOther(location, headers=HEADERS, text=body, content_type="text/html")
+
+
+def html(
+    request: web.Request, template: str, context: dict[str, Any], status: int = 200
+) -> web.Response:
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    base = {
+        "csrf": session.csrf_token(request.app[SESSION_KEY], cookie) if cookie else "",
+        "csrf_field": CSRF_FIELD,
+        "path": request.path,
+    }
+    response = aiohttp_jinja2.render_template(template, request, base | context, status=status)
+    response.headers.update(HEADERS)
+    return response
+
+
+def not_found_page(request: web.Request) -> web.Response:
+    """The one 404 page of the app, the same whatever was asked and why it is absent."""
+    return html(request, "not_found.html", {"signed_in": SESSION_COOKIE in request.cookies}, 404)
+
+
+async def _signed_in(request: web.Request) -> Actor:
+    who = await viewer(request)
+    if who is None:
+        raise _see_other("/app/sign-in")
+    request[ACTOR] = who  # for the access log
+    return who
+
+
+@routes.get("/", allow_head=False)
+@_page("The app's front door", "303 to /app when signed in, else to /app/sign-in.")
+async def front_door(request: web.Request) -> web.StreamResponse:
+    raise _see_other("/app" if await viewer(request) else "/app/sign-in")
+
+
+@routes.get("/app/sign-in", allow_head=False)
+@_page("The sign-in form")
+async def sign_in_form(request: web.Request) -> web.StreamResponse:
+    if await viewer(request) is not None:
+        raise _see_other("/app")
+    return html(request, "sign_in.html", {"error": None})
+
+
+async def _form(request: web.Request) -> MultiDictProxy[Any]:
+    """The posted form; a body that is no form reads as an empty one."""
+    try:
+        return await request.post()
+    except (ValueError, AssertionError, LookupError):  # a broken multipart body, say
+        return MultiDictProxy(MultiDict())
+
+
+def _same_origin(request: web.Request) -> bool:
+    """A form post from this app's own pages (``Origin`` absent or this host)."""
+    origin = request.headers.get("Origin")
+    return origin is None or origin == str(request.url.origin())
+
+
+@routes.post("/app/sign-in")
+@operation(
+    "Sign in with an API token",
+    TAG,
+    public=True,
+    media=HTML,
+    status=303,
+    extra={"html_answers": {401: "A bad token: the form again, with the reason"}},
+    description="Form field token. Success sets the HttpOnly, SameSite=Strict session "
+    "cookie and 303s to /app.",
+)
+async def sign_in(request: web.Request) -> web.StreamResponse:
+    token = (await _form(request)).get("token")
+    app = rankion(request)
+    who = None
+    if isinstance(token, str) and _same_origin(request) and len(token) <= 200:
+        who = await app.accounts.authenticate(token.strip())
+    if who is None or who.token_id is None or not isinstance(token, str):
+        message = "That token is not valid: check it, or make one with `rankion token create`."
+        return html(request, "sign_in.html", {"error": message}, status=401)
+    value = session.cookie_for(
+        request.app[SESSION_KEY], who.token_id, token.strip(), app.deps.clock.now()
+    )
+    response = _see_other("/app")
+    secure = (request.app[CONFIG].public_url or "").startswith("https:")
+    response.set_cookie(
+        SESSION_COOKIE,
+        value,
+        max_age=session.SESSION_MAX_AGE,
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=secure,
+    )
+    raise response
+
+
+@routes.post("/app/sign-out")
+@operation(
+    "Sign out",
+    TAG,
+    public=True,
+    media=HTML,
+    status=303,
+    errors=(403,),
+    extra={"html_answers": {200: "No session to end: a page that says so"}},
+    description="Form field csrf (403 csrf_failed without the session's); ends the "
+    "session and 303s to the sign-in page.",
+)
+async def sign_out(request: web.Request) -> web.StreamResponse:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie is None:  # no session: nothing to end, nor to forge
+        return html(request, "signed_out.html", {})
+    given = (await _form(request)).get(CSRF_FIELD)
+    key = request.app[SESSION_KEY]
+    session.check_csrf(key, cookie, given if isinstance(given, str) else None)
+    response = _see_other("/app/sign-in")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    raise response
+
+
+def _filled(query: MultiMapping[str]) -> MultiDictProxy[str]:
+    """The query without empty form fields (an empty filter box means no filter)."""
+    return MultiDictProxy(MultiDict((k, v) for k, v in query.items() if v.strip()))
+
+
+def _next_page(query: MultiDictProxy[str], page: int) -> str:
+    return urlencode([(k, v) for k, v in query.items() if k != "page"] + [("page", str(page + 1))])
+
+
+async def _chrome(request: web.Request, who: Actor) -> dict[str, Any]:
+    app = rankion(request)
+    projects = await app.accounts.projects(who, 1, 100)
+    return {"balance": await app.accounts.balance(who), "projects": projects.items}
+
+
+@routes.get("/app", allow_head=False)
+@_page("The gallery", "Filters in the query string, as GET /v1/images takes them.")
+async def gallery(request: web.Request) -> web.StreamResponse:
+    who = await _signed_in(request)
+    query = _filled(request.query)
+    error, rows, meta = None, [], None
+    try:
+        found = await rankion(request).gallery.list(who, image_query(query, who.team_id))
+        rows = [render.image_row(v) for v in found.items]
+        meta = {"page": found.page, "last_page": found.last_page, "total": found.total}
+    except Invalid as exc:
+        error = exc
+    return html(
+        request,
+        "gallery.html",
+        {
+            **await _chrome(request, who),
+            "images": rows,
+            "meta": meta,
+            "error": error,
+            "query": query,
+            "tags": query.getall("tags[]", []),
+            "query_next": _next_page(query, meta["page"]) if meta else "",
+        },
+        status=422 if error else 200,
+    )
+
+
+@define
+class Node:
+    row: dict[str, Any]
+    children: list[Node] = field(factory=list)
+
+
+def _tree(root: dict[str, Any]) -> list[Node]:
+    """The root with its variants nested under their parents."""
+    nodes = {root["id"]: Node(root)}
+    for variant in root["variants"]:
+        nodes[variant["id"]] = Node(variant)
+    for variant in root["variants"]:
+        parent = nodes.get(variant["parent_id"])
+        if parent is not None:
+            parent.children.append(nodes[variant["id"]])
+    return [nodes[root["id"]]]
+
+
+@routes.get(f"/app/images/{seg('id')}", allow_head=False)
+@_page("An image with its variant tree", "Another team's id: the app's 404 page.")
+async def image_page(request: web.Request) -> web.StreamResponse:
+    who = await _signed_in(request)
+    gallery_ = rankion(request).gallery
+    try:
+        detail = render.image_detail_row(await gallery_.detail(who, path_id(request)))
+        root_id = detail["parents"][0]["id"] if detail["parents"] else detail["id"]
+        root = (
+            detail
+            if root_id == detail["id"]
+            else render.image_detail_row(await gallery_.detail(who, root_id))
+        )
+    except NotFound:
+        return not_found_page(request)
+    return html(
+        request,
+        "image.html",
+        {
+            **await _chrome(request, who),
+            "image": detail,
+            "tree": _tree(root),
+            "now": rankion(request).deps.clock.now(),
+        },
+    )
+
+
+def days_left(purge_at: datetime | None, now: datetime) -> int:
+    if purge_at is None:
+        return 0
+    return max(0, -((now - purge_at) // timedelta(days=1)))
+
+
+@routes.get("/app/trash", allow_head=False)
+@_page("The trash", "Restore, delete forever, days left before the purge.")
+async def trash_page(request: web.Request) -> web.StreamResponse:
+    who = await _signed_in(request)
+    app = rankion(request)
+    try:
+        number = int(request.query.get("page", "1"))
+    except ValueError:
+        number = 1
+    found = await app.gallery.trash(who, max(1, min(number, 10_000)), 60)
+    now = app.deps.clock.now()
+    rows = [
+        render.image_row(v) | {"days_left": days_left(v.image.purge_at, now)} for v in found.items
+    ]
+    meta = {"page": found.page, "last_page": found.last_page, "total": found.total}
+    return html(
+        request, "trash.html", {**await _chrome(request, who), "images": rows, "meta": meta}
+    )
+
+
+def _month(raw: str | None, today: date) -> date:
+    if raw is None:
+        return today.replace(day=1)
+    try:
+        year, month = raw.split("-")
+        if len(year) != 4 or len(month) != 2:
+            raise ValueError(raw)
+        return date(int(year), int(month), 1)
+    except ValueError:
+        raise Invalid("month must be YYYY-MM", details={"month": "YYYY-MM"}) from None
+
+
+def _shift(first: date, months: int) -> date:
+    index = first.year * 12 + first.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+#: a glyph per event type (the type's name is always beside it for screen readers)
+TYPE_ICONS = {
+    "article": "¶",
+    "social_post": "#",
+    "newsletter": "✉",
+    "video": "▶",
+    "podcast": "♪",
+    "other": "•",
+}
+
+
+def _chosen(filters: MultiDict[str], name: str) -> set[str]:
+    return {v.strip() for raw in filters.getall(name, []) for v in raw.split(",")}
+
+
+def _weeks(first: date) -> list[list[date]]:
+    return monthcal.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
+
+
+@routes.get(f"/app/projects/{seg('id')}/calendar", allow_head=False)
+@_page("A project's month", "month=YYYY-MM; status and type filter as on the API list.")
+async def calendar_page(request: web.Request) -> web.StreamResponse:
+    who = await _signed_in(request)
+    app = rankion(request)
+    project_id = path_id(request)
+    try:
+        project = await app.accounts.project(who, project_id)
+        zone = await app.calendar.zone(who, project_id)
+    except NotFound:
+        return not_found_page(request)
+    now_local = app.deps.clock.now().astimezone(zone)
+    query = _filled(request.query)
+    error = None
+    try:
+        first = _month(query.get("month"), now_local.date())
+    except Invalid as exc:
+        error, first = exc, now_local.date().replace(day=1)
+    weeks = _weeks(first)
+    filters = MultiDict((k, v) for k, v in query.items() if k in ("status", "type"))
+    events: list[Any] = []
+    backlog: list[Any] = []
+    try:
+        span = MultiDict(filters)
+        span.update(
+            {"from": weeks[0][0].isoformat(), "to": weeks[-1][-1].isoformat(), "per_page": "500"}
+        )
+        found = await app.calendar.list(
+            who, event_query(MultiDictProxy(span), who.team_id, project_id, zone)
+        )
+        events = [render.event(e, zone) for e in found.items]
+        ideas = MultiDict(filters)
+        ideas.update({"unscheduled": "true", "per_page": "500"})
+        undated = await app.calendar.list(
+            who, event_query(MultiDictProxy(ideas), who.team_id, project_id, zone)
+        )
+        backlog = [render.event(e, zone) for e in undated.items]
+    except Invalid as exc:
+        error = exc
+    by_day: dict[str, list[Any]] = {}
+    for e in events:
+        if e.scheduled_local:
+            by_day.setdefault(e.scheduled_local[:10], []).append(e)
+    return html(
+        request,
+        "calendar.html",
+        {
+            **await _chrome(request, who),
+            "project": project,
+            "zone": str(zone),
+            "first": first,
+            "prev": _shift(first, -1).strftime("%Y-%m"),
+            "next": _shift(first, 1).strftime("%Y-%m"),
+            "weeks": weeks,
+            "today": now_local.date(),
+            "by_day": by_day,
+            "backlog": backlog,
+            "error": error,
+            "statuses": [s.value for s in EventStatus],
+            "types": [t.value for t in EventType],
+            "chosen_status": _chosen(filters, "status"),
+            "chosen_type": _chosen(filters, "type"),
+            "icons": TYPE_ICONS,
+        },
+        status=422 if error else 200,
+    )
+
+
+@routes.get("/app/{tail:(?!sign-out$).*}", allow_head=False)  # sign-out is POST only
+@_page("Any other app path: the app's 404 page")
+async def app_not_found(request: web.Request) -> web.StreamResponse:
+    return not_found_page(request)

@@ -1,0 +1,73 @@
+// The app's one door to the JSON API: same-origin fetch with the session cookie, the
+// CSRF header on writes, and the API's own error messages.
+const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+
+export class ApiError extends Error {
+  constructor(status, error) {
+    const details = error?.details ? Object.entries(error.details).map(([k, v]) => `${k}: ${v}`).join("; ") : "";
+    super((error?.message ?? `the server answered ${status}`) + (details ? ` (${details})` : ""));
+    this.status = status;
+    this.code = error?.code;
+  }
+}
+
+export async function api(method, path, body) {
+  const init = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
+  if (method !== "GET") init.headers["X-CSRF-Token"] = csrf;
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch("/v1" + path, init);
+  if (res.status === 204) return null;
+  const json = await res.json().catch(() => null);
+  if (!res.ok) {
+    if (res.status === 401) location.assign("/app/sign-in");
+    throw new ApiError(res.status, json?.error);
+  }
+  return json;
+}
+
+let toastTimer;
+export function toast(text, isError = false) {
+  const el = document.getElementById("toast");
+  el.textContent = text;
+  el.classList.toggle("error", isError);
+  el.classList.add("show");
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => el.classList.remove("show"), isError ? 8000 : 4000);
+}
+
+// Follow a job over its event stream; onState(event) for each state; resolves with the last.
+export function followJob(jobId, onState) {
+  return new Promise((resolve) => {
+    const source = new EventSource(`/v1/jobs/${jobId}/events`);
+    let last = null;
+    source.addEventListener("job", (e) => {
+      last = JSON.parse(e.data);
+      onState(last);
+      if (last.status === "succeeded" || last.status === "failed") {
+        source.close();
+        resolve(last);
+      }
+    });
+    source.addEventListener("timeout", () => { source.close(); resolve(last); });
+    source.onerror = () => { if (source.readyState === EventSource.CLOSED) resolve(last); };
+  });
+}
+
+export function setBalance(value) {
+  const el = document.getElementById("balance");
+  if (el && value !== undefined && value !== null) el.textContent = value;
+}
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else node.setAttribute(k, v);
+  }
+  node.append(...children);
+  return node;
+}

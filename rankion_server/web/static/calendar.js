@@ -1,0 +1,137 @@
+// The calendar: create and edit in a dialog, drag to reschedule, month and week views,
+// the ICS link. Times are the project's wall-clock times; the API gets UTC instants.
+import { api, toast } from "./api.js";
+
+const root = document.getElementById("calendar");
+const project = root.dataset.project;
+const zone = root.dataset.zone;
+const table = document.getElementById("month");
+const dialog = document.getElementById("event-dialog");
+const form = document.getElementById("event-form");
+const $ = (id) => document.getElementById(id);
+let editing = null;
+
+// The UTC instant of a wall-clock time in the project's zone (DST-safe: two passes).
+function offsetAt(ms) {
+  const parts = new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23", year: "numeric",
+    month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" }).formatToParts(new Date(ms));
+  const get = (t) => Number(parts.find((p) => p.type === t).value);
+  return Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"), get("second")) - ms;
+}
+export function zonedToUtc(day, time) {
+  const [y, m, d] = day.split("-").map(Number);
+  const [hh, mm, ss = 0] = time.split(":").map(Number);
+  const wall = Date.UTC(y, m - 1, d, hh, mm, ss);
+  let guess = wall - offsetAt(wall);
+  guess = wall - offsetAt(guess);
+  return new Date(guess).toISOString().replace(".000Z", "Z");
+}
+
+// Dialog: create or edit.
+function openDialog(event, day) {
+  editing = event;
+  $("ev-error").textContent = "";
+  $("dialog-title").textContent = event ? "Edit event" : "New event";
+  $("ev-title").value = event?.title ?? "";
+  $("ev-type").value = event?.type ?? "article";
+  $("ev-status").value = event?.status ?? "planned";
+  $("ev-date").value = event?.scheduled_local?.slice(0, 10) ?? day ?? "";
+  $("ev-time").value = event?.scheduled_local?.slice(11, 16) ?? "09:00";
+  $("ev-article").value = event?.article_id ?? "";
+  $("ev-notes").value = event?.notes ?? "";
+  $("ev-delete").hidden = !event;
+  dialog.showModal();
+  $("ev-title").focus();
+}
+
+async function openEvent(id) {
+  try { openDialog((await api("GET", `/calendar/${id}`)).data); } catch (e) { toast(e.message, true); }
+}
+
+form.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const body = { title: $("ev-title").value.trim(), type: $("ev-type").value, status: $("ev-status").value,
+    notes: $("ev-notes").value || null,
+    article_id: $("ev-article").value.trim() ? Number($("ev-article").value) : null,
+    scheduled_at: $("ev-date").value ? zonedToUtc($("ev-date").value, $("ev-time").value || "09:00") : null };
+  try {
+    if (editing) await api("PUT", `/calendar/${editing.id}`, body);
+    else await api("POST", `/projects/${project}/calendar`, body);
+    dialog.close();
+    location.reload();
+  } catch (err) { $("ev-error").textContent = err.message; }
+});
+$("ev-cancel").addEventListener("click", () => dialog.close());
+$("ev-delete").addEventListener("click", async () => {
+  if (!editing || !confirm(`Delete “${editing.title}”?`)) return;
+  try { await api("DELETE", `/calendar/${editing.id}`); dialog.close(); location.reload(); }
+  catch (err) { $("ev-error").textContent = err.message; }
+});
+$("new-event").addEventListener("click", () => openDialog(null));
+root.addEventListener("click", (e) => {
+  const ev = e.target.closest(".event");
+  if (ev) return openEvent(ev.dataset.id);
+  const add = e.target.closest(".day-add");
+  if (add) openDialog(null, add.closest("td").dataset.date);
+});
+
+// Drag an event to another day: same wall-clock time, through PUT /v1/calendar/{id}.
+let dragged = null;
+root.addEventListener("dragstart", (e) => {
+  dragged = e.target.closest(".event");
+  if (!dragged) return;
+  e.dataTransfer.setData("text/plain", dragged.dataset.id);
+  e.dataTransfer.effectAllowed = "move";
+});
+table.addEventListener("dragover", (e) => {
+  const cell = e.target.closest("td[data-date]");
+  if (!cell || !dragged) return;
+  e.preventDefault();
+  for (const c of table.querySelectorAll("td.drop")) if (c !== cell) c.classList.remove("drop");
+  cell.classList.add("drop");
+});
+table.addEventListener("dragleave", (e) => e.target.closest?.("td")?.classList.remove("drop"));
+table.addEventListener("drop", async (e) => {
+  const cell = e.target.closest("td[data-date]");
+  if (!cell || !dragged) return;
+  e.preventDefault();
+  cell.classList.remove("drop");
+  const moving = dragged;
+  dragged = null;
+  const time = moving.dataset.local ? moving.dataset.local.slice(11, 19) : "09:00:00";
+  const scheduled_at = zonedToUtc(cell.dataset.date, time);
+  try {
+    const { data } = await api("PUT", `/calendar/${moving.dataset.id}`, { scheduled_at });
+    moving.dataset.local = data.scheduled_local;
+    cell.querySelector(".events").append(moving.closest("li"));
+    toast(`Moved to ${data.scheduled_local.slice(0, 10)}.`);
+  } catch (err) {
+    toast(err.message, true);  // a published event: the API says why it stays
+  }
+});
+
+// Month and week views.
+const rows = [...table.tBodies[0].rows];
+let week = Math.max(0, rows.findIndex((r) => r.classList.contains("current-week")));
+function showWeek() { rows.forEach((r, i) => r.classList.toggle("current-week", i === week)); }
+function setView(weekly) {
+  table.classList.toggle("week-view", weekly);
+  $("view-week").setAttribute("aria-pressed", String(weekly));
+  $("view-month").setAttribute("aria-pressed", String(!weekly));
+  $("week-nav").hidden = !weekly;
+  showWeek();
+}
+$("view-month").addEventListener("click", () => setView(false));
+$("view-week").addEventListener("click", () => setView(true));
+$("week-prev").addEventListener("click", () => { week = Math.max(0, week - 1); showWeek(); });
+$("week-next").addEventListener("click", () => { week = Math.min(rows.length - 1, week + 1); showWeek(); });
+
+// The ICS subscription link.
+$("ics").addEventListener("click", async () => {
+  try {
+    const { data } = await api("POST", `/projects/${project}/calendar/feed-token`);
+    $("ics-url").value = data.url;
+    $("ics-url").hidden = $("ics-label").hidden = false;
+    $("ics-url").select();
+  } catch (err) { toast(err.message, true); }
+});

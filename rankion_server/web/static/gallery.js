@@ -1,0 +1,183 @@
+// The gallery: infinite scroll, keyboard navigation, selection and bulk actions,
+// favourites, and generation with live progress.
+import { api, toast, followJob, setBalance, el } from "./api.js";
+
+const grid = document.getElementById("grid");
+const selected = new Set();
+const countEl = document.getElementById("selected-count");
+const bulkDelete = document.getElementById("bulk-delete");
+const bulkExport = document.getElementById("bulk-export");
+const exportStatus = document.getElementById("export-status");
+
+function label(img) { return img.title || (img.prompt || "").slice(0, 60) || `image ${img.id}`; }
+
+export function tile(img) {
+  const li = el("li", { class: "tile" + (img.is_favorite ? " fav" : ""), "data-id": img.id, "data-status": img.processing_status });
+  const link = el("a", { class: "thumb", href: `/app/images/${img.id}`, "aria-label": label(img) + (img.parent_id ? " (variant)" : "") });
+  if (img.thumbnail_url) link.append(el("img", { src: img.thumbnail_url, alt: "", width: 256, height: 256, loading: "lazy", decoding: "async" }));
+  else link.append(el("span", { class: "pending", text: img.processing_status }));
+  const bar = el("div", { class: "tile-bar" },
+    el("input", { type: "checkbox", class: "pick", "aria-label": `Select ${label(img)}` }),
+    el("span", { class: "name", text: img.title || img.prompt }),
+    el("button", { type: "button", class: "fav-btn", "aria-pressed": String(img.is_favorite), "aria-label": `Favourite ${label(img)}`, text: "★" }));
+  li.append(link, bar);
+  return li;
+}
+
+function updateSelection() {
+  countEl.textContent = `${selected.size} selected`;
+  bulkDelete.disabled = bulkExport.disabled = selected.size === 0;
+}
+
+function pick(li, on) {
+  const id = Number(li.dataset.id);
+  const box = li.querySelector(".pick");
+  if (on === undefined) on = !selected.has(id);
+  if (on) selected.add(id); else selected.delete(id);
+  box.checked = on;
+  li.classList.toggle("picked", on);
+  updateSelection();
+}
+
+async function favourite(li) {
+  const btn = li.querySelector(".fav-btn");
+  try {
+    const { data } = await api("POST", `/images/${li.dataset.id}/favorite`);
+    btn.setAttribute("aria-pressed", String(data.is_favorite));
+    li.classList.toggle("fav", data.is_favorite);
+  } catch (e) { toast(e.message, true); }
+}
+
+grid.addEventListener("change", (e) => {
+  if (e.target.classList.contains("pick")) pick(e.target.closest(".tile"), e.target.checked);
+});
+grid.addEventListener("click", (e) => {
+  const btn = e.target.closest(".fav-btn");
+  if (btn) favourite(btn.closest(".tile"));
+});
+
+// Keyboard: arrows move focus across the grid, Space selects, F favourites, Enter opens.
+function columns() {
+  const tiles = grid.querySelectorAll(".tile");
+  if (tiles.length < 2) return 1;
+  const top = tiles[0].offsetTop;
+  let n = 0;
+  for (const t of tiles) { if (t.offsetTop !== top) break; n++; }
+  return Math.max(1, n);
+}
+grid.addEventListener("keydown", (e) => {
+  const li = e.target.closest(".tile");
+  if (!li || e.target.classList.contains("pick") && e.key === " ") return;
+  const tiles = [...grid.querySelectorAll(".tile")];
+  const i = tiles.indexOf(li);
+  const step = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: columns(), ArrowUp: -columns() }[e.key];
+  if (step !== undefined) {
+    const next = tiles[Math.min(tiles.length - 1, Math.max(0, i + step))];
+    next.querySelector(".thumb").focus();
+    e.preventDefault();
+  } else if (e.key === " " && e.target.classList.contains("thumb")) {
+    pick(li); e.preventDefault();
+  } else if ((e.key === "f" || e.key === "F") && !e.ctrlKey && !e.metaKey) {
+    favourite(li); e.preventDefault();
+  }
+});
+
+// Infinite scroll (the "More images" link stays for keyboard users and without script).
+const more = document.getElementById("more");
+let nextPage = more ? Number(more.dataset.next) : null;
+const lastPage = Number(grid.dataset.lastPage);
+let loading = false;
+async function loadMore() {
+  if (loading || !nextPage || nextPage > lastPage) return;
+  loading = true;
+  const params = new URLSearchParams(location.search);
+  params.set("page", String(nextPage));
+  try {
+    const { data } = await api("GET", `/images?${params}`);
+    for (const img of data) grid.append(tile(img));
+    nextPage += 1;
+    if (nextPage > lastPage && more) more.remove();
+  } catch (e) { toast(e.message, true); }
+  loading = false;
+}
+if (more) {
+  more.addEventListener("click", (e) => { e.preventDefault(); loadMore(); });
+  new IntersectionObserver((entries) => { if (entries.some((x) => x.isIntersecting)) loadMore(); }, { rootMargin: "600px" }).observe(more);
+}
+
+// Filters: empty boxes are dropped, so the query string keeps only what is asked.
+document.getElementById("filters").addEventListener("submit", (e) => {
+  for (const input of e.target.querySelectorAll("input, select")) if (!input.value.trim()) input.disabled = true;
+});
+
+// Bulk actions.
+bulkDelete.addEventListener("click", async () => {
+  const ids = [...selected];
+  try {
+    const { data } = await api("POST", "/images/bulk/delete", { ids });
+    for (const id of data.deleted) grid.querySelector(`.tile[data-id="${id}"]`)?.remove();
+    selected.clear(); updateSelection();
+    const undo = el("button", { type: "button", text: "Undo" });
+    exportStatus.replaceChildren(`Moved ${data.deleted.length} to the trash. `, undo);
+    undo.addEventListener("click", async () => {
+      try {
+        const back = await api("POST", "/images/bulk/restore", { ids: data.deleted });
+        exportStatus.textContent = `Restored ${back.data.restored.length}.`;
+        location.reload();
+      } catch (e) { toast(e.message, true); }
+    });
+    undo.focus();
+  } catch (e) { toast(e.message, true); }
+});
+
+bulkExport.addEventListener("click", async () => {
+  const ids = [...selected];
+  const bar = el("progress", { max: ids.length, value: 0, "aria-label": "Export progress" });
+  exportStatus.replaceChildren("Exporting… ", bar);
+  try {
+    const { data } = await api("POST", "/images/bulk/export", { ids });
+    for (;;) {
+      const { data: state } = await api("GET", `/images/exports/${data.job_id}`);
+      bar.max = state.progress.total || ids.length;
+      bar.value = state.progress.done;
+      if (state.status === "ready") {
+        const link = el("a", { href: state.download_url, download: "", id: "export-download", text: `Download ZIP (${Math.ceil(state.size_bytes / 1024)} KB)` });
+        exportStatus.replaceChildren(link);
+        link.focus();
+        return;
+      }
+      if (state.status === "failed") throw new Error(state.error || "the export failed");
+      await new Promise((r) => setTimeout(r, 400));
+    }
+  } catch (e) { exportStatus.textContent = ""; toast(e.message, true); }
+});
+
+// Generation: the new tile shows the job's states, then becomes the image.
+document.getElementById("generate").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = e.target;
+  const errorEl = document.getElementById("g-error");
+  errorEl.textContent = "";
+  const body = { prompt: form.prompt.value };
+  if (form.title.value.trim()) body.title = form.title.value.trim();
+  const tags = form.tags.value.split(",").map((t) => t.trim()).filter(Boolean);
+  if (tags.length) body.tags = tags;
+  try {
+    const { data } = await api("POST", "/generate/image", body);
+    setBalance(data.credits_remaining);
+    const li = tile({ id: data.image_id, title: body.title, prompt: body.prompt, processing_status: "queued", is_favorite: false });
+    const status = li.querySelector(".pending");
+    status.setAttribute("role", "status");
+    grid.prepend(li);
+    document.getElementById("empty")?.remove();
+    form.reset();
+    const last = await followJob(data.job_id, (ev) => {
+      status.textContent = ev.status === "running" ? "drawing…" : ev.status;
+      li.dataset.status = ev.status;
+    });
+    const { data: img } = await api("GET", `/images/${data.image_id}`);
+    const fresh = tile(img);
+    li.replaceWith(fresh);
+    if (last && last.status === "failed") toast(img.error || last.error || "the generation failed", true);
+  } catch (err) { errorEl.textContent = err.message; }
+});

@@ -1,0 +1,71 @@
+"""A real ``rankion serve`` and a headless Debian chromium for the web app's journeys."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.e2e.browser import browser_page, why_no_browser
+from tests.e2e.support import Api, Server, bootstrap, cli_value, serve
+
+SKIP = pytest.mark.skipif(why_no_browser() is not None, reason=why_no_browser() or "")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    data_dir = tmp_path_factory.mktemp("rankion-web")
+    tenant = bootstrap(data_dir)
+    process = serve(data_dir, "--workers", "2")
+    yield Server(process, data_dir, tenant)
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def other_token(server: Server) -> str:
+    """A token of another team."""
+    cli_value("team", "create", "rivals", "--credits", "100", data_dir=server.data_dir)
+    return cli_value("token", "create", "--team", "rivals", data_dir=server.data_dir)
+
+
+def watch(page: Any) -> list[str]:
+    """Script errors, CSP violations and failed requests of ``page``, as they happen.
+    4xx answers the test provokes on purpose are not the page's fault, so only 5xx
+    and failures count."""
+    problems: list[str] = []
+
+    def console(message: Any) -> None:
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            problems.append(message.text)
+
+    def response(reply: Any) -> None:
+        if reply.status >= 500:
+            problems.append(f"{reply.status}: {reply.url}")
+
+    page.on("console", console)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("response", response)
+    return problems
+
+
+@pytest.fixture
+async def page() -> AsyncIterator[Any]:
+    async with browser_page() as opened:
+        opened.set_default_timeout(30_000)
+        yield opened
+
+
+async def sign_in(page: Any, base_url: str, token: str) -> None:
+    await page.goto(base_url + "/")
+    await page.fill("#token", token)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(base_url + "/app")
+
+
+@pytest.fixture
+async def api(server: Server) -> AsyncIterator[Api]:
+    """The server with the tenant's bearer token: what the test checks the app against."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as client:
+        yield Api(client, server.base_url, server.tenant.token)

@@ -1,0 +1,155 @@
+"""The gallery in a real browser against a real server: sign in, generate with live
+progress, favourite, filter, select three and export the ZIP, keyboard only; and the
+guards: CSRF, another team's image, the CSP, sign-out and revocation."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from typing import Any
+
+import aiohttp
+
+from tests.e2e.support import Api, Server, cli_value, expect, generate
+
+from .conftest import SKIP, sign_in, watch
+
+pytestmark = SKIP
+
+
+async def test_sign_in_generate_favourite_filter_and_export(
+    page: Any, server: Server, api: Api
+) -> None:
+    for n in range(3):
+        await generate(api, f"a harbour study number {n}", title=f"Harbour {n}", tags=["harbour"])
+    problems = watch(page)
+    await sign_in(page, server.base_url, server.tenant.token)
+    balance = int(await page.text_content("#balance") or "0")
+
+    # generate: the new tile shows the job's states over SSE, then the image
+    await page.fill("#g-prompt", "a lighthouse at dusk, watercolour")
+    await page.fill("#g-title", "Lighthouse")
+    await page.fill("#g-tags", "hero, launch")
+    await page.click("#generate button[type=submit]")
+    first = page.locator("#grid .tile").first
+    await first.locator(".pending").wait_for()
+    await first.locator("img").wait_for()
+    assert int(await page.text_content("#balance") or "0") == balance - 5
+    new_id = int(await first.get_attribute("data-id") or "0")
+    assert expect(await api.get(f"/v1/images/{new_id}"), 200).data["title"] == "Lighthouse"
+
+    # favourite, then the API agrees
+    await first.locator(".fav-btn").click()
+    await page.wait_for_selector(f'.tile[data-id="{new_id}"] .fav-btn[aria-pressed=true]')
+    assert expect(await api.get(f"/v1/images/{new_id}"), 200).data["is_favorite"] is True
+
+    # filter through the query string, same names as /v1/images
+    await page.select_option("#f-fav", "true")
+    await page.click("#filters button[type=submit]")
+    await page.wait_for_url("**/app?favorite=true")
+    assert await page.locator("#grid .tile").count() == 1
+    await page.goto(server.base_url + "/app?tags[]=harbour")
+    assert await page.locator("#grid .tile").count() == 3
+
+    # select three, export: progress, then the download
+    for box in await page.locator("#grid .pick").all():
+        await box.check()
+    assert await page.text_content("#selected-count") == "3 selected"
+    await page.click("#bulk-export")
+    link = page.locator("#export-download")
+    await link.wait_for()
+    async with page.expect_download() as waiting:
+        await link.click()
+    download = await waiting.value
+    with zipfile.ZipFile(await download.path()) as archive:
+        names = archive.namelist()
+    assert "manifest.json" in names and len(names) == 4
+    assert problems == []
+
+
+async def test_keyboard_only(page: Any, server: Server, api: Api) -> None:
+    await generate(api, "a keyboard study", title="Keys")
+    await sign_in(page, server.base_url, server.tenant.token)
+    await page.keyboard.press("Tab")  # the skip link comes first, visibly
+    assert await page.evaluate("document.activeElement.className") == "skip"
+    first = page.locator("#grid .tile .thumb").first
+    await first.focus()
+    await page.keyboard.press("ArrowRight")
+    second_id = await page.evaluate("document.activeElement.closest('.tile').dataset.id")
+    await page.keyboard.press("Space")
+    assert await page.text_content("#selected-count") == "1 selected"
+    pressed = f'.tile[data-id="{second_id}"] .fav-btn'
+    before = await page.get_attribute(pressed, "aria-pressed")
+    await page.keyboard.press("f")
+    await page.wait_for_selector(
+        f"{pressed}[aria-pressed={'false' if before == 'true' else 'true'}]"
+    )
+    outline = await page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"**/app/images/{second_id}")
+    # every control has an accessible name
+    unnamed = await page.evaluate(
+        """[...document.querySelectorAll(
+             'button, input:not([type=hidden]), select, textarea, a[href]')]
+           .filter(e => !(e.getAttribute('aria-label') || e.labels?.length || e.textContent.trim()
+                          || e.closest('label')))
+           .map(e => e.outerHTML.slice(0, 80))"""
+    )
+    assert unnamed == []
+
+
+async def test_csrf_refused_and_csp_present(page: Any, server: Server, api: Api) -> None:
+    image = await generate(api, "a csrf study")
+    await sign_in(page, server.base_url, server.tenant.token)
+    answer = await page.evaluate(
+        """async (id) => {
+             const r = await fetch('/v1/images/' + id + '/favorite', {method: 'POST'});
+             return [r.status, (await r.json()).error.code];
+           }""",
+        image["id"],
+    )
+    assert answer == [403, "csrf_failed"]
+    for path in ("/app", "/app/trash", f"/app/images/{image['id']}", "/app/sign-in"):
+        reply = await page.request.get(server.base_url + path)
+        csp = reply.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe" not in csp.split("style-src")[0]
+        assert "unsafe-eval" not in csp and "unsafe-inline" not in csp
+
+
+async def test_another_teams_image_is_the_404_page(
+    page: Any, server: Server, api: Api, other_token: str
+) -> None:
+    async with aiohttp.ClientSession() as client:
+        rival = Api(client, server.base_url, other_token)
+        theirs = await generate(rival, "not yours")
+    await sign_in(page, server.base_url, server.tenant.token)
+    foreign = await page.goto(f"{server.base_url}/app/images/{theirs['id']}")
+    foreign_body = await foreign.body()
+    missing = await page.goto(f"{server.base_url}/app/images/999999999")
+    assert foreign.status == missing.status == 404
+    assert foreign_body == await missing.body()
+    assert await page.text_content("h1") == "Not found"
+
+
+async def test_sign_out_and_revocation_end_the_session(page: Any, server: Server) -> None:
+    token = cli_value("token", "create", "--team", "e2e", data_dir=server.data_dir)
+    await sign_in(page, server.base_url, token)
+    cookies = await page.context.cookies()
+    cookie = next(c for c in cookies if c["name"] == "rankion_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert token not in cookie["value"]
+    await page.click(".signout button")
+    await page.wait_for_url("**/app/sign-in")
+    await sign_in(page, server.base_url, token)
+    cli_value("token", "revoke", str(_token_id(server, token)), data_dir=server.data_dir)
+    await page.wait_for_timeout(5_000)  # the contract: every process within 5 s
+    await page.goto(server.base_url + "/app")
+    assert page.url.endswith("/app/sign-in")
+
+
+def _token_id(server: Server, token: str) -> int:
+    """The id of ``token`` (``rk_{prefix}_…``), from ``rankion token list --json``."""
+    out = cli_value("token", "list", "--team", "e2e", "--json", data_dir=server.data_dir)
+    prefix = token.split("_")[1]
+    return int(next(row["id"] for row in json.loads(out)["tokens"] if row["prefix"] == prefix))
