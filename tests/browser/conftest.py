@@ -18,7 +18,7 @@ SKIP = pytest.mark.skipif(why_no_browser() is not None, reason=why_no_browser() 
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("rankion-web")
     tenant = bootstrap(data_dir)
-    process = serve(data_dir, "--workers", "2")
+    process = serve("--workers", "2", data_dir=data_dir)
     yield Server(process, data_dir, tenant)
     process.stop()
 
