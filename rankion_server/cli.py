@@ -185,17 +185,24 @@ def _add_worker(commands: Commands, common: Parser) -> None:
 
 
 def _add_team(commands: Commands, common: Parser) -> None:
-    create = _group(commands, common, "team", "create", "create a team; prints its id")
+    verbs = _noun(commands, common, "team", "create, list")
+    create = verbs.add_parser("create", parents=[common], help="create a team; prints its id")
     create.add_argument("name")
     create.add_argument("--credits", metavar="N", type=non_negative, default=0, help="default 0")
     _admin(create, cmd.create_team)
+    listing = verbs.add_parser("list", parents=[common], help="every team, one a line")
+    _admin(listing, cmd.list_teams)
 
 
 def _add_project(commands: Commands, common: Parser) -> None:
-    create = _group(commands, common, "project", "create", "create a project; prints its id")
+    verbs = _noun(commands, common, "project", "create, list")
+    create = verbs.add_parser("create", parents=[common], help="create a project; prints its id")
     _team_option(create)
     create.add_argument("name")
     _admin(create, cmd.create_project)
+    listing = verbs.add_parser("list", parents=[common], help="a team's projects, one a line")
+    _team_option(listing)
+    _admin(listing, cmd.list_projects)
 
 
 def _add_token(commands: Commands, common: Parser) -> None:
@@ -241,11 +248,6 @@ def _noun(commands: Commands, common: Parser, noun: str, verbs: str) -> Commands
     """``rankion NOUN …``: the parsers of NOUN's verbs."""
     group = commands.add_parser(noun, parents=[common], help=f"{noun}: {verbs}")
     return group.add_subparsers(dest="action", metavar="ACTION", required=True)
-
-
-def _group(commands: Commands, common: Parser, noun: str, verb: str, help_text: str) -> Parser:
-    """``rankion NOUN VERB``: the VERB parser under a new NOUN command."""
-    return _noun(commands, common, noun, verb).add_parser(verb, parents=[common], help=help_text)
 
 
 def _add_simple(
