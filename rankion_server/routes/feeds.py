@@ -11,13 +11,14 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from rankion_api.common import EmptyBody
+from rankion_api.feeds import FeedTokenOut
+
 from .. import ics
 from ..bodies import parse
 from ..keys import actor, rankion
 from ..operations import Param, operation
 from ..responses import no_content, ok
-from ..schemas.common import EmptyBody
-from ..schemas.feeds import FeedTokenOut
 from .common import path_id, seg
 
 routes = web.RouteTableDef()
