@@ -32,6 +32,10 @@ class BulkIdsBody:
 @define(frozen=True)
 class ExportBody:
     ids: list[int] = field(metadata=_ids(EXPORT_MAX))
+    include_renditions: bool = field(
+        default=False,
+        metadata=doc("also put each image's webp and avif renditions into the ZIP"),
+    )
 
 
 @define(frozen=True)

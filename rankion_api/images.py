@@ -60,6 +60,18 @@ class ImageOut:
     edited_at: datetime | None
     deleted_at: datetime | None
     purge_at: datetime | None
+    placeholder: str | None = field(
+        metadata=doc("the ThumbHash of the image, base64 (draw it while the image loads)")
+    )
+
+
+@define(frozen=True)
+class RenditionOut:
+    format: str = field(metadata=doc("webp or avif", enum=["webp", "avif"]))
+    width: int
+    height: int
+    bytes: int
+    url: str = field(metadata=doc("signed, opens without the token"))
 
 
 @define(frozen=True)
@@ -93,6 +105,20 @@ class VariantOut:
 class ImageDetailOut(ImageOut):
     variants: list[VariantOut] = field(metadata=doc("every descendant, oldest first"))
     parents: list[ParentOut] = field(metadata=doc("the ancestors, root first"))
+    phash: str | None = field(
+        metadata=doc("64-bit perceptual hash, 16 hex digits; null until ready")
+    )
+    renditions: list[RenditionOut] = field(
+        metadata=doc("webp and avif at 256, 512 and 1024 px wide, never above the original's")
+    )
+    srcset: dict[str, str] = field(
+        metadata=doc("per format, the renditions as an HTML srcset (`url 256w, url 512w`)")
+    )
+
+
+@define(frozen=True)
+class SimilarImageOut(ImageOut):
+    distance: int = field(metadata=doc("how many of the 64 perceptual-hash bits differ"))
 
 
 @define(frozen=True)

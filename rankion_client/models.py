@@ -38,6 +38,8 @@ from rankion_api.images import (
     ImageDetailOut,
     ImageOut,
     PatchImageBody,
+    RenditionOut,
+    SimilarImageOut,
     TrashedOut,
 )
 from rankion_api.jobs import ChatSessionOut, HealthOut, JobOut
@@ -95,9 +97,11 @@ __all__ = [
     "ProgressOut",
     "ProjectOut",
     "QueuedOut",
+    "RenditionOut",
     "ShareBody",
     "ShareExpiryBody",
     "ShareOut",
+    "SimilarImageOut",
     "TokenOut",
     "TrashedOut",
     "Unset",

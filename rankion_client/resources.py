@@ -46,6 +46,7 @@ from .models import (
     ShareBody,
     ShareExpiryBody,
     ShareOut,
+    SimilarImageOut,
     TokenOut,
     TrashedOut,
     UpdateEventBody,
@@ -148,6 +149,13 @@ class Images(Resource):
         """Every image matching ``filters``, page after page."""
         return self._all("/v1/images", ImageOut, _image_filters(**filters))
 
+    async def similar(
+        self, image_id: int, *, max_distance: int = 8, page: int = 1, per_page: int = 24
+    ) -> Page[SimilarImageOut]:
+        """``GET /v1/images/{id}/similar``: near duplicates, closest first."""
+        params = _query(max_distance=max_distance, page=page, per_page=per_page)
+        return await self._page(f"/v1/images/{image_id}/similar", SimilarImageOut, params)
+
     async def trash(self, *, page: int = 1, per_page: int = 24) -> Page[ImageOut]:
         return await self._page("/v1/images/trash", ImageOut, _query(page=page, per_page=per_page))
 
@@ -248,13 +256,19 @@ async def _save(chunks: AsyncIterator[bytes], path: Path, progress: Any = None) 
 
 class Exports(Resource):
     async def start(
-        self, ids: list[int], *, idempotency_key: str | None = None
+        self,
+        ids: list[int],
+        *,
+        include_renditions: bool = False,
+        idempotency_key: str | None = None,
     ) -> ExportStartedOut:
-        """``POST /v1/images/bulk/export`` (1..500 ids)."""
+        """``POST /v1/images/bulk/export`` (1..500 ids); ``include_renditions`` adds each
+        image's webp and avif renditions to the ZIP."""
         key = idempotency_key or new_key()
-        return await self._send(
-            "POST", "/v1/images/bulk/export", ExportStartedOut, {"ids": ids}, key
-        )
+        sent: dict[str, Any] = {"ids": ids}
+        if include_renditions:
+            sent["include_renditions"] = True
+        return await self._send("POST", "/v1/images/bulk/export", ExportStartedOut, sent, key)
 
     async def get(self, job_id: int) -> ExportOut:
         return await self._get(f"/v1/images/exports/{job_id}", ExportOut)

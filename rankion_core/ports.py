@@ -50,6 +50,7 @@ __all__ = [
     "Clock",
     "DayQuery",
     "EditSpec",
+    "EncodedRendition",
     "EventQuery",
     "GalleryReads",
     "GenerateSpec",
@@ -62,6 +63,7 @@ __all__ = [
     "ProviderImage",
     "Storage",
     "UnitOfWork",
+    "WebReady",
 ]
 
 
@@ -224,7 +226,16 @@ class ImageRepository(Protocol):
         ...
 
     async def blob_keys(self) -> set[str]:
-        """Every blob key (image and thumbnail) any row refers to: the orphan check."""
+        """Every blob key (image, thumbnail, clean copy, renditions) any row refers to:
+        the orphan check."""
+        ...
+
+    async def similar(
+        self, team_id: int, phash: int, max_distance: int, exclude_id: int, page: int, per_page: int
+    ) -> tuple[builtins.list[tuple[Image, int]], int]:
+        """The team's live images with a ``phash`` within ``max_distance`` bits of
+        ``phash`` (``exclude_id`` left out), closest first, ties by id: one page of
+        ``(image, distance)`` and the total."""
         ...
 
 
@@ -525,6 +536,27 @@ class ImageInfo:
     ext: str
 
 
+@define(frozen=True)
+class EncodedRendition:
+    format: str
+    width: int
+    height: int
+    data: bytes = field(repr=False)
+
+
+@define(frozen=True)
+class WebReady:
+    """What a ready image gets beside its original, made from one decode."""
+
+    #: the ThumbHash, base64
+    placeholder: str
+    #: the 64-bit perceptual hash, unsigned
+    phash: int
+    #: the original without EXIF/XMP/GPS/text metadata; None when it carried none
+    public: bytes | None = field(repr=False)
+    renditions: builtins.list[EncodedRendition] = field(factory=list)
+
+
 class ImageCodec(Protocol):
     """CPU-bound image work (synchronous; the core runs it off the event loop)."""
 
@@ -541,6 +573,13 @@ class ImageCodec(Protocol):
 
     def check_mask(self, data: bytes, width: int, height: int) -> None:
         """Raise ``Invalid`` unless ``data`` is a PNG with an alpha channel."""
+        ...
+
+    def web_ready(
+        self, data: bytes, sizes: Sequence[tuple[int, int]], formats: Sequence[str]
+    ) -> WebReady:
+        """Placeholder, perceptual hash, clean public bytes, and a rendition in each of
+        ``formats`` at each of ``sizes`` (upright, no metadata)."""
         ...
 
 

@@ -22,6 +22,7 @@ from rankion_core.errors import Invalid
 from rankion_core.models import EventStatus, EventType, ImageSort, ProcessingStatus
 from rankion_core.ports import EventQuery, ImageQuery
 from rankion_core.rules import limits
+from rankion_core.rules.similar import DEFAULT_DISTANCE, MAX_DISTANCE
 from rankion_core.rules.timeutil import day_bounds
 
 from .convert import MORE, FieldError, capped, parse_datetime
@@ -53,6 +54,12 @@ def _int(query: Query, name: str, default: int, low: int, high: int) -> int:
     if not is_number(raw) or not low <= int(raw) <= high:
         raise _bad(name, f"an integer from {low} to {high}")
     return int(raw)
+
+
+def similar_query(query: Query) -> tuple[int, int, int]:
+    """``(max_distance, page, per_page)`` of ``/v1/images/{id}/similar``."""
+    distance = _int(query, "max_distance", DEFAULT_DISTANCE, 0, MAX_DISTANCE)
+    return (distance, *paging(query))
 
 
 def is_number(raw: str) -> bool:
@@ -256,6 +263,14 @@ IMAGE_FILTERS = (
     ),
     Param("status", _csv([s.value for s in ProcessingStatus]), "processing statuses"),
     Param("sort", {"type": "string", "enum": [s.value for s in ImageSort], "default": "newest"}),
+    *PAGING,
+)
+SIMILAR = (
+    Param(
+        "max_distance",
+        {"type": "integer", "minimum": 0, "maximum": MAX_DISTANCE, "default": DEFAULT_DISTANCE},
+        "at most this many of the 64 hash bits differ",
+    ),
     *PAGING,
 )
 IMAGE_LIST = (

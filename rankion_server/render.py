@@ -18,12 +18,16 @@ from rankion_core.models import (
     LedgerEntry,
     Project,
 )
+from rankion_core.rules import renditions
 from rankion_core.rules.calendar import DayCount, local_iso
+from rankion_core.rules.similar import phash_hex
 from rankion_core.services import (
     ExportView,
     ImageDetail,
     ImageView,
+    RenditionView,
     ShareView,
+    SimilarView,
     TokenView,
     VariantView,
 )
@@ -102,7 +106,15 @@ def image_row(view: ImageView) -> dict[str, Any]:
         "edited_at": i.edited_at,
         "deleted_at": i.deleted_at,
         "purge_at": i.purge_at,
+        "placeholder": i.placeholder,
     }
+
+
+def similar_row(found: SimilarView) -> dict[str, Any]:
+    """``SimilarImageOut`` as plain data: the image's fields, then ``distance``."""
+    row = image_row(found.view)
+    row["distance"] = found.distance
+    return row
 
 
 def parent_row(view: ImageView) -> dict[str, Any]:
@@ -138,7 +150,29 @@ def image_detail_row(detail: ImageDetail) -> dict[str, Any]:
     row = image_row(detail.view)
     row["variants"] = [variant_row(v) for v in detail.variants]
     row["parents"] = [parent_row(p) for p in detail.parents]
+    image = detail.view.image
+    row["phash"] = phash_hex(image.phash) if image.phash is not None else None
+    row["renditions"] = [rendition_row(r) for r in detail.renditions]
+    row["srcset"] = srcset(detail.renditions)
     return row
+
+
+def rendition_row(view: RenditionView) -> dict[str, Any]:
+    """``RenditionOut`` as plain data."""
+    r = view.rendition
+    return {
+        "format": r.format,
+        "width": r.width,
+        "height": r.height,
+        "bytes": r.bytes,
+        "url": view.url,
+    }
+
+
+def srcset(views: list[RenditionView]) -> dict[str, str]:
+    """Per format, ``"url 256w, url 512w"`` (the formats with renditions only)."""
+    urls = {v.rendition.key: v.url for v in views}
+    return renditions.srcset([v.rendition for v in views], urls.__getitem__)
 
 
 def event(e: CalendarEvent, zone: tzinfo) -> EventOut:

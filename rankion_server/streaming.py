@@ -23,6 +23,7 @@ CONTENT_TYPES = {
     "jpg": "image/jpeg",
     "jpeg": "image/jpeg",
     "webp": "image/webp",
+    "avif": "image/avif",
     "gif": "image/gif",
     "zip": "application/zip",
     "json": "application/json",

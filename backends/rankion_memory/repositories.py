@@ -28,7 +28,7 @@ from rankion_core.models import (
     User,
 )
 from rankion_core.ports import DayQuery, EventQuery, ImageQuery
-from rankion_core.rules import search
+from rankion_core.rules import renditions, search, similar, trash
 from rankion_core.rules.fairness import Lane, lane_of, lanes_of, next_turn
 from rankion_core.rules.shares import is_active
 from rankion_core.rules.text import tag_key
@@ -310,14 +310,28 @@ class Images:
 
     async def due_for_purge(self, now: datetime, limit: int) -> builtins.list[Image]:
         due = sorted(
-            (i for i in self.t.rows() if i.purge_at is not None and i.purge_at <= now),
+            (i for i in self.t.rows() if trash.purge_due(i, now)),
             key=lambda i: (i.purge_at, i.id),
         )
         return [clone(i) for i in due[:limit]]
 
     async def blob_keys(self) -> set[str]:
-        keys = ((i.blob_key, i.thumbnail_key) for i in self.t.rows())
-        return {k for pair in keys for k in pair if k}
+        return renditions.blob_keys(self.t.rows())
+
+    async def similar(
+        self, team_id: int, phash: int, max_distance: int, exclude_id: int, page: int, per_page: int
+    ) -> tuple[builtins.list[tuple[Image, int]], int]:
+        near = sorted(
+            (d, i.id, i)
+            for i in self.t.rows()
+            if i.team_id == team_id
+            and i.deleted_at is None
+            and i.phash is not None
+            and i.id != exclude_id
+            and (d := similar.distance(i.phash, phash)) <= max_distance
+        )
+        shown = near[(page - 1) * per_page : page * per_page]
+        return [(clone(image), d) for d, _, image in shown], len(near)
 
 
 class EditSessions:

@@ -25,7 +25,7 @@ class OpenAIConfig:
     models: tuple[str, ...] = _DEFAULT_MODELS
     default_model: str = "gpt-image-1"
     timeout: float = 120.0
-    max_retries: int = 2
+    max_retries: int = 0
     url_allowlist: tuple[str, ...] = DEFAULT_URL_ALLOWLIST
 
     @property
@@ -80,7 +80,7 @@ def load_config(options: Mapping[str, Any], env: Mapping[str, str] | None = None
     timeout = _number("timeout", options.get("timeout", 120.0), float)
     if timeout == 0:
         raise Invalid("the openai provider's timeout must be positive")
-    max_retries = _number("max_retries", options.get("max_retries", 2), int)
+    max_retries = _number("max_retries", options.get("max_retries", 0), int)
     return OpenAIConfig(
         api_key=str(api_key),
         base_url=options.get("base_url") or env.get("OPENAI_BASE_URL") or None,

@@ -1,9 +1,10 @@
 """``OpenAIProvider``: the ``ImageProvider`` port on the official ``openai`` SDK.
 
 Generations and edits go to the Images API with GPT image models, which answer
-with base64 (``b64_json``). Retries of 429/5xx/timeouts are the SDK's own
-(``max_retries``, honouring ``retry-after``); what still fails is translated by
-``errors.translate``. An answer without image data is ``ProviderUnavailable``:
+with base64 (``b64_json``). The SDK does not retry (``max_retries`` 0 unless
+configured): a 429/5xx/timeout is translated by ``errors.translate`` into
+``ProviderUnavailable`` (with the ``retry-after`` hint), and the job queue retries it,
+each attempt billed at most once. An answer without image data is ``ProviderUnavailable``:
 nothing says the next attempt would fail too, and the job's attempts are bounded.
 """
 

@@ -9,6 +9,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from rankion_core.errors import Invalid
+from rankion_core.rules import similar
 
 __all__ = ["create_engine", "normalise_url"]
 
@@ -70,6 +71,16 @@ def _postgres_settings(options: dict[str, Any]) -> None:
     options["connect_args"] = {**connect_args, "server_settings": settings}
 
 
+#: the SQL function SQLite connections get for perceptual-hash distances
+HASH_DISTANCE = "rankion_hash_distance"
+
+
+def _hash_distance(a: int | None, b: int | None) -> int | None:
+    if a is None or b is None:
+        return None
+    return similar.distance(a, b)
+
+
 def _install_sqlite_hooks(engine: AsyncEngine, busy_timeout_ms: int, mode: str) -> None:
     """SQLAlchemy's documented recipe: the driver emits no BEGIN, we emit our own."""
 
@@ -85,6 +96,8 @@ def _install_sqlite_hooks(engine: AsyncEngine, busy_timeout_ms: int, mode: str) 
         ):
             cursor.execute(pragma)
         cursor.close()
+        # ``similar``: SQLite has no bit count; this counts the bits two hashes differ in
+        dbapi_connection.create_function(HASH_DISTANCE, 2, _hash_distance, deterministic=True)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:

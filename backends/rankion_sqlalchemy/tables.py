@@ -58,6 +58,7 @@ metadata = MetaData(
 ACTIVE_JOB_STATUSES = "status IN ('queued', 'running')"
 _LIVE = text("deleted_at IS NULL")
 _TRASHED = text("deleted_at IS NOT NULL")
+_HASHED = text("deleted_at IS NULL AND phash IS NOT NULL")
 
 
 def _id() -> Column[int]:
@@ -186,6 +187,10 @@ images = Table(
     Column("edited_at", UTCDateTime, nullable=True),
     Column("deleted_at", UTCDateTime, nullable=True),
     Column("purge_at", UTCDateTime, nullable=True),
+    Column("placeholder", String(64), nullable=True),
+    Column("phash", BigInteger, nullable=True),
+    Column("public_key", String(255), nullable=True),
+    Column("renditions", JSON, nullable=False, server_default="[]"),
     # The words of title, prompt and tags (``search.search_text``), space-separated:
     # what SQLite FTS5 and the PostgreSQL GIN index are built from.
     Column("search_text", Text, nullable=False),
@@ -194,6 +199,15 @@ images = Table(
     _live("ix_images_model", "team_id", "model", "created_at", "id"),
     _live("ix_images_project", "team_id", "project_id", "created_at", "id"),
     _live("ix_images_status", "team_id", "processing_status", "created_at", "id"),
+    # ``similar``: the team's hashes read from the index alone (see docs/images.md)
+    Index(
+        "ix_images_phash",
+        "team_id",
+        "phash",
+        "id",
+        sqlite_where=_HASHED,
+        postgresql_where=_HASHED,
+    ),
     Index(
         "ix_images_trash",
         "team_id",
@@ -401,7 +415,7 @@ idempotency_records = Table(
     Column("headers", JSON, nullable=False),
 )
 
-# Webhooks (issue 9): subscriptions and their deliveries; a delivery's key is its job.
+# Webhooks: subscriptions and their deliveries; a delivery's key is its job.
 webhooks = Table(
     "webhooks",
     metadata,
@@ -431,7 +445,7 @@ webhook_deliveries = Table(
     Index("ix_webhook_deliveries_list", "webhook_id", "job_id"),
 )
 
-#: one iCalendar feed token per project, kept as a SHA-256 digest (issue 8)
+#: one iCalendar feed token per project, kept as a SHA-256 digest
 calendar_feeds = Table(
     "calendar_feeds",
     metadata,

@@ -11,10 +11,10 @@ from .creation import Creation, EditRequest, GenerateRequest, Queued
 from .deps import Deps
 from .exports import Exports, ExportView
 from .feeds import CalendarFeeds, FeedContent
-from .gallery import BulkDeleteResult, BulkRestoreResult, Gallery, ImagePatch
+from .gallery import BulkDeleteResult, BulkRestoreResult, Gallery, ImagePatch, SimilarView
 from .jobs import Jobs
 from .shares import SharedImage, Shares
-from .views import ImageDetail, ImageView, ShareView, VariantView
+from .views import ImageDetail, ImageView, RenditionView, ShareView, VariantView
 from .webhooks import Webhooks
 
 __all__ = [
@@ -39,11 +39,13 @@ __all__ = [
     "Jobs",
     "Queued",
     "Rankion",
+    "RenditionView",
     "ShareView",
     "SharedImage",
     "Shares",
     "Shift",
     "ShiftResult",
+    "SimilarView",
     "TokenView",
     "VariantView",
     "Webhooks",

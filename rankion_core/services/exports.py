@@ -23,6 +23,7 @@ from ..models import Actor, Export, ExportStatus, Image, Job, JobKind, JobStatus
 from ..ports import UnitOfWork
 from ..rules import bulk
 from ..rules.limits import ACTIVE_EXPORTS_RETRY_AFTER, EXPORT_MAX, EXPORT_RETENTION, at_cap
+from ..rules.renditions import Rendition, renditions_of
 from ..rules.timeutil import iso_z
 from ..rules.webhooks import export_data
 from ..webhooks import WebhookEvent
@@ -79,6 +80,20 @@ def manifest_row(image: Image, name: str) -> dict[str, object]:
     }
 
 
+def rendition_name(image: Image, rendition: Rendition) -> str:
+    base = entry_name(image).rsplit(".", 1)[0]
+    return f"{base}-{rendition.width}w.{rendition.format}"
+
+
+def rendition_row(name: str, rendition: Rendition) -> dict[str, object]:
+    return {
+        "file": name,
+        "format": rendition.format,
+        "width": rendition.width,
+        "height": rendition.height,
+    }
+
+
 class _Sink(io.RawIOBase):
     """A write-only, unseekable file that hands what was written to the caller."""
 
@@ -106,7 +121,11 @@ class Exports:
         self.progress_every = progress_every.total_seconds()
         jobs.register(JobKind.EXPORT, self.run)
 
-    async def start(self, actor: Actor, ids: Sequence[int]) -> Export:
+    async def start(
+        self, actor: Actor, ids: Sequence[int], *, include_renditions: bool = False
+    ) -> Export:
+        """Queue an export of ``ids``; with ``include_renditions`` the ZIP also holds
+        each image's renditions (``{id}-{slug}-{width}w.{format}``)."""
         wanted = bulk.check_ids(ids, EXPORT_MAX)
         now = self.deps.clock.now()
         async with self.deps.storage.unit_of_work() as uow:
@@ -118,6 +137,7 @@ class Exports:
                     kind=JobKind.EXPORT,
                     status=JobStatus.QUEUED,
                     created_at=now,
+                    payload={"include_renditions": True} if include_renditions else {},
                 )
             )
             export = Export(
@@ -172,8 +192,12 @@ class Exports:
             await uow.exports.update(export)
             found = {i.id: i for i in await uow.images.get_many(export.team_id, export.ids)}
             await uow.commit()
+        with_renditions = job.payload.get("include_renditions") is True
         key, size = await self.deps.blobs.put_stream(
-            self._zip(export, found), kind="exports", ext="zip", content_type="application/zip"
+            self._zip(export, found, with_renditions),
+            kind="exports",
+            ext="zip",
+            content_type="application/zip",
         )
         await self._finish(job, export, key, size)
 
@@ -187,7 +211,7 @@ class Exports:
         async with self.deps.storage.unit_of_work() as uow:
             if await uow.jobs.finish(job, job.attempts):
                 await uow.exports.update(export)
-                # webhooks: queued with the export's end (issue 9)
+                # webhooks: queued with the export's end
                 data = export_data(export, self.download_url(export))
                 await emit(self.deps, uow, job.team_id, WebhookEvent.EXPORT_READY, data)
                 await uow.commit()
@@ -195,7 +219,9 @@ class Exports:
         await self.deps.blobs.delete(key)
         raise LeaseLost  # a newer attempt owns the job
 
-    async def _zip(self, export: Export, found: dict[int, Image]) -> AsyncIterator[bytes]:
+    async def _zip(
+        self, export: Export, found: dict[int, Image], with_renditions: bool = False
+    ) -> AsyncIterator[bytes]:
         sink = _Sink()
         rows: list[dict[str, object]] = []
         last_saved = time.monotonic()
@@ -204,13 +230,20 @@ class Exports:
                 image = found.get(image_id)
                 if image is not None and exportable(image):
                     name = entry_name(image)
-                    info = zip_entry(name, image.created_at)
-                    with archive.open(info, "w", force_zip64=True) as entry:
-                        async for chunk in self.deps.blobs.stream(image.blob_key or ""):
-                            entry.write(chunk)
-                            if data := sink.drain():
-                                yield data
-                    rows.append(manifest_row(image, name))
+                    files = [(name, image.blob_key or "")]
+                    row = manifest_row(image, name)
+                    if with_renditions:
+                        made = [(rendition_name(image, r), r) for r in renditions_of(image)]
+                        files += [(n, r.key) for n, r in made]
+                        row["renditions"] = [rendition_row(n, r) for n, r in made]
+                    for file_name, key in files:
+                        info = zip_entry(file_name, image.created_at)
+                        with archive.open(info, "w", force_zip64=True) as entry:
+                            async for chunk in self.deps.blobs.stream(key):
+                                entry.write(chunk)
+                                if data := sink.drain():
+                                    yield data
+                    rows.append(row)
                 else:
                     export.skipped_ids.append(image_id)
                 export.done = done

@@ -9,14 +9,22 @@ from datetime import datetime
 
 from attrs import define, field
 
-from ..errors import NotFound
+from ..errors import Invalid, NotFound
 from ..models import Actor, Image, Page
 from ..ports import ImageQuery, UnitOfWork
 from ..reads import reads_of
-from ..rules import bulk, text, trash, tree
+from ..rules import bulk, renditions, text, trash, tree
 from ..rules.limits import BULK_MAX, PER_PAGE_DEFAULT, TOTAL_COUNT_LIMIT
+from ..rules.similar import DEFAULT_DISTANCE, MAX_DISTANCE
 from .deps import Deps
-from .views import ImageDetail, ImageView, VariantView, image_views
+from .views import ImageDetail, ImageView, VariantView, image_views, rendition_views
+
+
+@define(frozen=True)
+class SimilarView:
+    view: ImageView
+    #: how many of the 64 hash bits differ from the asked-about image's
+    distance: int
 
 
 @define(frozen=True)
@@ -66,6 +74,33 @@ class Gallery:
         views = image_views(self.deps, found.images, found.shares)
         return Page(views, query.page, query.per_page, found.total, found.total_exact)
 
+    async def similar(
+        self,
+        actor: Actor,
+        image_id: int,
+        max_distance: int = DEFAULT_DISTANCE,
+        page: int = 1,
+        per_page: int = PER_PAGE_DEFAULT,
+    ) -> Page[SimilarView]:
+        """The team's live, ready images whose perceptual hash is within
+        ``max_distance`` bits of this image's, closest first (the image itself left
+        out; none while it has no hash yet)."""
+        if not 0 <= max_distance <= MAX_DISTANCE:
+            raise Invalid(
+                f"max_distance must be from 0 to {MAX_DISTANCE}",
+                details={"max_distance": "out of range"},
+            )
+        async with self.deps.storage.unit_of_work() as uow:
+            image = await get_image(uow, actor, image_id)
+            if image.phash is None:
+                return Page([], page, per_page, 0)
+            near, total = await uow.images.similar(
+                actor.team_id, image.phash, max_distance, image.id, page, per_page
+            )
+            views = await self._views(uow, actor, [i for i, _ in near])
+        found = [SimilarView(v, d) for v, (_, d) in zip(views, near, strict=True)]
+        return Page(found, page, per_page, total)
+
     async def trash(
         self, actor: Actor, page: int = 1, per_page: int = PER_PAGE_DEFAULT
     ) -> Page[ImageView]:
@@ -94,6 +129,7 @@ class Gallery:
             view=by_id[image.id],
             variants=[VariantView(by_id[v.image.id], v.depth) for v in below],
             parents=[by_id[a.id] for a in above],
+            renditions=rendition_views(self.deps, image),
         )
 
     async def update(self, actor: Actor, image_id: int, patch: ImagePatch) -> ImageView:
@@ -205,10 +241,8 @@ class Gallery:
 
     async def _drop_blobs(self, images: Sequence[Image]) -> None:
         """After the rows are gone: a crash here leaves an orphan blob, never a dangling row."""
-        for image in images:
-            for key in (image.blob_key, image.thumbnail_key):
-                if key:
-                    await self.deps.blobs.delete(key)
+        for key in sorted(renditions.blob_keys(images)):
+            await self.deps.blobs.delete(key)
 
 
 async def _hard_delete(uow: UnitOfWork, image: Image, now: datetime) -> None:

@@ -17,10 +17,12 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from attrs import define
+
 from ..errors import NotFound, ProviderRejected, ProviderUnavailable, RankionError, Unavailable
 from ..models import Actor, ExportStatus, Image, Job, JobKind, JobStatus, ProcessingStatus
-from ..ports import EditSpec, GenerateSpec, UnitOfWork
-from ..rules import credits
+from ..ports import EditSpec, GenerateSpec, UnitOfWork, WebReady
+from ..rules import credits, renditions, similar
 from ..rules.webhooks import image_data
 from ..webhooks import DeliveryStatus, WebhookEvent
 from . import joblog
@@ -156,7 +158,7 @@ class Jobs:
                 return
             image = await self._set_image(uow, job, ProcessingStatus.FAILED, message)
             refund = await self._refund(uow, job, image, now)
-            if image is not None:  # webhooks: queued with the failure (issue 9)
+            if image is not None:  # webhooks: queued with the failure
                 data = image_data(image, job.id)
                 await emit(self.deps, uow, job.team_id, WebhookEvent.IMAGE_FAILED, data)
             if job.kind is JobKind.EXPORT:
@@ -202,11 +204,9 @@ class Jobs:
         if isinstance(mask_key, str):
             await self.deps.blobs.delete(mask_key)
 
-    async def _discard(self, result: dict[str, object] | None) -> None:
-        for name in ("blob_key", "thumbnail_key"):
-            key = (result or {}).get(name)
-            if isinstance(key, str):
-                await self.deps.blobs.delete(key)
+    async def _discard(self, keys: list[str]) -> None:
+        for key in keys:
+            await self.deps.blobs.delete(key)
 
     # ------------------------------------------------------------------ generate / edit
 
@@ -267,6 +267,11 @@ class Jobs:
         except RankionError as exc:
             raise PermanentFailure(f"the provider sent an unusable image: {exc.message}") from exc
         thumb = await asyncio.to_thread(codec.thumbnail, data)
+        sizes = renditions.sizes(info.width, info.height)
+        try:
+            web = await asyncio.to_thread(codec.web_ready, data, sizes, renditions.FORMATS)
+        except RankionError as exc:
+            raise PermanentFailure(f"the provider sent an unusable image: {exc.message}") from exc
         key = await self.deps.blobs.put(
             data, kind="images", ext=info.ext, content_type=info.mime_type
         )
@@ -278,28 +283,61 @@ class Jobs:
             "blob_key": key,
             "thumbnail_key": thumb_key,
         }
+        written = [key, thumb_key]  # what to remove if the image is not stored after all
+        try:
+            made = await self._store_web_ready(web, info.ext, info.mime_type, written)
+        except BaseException:
+            await self._discard(written)
+            raise
         now = self.deps.clock.now()
         async with self.deps.storage.unit_of_work() as uow:
             image = await uow.images.get(job.team_id, _image_id(job) or 0)
             if image is None:
-                await self._discard(result)
+                await self._discard(written)
                 raise PermanentFailure("the image was deleted before it was made")
             image.processing_status, image.error = ProcessingStatus.READY, None
             image.blob_key, image.thumbnail_key = key, thumb_key
             image.width, image.height = info.width, info.height
             image.mime_type, image.bytes = info.mime_type, len(data)
+            image.placeholder, image.phash = web.placeholder, similar.to_signed(web.phash)
+            image.public_key = made.public_key
+            image.renditions = [r.as_data() for r in made.renditions]
             image.updated_at = now
             job.status, job.result, job.finished_at = JobStatus.SUCCEEDED, result, now
             if not await uow.jobs.finish(job, job.attempts):
-                await self._discard(result)
+                await self._discard(written)
                 raise LeaseLost  # a newer attempt owns the job
             await uow.images.update(image)
-            # webhooks: queued in the transaction that makes the image ready (issue 9)
+            # webhooks: queued in the transaction that makes the image ready
             await emit(
                 self.deps, uow, job.team_id, WebhookEvent.IMAGE_READY, image_data(image, job.id)
             )
             await uow.commit()
         await self._drop_mask(job)
+
+    async def _store_web_ready(
+        self, web: WebReady, ext: str, mime_type: str, written: list[str]
+    ) -> _Stored:
+        """Put the clean copy and the renditions; each key goes into ``written`` as it is
+        written, so a failure later can remove them."""
+        put = self.deps.blobs.put
+        public_key = None
+        if web.public is not None:
+            public_key = await put(web.public, kind="public", ext=ext, content_type=mime_type)
+            written.append(public_key)
+        made: list[renditions.Rendition] = []
+        for r in web.renditions:
+            mime = renditions.MIME_TYPES[r.format]
+            rkey = await put(r.data, kind="renditions", ext=r.format, content_type=mime)
+            written.append(rkey)
+            made.append(renditions.Rendition(r.format, r.width, r.height, len(r.data), rkey))
+        return _Stored(public_key, made)
+
+
+@define(frozen=True)
+class _Stored:
+    public_key: str | None
+    renditions: list[renditions.Rendition]
 
 
 def _log_end(job: Job, seconds: float) -> None:

@@ -9,6 +9,7 @@ from datetime import datetime
 from attrs import define, field
 
 from ..models import Image, ProcessingStatus, Share
+from ..rules.renditions import Rendition, renditions_of
 from ..signing import url_expiry
 from .deps import Deps
 
@@ -37,10 +38,18 @@ class VariantView:
 
 
 @define(frozen=True)
+class RenditionView:
+    rendition: Rendition
+    url: str
+
+
+@define(frozen=True)
 class ImageDetail:
     view: ImageView
     variants: list[VariantView] = field(factory=list)
     parents: list[ImageView] = field(factory=list)
+    #: the image's renditions with signed URLs (none until ready)
+    renditions: list[RenditionView] = field(factory=list)
 
 
 def blob_url(deps: Deps, key: str, expires_at: datetime, filename: str | None = None) -> str:
@@ -81,6 +90,16 @@ def image_view(
     url = urls or _urls(deps, url_expiry(deps.clock.now()))
     thumb = url(image.thumbnail_key) if image.thumbnail_key else None
     return ImageView(image=image, url=url(image.blob_key), thumbnail_url=thumb, share=shared)
+
+
+def rendition_views(
+    deps: Deps, image: Image, urls: Callable[[str], str] | None = None
+) -> list[RenditionView]:
+    """The ready image's renditions, smallest first, each with a signed URL."""
+    if image.processing_status is not ProcessingStatus.READY:
+        return []
+    url = urls or _urls(deps, url_expiry(deps.clock.now()))
+    return [RenditionView(r, url(r.key)) for r in renditions_of(image)]
 
 
 def image_views(

@@ -29,14 +29,17 @@ TAG = "exports"
     params=(IDEMPOTENCY_KEY,),
     errors=(409, 429),
     headers=("Location",),
-    description="The ZIP holds {id}-{slug}.{ext} per image and manifest.json; "
+    description="The ZIP holds {id}-{slug}.{ext} per image and manifest.json; with "
+    "include_renditions, also {id}-{slug}-{width}w.{webp|avif} per rendition; "
     "missing, other teams', trashed or unready ids are skipped. A team may have 3 "
     "exports queued or running at once (a setting): past it, 429 with Retry-After.",
 )
 @idempotent
 async def start_export(request: web.Request) -> web.StreamResponse:
     body = await parse(request, ExportBody)
-    export = await rankion(request).exports.start(actor(request), body.ids)
+    export = await rankion(request).exports.start(
+        actor(request), body.ids, include_renditions=body.include_renditions
+    )
     out = ExportStartedOut(job_id=export.job_id, status=export.status)
     return ok(out, status=202, location=f"/v1/images/exports/{export.job_id}")
 

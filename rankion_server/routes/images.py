@@ -5,14 +5,20 @@ from __future__ import annotations
 from aiohttp import web
 
 from rankion_api.common import EmptyBody, given
-from rankion_api.images import FavoriteOut, ImageDetailOut, ImageOut, PatchImageBody
+from rankion_api.images import (
+    FavoriteOut,
+    ImageDetailOut,
+    ImageOut,
+    PatchImageBody,
+    SimilarImageOut,
+)
 from rankion_core.services import ImagePatch
 
 from .. import render
 from ..bodies import parse
 from ..keys import actor, rankion
 from ..operations import operation
-from ..query import IMAGE_LIST, PAGING, image_query, paging
+from ..query import IMAGE_LIST, PAGING, SIMILAR, image_query, paging, similar_query
 from ..responses import ok, page
 from .common import path_id, seg
 
@@ -56,6 +62,25 @@ async def list_trash(request: web.Request) -> web.StreamResponse:
 async def get_image(request: web.Request) -> web.StreamResponse:
     detail = await rankion(request).gallery.detail(actor(request), path_id(request))
     return ok(render.image_detail_row(detail), plain=True)
+
+
+@routes.get(f"{IMAGE}/similar", allow_head=False)
+@operation(
+    "Find the team's images that look like this one",
+    TAG,
+    response=SimilarImageOut,
+    paged=True,
+    params=SIMILAR,
+    description="Live, ready images whose perceptual hash (phash) is within max_distance "
+    "bits of this image's, closest first (ties by id); the image itself is left out, and "
+    "an image not ready yet has none.",
+)
+async def similar_images(request: web.Request) -> web.StreamResponse:
+    distance, number, per_page = similar_query(request.query)
+    found = await rankion(request).gallery.similar(
+        actor(request), path_id(request), distance, number, per_page
+    )
+    return page(found, render.similar_row, plain=True)
 
 
 @routes.patch(IMAGE)

@@ -56,7 +56,7 @@ async def public_share_page(request: web.Request) -> web.StreamResponse:
     except NotFound:
         return _not_found_page()
     expires = short_expiry(app.deps.clock.now(), request.app[CONFIG].share_link_seconds)
-    image_url = blob_url(app.deps, shared.image.blob_key or "", expires)
+    image_url = blob_url(app.deps, shared.image.public_blob_key or "", expires)
     page_url = _page_url(request, shared.share.token)
     data = sharepage.page_data(shared.image, image_url=image_url, page_url=page_url)
     return web.Response(
@@ -79,7 +79,7 @@ async def public_share_image(request: web.Request) -> web.StreamResponse:
     return await stream_blob(
         request,
         app.deps.blobs,
-        image.blob_key or "",
+        image.public_blob_key or "",
         content_type=image.mime_type or "application/octet-stream",
         headers={"Cache-Control": "no-store"},
     )

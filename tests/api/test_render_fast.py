@@ -20,9 +20,10 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rankion_api.images import ImageDetailOut, ImageOut, ParentOut, VariantOut
+from rankion_api.images import ImageDetailOut, ImageOut, ParentOut, RenditionOut, VariantOut
 from rankion_api.shares import ShareOut
 from rankion_core.models import Image, Page, ProcessingStatus, Share
+from rankion_core.rules.similar import phash_hex
 from rankion_core.services import ImageDetail, ImageView, ShareView, VariantView
 from rankion_core.services.views import FILES_PREFIX, blob_url
 from rankion_core.signing import HmacUrlSigner
@@ -83,6 +84,7 @@ def _old_image_fields(view: ImageView) -> dict[str, Any]:
         "edited_at": i.edited_at,
         "deleted_at": i.deleted_at,
         "purge_at": i.purge_at,
+        "placeholder": i.placeholder,
     }
 
 
@@ -110,6 +112,18 @@ def old_image_detail(detail: ImageDetail) -> ImageDetailOut:
         **_old_image_fields(detail.view),
         variants=[VariantOut(depth=v.depth, **_old_compact(v.view)) for v in detail.variants],
         parents=[ParentOut(**_old_compact(p)) for p in detail.parents],
+        phash=phash_hex(detail.view.image.phash) if detail.view.image.phash is not None else None,
+        renditions=[
+            RenditionOut(
+                format=r.rendition.format,
+                width=r.rendition.width,
+                height=r.rendition.height,
+                bytes=r.rendition.bytes,
+                url=r.url,
+            )
+            for r in detail.renditions
+        ],
+        srcset=render.srcset(detail.renditions),
     )
 
 

@@ -1,4 +1,4 @@
-"""An unfiltered list's total stays exact through every write (issue 10).
+"""An unfiltered list's total stays exact through every write.
 
 The SQL backend answers it from trigger-kept per-team counts instead of counting;
 every backend must agree with a count of the rows, whatever changed them.

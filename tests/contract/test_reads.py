@@ -1,4 +1,4 @@
-"""``storage.reads()`` answers exactly what the unit-of-work path answers (issue 10).
+"""``storage.reads()`` answers exactly what the unit-of-work path answers.
 
 The SQL backend serves the gallery's list and detail from its own read path (on a
 SQLite file: the stdlib driver with SQL of its own and per-request plans), so every

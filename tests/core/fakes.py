@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from datetime import datetime
 
 from rankion_core.errors import Invalid, NotFound, ProviderRejected, ProviderUnavailable
-from rankion_core.ports import EditSpec, GenerateSpec, ImageInfo, ProviderImage
+from rankion_core.ports import (
+    EditSpec,
+    EncodedRendition,
+    GenerateSpec,
+    ImageInfo,
+    ProviderImage,
+    WebReady,
+)
 
 MAGIC = b"FAKEIMG:"
 
@@ -100,6 +107,22 @@ class FakeCodec:
 
     def thumbnail(self, data: bytes, max_side: int = 256) -> bytes:
         return b"THUMB:" + data[:32]
+
+    def web_ready(
+        self, data: bytes, sizes: Sequence[tuple[int, int]], formats: Sequence[str]
+    ) -> WebReady:
+        digest = hashlib.sha256(data).digest()
+        made = [
+            EncodedRendition(fmt, w, h, f"{fmt}:{w}x{h}:".encode() + data[:16])
+            for w, h in sizes
+            for fmt in formats
+        ]
+        return WebReady(
+            placeholder="FAKE" + digest[:6].hex(),
+            phash=int.from_bytes(digest[:8], "big"),
+            public=None,
+            renditions=made,
+        )
 
     def check_mask(self, data: bytes, width: int, height: int) -> None:
         if not data.startswith(b"MASK"):

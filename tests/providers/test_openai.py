@@ -175,13 +175,27 @@ async def test_an_error_without_a_message_still_reads_well(
 # --------------------------------------------------------------------------- transient
 
 
+async def test_the_sdk_never_retries_unless_told_to(
+    fake: FakeOpenAI, make_provider: OpenProvider
+) -> None:
+    """Retries belong to the job queue (each attempt billed at most once): by default
+    one call is one request, and its ``retry-after`` goes back to the queue."""
+    fake.queue(rate_limited(retry_after=0.2), ok())
+
+    with pytest.raises(ProviderUnavailable) as caught:
+        await make_provider().generate(_gen())
+
+    assert caught.value.retry_after == pytest.approx(0.2)
+    assert [r.headers.get("x-stainless-retry-count") for r in fake.requests] == ["0"]
+
+
 async def test_rate_limit_then_success_waits_for_retry_after(
     fake: FakeOpenAI, make_provider: OpenProvider
 ) -> None:
     fake.queue(rate_limited(retry_after=0.2), ok())
 
     started = time.monotonic()
-    result = await make_provider().generate(_gen())
+    result = await make_provider(max_retries=1).generate(_gen())
 
     assert time.monotonic() - started >= 0.2
     assert result.data.startswith(b"\x89PNG")

@@ -6,15 +6,17 @@ import builtins
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, literal, or_, select, union_all, update
+from sqlalchemy import cast, delete, func, literal, or_, select, union_all, update
+from sqlalchemy.dialects.postgresql import BIT
 
 from rankion_core.models import Image
 from rankion_core.ports import ImageQuery
 from rankion_core.rules.text import tag_key
 
+from ..engine import HASH_DISTANCE
 from ..plans import choose_plan
 from ..queries import TRASHED, image_filters, image_page
-from ..rows import IMAGE_COLUMNS, images_of
+from ..rows import rows_of
 from ..search import image_search_text
 from ..tables import chat_sessions, image_tags, images, shares
 from ..totals import live_count, unfiltered
@@ -23,6 +25,9 @@ from .base import Repository
 __all__ = ["ImageRepo"]
 
 _c = images.c
+_IMAGE = rows_of(Image)
+#: the condition of the partial index ``ix_images_phash``
+HASHED = (_c.deleted_at.is_(None), _c.phash.is_not(None))
 
 
 def tag_rows(image: Image) -> builtins.list[dict[str, object]]:
@@ -36,21 +41,20 @@ def tag_rows(image: Image) -> builtins.list[dict[str, object]]:
 
 class ImageRepo(Repository):
     async def add(self, image: Image) -> Image:
-        image._search_text = image_search_text(image)  # type: ignore[attr-defined]
-        await self._add(image)
+        await self._add(image, search_text=image_search_text(image))
         await self._write_tags(image, replace=False)
         return image
 
     async def get(self, team_id: int, image_id: int) -> Image | None:
-        return await self._first(select(Image).where(_c.team_id == team_id, _c.id == image_id))
+        stmt = _IMAGE.select().where(_c.team_id == team_id, _c.id == image_id)
+        return await self._first(_IMAGE, stmt)
 
     async def get_many(self, team_id: int, ids: Sequence[int]) -> builtins.list[Image]:
         if not ids:
             return []
-        stmt = (
-            select(Image).where(_c.team_id == team_id, _c.id.in_(sorted(set(ids)))).order_by(_c.id)
-        )
-        return await self._all(stmt)
+        wanted = _c.id.in_(sorted(set(ids)))
+        stmt = _IMAGE.select().where(_c.team_id == team_id, wanted).order_by(_c.id)
+        return await self._all(_IMAGE, stmt)
 
     async def update(self, image: Image) -> None:
         where = (_c.id == image.id, _c.team_id == image.team_id)
@@ -93,9 +97,8 @@ class ImageRepo(Repository):
         filtered total stops at that many (``count_limit, False``)."""
         plan = await choose_plan(self.session, query, self.dialect)
         where = image_filters(query, self.dialect, plan)
-        page = image_page(query, self.dialect, where, IMAGE_COLUMNS)
-        items = images_of(await self.session.execute(page))
-        if unfiltered(query):  # the trigger-kept count (issue 10)
+        items = await self._all(_IMAGE, image_page(query, self.dialect, where, _IMAGE.columns))
+        if unfiltered(query):  # the trigger-kept count
             return items, int(await self.session.scalar(live_count(query.team_id)) or 0), True
         if plan == "probe":
             where = image_filters(query, self.dialect, "drive")
@@ -111,17 +114,17 @@ class ImageRepo(Repository):
         self, team_id: int, page: int, per_page: int
     ) -> tuple[builtins.list[Image], int]:
         where = [_c.team_id == team_id, TRASHED]
-        stmt = select(Image).where(*where).order_by(_c.deleted_at.desc(), _c.id.desc())
-        return await self._page(stmt, images, where, page, per_page)
+        stmt = _IMAGE.select().where(*where).order_by(_c.deleted_at.desc(), _c.id.desc())
+        return await self._page(_IMAGE, stmt, images, where, page, per_page)
 
     async def tree(self, team_id: int, root_id: int) -> builtins.list[Image]:
         # Two index lookups, not ``id = ? OR root_id = ?``: SQLite answers that OR by
         # walking the team's whole ``ix_images_root`` range (373 ms at 1M images).
-        root = select(*IMAGE_COLUMNS).where(_c.team_id == team_id, _c.id == root_id)
-        below = select(*IMAGE_COLUMNS).where(
+        root = _IMAGE.select().where(_c.team_id == team_id, _c.id == root_id)
+        below = _IMAGE.select().where(
             _c.team_id == team_id, _c.root_id == root_id, _c.id != root_id
         )
-        return images_of(await self.session.execute(union_all(root, below).order_by("id")))
+        return _IMAGE.many(await self.session.execute(union_all(root, below).order_by("id")))
 
     async def set_edited_at(self, team_id: int, ids: Sequence[int], at: datetime) -> None:
         if ids:
@@ -130,16 +133,36 @@ class ImageRepo(Repository):
 
     async def due_for_purge(self, now: datetime, limit: int) -> builtins.list[Image]:
         stmt = (
-            select(Image)
+            _IMAGE.select()
             .where(TRASHED, _c.purge_at <= now)
             .order_by(_c.purge_at, _c.id)
             .limit(limit)
         )
-        return await self._all(stmt)
+        return await self._all(_IMAGE, stmt)
 
     async def blob_keys(self) -> set[str]:
-        stmt = select(_c.blob_key, _c.thumbnail_key).where(
-            or_(_c.blob_key.is_not(None), _c.thumbnail_key.is_not(None))
-        )
-        rows = (await self.session.execute(stmt)).all()
-        return {key for row in rows for key in row if key is not None}
+        keyed = (_c.blob_key, _c.thumbnail_key, _c.public_key)
+        stmt = select(*keyed, _c.renditions).where(or_(*(k.is_not(None) for k in keyed)))
+        keys: set[str] = set()
+        for *named, made in (await self.session.execute(stmt)).all():
+            keys.update(k for k in named if k is not None)
+            keys.update(str(r["key"]) for r in made or [])
+        return keys
+
+    async def similar(
+        self, team_id: int, phash: int, max_distance: int, exclude_id: int, page: int, per_page: int
+    ) -> tuple[builtins.list[tuple[Image, int]], int]:
+        """The distance is counted in SQL over the team's range of ``ix_images_phash``:
+        PostgreSQL by ``bit_count`` of the XOR, SQLite by a function each connection
+        gets (``engine.HASH_DISTANCE``). Then the page's rows are read by id."""
+        if self.dialect == "postgresql":
+            bits = func.bit_count(cast(_c.phash.op("#")(phash), BIT(64)))
+        else:
+            bits = getattr(func, HASH_DISTANCE)(_c.phash, phash)
+        hashed = (_c.team_id == team_id, *HASHED, _c.id != exclude_id)
+        found = select(_c.id, bits.label("d")).where(*hashed, bits <= max_distance)
+        rows = (await self.session.execute(found)).all()
+        near = sorted((int(d), image_id) for image_id, d in rows)
+        shown = near[(page - 1) * per_page : page * per_page]
+        by_id = {i.id: i for i in await self.get_many(team_id, [i for _, i in shown])}
+        return [(by_id[i], d) for d, i in shown if i in by_id], len(near)
