@@ -27,7 +27,7 @@ def json_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Proc
         "RANKION_WEBHOOK_BACKOFF_SECONDS": "0.2",
     }
     tenant = bootstrap(data_dir, team="logs")
-    process = serve(data_dir, "--workers", "2", name="serve-json", env=env)
+    process = serve("--workers", "2", data_dir=data_dir, name="serve-json", env=env)
     yield process, tenant
     process.stop()
 
