@@ -80,7 +80,9 @@ class InsufficientCredits(RankionError):
 
     def __init__(self, needed: int, balance: int) -> None:
         super().__init__(
-            f"this needs {needed} credits; the balance is {balance}",
+            f"not enough credits: this needs {needed} and the team has {balance}; "
+            "ask the operator for more (they add them with `rankion credits grant`), "
+            "and see the balance at GET /v1/credits",
             details={"needed": needed, "balance": balance},
         )
 

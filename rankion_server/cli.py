@@ -177,17 +177,24 @@ def _add_worker(commands: Commands, common: Parser) -> None:
 
 
 def _add_team(tree: CommandTree, common: Parser) -> None:
-    create = _group(tree, common, "team", "create", "create a team; prints its id")
+    verbs = _noun(tree, common, "team", "create, list")
+    create = verbs.add_parser("create", parents=[common], help="create a team; prints its id")
     create.add_argument("name")
     create.add_argument("--credits", metavar="N", type=non_negative, default=0, help="default 0")
     _admin(create, cmd.create_team)
+    listing = verbs.add_parser("list", parents=[common], help="every team, one a line")
+    _admin(listing, cmd.list_teams)
 
 
 def _add_project(tree: CommandTree, common: Parser) -> None:
-    create = _group(tree, common, "project", "create", "create a project; prints its id")
+    verbs = _noun(tree, common, "project", "create, list")
+    create = verbs.add_parser("create", parents=[common], help="create a project; prints its id")
     _team_option(create)
     create.add_argument("name")
     _admin(create, cmd.create_project)
+    listing = verbs.add_parser("list", parents=[common], help="a team's projects, one a line")
+    _team_option(listing)
+    _admin(listing, cmd.list_projects)
 
 
 def _add_token(tree: CommandTree, common: Parser) -> None:
@@ -228,11 +235,6 @@ def _add_credits(tree: CommandTree, common: Parser) -> None:
 def _noun(tree: CommandTree, common: Parser, noun: str, verbs: str) -> Commands:
     """``rankion NOUN …``: the parsers of NOUN's verbs."""
     return tree.noun(noun, f"{noun}: {verbs}", parents=[common])
-
-
-def _group(tree: CommandTree, common: Parser, noun: str, verb: str, help_text: str) -> Parser:
-    """``rankion NOUN VERB``: the VERB parser under the NOUN command."""
-    return _noun(tree, common, noun, verb).add_parser(verb, parents=[common], help=help_text)
 
 
 def _add_simple(

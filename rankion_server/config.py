@@ -37,6 +37,18 @@ def _data_urls(data_dir: str) -> tuple[str, str]:
     return f"sqlite+aiosqlite:///{root / 'rankion.db'}", str(root / "blobs")
 
 
+class NoDataDir(FileNotFoundError):
+    """The data dir a command reads does not exist: it names the path it looked at."""
+
+    def __init__(self, directory: str) -> None:
+        path = Path(directory).resolve()
+        super().__init__(
+            f"no data dir at {path}: run the command where the data lives, or give "
+            "--data-dir (`rankion team create`, `migrate` and `serve` make a new one)"
+        )
+        self.path = path
+
+
 def load_secret(data_dir: str | None) -> bytes:
     """``RANKION_SECRET``, else a random key kept in the data dir (made once).
 
@@ -147,6 +159,7 @@ class ServerConfig:
         database: str | None = None,
         blobs: str | None = None,
         data_dir: str | None = None,
+        create_dir: bool = True,
         **overrides: object,
     ) -> ServerConfig:
         """Explicit options win, then ``RANKION_DATABASE_URL`` / ``RANKION_BLOBS_URL``,
@@ -155,12 +168,15 @@ class ServerConfig:
         the workers' poll interval unless an override gives them; likewise the
         per-team limits of ``LIMIT_ENV`` (``RANKION_MAX_ACTIVE_JOBS``, …) and
         ``RANKION_SHARE_LINK_SECONDS`` the life of links embedded in share pages, and
-        ``RANKION_CODEC`` the image codec."""
+        ``RANKION_CODEC`` the image codec. A data dir that is used and missing is made,
+        unless ``create_dir`` is false: then it is ``NoDataDir``."""
         database = database or os.environ.get("RANKION_DATABASE_URL")
         blobs = blobs or os.environ.get("RANKION_BLOBS_URL")
         uses_dir = data_dir is not None or database is None or blobs is None
         directory = data_dir or os.environ.get("RANKION_DATA_DIR") or DEFAULT_DATA_DIR
         default_db, default_blobs = _data_urls(directory)
+        if uses_dir and not create_dir and not Path(directory).is_dir():
+            raise NoDataDir(directory)
         if uses_dir:
             Path(directory).mkdir(parents=True, exist_ok=True)
         public_url = overrides.pop("public_url", None) or os.environ.get("RANKION_PUBLIC_URL")

@@ -307,8 +307,16 @@ def structure(raw: dict[str, Any], cls: type[T]) -> T:
     except (ClassValidationError, IterableValidationError, ForbiddenExtraKeysError) as exc:
         details = field_details(exc)
         unknown = sorted(k for k, v in details.items() if v == UNKNOWN)
-        message = f"unknown fields: {', '.join(unknown)}" if unknown else "the body is invalid"
+        message = f"unknown fields: {', '.join(unknown)}" if unknown else first_problem(details)
         raise Invalid(message, details=capped(details.items(), len(details))) from None
+
+
+def first_problem(details: dict[str, str]) -> str:
+    """The top-level message of a 422: the first failing field and what is wrong with
+    it (``title: must be a string``), and how many more fields failed."""
+    name, message = next(iter(details.items()), ("body", "invalid"))
+    more = len(details) - 1
+    return f"{name}: {message}" + (f" (and {more} more)" if more else "")
 
 
 def unstructure(obj: Any) -> Any:

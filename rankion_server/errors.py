@@ -1,12 +1,14 @@
 """Errors to HTTP, in one place: the status table and the error envelope.
 
 ``{"error": {"code", "message", "details"?}}`` for every 4xx/5xx; ``details`` names at
-most 20 fields (then ``"…": "and N more"``). A 404 is always the same bytes, whatever
-was asked for and whyever it is absent.
+most 20 fields (then ``"…": "and N more"``). A 404 names the kind of resource
+(``image not found``) and is the same bytes for every id of that kind, whatever was
+asked for and whyever it is absent.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from aiohttp import web
@@ -79,7 +81,12 @@ HTTP_CODES: dict[int, tuple[str, str]] = {
     413: ("payload_too_large", "the body is larger than the server accepts"),
 }
 
-NOT_FOUND_BODY = dumps({"error": {"code": "not_found", "message": "not found"}})
+
+@functools.cache
+def _not_found_body(message: str) -> bytes:
+    return dumps({"error": {"code": "not_found", "message": message}})
+
+
 INTERNAL_BODY = dumps(
     {"error": {"code": "internal_error", "message": "something went wrong on our side"}}
 )
@@ -104,8 +111,11 @@ def json_error(status: int, body: bytes, headers: dict[str, str] | None = None) 
     return web.Response(status=status, body=body, content_type="application/json", headers=headers)
 
 
-def not_found_response() -> web.Response:
-    return json_error(404, NOT_FOUND_BODY)
+def not_found_response(message: str = "not found") -> web.Response:
+    """The 404 of a kind of resource (``image not found``): the same bytes for every
+    id of that kind, whoever's it is and whyever it is absent; ``not found`` for a path
+    that names nothing."""
+    return json_error(404, _not_found_body(message))
 
 
 def internal_error_response() -> web.Response:
@@ -126,7 +136,7 @@ def error_response(exc: RankionError) -> web.Response:
     """The envelope for a core (or server) error; 404 bodies are constant."""
     status = status_of(exc)
     if status == 404:
-        return not_found_response()
+        return not_found_response(exc.message)
     if status == 500:
         return internal_error_response()
     return json_error(status, envelope(exc.code, exc.message, exc.details), _headers(exc))

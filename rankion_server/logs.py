@@ -8,20 +8,9 @@ import os
 import sys
 from collections.abc import Mapping
 
+from rankion_core.logfmt import kv
+
 __all__ = ["JsonFormatter", "configure", "kv", "use_json_if_asked"]
-
-
-def _value(value: object) -> str:
-    text = str(value)
-    if not text or any(c in text for c in ' "=\n\t'):
-        escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'"{escaped}"'
-    return text
-
-
-def kv(**fields: object) -> str:
-    """``method=GET route=/v1/images/{id} status=200``: one greppable line."""
-    return " ".join(f"{key}={_value(value)}" for key, value in fields.items())
 
 
 def configure(level: int | str = logging.INFO) -> None:

@@ -25,9 +25,16 @@ from aiohttp import web
 from rankion_core.errors import RankionError
 
 from .auth import authenticate
-from .errors import error_response, http_error_response, internal_error_response, status_of
+from .errors import (
+    error_response,
+    http_error_response,
+    internal_error_response,
+    not_found_response,
+    status_of,
+)
 from .keys import ACTOR, RANKION, REQUEST_ID, TOKEN_CACHE
 from .logs import kv
+from .missing import unmatched_kind
 from .operations import Handler, op_of
 from .query import check_known
 from .web.session import SESSION_KEY
@@ -67,6 +74,9 @@ def _to_response(request: web.Request, exc: Exception) -> web.StreamResponse:
     if isinstance(exc, web.HTTPException):
         if exc.status < 400:
             raise exc  # redirects and the like are answers, not errors
+        if exc.status == 404:
+            kind = unmatched_kind(request.app.router, request.path)
+            return not_found_response(f"{kind} not found" if kind else "not found")
         return http_error_response(exc)
     if isinstance(exc, RankionError):
         status = status_of(exc)

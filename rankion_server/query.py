@@ -37,7 +37,7 @@ Q_MAX = 500
 
 
 def _bad(name: str, message: str) -> Invalid:
-    return Invalid(f"invalid query parameter {name}", details={name: message})
+    return Invalid(f"{name}: {message}", details={name: message})
 
 
 def _one(query: Query, name: str) -> str | None:

@@ -67,6 +67,10 @@ class Teams:
     async def get_by_name(self, name: str) -> Team | None:
         return next((clone(t) for t in self.t.rows() if t.name == name), None)
 
+    async def list_after(self, after_id: int, limit: int) -> list[Team]:
+        found = sorted((t for t in self.t.rows() if t.id > after_id), key=lambda t: t.id)
+        return [clone(t) for t in found[:limit]]
+
     async def balance(self, team_id: int) -> int:
         team = self.t.peek(team_id)
         return team.credits if team else 0

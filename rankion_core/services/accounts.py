@@ -72,6 +72,11 @@ class Accounts:
             await uow.commit()
         return team
 
+    async def teams(self, after_id: int = 0, limit: int = 100) -> list[Team]:
+        """The operator's view: at most ``limit`` teams with an id above ``after_id``."""
+        async with self.deps.storage.unit_of_work() as uow:
+            return await uow.teams.list_after(after_id, limit)
+
     async def find_team(self, name_or_id: str) -> Team:
         async with self.deps.storage.unit_of_work() as uow:
             team = await uow.teams.get_by_name(name_or_id)

@@ -71,9 +71,7 @@ class Calendar:
         if article_id is not None and not await self.deps.articles.exists(
             actor.team_id, project_id, article_id
         ):
-            raise Invalid(
-                "no such article in this project", details={"article_id": "unknown article"}
-            )
+            raise Invalid("article_id: article not found", details={"article_id": "not found"})
 
     async def list(self, actor: Actor, query: EventQuery) -> Page[CalendarEvent]:
         async with self.deps.storage.unit_of_work() as uow:

@@ -16,8 +16,12 @@ from ..models import Actor, EditSession, Image, Job, JobKind, JobStatus, Process
 from ..ports import UnitOfWork
 from ..rules import credits, text, tree
 from ..rules.limits import BACKGROUNDS, OUTPUT_FORMATS, QUALITIES, SLOT_MAX
+from . import joblog
 from .deps import Deps
 from .gallery import get_image
+
+#: what a field referring to a missing (or another team's) resource says
+NOT_FOUND = "not found"
 
 #: the job kinds the active-jobs limit counts, and the Retry-After it suggests
 CHARGED_KINDS = (JobKind.GENERATE, JobKind.EDIT)
@@ -108,8 +112,9 @@ class Creation:
         )
         async with self.deps.storage.unit_of_work() as uow:
             await self._check_links(uow, actor, req.project_id, req.article_id)
-            queued = await self._enqueue(uow, image, JobKind.GENERATE, {})
+            queued, job = await self._enqueue(uow, image, JobKind.GENERATE, {})
             await uow.commit()
+        joblog.queued(job)
         self.deps.notify_job()
         return queued
 
@@ -134,7 +139,7 @@ class Creation:
             mask_key = await self._store_mask(mask)
             try:
                 payload: dict[str, object] = {"source_id": source.id, "mask_key": mask_key}
-                queued = await self._enqueue(uow, variant, JobKind.EDIT, payload)
+                queued, job = await self._enqueue(uow, variant, JobKind.EDIT, payload)
                 touched = [*tree.ancestor_ids(family, source), source.id]
                 await uow.images.set_edited_at(actor.team_id, touched, now)
                 await uow.commit()
@@ -142,6 +147,7 @@ class Creation:
                 if mask_key:
                     await self.deps.blobs.delete(mask_key)
                 raise
+        joblog.queued(job)
         self.deps.notify_job()
         return Queued(
             queued.job_id,
@@ -155,11 +161,13 @@ class Creation:
         self, uow: UnitOfWork, actor: Actor, project_id: int | None, article_id: int | None
     ) -> None:
         if project_id is not None and await uow.projects.get(actor.team_id, project_id) is None:
-            raise Invalid("no such project", details={"project_id": "no such project"})
+            # the words of the 404 a path's missing project gets; a body's reference is
+            # a 422 like every other field of the body (docs/api-decisions.md)
+            raise Invalid("project_id: project not found", details={"project_id": NOT_FOUND})
         if article_id is not None and not await self.deps.articles.exists(
             actor.team_id, project_id, article_id
         ):
-            raise Invalid("no such article", details={"article_id": "no such article"})
+            raise Invalid("article_id: article not found", details={"article_id": NOT_FOUND})
 
     async def _session(
         self, uow: UnitOfWork, actor: Actor, source: Image, session_id: int | None
@@ -187,7 +195,7 @@ class Creation:
 
     async def _enqueue(
         self, uow: UnitOfWork, image: Image, kind: JobKind, payload: dict[str, object]
-    ) -> Queued:
+    ) -> tuple[Queued, Job]:
         """Insert image and job and take the charge, all in the caller's transaction."""
         now = self.deps.clock.now()
         cost = credits.cost(kind)
@@ -210,7 +218,7 @@ class Creation:
             team_id=image.team_id, kind=kind, image_id=image.id, job_id=job.id, now=now
         )
         await uow.ledger.add(entry)
-        return Queued(job.id, image.id, cost, remaining)
+        return Queued(job.id, image.id, cost, remaining), job
 
     async def _check_active_jobs(self, uow: UnitOfWork, team_id: int) -> None:
         """At most ``max_active_jobs`` generate/edit jobs per team, this one included.

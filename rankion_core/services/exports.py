@@ -27,8 +27,9 @@ from ..rules.renditions import Rendition, renditions_of
 from ..rules.timeutil import iso_z
 from ..rules.webhooks import export_data
 from ..webhooks import WebhookEvent
+from . import joblog
 from .deps import Deps
-from .jobs import Jobs
+from .jobs import Jobs, LeaseLost
 from .outbox import emit
 from .views import blob_url
 
@@ -149,6 +150,7 @@ class Exports:
             )
             await uow.exports.add(export)
             await uow.commit()
+        joblog.queued(job)
         self.deps.notify_job()
         return export
 
@@ -214,7 +216,8 @@ class Exports:
                 await emit(self.deps, uow, job.team_id, WebhookEvent.EXPORT_READY, data)
                 await uow.commit()
                 return
-        await self.deps.blobs.delete(key)  # a newer attempt owns the job
+        await self.deps.blobs.delete(key)
+        raise LeaseLost  # a newer attempt owns the job
 
     async def _zip(
         self, export: Export, found: dict[int, Image], with_renditions: bool = False

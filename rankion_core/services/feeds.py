@@ -41,8 +41,8 @@ class CalendarFeeds:
         return token
 
     async def revoke(self, actor: Actor, project_id: int) -> None:
-        """Stop the project's feed token working. Idempotent: a project without one is
-        already in the asked-for state; only a missing project is ``NotFound``."""
+        """Revoke the project's feed token; idempotent: a project without one is fine
+        (a missing or another team's project is ``NotFound``)."""
         async with self.deps.storage.unit_of_work() as uow:
             if await uow.projects.get(actor.team_id, project_id) is None:
                 raise NotFound("project")

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from datetime import datetime, timedelta
 
 from attrs import define
@@ -23,6 +24,7 @@ from ..ports import EditSpec, GenerateSpec, UnitOfWork, WebReady
 from ..rules import credits, renditions, similar
 from ..rules.webhooks import image_data
 from ..webhooks import DeliveryStatus, WebhookEvent
+from . import joblog
 from .deps import Deps
 from .hooks import Handler, Hooks
 from .outbox import emit
@@ -88,9 +90,12 @@ class Jobs:
         if attempt > job.max_attempts:
             await self._fail(job, attempt, f"gave up after {job.max_attempts} attempts")
             return
+        joblog.started(job)
+        started = time.perf_counter()
         beat = asyncio.create_task(self._heartbeat(job.id, attempt))
         try:
             await self.handlers[job.kind](job)
+            _log_end(job, time.perf_counter() - started)
         except LeaseLost:
             log.info("job %s: attempt %s lost its lease; a newer attempt owns it", job.id, attempt)
         except (PermanentFailure, ProviderRejected) as exc:
@@ -131,12 +136,14 @@ class Jobs:
         if attempt >= job.max_attempts:
             await self._fail(job, attempt, exc.message)
             return
-        run_after = self.deps.clock.now() + self._delay(attempt, exc)
+        delay = self._delay(attempt, exc)
+        run_after = self.deps.clock.now() + delay
         async with self.deps.storage.unit_of_work() as uow:
             if not await uow.jobs.release(job.id, attempt, run_after, exc.message):
                 return
             await self._set_image(uow, job, ProcessingStatus.QUEUED, None)
             await uow.commit()
+        joblog.retried(job, exc.message, delay)
         self.deps.notify_job()
 
     async def _fail(self, job: Job, attempt: int, message: str) -> None:
@@ -146,7 +153,7 @@ class Jobs:
             if not await uow.jobs.finish(job, attempt):
                 return
             image = await self._set_image(uow, job, ProcessingStatus.FAILED, message)
-            await self._refund(uow, job, image, now)
+            refund = await self._refund(uow, job, image, now)
             if image is not None:  # webhooks: queued with the failure
                 data = image_data(image, job.id)
                 await emit(self.deps, uow, job.team_id, WebhookEvent.IMAGE_FAILED, data)
@@ -155,12 +162,16 @@ class Jobs:
             if job.kind is JobKind.WEBHOOK:
                 await _fail_delivery(uow, job, now)
             await uow.commit()
+        joblog.failed(job, message)
+        if refund:
+            joblog.refunded(job, refund)
         await self._drop_mask(job)
 
-    async def _refund(self, uow: UnitOfWork, job: Job, image: Image | None, now: datetime) -> None:
+    async def _refund(self, uow: UnitOfWork, job: Job, image: Image | None, now: datetime) -> int:
+        """Give the job's charge back (once); the credits refunded, 0 if none."""
         cost = credits.cost(job.kind)
         if cost == 0 or await uow.ledger.has_entry(job.id, credits.REFUND_REASON):
-            return
+            return 0
         await uow.teams.credit(job.team_id, cost)
         image_id = image.id if image else _image_id(job)
         await uow.ledger.add(
@@ -171,6 +182,7 @@ class Jobs:
         if image is not None:
             image.credits_charged = 0
             await uow.images.update(image)
+        return cost
 
     async def _set_image(
         self, uow: UnitOfWork, job: Job, status: ProcessingStatus, error: str | None
@@ -289,8 +301,8 @@ class Jobs:
             image.updated_at = now
             job.status, job.result, job.finished_at = JobStatus.SUCCEEDED, result, now
             if not await uow.jobs.finish(job, job.attempts):
-                await self._discard(written)  # a newer attempt owns the job
-                return
+                await self._discard(written)
+                raise LeaseLost  # a newer attempt owns the job
             await uow.images.update(image)
             # webhooks: queued in the transaction that makes the image ready
             await emit(
@@ -322,6 +334,15 @@ class Jobs:
 class _Stored:
     public_key: str | None
     renditions: list[renditions.Rendition]
+
+
+def _log_end(job: Job, seconds: float) -> None:
+    """A handler that returned ended its job itself: succeeded, or failed for good (a
+    delivery's last attempt). One that released its job for a retry logged that."""
+    if job.status is JobStatus.SUCCEEDED:
+        joblog.succeeded(job, seconds)
+    elif job.status is JobStatus.FAILED:
+        joblog.failed(job, job.error or "failed")
 
 
 def _image_id(job: Job) -> int | None:

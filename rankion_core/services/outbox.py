@@ -12,6 +12,7 @@ from ..models import Job, JobKind, JobStatus
 from ..ports import UnitOfWork
 from ..rules.timeutil import iso_z
 from ..webhooks import WebhookDelivery, WebhookEvent
+from . import joblog
 from .deps import Deps
 
 
@@ -43,4 +44,5 @@ async def emit(
             job_id=job.id, team_id=team_id, webhook_id=hook.id, event=event.value, created_at=now
         )
         await uow.webhooks.add_delivery(delivery)
+        joblog.queued(job)  # in the transaction of the change it announces
     return len(hooks)

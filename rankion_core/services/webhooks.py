@@ -10,7 +10,7 @@ either ends the job or puts it back with the policy's backoff (fenced, like ever
 from __future__ import annotations
 
 import random
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..errors import LimitExceeded, NotFound
@@ -21,8 +21,9 @@ from ..rules.limits import at_cap
 from ..rules.text import check_length
 from ..rules.timeutil import iso_z
 from ..webhooks import DeliveryStatus, Webhook, WebhookDelivery
+from . import joblog
 from .deps import Deps
-from .jobs import Jobs, PermanentFailure
+from .jobs import Jobs, LeaseLost, PermanentFailure
 from .outbox import emit
 
 __all__ = ["Webhooks", "emit"]
@@ -124,15 +125,19 @@ class Webhooks:
             if delivery is None:
                 raise PermanentFailure("the delivery was deleted")
             delivery.attempts.append(_attempt(attempt, sent_at, result))
+            delay: timedelta | None = None
             if result.ok or attempt >= job.max_attempts:
                 held = await self._end(uow, job, delivery, result, now)
             else:
-                run_after = now + policy.delay(attempt, random.random())
-                delivery.next_attempt_at = run_after
-                held = await uow.jobs.release(job.id, attempt, run_after, _error(result))
-            if held:
-                await uow.webhooks.update_delivery(delivery)
-                await uow.commit()
+                delay = policy.delay(attempt, random.random())
+                delivery.next_attempt_at = now + delay
+                held = await uow.jobs.release(job.id, attempt, now + delay, _error(result))
+            if not held:
+                raise LeaseLost  # a newer attempt owns the delivery
+            await uow.webhooks.update_delivery(delivery)
+            await uow.commit()
+        if delay is not None:
+            joblog.retried(job, _error(result), delay)
 
     async def _end(
         self,

@@ -38,6 +38,31 @@ async def create_project(app: Rankion, args: argparse.Namespace) -> Output:
     return Output(str(project.id), data, note=note)
 
 
+async def list_teams(app: Rankion, args: argparse.Namespace) -> Output:
+    teams: list[Team] = []
+    while batch := await app.accounts.teams(teams[-1].id if teams else 0, PER_PAGE_MAX):
+        teams += batch
+    rows = [{"id": t.id, "name": t.name, "credits": t.credits} for t in teams]
+    table = ["\t".join(str(r[k]) for k in ("id", "name", "credits")) for r in rows]
+    note = f"{len(rows)} teams: id, name, credits"
+    return Output("\n".join(table), {"teams": rows}, note=note)
+
+
+async def list_projects(app: Rankion, args: argparse.Namespace) -> Output:
+    team = await find_team(app, args.team)
+    actor, projects, number = Actor(team_id=team.id), [], 1
+    while True:
+        found = await app.accounts.projects(actor, number, PER_PAGE_MAX)
+        projects += found.items
+        if number * PER_PAGE_MAX >= found.total:
+            break
+        number += 1
+    rows = [{"id": p.id, "name": p.name, "time_zone": p.time_zone} for p in projects]
+    table = ["\t".join(str(r[k]) for k in ("id", "name", "time_zone")) for r in rows]
+    note = f"{len(rows)} projects of team {team.name!r}: id, name, time_zone"
+    return Output("\n".join(table), {"team_id": team.id, "projects": rows}, note=note)
+
+
 def _token_data(token: ApiToken, user: str) -> dict[str, Any]:
     """A token as the CLI shows it (never the secret)."""
     return {

@@ -43,11 +43,17 @@ def setting(args: argparse.Namespace, name: str, default: Any = None) -> Any:
     return getattr(args, name, default)
 
 
-def make_config(args: argparse.Namespace, **overrides: Any) -> ServerConfig:
+def make_config(
+    args: argparse.Namespace, *, create_dir: bool = False, **overrides: Any
+) -> ServerConfig:
+    """The configuration the command line and environment give. Only the commands that
+    set up (``team create``, ``migrate``, ``serve``) pass ``create_dir``: the others
+    refuse a data dir that does not exist rather than start an empty one."""
     return ServerConfig.from_options(
         database=setting(args, "database"),
         blobs=setting(args, "blobs"),
         data_dir=setting(args, "data_dir"),
+        create_dir=create_dir,
         **overrides,
     )
 

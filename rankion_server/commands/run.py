@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import os
 import signal
@@ -13,8 +14,10 @@ from typing import Any
 from .. import wiring
 from ..config import ServerConfig
 from ..logs import use_json_if_asked
+from .admin import create_team, migrate
 from .base import (
     AdminAction,
+    CommandError,
     Output,
     UsageError,
     emit,
@@ -34,12 +37,16 @@ QUIET_LOGGERS = ("alembic",)
 
 log = logging.getLogger("rankion.cli")
 
+#: the admin commands that may start a new data dir; every other one refuses a missing one
+CREATES_DATA_DIR = (create_team, migrate)
+
 
 # ---------------------------------------------------------------- admin commands
 
 
 def run_admin(args: argparse.Namespace) -> int:
-    config = make_config(args, workers=0)
+    creates = args.admin_action in CREATES_DATA_DIR
+    config = make_config(args, create_dir=creates, workers=0)
     output = asyncio.run(with_services(config, args.admin_action, args))
     emit(args, output)
     return 0
@@ -66,6 +73,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     config = make_config(
         args,
+        create_dir=True,
         host=args.host,
         port=args.port,
         public_url=args.public_url,
@@ -75,12 +83,20 @@ def run_serve(args: argparse.Namespace) -> int:
         **provider_settings(args),
     )
     prepare(args)
-    surface.run(
-        create_app(config),
-        host=config.host,
-        port=config.port,
-        started=lambda: announce(args, config, serving=True),
-    )
+    try:
+        surface.run(
+            create_app(config),
+            host=config.host,
+            port=config.port,
+            started=lambda: announce(args, config, serving=True),
+        )
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise CommandError(
+            f"{config.host}:{config.port} is already in use; "
+            "pick another port with --port N (or stop what runs there)"
+        ) from None
     return 0
 
 

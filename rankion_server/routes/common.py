@@ -12,6 +12,8 @@ from aiohttp import web
 from rankion_core.errors import NotFound
 from rankion_core.rules.limits import ID_MAX
 
+from ..missing import path_kind
+
 ID = r"[1-9][0-9]{0,18}"
 
 
@@ -21,7 +23,8 @@ def seg(name: str) -> str:
 
 
 def path_id(request: web.Request, name: str = "id") -> int:
+    """The id ``name`` of the path; one above 2^63 - 1 is the 404 of a missing one."""
     value = int(request.match_info[name])
     if value > ID_MAX:
-        raise NotFound("id")
+        raise NotFound(path_kind(request.path, name))
     return value

@@ -64,8 +64,8 @@ async def issue_feed_token(request: web.Request) -> web.StreamResponse:
     "Revoke the project's calendar feed token",
     TAG,
     status=204,
-    description="Idempotent: 204 whether or not the project had a feed token; "
-    "404 only when the project does not exist.",
+    description="Idempotent: 204 whether or not the project had a feed token (the "
+    "old link stops working at once); 404 only for a missing (or another team's) project.",
 )
 async def revoke_feed_token(request: web.Request) -> web.StreamResponse:
     await rankion(request).calendar_feeds.revoke(actor(request), path_id(request, "project"))

@@ -49,6 +49,9 @@ async def download(request: web.Request) -> web.StreamResponse:
     if key.startswith("exports/"):
         name = key.rsplit("/", 1)[-1]
         headers["Content-Disposition"] = f'attachment; filename="rankion-export-{name}"'
-    return await send_blob(
-        request, app.deps.blobs, key, content_type=content_type_of(key), headers=headers
-    )
+    try:
+        return await send_blob(
+            request, app.deps.blobs, key, content_type=content_type_of(key), headers=headers
+        )
+    except NotFound:  # signed but gone: the same answer as a bad signature
+        raise NotFound("file") from None

@@ -47,5 +47,6 @@ async def test_the_viewer_is_swagger_ui_5_which_reads_openapi_3_1(api: Api) -> N
 )
 async def test_only_named_assets_are_served(api: Api, name: str) -> None:
     answer = await api.get(f"/docs/assets/{name}", anonymous=True)
-    missing = await api.get("/v1/images/999999")
+    missing = await api.get("/docs/assets/none.js", anonymous=True)
     assert (answer.status, answer.body) == (404, missing.body)
+    assert missing.json["error"]["message"] == "asset not found"

@@ -13,6 +13,10 @@ from .conftest import Api
 NOT_FOUND = b'{"error":{"code":"not_found","message":"not found"}}'
 
 
+def not_found(kind: str) -> bytes:
+    return b'{"error":{"code":"not_found","message":"%s not found"}}' % kind.encode()
+
+
 def _concrete(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "1", path)
 
@@ -57,12 +61,21 @@ async def test_unknown_path_is_404_with_or_without_token(api: Api) -> None:
     assert with_token.body == without.body == NOT_FOUND
 
 
-@pytest.mark.parametrize("bad", ["abc", "0", "-1", "1.5", "01x", "9" * 30])
-async def test_bad_ids_answer_the_plain_404(api: Api, bad: str) -> None:
-    for path in (f"/v1/images/{bad}", f"/v1/calendar/{bad}", f"/v1/jobs/{bad}"):
-        answer = await api.get(path)
-        assert answer.status == 404
-        assert answer.body == NOT_FOUND
+@pytest.mark.parametrize("bad", ["abc", "0", "-1", "1.5", "01x", "9" * 30, "9" * 19])
+async def test_bad_ids_answer_the_404_of_a_missing_one(api: Api, bad: str) -> None:
+    for path, kind in (("images", "image"), ("calendar", "event"), ("jobs", "job")):
+        answer = await api.get(f"/v1/{path}/{bad}")
+        missing = await api.get(f"/v1/{path}/987654321")
+        assert answer.status == missing.status == 404
+        assert answer.body == missing.body == not_found(kind)
+
+
+async def test_404_names_the_kind_and_never_the_id(api: Api) -> None:
+    project = await api.get("/v1/projects/424242/calendar")
+    assert project.body == not_found("project")
+    export = await api.get("/v1/images/exports/424242")
+    assert export.body == not_found("export")
+    assert b"424242" not in project.body + export.body
 
 
 async def test_405_uses_the_envelope(api: Api) -> None:

@@ -115,10 +115,15 @@ async def test_revoking_closes_the_feed(api: Api) -> None:
     assert (await api.call("DELETE", path)).status == 204
     assert (await feed(api, project, token)).status == 404
     again = await api.call("DELETE", path)
-    assert again.status == 204, "revoking what is already revoked is idempotent"
-    never = await api.project(name="Never had a feed")
-    missing = await api.call("DELETE", f"/v1/projects/{never}/calendar/feed-token")
-    assert missing.status == 204
+    assert again.status == 204  # idempotent: no token left is what was asked for
+    never = await api.project()
+    assert (await api.call("DELETE", f"/v1/projects/{never}/calendar/feed-token")).status == 204
+    missing = await api.call("DELETE", "/v1/projects/987654321/calendar/feed-token")
+    theirs = await api.project(api.b)
+    foreign = await api.call("DELETE", f"/v1/projects/{theirs}/calendar/feed-token")
+    assert missing.status == foreign.status == 404
+    assert missing.body == foreign.body
+    assert missing.json["error"]["message"] == "project not found"
 
 
 async def test_every_bad_token_gets_the_same_404(api: Api) -> None:

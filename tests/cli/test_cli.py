@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -179,3 +180,83 @@ def test_a_bad_token_lifetime_is_a_usage_error(
 ) -> None:
     assert main(["token", "create", "--team", "acme", "--expires-in", value, *MEMORY]) == 2
     assert "--expires-in" in capsys.readouterr().err
+
+
+def test_teams_and_projects_are_listed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = ["--data-dir", str(tmp_path)]  # a memory database lives for one command only
+    assert main(["team", "create", "acme", "--credits", "5", *db]) == 0
+    assert main(["team", "create", "beta", *db]) == 0
+    assert main(["project", "create", "--team", "acme", "Launch", *db]) == 0
+    capsys.readouterr()
+    assert main(["team", "list", *db]) == 0
+    out, err = capsys.readouterr()
+    assert lines(out) == ["1\tacme\t5", "2\tbeta\t0"]
+    assert "2 teams" in err
+    assert main(["team", "list", "--json", *db]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "teams": [{"id": 1, "name": "acme", "credits": 5}, {"id": 2, "name": "beta", "credits": 0}]
+    }
+    assert main(["project", "list", "--team", "acme", *db]) == 0
+    assert lines(capsys.readouterr().out) == ["1\tLaunch\tUTC"]
+    assert main(["project", "list", "--team", "2", "--json", *db]) == 0
+    assert json.loads(capsys.readouterr().out) == {"team_id": 2, "projects": []}
+    assert main(["project", "list", "--team", "ghost", *db]) == 1
+    assert main(["project", "list", *db]) == 2  # --team is required
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["team", "list"],
+        ["project", "list", "--team", "acme"],
+        ["project", "create", "--team", "acme", "P"],
+        ["token", "create", "--team", "acme"],
+        ["token", "list", "--team", "acme"],
+        ["token", "revoke", "1"],
+        ["credits", "grant", "--team", "acme", "5"],
+        ["purge"],
+    ],
+)
+def test_a_missing_data_dir_is_refused_and_not_made(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    missing = tmp_path / "elsewhere" / "rankion-data"
+    assert main([*argv, "--data-dir", str(missing)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and len(lines(err)) == 1
+    assert f"no data dir at {missing}" in err and "--data-dir" in err
+    assert not missing.exists()
+
+
+def test_the_default_data_dir_is_refused_where_there_is_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["team", "list"]) == 1
+    assert f"no data dir at {tmp_path / 'rankion-data'}" in capsys.readouterr().err
+    assert not (tmp_path / "rankion-data").exists()
+
+
+@pytest.mark.parametrize("argv", [["team", "create", "acme"], ["migrate"]])
+def test_setting_up_makes_the_data_dir(tmp_path: Path, argv: list[str]) -> None:
+    fresh = tmp_path / "fresh"
+    assert main([*argv, "--data-dir", str(fresh)]) == 0
+    assert (fresh / "rankion.db").exists()
+    assert main(["team", "list", "--data-dir", str(fresh)]) == 0
+
+
+def test_exit_codes_are_the_documented_three(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """0 done; 1 understood but cannot be done; 2 the command line is wrong."""
+    db = ["--data-dir", str(tmp_path)]
+    assert main(["team", "create", "acme", *db]) == 0
+    assert main(["team", "create", "acme", *db]) == 1  # a duplicate name
+    assert main(["credits", "grant", "--team", "acme", "0", *db]) == 1  # not positive
+    assert main(["token", "revoke", "999", *db]) == 1  # unknown id
+    assert main(["team", "create", "x", "--credits", "-5", *db]) == 2
+    assert main(["credits", "grant", "--team", "acme", "many", *db]) == 2
+    assert main(["team", "frobnicate", *db]) == 2
+    err = capsys.readouterr().err
+    assert sum("error: " in line for line in lines(err)) == 6  # one line per refusal
+    assert "Traceback" not in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,22 @@ async def test_purge_runs_beside_the_running_server(api: Api, server: Server) ->
     assert trashed["purge_at"] is not None
     assert cli_value("purge", data_dir=server.data_dir) == "0"  # not due for 30 days
     assert expect(await api.get(f"/v1/images/{image['image_id']}"), 200).data["deleted_at"]
+
+
+def test_a_port_in_use_says_to_pick_another(data_dir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("serve", "--port", str(port), data_dir=data_dir)
+    refused(result, f"127.0.0.1:{port}", "in use", "--port")
+    assert result.returncode == 1
+
+
+def test_a_missing_data_dir_is_named_and_not_made(tmp_path: Path) -> None:
+    missing = tmp_path / "typo"
+    refused(run_cli("team", "list", data_dir=missing), f"no data dir at {missing}")
+    assert not missing.exists()
+    assert cli_value("team", "create", "first", data_dir=missing).isdigit()
+    listed = run_cli("team", "list", data_dir=missing)
+    assert listed.returncode == 0 and listed.last_line.split("\t")[1] == "first"

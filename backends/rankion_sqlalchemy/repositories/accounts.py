@@ -29,6 +29,10 @@ class TeamRepo(Repository):
     async def get_by_name(self, name: str) -> Team | None:
         return await self._first(_TEAM, _TEAM.select().where(teams.c.name == name))
 
+    async def list_after(self, after_id: int, limit: int) -> builtins.list[Team]:
+        stmt = _TEAM.select().where(teams.c.id > after_id).order_by(teams.c.id).limit(limit)
+        return await self._all(_TEAM, stmt)
+
     async def balance(self, team_id: int) -> int:
         credits = await self.session.scalar(select(teams.c.credits).where(teams.c.id == team_id))
         return int(credits or 0)
