@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 import attrs
 from cattrs import Converter
 
+from rankion_api.common import Unset
 from rankion_core.rules.timeutil import iso_z
-from rankion_server.schemas.common import Unset
 
 T = TypeVar("T")
 

@@ -1,8 +1,8 @@
 """The typed shapes of requests and answers.
 
-They are the server's own classes (``rankion_server.schemas``, which import only
-attrs and the core): one source for the server's validation, its OpenAPI document
-and this client. ``Page`` wraps a list answer.
+They are the classes of ``rankion_api`` (which import only attrs and the core):
+one source for the server's validation, its OpenAPI document and this client.
+``Page`` wraps a list answer.
 """
 
 from __future__ import annotations
@@ -11,6 +11,44 @@ from typing import Generic, TypeVar
 
 from attrs import define
 
+from rankion_api.accounts import (
+    BalanceOut,
+    CreateProjectBody,
+    LedgerEntryOut,
+    ProjectOut,
+    TokenOut,
+)
+from rankion_api.bulk import (
+    BulkDeleteOut,
+    BulkRestoreOut,
+    ExportOut,
+    ExportStartedOut,
+    ProgressOut,
+)
+from rankion_api.calendar import CreateEventBody, EventOut, UpdateEventBody
+from rankion_api.common import UNSET, MetaOut, Unset
+from rankion_api.creation import (
+    EditImageBody,
+    EditQueuedOut,
+    GenerateImageBody,
+    QueuedOut,
+)
+from rankion_api.images import (
+    FavoriteOut,
+    ImageDetailOut,
+    ImageOut,
+    PatchImageBody,
+    TrashedOut,
+)
+from rankion_api.jobs import ChatSessionOut, HealthOut, JobOut
+from rankion_api.shares import ShareBody, ShareExpiryBody, ShareOut
+from rankion_api.webhooks import (
+    CreateWebhookBody,
+    DeliveryOut,
+    JobEventOut,
+    WebhookCreatedOut,
+    WebhookOut,
+)
 from rankion_core.models import (
     EventStatus,
     EventType,
@@ -20,44 +58,6 @@ from rankion_core.models import (
     ProcessingStatus,
 )
 from rankion_core.webhooks import DeliveryStatus, WebhookEvent
-from rankion_server.schemas.accounts import (
-    BalanceOut,
-    CreateProjectBody,
-    LedgerEntryOut,
-    ProjectOut,
-    TokenOut,
-)
-from rankion_server.schemas.bulk import (
-    BulkDeleteOut,
-    BulkRestoreOut,
-    ExportOut,
-    ExportStartedOut,
-    ProgressOut,
-)
-from rankion_server.schemas.calendar import CreateEventBody, EventOut, UpdateEventBody
-from rankion_server.schemas.common import UNSET, MetaOut, Unset
-from rankion_server.schemas.creation import (
-    EditImageBody,
-    EditQueuedOut,
-    GenerateImageBody,
-    QueuedOut,
-)
-from rankion_server.schemas.images import (
-    FavoriteOut,
-    ImageDetailOut,
-    ImageOut,
-    PatchImageBody,
-    TrashedOut,
-)
-from rankion_server.schemas.jobs import ChatSessionOut, HealthOut, JobOut
-from rankion_server.schemas.shares import ShareBody, ShareExpiryBody, ShareOut
-from rankion_server.schemas.webhooks import (
-    CreateWebhookBody,
-    DeliveryOut,
-    JobEventOut,
-    WebhookCreatedOut,
-    WebhookOut,
-)
 
 __all__ = [
     "UNSET",

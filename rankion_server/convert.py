@@ -30,11 +30,10 @@ from cattrs.cols import is_sequence, list_structure_factory
 from cattrs.gen import make_dict_structure_fn, override
 from cattrs.preconf.orjson import OrjsonConverter, make_converter
 
+from rankion_api.common import TOO_MANY, Unset
 from rankion_core.errors import Invalid, LimitExceeded
 from rankion_core.rules.limits import DETAILS_MAX
 from rankion_core.rules.timeutil import iso_z
-
-from .schemas.common import TOO_MANY, Unset
 
 __all__ = [
     "MORE",

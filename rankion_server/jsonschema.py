@@ -4,7 +4,7 @@ Handles str, int, bool, float, datetime, date, Any, enums, Literal, lists, dicts
 unions (``None`` as ``null``; ``Unset`` as "may be absent") and nested attrs classes,
 which become ``$ref``s into ``components``. A field is required when it has no
 default; every object says ``additionalProperties: false``. Field metadata
-``{"schema": {...}}`` (see ``schemas.common.doc``) adds keywords.
+``{"schema": {...}}`` (see ``rankion_api.common.doc``) adds keywords.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from .schemas.common import Unset
+from rankion_api.common import Unset
 
 Schema = dict[str, Any]
 

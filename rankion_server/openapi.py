@@ -13,9 +13,10 @@ from typing import Any
 
 from aiohttp import web
 
+from rankion_api.common import ErrorOut, MetaOut
+
 from .jsonschema import Schema, SchemaBuilder
 from .operations import Op, Param, op_of
-from .schemas.common import ErrorOut, MetaOut
 
 _PATH_PARAM = re.compile(r"\{([^}:]+)[^}]*\}")
 _ID_PARAMS = {"id", "project", "job_id"}

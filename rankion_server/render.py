@@ -1,10 +1,15 @@
-"""From what the services hand back to the response shapes of ``schemas``."""
+"""From what the services hand back to the response shapes of ``rankion_api``."""
 
 from __future__ import annotations
 
 from datetime import tzinfo
 from typing import Any
 
+from rankion_api.accounts import LedgerEntryOut, ProjectOut, TokenOut
+from rankion_api.bulk import ExportOut, ProgressOut
+from rankion_api.calendar import DayOut, EventOut
+from rankion_api.jobs import ChatSessionOut, JobOut
+from rankion_api.shares import ShareOut
 from rankion_core.models import (
     CalendarEvent,
     ChatSession,
@@ -22,12 +27,6 @@ from rankion_core.services import (
     TokenView,
     VariantView,
 )
-
-from .schemas.accounts import LedgerEntryOut, ProjectOut, TokenOut
-from .schemas.bulk import ExportOut, ProgressOut
-from .schemas.calendar import DayOut, EventOut
-from .schemas.jobs import ChatSessionOut, JobOut
-from .schemas.shares import ShareOut
 
 
 def share(view: ShareView) -> ShareOut:

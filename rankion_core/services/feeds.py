@@ -41,9 +41,12 @@ class CalendarFeeds:
         return token
 
     async def revoke(self, actor: Actor, project_id: int) -> None:
+        """Stop the project's feed token working. Idempotent: a project without one is
+        already in the asked-for state; only a missing project is ``NotFound``."""
         async with self.deps.storage.unit_of_work() as uow:
-            if not await uow.calendar_feeds.delete(actor.team_id, project_id):
-                raise NotFound("feed")
+            if await uow.projects.get(actor.team_id, project_id) is None:
+                raise NotFound("project")
+            await uow.calendar_feeds.delete(actor.team_id, project_id)
             await uow.commit()
 
     async def read(self, project_id: int, token: str) -> FeedContent:

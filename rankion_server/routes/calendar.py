@@ -6,6 +6,15 @@ from functools import partial
 
 from aiohttp import web
 
+from rankion_api.calendar import (
+    CreateEventBody,
+    DayOut,
+    EventOut,
+    ShiftBody,
+    ShiftOut,
+    UpdateEventBody,
+)
+from rankion_api.common import given
 from rankion_core.errors import Invalid
 from rankion_core.models import Actor, CalendarEvent
 from rankion_core.rules.calendar import EventChange, EventDraft
@@ -17,15 +26,6 @@ from ..keys import actor, rankion
 from ..operations import operation
 from ..query import CALENDAR_DAYS, CALENDAR_LIST, bound, day_range, event_query
 from ..responses import no_content, ok, page
-from ..schemas.calendar import (
-    CreateEventBody,
-    DayOut,
-    EventOut,
-    ShiftBody,
-    ShiftOut,
-    UpdateEventBody,
-)
-from ..schemas.common import given
 from .common import path_id, seg
 
 routes = web.RouteTableDef()

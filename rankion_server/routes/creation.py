@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from rankion_api.creation import EditImageBody, EditQueuedOut, GenerateImageBody, QueuedOut
 from rankion_core.models import ProcessingStatus
 from rankion_core.services import EditRequest, GenerateRequest
 
@@ -14,7 +15,6 @@ from ..keys import actor, rankion
 from ..limits import rate_limited
 from ..operations import operation
 from ..responses import ok
-from ..schemas.creation import EditImageBody, EditQueuedOut, GenerateImageBody, QueuedOut
 from .common import path_id, seg
 
 routes = web.RouteTableDef()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from rankion_api.accounts import BalanceOut, LedgerEntryOut
+
 from .. import render
 from ..keys import actor, rankion
 from ..operations import operation
 from ..query import PAGING, paging
 from ..responses import ok, page
-from ..schemas.accounts import BalanceOut, LedgerEntryOut
 
 routes = web.RouteTableDef()
 TAG = "credits"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from rankion_api.bulk import ExportBody, ExportOut, ExportStartedOut
+
 from .. import render
 from ..bodies import parse
 from ..idempotency import PARAM as IDEMPOTENCY_KEY
@@ -11,7 +13,6 @@ from ..idempotency import idempotent
 from ..keys import actor, rankion
 from ..operations import operation
 from ..responses import ok
-from ..schemas.bulk import ExportBody, ExportOut, ExportStartedOut
 from .common import path_id, seg
 
 routes = web.RouteTableDef()

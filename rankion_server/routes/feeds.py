@@ -11,13 +11,14 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from rankion_api.common import EmptyBody
+from rankion_api.feeds import FeedTokenOut
+
 from .. import ics
 from ..bodies import parse
 from ..keys import actor, rankion
 from ..operations import Param, operation
 from ..responses import no_content, ok
-from ..schemas.common import EmptyBody
-from ..schemas.feeds import FeedTokenOut
 from .common import path_id, seg
 
 routes = web.RouteTableDef()
@@ -63,7 +64,8 @@ async def issue_feed_token(request: web.Request) -> web.StreamResponse:
     "Revoke the project's calendar feed token",
     TAG,
     status=204,
-    description="404 when the project has no feed token.",
+    description="Idempotent: 204 whether or not the project had a feed token; "
+    "404 only when the project does not exist.",
 )
 async def revoke_feed_token(request: web.Request) -> web.StreamResponse:
     await rankion(request).calendar_feeds.revoke(actor(request), path_id(request, "project"))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from rankion_api.common import EmptyBody, given
+from rankion_api.images import FavoriteOut, ImageDetailOut, ImageOut, PatchImageBody
 from rankion_core.services import ImagePatch
 
 from .. import render
@@ -12,8 +14,6 @@ from ..keys import actor, rankion
 from ..operations import operation
 from ..query import IMAGE_LIST, PAGING, image_query, paging
 from ..responses import ok, page
-from ..schemas.common import EmptyBody, given
-from ..schemas.images import FavoriteOut, ImageDetailOut, ImageOut, PatchImageBody
 from .common import path_id, seg
 
 routes = web.RouteTableDef()

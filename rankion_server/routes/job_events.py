@@ -23,6 +23,8 @@ from typing import Any
 
 from aiohttp import web
 
+from rankion_api.bulk import ProgressOut
+from rankion_api.webhooks import JobEventOut
 from rankion_core import Actor, Rankion, RankionError
 from rankion_core.errors import NotFound
 from rankion_core.models import JobKind, JobStatus
@@ -32,8 +34,6 @@ from ..convert import dumps, unstructure
 from ..keys import CONFIG, actor, rankion
 from ..limits import OPEN_STREAMS
 from ..operations import operation
-from ..schemas.bulk import ProgressOut
-from ..schemas.webhooks import JobEventOut
 from .common import path_id, seg
 
 routes = web.RouteTableDef()

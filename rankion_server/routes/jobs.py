@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from rankion_api.common import EmptyBody
+from rankion_api.jobs import ChatSessionOut, JobOut
+
 from .. import render
 from ..bodies import parse
 from ..keys import actor, rankion
 from ..operations import operation
 from ..responses import ok
-from ..schemas.common import EmptyBody
-from ..schemas.jobs import ChatSessionOut, JobOut
 from .common import path_id, seg
 
 routes = web.RouteTableDef()

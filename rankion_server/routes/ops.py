@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from rankion_api.jobs import HealthOut, ReadyOut
+
 from .. import openapi
 from ..convert import dumps
 from ..errors import envelope
@@ -15,7 +17,6 @@ from ..keys import rankion
 from ..logs import kv
 from ..operations import operation
 from ..responses import ok
-from ..schemas.jobs import HealthOut, ReadyOut
 
 routes = web.RouteTableDef()
 TAG = "ops"

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from rankion_api.accounts import CreateProjectBody, ProjectOut, UpdateProjectBody
+from rankion_api.common import given
+from rankion_api.images import ImageOut
+
 from .. import render
 from ..bodies import parse
 from ..keys import actor, rankion
 from ..operations import operation
 from ..query import IMAGE_FILTERS, PAGING, image_query, paging
 from ..responses import ok, page
-from ..schemas.accounts import CreateProjectBody, ProjectOut, UpdateProjectBody
-from ..schemas.common import given
-from ..schemas.images import ImageOut
 from .common import path_id, seg
 
 routes = web.RouteTableDef()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from rankion_api.common import Unset
+from rankion_api.shares import ShareBody, ShareExpiryBody, ShareOut
+
 from .. import render
 from ..bodies import parse
 from ..keys import actor, rankion
 from ..operations import operation
 from ..responses import no_content, ok
-from ..schemas.common import Unset
-from ..schemas.shares import ShareBody, ShareExpiryBody, ShareOut
 from .common import path_id, seg
 
 routes = web.RouteTableDef()

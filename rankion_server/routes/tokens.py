@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from rankion_api.accounts import TokenOut
+
 from .. import render
 from ..keys import TOKEN_CACHE, actor, rankion
 from ..operations import operation
 from ..query import PAGING, paging
 from ..responses import no_content, page
-from ..schemas.accounts import TokenOut
 from .common import path_id, seg
 
 routes = web.RouteTableDef()

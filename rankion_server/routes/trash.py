@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from rankion_api.bulk import BulkDeleteOut, BulkIdsBody, BulkRestoreOut
+from rankion_api.common import EmptyBody
+from rankion_api.images import ImageOut, TrashedOut
+
 from .. import render
 from ..bodies import parse
 from ..keys import actor, rankion
 from ..operations import operation
 from ..responses import no_content, ok
-from ..schemas.bulk import BulkDeleteOut, BulkIdsBody, BulkRestoreOut
-from ..schemas.common import EmptyBody
-from ..schemas.images import ImageOut, TrashedOut
 from .common import path_id, seg
 
 routes = web.RouteTableDef()

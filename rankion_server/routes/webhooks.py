@@ -6,6 +6,13 @@ from typing import Any
 
 from aiohttp import web
 
+from rankion_api.webhooks import (
+    CreateWebhookBody,
+    DeliveryAttemptOut,
+    DeliveryOut,
+    WebhookCreatedOut,
+    WebhookOut,
+)
 from rankion_core.webhooks import Webhook, WebhookDelivery
 
 from ..bodies import parse
@@ -14,13 +21,6 @@ from ..keys import actor, rankion
 from ..operations import operation
 from ..query import PAGING, paging
 from ..responses import no_content, ok, page
-from ..schemas.webhooks import (
-    CreateWebhookBody,
-    DeliveryAttemptOut,
-    DeliveryOut,
-    WebhookCreatedOut,
-    WebhookOut,
-)
 from .common import path_id, seg
 
 routes = web.RouteTableDef()

@@ -168,15 +168,17 @@ async def test_storage_down_is_503(api: Api) -> None:
     assert answer.error["code"] == "unavailable"
 
 
-async def test_access_log_has_route_template_and_no_token(
+async def test_access_log_has_route_template_path_and_no_token(
     api: Api, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level("INFO", logger="rankion.access")
     await api.get("/v1/images/12345")
+    await api.get("/v1/images?q=secret-search")
     lines = [r.getMessage() for r in caplog.records if r.name == "rankion.access"]
-    line = next(line for line in lines if "/v1/images/{id}" in line)
+    line = next(line for line in lines if "route=/v1/images/{id}" in line)
     assert "status=404" in line and "method=GET" in line and f"team={api.a.id}" in line
-    assert "12345" not in line
+    assert "path=/v1/images/12345" in line
+    assert "secret-search" not in line
     assert all(api.a.token not in text for text in lines)
 
 

@@ -13,8 +13,8 @@ from attrs import evolve
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rankion_api.bulk import BulkIdsBody
 from rankion_server.convert import separators_max
-from rankion_server.schemas.bulk import BulkIdsBody
 
 from .conftest import Api, ClientFactory, config, start
 

@@ -20,6 +20,8 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rankion_api.images import ImageDetailOut, ImageOut, ParentOut, VariantOut
+from rankion_api.shares import ShareOut
 from rankion_core.models import Image, Page, ProcessingStatus, Share
 from rankion_core.services import ImageDetail, ImageView, ShareView, VariantView
 from rankion_core.services.views import FILES_PREFIX, blob_url
@@ -30,8 +32,6 @@ from rankion_fsspec.memory import MemoryBackend
 from rankion_fsspec.s3 import S3Backend
 from rankion_server import render
 from rankion_server.responses import ok, page
-from rankion_server.schemas.images import ImageDetailOut, ImageOut, ParentOut, VariantOut
-from rankion_server.schemas.shares import ShareOut
 
 # --------------------------------------------------------------------------- the old path
 

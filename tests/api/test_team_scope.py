@@ -18,6 +18,12 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/v1/images/{id}/share"): {"expires_at": None},
     ("PUT", "/v1/calendar/{id}"): {"title": "x"},
     ("POST", "/v1/projects/{project}/calendar"): {"title": "x", "status": "idea"},
+    ("PATCH", "/v1/projects/{project}"): {"name": "x"},
+    ("POST", "/v1/projects/{project}/calendar/shift"): {
+        "from": "2030-01-01T00:00:00Z",
+        "to": "2030-01-31T00:00:00Z",
+        "days": 1,
+    },
 }
 
 

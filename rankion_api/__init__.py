@@ -1,4 +1,7 @@
-"""Request bodies and response shapes as attrs classes.
+"""The API's request bodies and response shapes as attrs classes.
+
+Shared by the server and the client (``rankion_client.models`` re-exports them); they
+import only attrs and the core, so the client does not pull in the server.
 
 They are the single source for validation (``rankion_server.convert``), for rendering
 (``rankion_server.render``) and for the OpenAPI document (``rankion_server.jsonschema``).
