@@ -1,9 +1,7 @@
 """The nouns of the contract as plain attrs classes.
 
-They know nothing of SQL or JSON. Entities are ``slots=False, eq=False`` so a storage
-backend can map them imperatively (SQLAlchemy skips ``__init__`` on load, so nothing
-here relies on validators or factories having run for loaded objects). Ids are
-assigned by storage: ``0`` means "not stored yet".
+They know nothing of SQL or JSON: plain slotted classes, equal when their values are.
+Ids are assigned by storage: ``0`` means "not stored yet".
 """
 
 from __future__ import annotations
@@ -106,7 +104,7 @@ class Actor:
     expires_at: datetime | None = None
 
 
-@define(slots=False, eq=False)
+@define
 class Team:
     id: int
     name: str
@@ -114,7 +112,7 @@ class Team:
     created_at: datetime
 
 
-@define(slots=False, eq=False)
+@define
 class User:
     id: int
     team_id: int
@@ -122,7 +120,7 @@ class User:
     created_at: datetime
 
 
-@define(slots=False, eq=False)
+@define
 class ApiToken:
     """A bearer token, stored as ``prefix`` (non-secret, for lookup) and a digest.
 
@@ -140,7 +138,7 @@ class ApiToken:
     last_used_at: datetime | None = None
 
 
-@define(slots=False, eq=False)
+@define
 class Project:
     id: int
     team_id: int
@@ -150,7 +148,7 @@ class Project:
     time_zone: str = "UTC"
 
 
-@define(slots=False, eq=False)
+@define
 class CalendarEvent:
     id: int
     team_id: int
@@ -165,7 +163,7 @@ class CalendarEvent:
     updated_at: datetime
 
 
-@define(slots=False, eq=False)
+@define
 class CalendarFeed:
     """A project's iCalendar feed token, kept as a SHA-256 ``digest`` (one per project;
     issuing a new one replaces it)."""
@@ -176,7 +174,7 @@ class CalendarFeed:
     created_at: datetime
 
 
-@define(slots=False, eq=False)
+@define
 class Image:
     id: int
     team_id: int
@@ -220,7 +218,7 @@ class Image:
         return self.root_id if self.root_id is not None else self.id
 
 
-@define(slots=False, eq=False)
+@define
 class EditSession:
     """A run of edits inside one variant tree (``root_id``)."""
 
@@ -230,7 +228,7 @@ class EditSession:
     created_at: datetime
 
 
-@define(slots=False, eq=False)
+@define
 class Job:
     """A unit of background work; the job row is the outbox and the queue.
 
@@ -257,7 +255,7 @@ class Job:
     turn: int = 0
 
 
-@define(slots=False, eq=False)
+@define
 class Share:
     id: int
     team_id: int
@@ -269,7 +267,7 @@ class Share:
     view_count: int = 0
 
 
-@define(slots=False, eq=False)
+@define
 class ChatSession:
     id: int
     team_id: int
@@ -278,7 +276,7 @@ class ChatSession:
     user_id: int | None = None
 
 
-@define(slots=False, eq=False)
+@define
 class Export:
     """The state of a bulk export; ``job_id`` is its public id."""
 
@@ -296,7 +294,7 @@ class Export:
     skipped_ids: list[int] = field(factory=list)
 
 
-@define(slots=False, eq=False)
+@define
 class LedgerEntry:
     id: int
     team_id: int
@@ -307,7 +305,7 @@ class LedgerEntry:
     job_id: int | None = None
 
 
-@define(slots=False, eq=False)
+@define
 class IdempotencyRecord:
     """The first answer to an ``Idempotency-Key``, replayed for 24 h."""
 

@@ -43,7 +43,7 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
 
 
-@define(slots=False, eq=False)
+@define
 class Webhook:
     id: int
     team_id: int
@@ -54,7 +54,7 @@ class Webhook:
     description: str | None = None
 
 
-@define(slots=False, eq=False)
+@define
 class WebhookDelivery:
     """One event for one webhook; ``job_id`` (its job) is its public id.
 

@@ -6,8 +6,7 @@
 
 from __future__ import annotations
 
-from .mapping import start_mappers
 from .storage import SqlStorage, open_storage
 from .uow import SqlUnitOfWork
 
-__all__ = ["SqlStorage", "SqlUnitOfWork", "open_storage", "start_mappers"]
+__all__ = ["SqlStorage", "SqlUnitOfWork", "open_storage"]

@@ -17,10 +17,9 @@ per statement (page, total, shares). ``PgReads`` answers ``GalleryReads`` instea
   cache prepares each shape once; the connections keep the engine's
   ``plan_cache_mode=force_custom_plan``, so each execution is still planned for its
   own values;
-* rows become read-only entities (``rows.read_only``) by functions generated
-  once per class (``RecordEntities``): asyncpg already returns aware UTC datetimes,
-  bools and ints; ``tags`` is selected as text and parsed (orjson), statuses become
-  enums;
+* rows become entities through the backend's one builder (``rows.EntityRows``, for
+  asyncpg's values): asyncpg already returns aware UTC datetimes, bools and ints;
+  ``tags`` is selected as text and parsed (orjson), statuses become enums;
 * the connections come from a small asyncpg pool of its own, opened on first use.
   Each of its connections is made by the storage's engine and detached from the
   engine's pool (``PoolProxiedConnection.detach``), so it has exactly the engine's
@@ -51,17 +50,16 @@ from rankion_core.models import Image, ImageSort, Share
 from rankion_core.ports import ImageFamily, ImageListing, ImageQuery
 
 from .queries import tag_keys
-from .rows import IMAGE_COLUMNS, entity_builder
+from .rows import EntityRows
 from .search import query_words, tsquery
 from .sqlite_reads import TOP, WORD_BRANCHES
-from .tables import shares
 from .totals import unfiltered
 from .uow import UNAVAILABLE_ERRORS
 
 if TYPE_CHECKING:
     import asyncpg
 
-__all__ = ["ListSql", "PgReads", "RecordEntities", "family_sql"]
+__all__ = ["ListSql", "PgReads", "family_sql"]
 
 #: connections of the pool when the engine's pool has no size (e.g. ``NullPool``)
 DEFAULT_POOL_SIZE = 5
@@ -73,23 +71,11 @@ def _select_item(column: Column[Any]) -> str:
     return f"{name}::text AS {column.name}" if isinstance(column.type, JSON) else name
 
 
-class RecordEntities:
-    """``columns`` of an asyncpg record, from position ``start`` on → a read-only
-    entity of ``cls`` (one generated function: the values in one dict display)."""
-
-    def __init__(self, cls: type[Any], columns: Sequence[Column[Any]], start: int = 0) -> None:
-        self.columns = tuple(columns)
-        self.start = start
-        self._build = entity_builder(cls, self.columns, "postgresql", start)
-
-    def __call__(self, record: Any) -> Any:
-        return self._build(record)
-
-    def select_list(self, table: str | None = None) -> str:
-        """The columns in order: of their table, or of the relation named ``table``."""
-        if table is None:
-            return ", ".join(_select_item(c) for c in self.columns)
-        return ", ".join(f"{table}.{c.name}" for c in self.columns)
+def select_list(rows: EntityRows[Any], table: str | None = None) -> str:
+    """The columns of ``rows`` in order: of their table, or of the relation ``table``."""
+    if table is None:
+        return ", ".join(_select_item(c) for c in rows.columns)
+    return ", ".join(f"{table}.{c.name}" for c in rows.columns)
 
 
 def _utc(value: datetime) -> datetime:
@@ -118,18 +104,18 @@ def _order(sort: ImageSort, table: str) -> str:
 
 
 #: a listed image's columns start after the total; its share's after the image's
-LIST_IMAGE = RecordEntities(Image, IMAGE_COLUMNS, start=1)
-LIST_SHARE = RecordEntities(Share, tuple(shares.c), start=1 + len(IMAGE_COLUMNS))
+LIST_IMAGE = EntityRows.of(Image, "postgresql", start=1)
+LIST_SHARE = EntityRows.of(Share, "postgresql", start=1 + len(LIST_IMAGE.columns))
 #: a tree row: the image's columns, then its share's
-TREE_IMAGE = RecordEntities(Image, IMAGE_COLUMNS)
-TREE_SHARE = RecordEntities(Share, tuple(shares.c), start=len(IMAGE_COLUMNS))
+TREE_IMAGE = EntityRows.of(Image, "postgresql")
+TREE_SHARE = EntityRows.of(Share, "postgresql", start=len(TREE_IMAGE.columns))
 
 
 def _active_share(of: str, team: str, now: str) -> str:
     """The newest active share of the image ``of`` (as ``ShareRepo``: of the team,
     not revoked, not expired; the highest id wins), through ``ix_shares_image_id``."""
     return (
-        f"LEFT JOIN LATERAL (SELECT {LIST_SHARE.select_list()} FROM shares"
+        f"LEFT JOIN LATERAL (SELECT {select_list(LIST_SHARE)} FROM shares"
         f" WHERE shares.image_id = {of} AND shares.team_id = {team}"
         " AND shares.revoked_at IS NULL"
         f" AND (shares.expires_at IS NULL OR shares.expires_at > {now})"
@@ -188,7 +174,7 @@ class ListSql:
         conditions = " AND ".join(where)
         limit = self._param(query.per_page)
         offset = self._param((query.page - 1) * query.per_page)
-        columns = LIST_IMAGE.select_list()
+        columns = select_list(LIST_IMAGE)
         capped: str | None = None
         ctes = []
         if words and ordered_word:
@@ -276,7 +262,8 @@ class ListSql:
             total = f"(SELECT count(*) FROM ({matching} LIMIT {capped}) AS matching)"
         self.sql = (
             f"WITH {', '.join(ctes)}"
-            f" SELECT total.n, {LIST_IMAGE.select_list('page')}, {LIST_SHARE.select_list('share')}"
+            f" SELECT total.n, {select_list(LIST_IMAGE, 'page')},"
+            f" {select_list(LIST_SHARE, 'share')}"
             f" FROM (SELECT {total} AS n) AS total LEFT JOIN page ON true"
             f" {_active_share('page.id', '$1', self._param(_utc(now)))}"
             f" ORDER BY {_order(query.sort, 'page')}"
@@ -310,10 +297,10 @@ class ListSql:
         for record in records:
             if record[1] is None:  # the empty page's row: only the total
                 continue
-            image = LIST_IMAGE(record)
+            image = LIST_IMAGE.one(record)
             images.append(image)
             if record[LIST_SHARE.start] is not None:
-                found[image.id] = LIST_SHARE(record)
+                found[image.id] = LIST_SHARE.one(record)
         exact = self.kept or counted <= self.count_limit
         total = counted if exact else self.count_limit
         return ImageListing(images=images, total=total, total_exact=exact, shares=found)
@@ -323,7 +310,7 @@ def family_sql() -> str:
     """The one statement of a detail: the image's variant tree (its root, then every
     row with that ``root_id``: two index lookups, as ``ImageRepo.tree``), each row
     with its active share, by id. $1 team, $2 image, $3 now; no row: no such image."""
-    columns = TREE_IMAGE.select_list()
+    columns = select_list(TREE_IMAGE)
     return (
         "WITH target AS (SELECT COALESCE(images.root_id, images.id) AS root FROM images"
         " WHERE images.team_id = $1 AND images.id = $2),"
@@ -332,7 +319,7 @@ def family_sql() -> str:
         f" UNION ALL SELECT {columns} FROM images WHERE images.team_id = $1"
         " AND images.root_id = (SELECT root FROM target)"
         " AND images.id <> (SELECT root FROM target))"
-        f" SELECT {TREE_IMAGE.select_list('tree')}, {TREE_SHARE.select_list('share')}"
+        f" SELECT {select_list(TREE_IMAGE, 'tree')}, {select_list(TREE_SHARE, 'share')}"
         f" FROM tree {_active_share('tree.id', '$1', '$3')} ORDER BY tree.id"
     )
 
@@ -436,12 +423,12 @@ class PgReads:
         found: dict[int, Share] = {}
         image: Image | None = None
         for record in records:
-            member = TREE_IMAGE(record)
+            member = TREE_IMAGE.one(record)
             tree.append(member)
             if member.id == image_id:
                 image = member
             if record[TREE_SHARE.start] is not None:
-                found[member.id] = TREE_SHARE(record)
+                found[member.id] = TREE_SHARE.one(record)
         if image is None:
             return None
         return ImageFamily(image=image, tree=tree, shares=found)

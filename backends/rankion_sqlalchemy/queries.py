@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.selectable import TextualSelect
 
-from rankion_core.models import Image, ImageSort
+from rankion_core.models import ImageSort
 from rankion_core.ports import EventQuery, ImageQuery
 from rankion_core.rules.text import tag_key
 
@@ -142,10 +142,9 @@ def image_order(sort: ImageSort, dialect: str, c: Any = _c) -> list[Any]:
 
 
 def image_page(
-    query: ImageQuery, dialect: str, where: Sequence[Condition], columns: Sequence[Any] = ()
+    query: ImageQuery, dialect: str, where: Sequence[Condition], columns: Sequence[Any]
 ) -> Select[Any]:
-    """One page of images matching ``where``, in ``query``'s order: of ``Image``
-    entities, or of the plain ``columns`` given (a Core select, no ORM loading).
+    """One page of ``columns`` of the images matching ``where``, in ``query``'s order.
 
     With ``q`` on PostgreSQL the matches are gathered first (a MATERIALIZED CTE: the
     GIN index, O(matches)) and only they are sorted. Otherwise the planner, which
@@ -154,9 +153,8 @@ def image_page(
     """
     order = image_order(query.sort, dialect)
     offset = (query.page - 1) * query.per_page
-    selected = columns or (Image,)
     if dialect != "postgresql" or not query_words(query.q):
-        return select(*selected).where(*where).order_by(*order).limit(query.per_page).offset(offset)
+        return select(*columns).where(*where).order_by(*order).limit(query.per_page).offset(offset)
     hits = (
         select(_c.id, _c.created_at, _c.edited_at)
         .where(*where)
@@ -170,7 +168,7 @@ def image_page(
         .offset(offset)
         .subquery("page")
     )
-    return select(*selected).join(page, page.c.id == _c.id).order_by(*order)
+    return select(*columns).join(page, page.c.id == _c.id).order_by(*order)
 
 
 def event_filters(query: EventQuery) -> list[ColumnElement[bool]]:

@@ -1,98 +1,94 @@
-"""Images straight from Core rows, without the ORM's identity map (issue 10).
+"""Rows → entities, one builder for the whole backend.
 
-Loading a 50-row page through the ORM (identity map, then ``expunge`` of each) cost
-more than the query itself. Read-only lists select the mapped columns with Core and
-build each ``Image`` as the ORM's own loader does: a new instance of the mapped
-class (``ClassManager.new_instance``, no ``__init__``) whose ``__dict__`` is filled
-from the row. The result is a transient object, like the detached ones handed out
-elsewhere: attribute access and ``values_of`` work on it as on any loaded image.
+The core's entities are plain slotted attrs classes; nothing maps them. Each entity's
+row is its table's columns of the same names, in the order of the class's fields
+(``EntityRows.columns``), so a row becomes an entity by one positional call of the
+class (``cls(*row)``), after the values that need it are converted.
+
+Who converts depends on who fetched the row (``Driver``):
+
+* ``"sqlalchemy"``: a Core result; the column types already converted every value
+  (``UTCDateTime``, ``StrEnumType``, ``JSON``, ``Boolean``);
+* ``"sqlite"``: the stdlib ``sqlite3`` driver (``sqlite_reads``): times as naive UTC
+  text, booleans as 0/1, JSON as text, enums as their values;
+* ``"postgresql"``: asyncpg (``pg_reads``): aware times and booleans already, JSON
+  selected as text, enums as their values.
+
+The conversions are derived once per builder from the columns' types, and a row
+converts only the positions that need it.
 """
 
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from functools import partial
+from itertools import repeat
+from typing import Any, Generic, Literal, TypeVar
 
 import attrs
 import orjson
-from sqlalchemy import JSON, Boolean, Column, inspect
-from sqlalchemy.engine import Row
-from sqlalchemy.orm import configure_mappers
+from sqlalchemy import JSON, Boolean, Column, Table, select
+from sqlalchemy.sql import Select
 
-from rankion_core.models import Image
+from rankion_core import models
 
-from .tables import images
+from . import tables
 from .types import StrEnumType, UTCDateTime
 
 __all__ = [
-    "IMAGE_COLUMNS",
-    "entities_builder",
-    "entity_builder",
-    "images_of",
+    "Driver",
+    "EntityRows",
     "json_loads",
-    "read_only",
+    "rows_of",
+    "table_of",
+    "values_of",
 ]
 
 T = TypeVar("T")
+Driver = Literal["sqlalchemy", "sqlite", "postgresql"]
+Converter = Callable[[Any], Any]
+ColumnConverter = Callable[[Sequence[Any]], Iterable[Any]]
 
-#: every mapped column of ``images`` but the private search text
-IMAGE_COLUMNS: tuple[Column[Any], ...] = tuple(c for c in images.c if c.name != "search_text")
-_KEYS = tuple(c.name for c in IMAGE_COLUMNS)
-
-
-def images_of(rows: Iterable[Row[Any]]) -> list[Image]:
-    configure_mappers()  # a no-op once done; sets up the attributes read below
-    new = inspect(Image).class_manager.new_instance
-    found = []
-    for row in rows:
-        image = new()
-        image.__dict__.update(zip(_KEYS, row, strict=True))
-        found.append(image)
-    return found
-
-
-# --------------------------------------------------------------------------- raw rows
-#
-# The read paths of ``sqlite_reads`` and ``pg_reads`` take rows straight from the
-# driver; these turn them into read-only entities (issue 10).
-
-
-class _Unset:
-    """Shadows an instrumented attribute on a read-only class: instance values win
-    (this is a non-data descriptor); a value never set is an error, not None."""
-
-    def __set_name__(self, owner: type[Any], name: str) -> None:
-        self.name = name
-
-    def __get__(self, instance: Any, owner: type[Any] | None = None) -> Any:
-        raise AttributeError(self.name)
+#: each entity's table (its columns are the entity's fields, plus private ones such as
+#: ``images.search_text`` and ``jobs.lane`` that storage keeps)
+_TABLES: dict[type[Any], Table] = {
+    models.Team: tables.teams,
+    models.User: tables.users,
+    models.ApiToken: tables.api_tokens,
+    models.Project: tables.projects,
+    models.CalendarEvent: tables.calendar_events,
+    models.CalendarFeed: tables.calendar_feeds,
+    models.Image: tables.images,
+    models.EditSession: tables.edit_sessions,
+    models.Job: tables.jobs,
+    models.Share: tables.shares,
+    models.ChatSession: tables.chat_sessions,
+    models.Export: tables.exports,
+    models.LedgerEntry: tables.ledger_entries,
+    models.IdempotencyRecord: tables.idempotency_records,
+}
 
 
-_READ_ONLY: dict[type[Any], type[Any]] = {}
+def table_of(cls: type[Any]) -> Table:
+    return _TABLES[cls]
 
 
-def read_only(cls: type[T]) -> type[T]:
-    """A subclass of the mapped entity class ``cls`` whose instances keep their values
-    as plain attributes (one per class).
+_FIELDS: dict[type[Any], tuple[str, ...]] = {}
 
-    The ORM instruments every mapped attribute of ``cls`` with a descriptor that runs
-    Python code on each read (~1,800 reads per 50-row page between the service and
-    the renderer). The subclass shadows them, so reads are plain ``__dict__`` lookups.
-    Its instances are for display only: they are unknown to the ORM, and handing one
-    to a repository's ``update`` fails loudly ("not mapped").
-    """
-    if cls in _READ_ONLY:
-        return _READ_ONLY[cls]
-    shadows: dict[str, Any] = {f.name: _Unset() for f in attrs.fields(cast(Any, cls))}
-    shadows["__doc__"] = f"A read-only {cls.__name__} (``rows.read_only``)."
-    made = type(f"ReadOnly{cls.__name__}", (cls,), shadows)
-    for name, shadow in shadows.items():
-        if isinstance(shadow, _Unset):
-            shadow.__set_name__(made, name)
-    _READ_ONLY[cls] = made
-    return made
+
+def _field_names(cls: type[Any]) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in attrs.fields(cls))
+    return names
+
+
+def values_of(entity: Any) -> dict[str, Any]:
+    """The entity's values by column name (every field is a column of its table)."""
+    return {name: getattr(entity, name) for name in _field_names(type(entity))}
 
 
 def json_loads(text: str) -> Any:
@@ -105,63 +101,110 @@ def json_loads(text: str) -> Any:
         return json.loads(text)
 
 
-def _expression(column: Column[Any], value: str, namespace: dict[str, Any], dialect: str) -> str:
-    """Python source turning the driver's ``value`` of ``column`` into the entity's.
+def _json_column(values: Sequence[Any]) -> Iterable[Any]:
+    try:
+        return list(map(orjson.loads, values))
+    except orjson.JSONDecodeError:
+        return list(map(json_loads, values))
 
-    asyncpg already decodes times (aware, UTC) and booleans; sqlite3 gives both as
-    stored: ``UTCDateTime`` text (naive UTC) and 0/1.
-    """
+
+#: ``fromisoformat`` of ``…+00:00`` is 6 times faster than
+#: ``fromisoformat(…).replace(tzinfo=UTC)``, and as exact
+_UTC_SUFFIX = "+00:00"
+
+
+def _sqlite_time_column(values: Sequence[Any]) -> Iterable[Any]:
+    return map(datetime.fromisoformat, map(operator.add, values, repeat(_UTC_SUFFIX)))
+
+
+def _each(convert: Converter) -> ColumnConverter:
+    return partial(map, convert)
+
+
+def _converter(column: Column[Any], driver: Driver) -> ColumnConverter | None:
+    """What turns ``driver``'s values of ``column`` (a whole column of rows, no None
+    among them) into the entity's."""
+    if driver == "sqlalchemy":
+        return None
     kind = column.type
-    if isinstance(kind, UTCDateTime) and dialect == "sqlite":
-        # ``fromisoformat`` of ``…+00:00`` is 6 times faster than
-        # ``fromisoformat(…).replace(tzinfo=UTC)``, and as exact
-        namespace["iso"] = datetime.fromisoformat
-        converted = f"iso({value} + '+00:00')"
-    elif isinstance(kind, Boolean) and dialect == "sqlite":
-        converted = f"({value} != 0)"
-    elif isinstance(kind, StrEnumType):
-        namespace[f"members_{column.name}"] = {m.value: m for m in kind.enum}
-        converted = f"members_{column.name}[{value}]"
-    elif isinstance(kind, JSON):
-        namespace["loads"] = json_loads
-        converted = f"([] if {value} == '[]' else loads({value}))"
-    else:
-        return value
-    return f"(None if {value} is None else {converted})" if column.nullable else converted
+    if isinstance(kind, StrEnumType):
+        return _each({m.value: m for m in kind.enum}.__getitem__)
+    if isinstance(kind, JSON):
+        return _json_column
+    if driver == "sqlite" and isinstance(kind, UTCDateTime):
+        return _sqlite_time_column
+    if driver == "sqlite" and isinstance(kind, Boolean):
+        return _each(bool)
+    return None
 
 
-def entity_builder(
-    cls: type[Any], columns: Sequence[Column[Any]], dialect: str, start: int = 0
-) -> Callable[[Sequence[Any]], Any]:
-    """A function of a driver's row (``columns`` from position ``start`` on) → a
-    read-only entity of ``cls``, generated once: the values in one dict display with
-    the conversions inlined by position — what the ORM would load, at a fraction of
-    the cost."""
-    return cast("Callable[[Sequence[Any]], Any]", _generate(cls, columns, dialect, start, False))
+def _skipping_none(convert: ColumnConverter) -> ColumnConverter:
+    """``convert`` for a nullable column: its None values stay None."""
+
+    def converted(values: Sequence[Any]) -> Iterable[Any]:
+        present = [v for v in values if v is not None]
+        if len(present) == len(values):
+            return convert(values)
+        done = iter(list(convert(present)))
+        return [None if v is None else next(done) for v in values]
+
+    return converted
 
 
-def entities_builder(
-    cls: type[Any], columns: Sequence[Column[Any]], dialect: str
-) -> Callable[[Iterable[Sequence[Any]]], list[Any]]:
-    """``entity_builder`` over many rows, the loop generated too (a call less per row)."""
-    return cast(
-        "Callable[[Iterable[Sequence[Any]]], list[Any]]", _generate(cls, columns, dialect, 0, True)
-    )
+@attrs.frozen(eq=False)
+class EntityRows(Generic[T]):
+    """Rows holding ``columns`` from position ``start`` on → entities of ``cls``.
+
+    ``rows_of(cls)`` gives the one of each entity for Core results; the raw read paths
+    make their own for their driver and their row layout.
+    """
+
+    cls: type[T]
+    columns: tuple[Column[Any], ...]
+    driver: Driver = "sqlalchemy"
+    start: int = 0
+    #: (position among ``columns``, converter of that column's values)
+    _conversions: tuple[tuple[int, ColumnConverter], ...] = attrs.field(init=False)
+
+    @classmethod
+    def of(cls, entity: type[T], driver: Driver = "sqlalchemy", start: int = 0) -> EntityRows[T]:
+        table = table_of(entity)
+        columns = tuple(table.c[name] for name in _field_names(entity))
+        return cls(entity, columns, driver, start)
+
+    @_conversions.default
+    def _derive(self) -> tuple[tuple[int, ColumnConverter], ...]:
+        found = []
+        for i, column in enumerate(self.columns):
+            convert = _converter(column, self.driver)
+            if convert is not None:
+                found.append((i, _skipping_none(convert) if column.nullable else convert))
+        return tuple(found)
+
+    def select(self) -> Select[Any]:
+        return select(*self.columns)
+
+    def many(self, rows: Iterable[Sequence[Any]]) -> list[T]:
+        """The entities of ``rows``, converted column by column (a ``map`` over each
+        column that needs it: no Python call per value where a C one does)."""
+        columns: list[Any] = list(zip(*rows, strict=True))
+        if not columns:
+            return []
+        columns = columns[self.start : self.start + len(self.columns)]
+        for i, convert in self._conversions:
+            columns[i] = convert(columns[i])
+        return list(map(self.cls, *columns))
+
+    def one(self, row: Sequence[Any]) -> T:
+        return self.many((row,))[0]
 
 
-def _generate(
-    cls: type[Any], columns: Sequence[Column[Any]], dialect: str, start: int, many: bool
-) -> Any:
-    namespace: dict[str, Any] = {"cls": read_only(cls), "new": object.__new__}
-    items = ", ".join(
-        f"{c.name!r}: {_expression(c, f'r[{start + i}]', namespace, dialect)}"
-        for i, c in enumerate(columns)
-    )
-    one = f"entity = new(cls)\n{{indent}}entity.__dict__.update({{{{{items}}}}})\n"
-    if many:
-        body = "found = []\n    for r in rows:\n        " + one.format(indent="        ")
-        source = f"def build(rows):\n    {body}        found.append(entity)\n    return found\n"
-    else:
-        source = f"def build(r):\n    {one.format(indent='    ')}    return entity\n"
-    exec(source, namespace)  # the source is made of column names and positions only
-    return namespace["build"]
+_CORE_ROWS: dict[type[Any], EntityRows[Any]] = {}
+
+
+def rows_of(cls: type[T]) -> EntityRows[T]:
+    """The builder of ``cls`` entities from Core results (one per class)."""
+    rows = _CORE_ROWS.get(cls)
+    if rows is None:
+        rows = _CORE_ROWS[cls] = EntityRows.of(cls)
+    return rows

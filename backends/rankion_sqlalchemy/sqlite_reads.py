@@ -10,9 +10,8 @@ plain ``sqlite3`` connections of its own (one per thread that reads):
   and total agree), on the calling thread (see ``SqliteReads`` for why);
 * the SQL is written here as text (``ListSql``), one string per query shape, so
   SQLite's own statement cache reuses the prepared statements;
-* rows become read-only entities (``rows.read_only``: no ORM instrumentation on
-  reads) by one generated function per class, its conversions derived from the
-  table's column types (``rows.entities_builder``): the same values the ORM would load.
+* rows become entities through the backend's one builder (``rows.EntityRows``, for
+  the ``sqlite3`` driver's values): the same entities a repository hands out.
 
 The connections are read-only (``PRAGMA query_only``); WAL keeps them from waiting
 on writers. Answers equal the unit-of-work path's (the read contract,
@@ -37,28 +36,25 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.request import pathname2url
 
 import attrs
-from sqlalchemy import Column
 
 from rankion_core.errors import Unavailable
 from rankion_core.models import Image, ImageSort, Share
 from rankion_core.ports import ImageFamily, ImageListing, ImageQuery
 
 from .queries import tag_keys
-from .rows import IMAGE_COLUMNS, entities_builder
+from .rows import EntityRows
 from .search import fts5_query, query_words
-from .tables import shares
 from .totals import unfiltered
 
 __all__ = [
     "SAMPLE",
     "WORD_BRANCHES",
-    "EntityRows",
     "ListSql",
     "Plan",
     "SqliteReads",
@@ -97,21 +93,14 @@ def sqlite_time(value: datetime) -> str:
     )
 
 
-class EntityRows:
-    """Rows of ``columns`` (in that order) → read-only entities of ``cls``
-    (``rows.entities_builder``), and the select list that gives them."""
-
-    def __init__(self, cls: type[Any], columns: Sequence[Column[Any]]) -> None:
-        self.columns = tuple(columns)
-        self.select_list = ", ".join(f"{c.table.name}.{c.name}" for c in self.columns)
-        self._build = entities_builder(cls, self.columns, "sqlite")
-
-    def __call__(self, rows: Iterable[Sequence[Any]]) -> list[Any]:
-        return self._build(rows)
+def select_list(rows: EntityRows[Any]) -> str:
+    """The columns of ``rows``, table-qualified, in order."""
+    return ", ".join(f"{c.table.name}.{c.name}" for c in rows.columns)
 
 
-IMAGES = EntityRows(Image, IMAGE_COLUMNS)
-SHARES = EntityRows(Share, tuple(shares.c))
+IMAGES = EntityRows.of(Image, "sqlite")
+SHARES = EntityRows.of(Share, "sqlite")
+IMAGE_LIST, SHARE_LIST = select_list(IMAGES), select_list(SHARES)
 
 _ORDER = {
     ImageSort.NEWEST: "images.created_at DESC, images.id DESC",
@@ -283,23 +272,23 @@ class ListSql:
             words = self.stored[plan.source or ""]
             if len(words) == 1 and offset == 0:  # one word, page 1: the plain form
                 rows, params = self._word_rows(plan, join_always=True)
-                sql = f"SELECT {IMAGES.select_list} {rows} AND w.word = ? ORDER BY {order} LIMIT ?"
+                sql = f"SELECT {IMAGE_LIST} {rows} AND w.word = ? ORDER BY {order} LIMIT ?"
                 return sql, [*params, words[0], self.query.per_page]
             # each word's first ``need`` matches hold the union's first ``need``
             union, params = self._word_union(plan, "w.created_at, w.image_id", order, self.need)
             sql = (
-                f"SELECT {IMAGES.select_list} FROM images WHERE images.id IN"
+                f"SELECT {IMAGE_LIST} FROM images WHERE images.id IN"
                 f" (SELECT image_id FROM ({union}) ORDER BY {order.replace('w.', '')}"
                 f" LIMIT ? OFFSET ?) ORDER BY {self.order}"
             )
             return sql, [*params, self.query.per_page, offset]
         rows, params, order = self._rows(plan)
         if plan.how == WALK and offset == 0:  # the plain form: 10 % cheaper on page 1
-            sql = f"SELECT {IMAGES.select_list} {rows} ORDER BY {order} LIMIT ?"
+            sql = f"SELECT {IMAGE_LIST} {rows} ORDER BY {order} LIMIT ?"
             return sql, [*params, self.query.per_page]
         # the ids first, then the rows: skipped rows cost an index entry, not a row
         sql = (
-            f"SELECT {IMAGES.select_list} FROM images WHERE images.id IN"
+            f"SELECT {IMAGE_LIST} FROM images WHERE images.id IN"
             f" (SELECT images.id {rows} ORDER BY {order} LIMIT ? OFFSET ?)"
             f" ORDER BY {self.order}"
         )
@@ -531,7 +520,8 @@ def _listing(con: sqlite3.Connection, query: ImageQuery, now: str, limit: int) -
     if sql.words:
         _stored_words(con, sql)
     estimates = _estimates(con, sql, live)
-    images = IMAGES(con.execute(*sql.page(_plan(sql, estimates, live, sql.need, sorting=True))))
+    plan = _plan(sql, estimates, live, sql.need, sorting=True)
+    images = IMAGES.many(con.execute(*sql.page(plan)))
     if unfiltered(query):
         total, exact = live, True
     else:
@@ -551,14 +541,14 @@ def _shares(con: sqlite3.Connection, team_id: int, ids: list[int], now: str) -> 
         return {}
     marks = ", ".join("?" * len(ids))
     rows = con.execute(
-        f"SELECT {SHARES.select_list} FROM shares WHERE shares.team_id = ?"
+        f"SELECT {SHARE_LIST} FROM shares WHERE shares.team_id = ?"
         " AND shares.revoked_at IS NULL"
         " AND (shares.expires_at IS NULL OR shares.expires_at > ?)"
         f" AND shares.image_id IN ({marks}) ORDER BY shares.id",
         [team_id, now, *ids],
     )
     # ascending ids: the newest active share of an image wins (as ShareRepo does)
-    return {share.image_id: share for share in SHARES(rows)}
+    return {share.image_id: share for share in SHARES.many(rows)}
 
 
 def _family(con: sqlite3.Connection, team_id: int, image_id: int, now: str) -> ImageFamily | None:
@@ -571,10 +561,10 @@ def _family(con: sqlite3.Connection, team_id: int, image_id: int, now: str) -> I
         return None
     # two index lookups (see ImageRepo.tree): the root, and the rows below it — the
     # image is one of them (the root, or a row whose root_id is the root)
-    tree = IMAGES(
+    tree = IMAGES.many(
         con.execute(
-            f"SELECT {IMAGES.select_list} FROM images WHERE images.team_id = ? AND images.id = ?"
-            f" UNION ALL SELECT {IMAGES.select_list} FROM images"
+            f"SELECT {IMAGE_LIST} FROM images WHERE images.team_id = ? AND images.id = ?"
+            f" UNION ALL SELECT {IMAGE_LIST} FROM images"
             " WHERE images.team_id = ? AND images.root_id = ? AND images.id != ?"
             " ORDER BY 1",
             [team_id, root, team_id, root, root],

@@ -15,7 +15,6 @@ from rankion_core.errors import Unavailable
 from rankion_core.ports import GalleryReads, Storage, UnitOfWork
 
 from .engine import create_engine
-from .mapping import start_mappers
 from .pg_reads import PgReads
 from .reads import SqlReads, sqlite_file
 from .sqlite_reads import SqliteReads
@@ -42,7 +41,6 @@ class SqlStorage:
     """Units of work over one engine; ``open_storage(url)`` makes one."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        start_mappers()
         self.engine = engine
         self.dialect = engine.dialect.name
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

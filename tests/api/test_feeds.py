@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import attrs
 import pytest
 from icalendar import Calendar
 
@@ -95,7 +96,7 @@ async def test_the_token_is_stored_as_a_digest_only(api: Api) -> None:
         stored = await uow.calendar_feeds.get(api.a.id, project)
     assert stored is not None
     assert stored.digest == rules.digest(token)
-    assert token not in repr(vars(stored))
+    assert token not in repr(attrs.asdict(stored))
 
 
 async def test_rotating_invalidates_the_old_token(api: Api) -> None:

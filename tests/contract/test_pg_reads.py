@@ -113,7 +113,7 @@ async def test_times_are_utc_whatever_the_session_time_zone(pg: SqlStorage) -> N
     family = await pg.reads().image_family(team, made.id, NOW)
     assert family is not None
     for item in (listing.images[0], family.image, listing.shares[made.id]):
-        for value in vars(item).values():
+        for value in attrs.asdict(item, recurse=False).values():
             if hasattr(value, "tzinfo"):
                 assert value.tzinfo is UTC
     async with pg.unit_of_work() as uow:

@@ -17,7 +17,7 @@ from rankion_core.errors import Invalid, Unavailable
 from rankion_core.models import ImageSort, LedgerEntry, Share
 from rankion_core.ports import ImageQuery
 from rankion_core.testing.builders import T0, add_images, at, image, job, make_team, two_teams
-from rankion_sqlalchemy import SqlStorage, open_storage, plans, start_mappers
+from rankion_sqlalchemy import SqlStorage, open_storage, plans
 from rankion_sqlalchemy.engine import normalise_url
 
 
@@ -44,11 +44,6 @@ def test_the_entry_points_open_this_backend() -> None:
     found = {ep.name: ep for ep in entry_points(group="rankion.storage")}
     assert found["sqlite"].load() is open_storage
     assert found["postgresql"].load() is open_storage
-
-
-def test_start_mappers_is_idempotent() -> None:
-    start_mappers()
-    start_mappers()
 
 
 async def test_ping_answers_when_up(sql_storage: SqlStorage) -> None:

@@ -9,10 +9,14 @@ from sqlalchemy import delete, select, update
 
 from rankion_core.models import ApiToken, Project, Team, User
 
+from ..rows import rows_of
 from ..tables import api_tokens, projects, teams, users
 from .base import Repository
 
 __all__ = ["ProjectRepo", "TeamRepo", "TokenRepo", "UserRepo"]
+
+_TEAM, _USER = rows_of(Team), rows_of(User)
+_TOKEN, _PROJECT = rows_of(ApiToken), rows_of(Project)
 
 
 class TeamRepo(Repository):
@@ -20,10 +24,10 @@ class TeamRepo(Repository):
         return await self._add(team)
 
     async def get(self, team_id: int) -> Team | None:
-        return await self._first(select(Team).where(teams.c.id == team_id))
+        return await self._first(_TEAM, _TEAM.select().where(teams.c.id == team_id))
 
     async def get_by_name(self, name: str) -> Team | None:
-        return await self._first(select(Team).where(teams.c.name == name))
+        return await self._first(_TEAM, _TEAM.select().where(teams.c.name == name))
 
     async def balance(self, team_id: int) -> int:
         credits = await self.session.scalar(select(teams.c.credits).where(teams.c.id == team_id))
@@ -55,12 +59,12 @@ class UserRepo(Repository):
         return await self._add(user)
 
     async def get(self, team_id: int, user_id: int) -> User | None:
-        stmt = select(User).where(users.c.team_id == team_id, users.c.id == user_id)
-        return await self._first(stmt)
+        stmt = _USER.select().where(users.c.team_id == team_id, users.c.id == user_id)
+        return await self._first(_USER, stmt)
 
     async def get_by_name(self, team_id: int, name: str) -> User | None:
-        stmt = select(User).where(users.c.team_id == team_id, users.c.name == name)
-        return await self._first(stmt)
+        stmt = _USER.select().where(users.c.team_id == team_id, users.c.name == name)
+        return await self._first(_USER, stmt)
 
 
 class TokenRepo(Repository):
@@ -68,18 +72,18 @@ class TokenRepo(Repository):
         return await self._add(token)
 
     async def find_by_prefix(self, prefix: str) -> builtins.list[ApiToken]:
-        stmt = select(ApiToken).where(api_tokens.c.prefix == prefix).order_by(api_tokens.c.id)
-        return await self._all(stmt)
+        stmt = _TOKEN.select().where(api_tokens.c.prefix == prefix).order_by(api_tokens.c.id)
+        return await self._all(_TOKEN, stmt)
 
     async def get(self, token_id: int) -> ApiToken | None:
-        return await self._first(select(ApiToken).where(api_tokens.c.id == token_id))
+        return await self._first(_TOKEN, _TOKEN.select().where(api_tokens.c.id == token_id))
 
     async def list(
         self, team_id: int, page: int, per_page: int
     ) -> tuple[builtins.list[ApiToken], int]:
         where = [api_tokens.c.team_id == team_id]
-        stmt = select(ApiToken).where(*where).order_by(api_tokens.c.id)
-        return await self._page(stmt, api_tokens, where, page, per_page)
+        stmt = _TOKEN.select().where(*where).order_by(api_tokens.c.id)
+        return await self._page(_TOKEN, stmt, api_tokens, where, page, per_page)
 
     async def delete(self, team_id: int, token_id: int) -> bool:
         stmt = delete(api_tokens).where(
@@ -97,8 +101,8 @@ class ProjectRepo(Repository):
         return await self._add(project)
 
     async def get(self, team_id: int, project_id: int) -> Project | None:
-        stmt = select(Project).where(projects.c.team_id == team_id, projects.c.id == project_id)
-        return await self._first(stmt)
+        stmt = _PROJECT.select().where(projects.c.team_id == team_id, projects.c.id == project_id)
+        return await self._first(_PROJECT, stmt)
 
     async def update(self, project: Project) -> None:
         c = projects.c
@@ -108,5 +112,5 @@ class ProjectRepo(Repository):
         self, team_id: int, page: int, per_page: int
     ) -> tuple[builtins.list[Project], int]:
         where = [projects.c.team_id == team_id]
-        stmt = select(Project).where(*where).order_by(projects.c.id)
-        return await self._page(stmt, projects, where, page, per_page)
+        stmt = _PROJECT.select().where(*where).order_by(projects.c.id)
+        return await self._page(_PROJECT, stmt, projects, where, page, per_page)

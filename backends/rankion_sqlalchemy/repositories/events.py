@@ -7,12 +7,13 @@ from datetime import date
 from functools import cache
 from typing import Any
 
-from sqlalchemy import BindParameter, Date, Integer, TextClause, bindparam, delete, select, text
+from sqlalchemy import BindParameter, Date, Integer, TextClause, bindparam, delete, text
 
 from rankion_core.models import CalendarEvent, EventStatus
 from rankion_core.ports import DayQuery, EventQuery
 
 from ..queries import event_filters, event_order
+from ..rows import rows_of
 from ..tables import calendar_events
 from ..types import UTCDateTime
 from .base import Repository
@@ -20,6 +21,7 @@ from .base import Repository
 __all__ = ["EventRepo"]
 
 _c = calendar_events.c
+_EVENT = rows_of(CalendarEvent)
 
 
 class EventRepo(Repository):
@@ -27,8 +29,8 @@ class EventRepo(Repository):
         return await self._add(event)
 
     async def get(self, team_id: int, event_id: int) -> CalendarEvent | None:
-        stmt = select(CalendarEvent).where(_c.team_id == team_id, _c.id == event_id)
-        return await self._first(stmt)
+        stmt = _EVENT.select().where(_c.team_id == team_id, _c.id == event_id)
+        return await self._first(_EVENT, stmt)
 
     async def update(self, event: CalendarEvent) -> None:
         await self._update_row(
@@ -41,8 +43,8 @@ class EventRepo(Repository):
 
     async def list(self, query: EventQuery) -> tuple[builtins.list[CalendarEvent], int]:
         where = event_filters(query)
-        stmt = select(CalendarEvent).where(*where).order_by(*event_order(query))
-        return await self._page(stmt, calendar_events, where, query.page, query.per_page)
+        stmt = _EVENT.select().where(*where).order_by(*event_order(query))
+        return await self._page(_EVENT, stmt, calendar_events, where, query.page, query.per_page)
 
     async def day_counts(self, query: DayQuery) -> builtins.list[tuple[date, EventStatus, int]]:
         """One index range count per day and status (``ix_calendar_events_days``): the

@@ -1,25 +1,21 @@
-"""Calendar feed tokens: one row per project (plain Core statements, no mapping)."""
+"""Calendar feed tokens: one row per project."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from rankion_core.models import CalendarFeed
 
+from ..rows import rows_of
 from ..tables import calendar_feeds
 from .base import Repository
 
 __all__ = ["CalendarFeedRepo"]
 
 _c = calendar_feeds.c
-
-
-def _feed(row: Any) -> CalendarFeed:
-    return CalendarFeed(
-        project_id=row.project_id, team_id=row.team_id, digest=row.digest, created_at=row.created_at
-    )
+_FEED = rows_of(CalendarFeed)
 
 
 class CalendarFeedRepo(Repository):
@@ -33,8 +29,7 @@ class CalendarFeedRepo(Repository):
         await self.session.execute(stmt)
 
     async def _one(self, *where: Any) -> CalendarFeed | None:
-        row = (await self.session.execute(select(calendar_feeds).where(*where))).first()
-        return _feed(row) if row is not None else None
+        return await self._first(_FEED, _FEED.select().where(*where))
 
     async def get(self, team_id: int, project_id: int) -> CalendarFeed | None:
         return await self._one(_c.team_id == team_id, _c.project_id == project_id)

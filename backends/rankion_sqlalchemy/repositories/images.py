@@ -14,7 +14,7 @@ from rankion_core.rules.text import tag_key
 
 from ..plans import choose_plan
 from ..queries import TRASHED, image_filters, image_page
-from ..rows import IMAGE_COLUMNS, images_of
+from ..rows import rows_of
 from ..search import image_search_text
 from ..tables import chat_sessions, image_tags, images, shares
 from ..totals import live_count, unfiltered
@@ -23,6 +23,7 @@ from .base import Repository
 __all__ = ["ImageRepo"]
 
 _c = images.c
+_IMAGE = rows_of(Image)
 
 
 def tag_rows(image: Image) -> builtins.list[dict[str, object]]:
@@ -36,21 +37,20 @@ def tag_rows(image: Image) -> builtins.list[dict[str, object]]:
 
 class ImageRepo(Repository):
     async def add(self, image: Image) -> Image:
-        image._search_text = image_search_text(image)  # type: ignore[attr-defined]
-        await self._add(image)
+        await self._add(image, search_text=image_search_text(image))
         await self._write_tags(image, replace=False)
         return image
 
     async def get(self, team_id: int, image_id: int) -> Image | None:
-        return await self._first(select(Image).where(_c.team_id == team_id, _c.id == image_id))
+        stmt = _IMAGE.select().where(_c.team_id == team_id, _c.id == image_id)
+        return await self._first(_IMAGE, stmt)
 
     async def get_many(self, team_id: int, ids: Sequence[int]) -> builtins.list[Image]:
         if not ids:
             return []
-        stmt = (
-            select(Image).where(_c.team_id == team_id, _c.id.in_(sorted(set(ids)))).order_by(_c.id)
-        )
-        return await self._all(stmt)
+        wanted = _c.id.in_(sorted(set(ids)))
+        stmt = _IMAGE.select().where(_c.team_id == team_id, wanted).order_by(_c.id)
+        return await self._all(_IMAGE, stmt)
 
     async def update(self, image: Image) -> None:
         where = (_c.id == image.id, _c.team_id == image.team_id)
@@ -93,8 +93,7 @@ class ImageRepo(Repository):
         filtered total stops at that many (``count_limit, False``)."""
         plan = await choose_plan(self.session, query, self.dialect)
         where = image_filters(query, self.dialect, plan)
-        page = image_page(query, self.dialect, where, IMAGE_COLUMNS)
-        items = images_of(await self.session.execute(page))
+        items = await self._all(_IMAGE, image_page(query, self.dialect, where, _IMAGE.columns))
         if unfiltered(query):  # the trigger-kept count (issue 10)
             return items, int(await self.session.scalar(live_count(query.team_id)) or 0), True
         if plan == "probe":
@@ -111,17 +110,17 @@ class ImageRepo(Repository):
         self, team_id: int, page: int, per_page: int
     ) -> tuple[builtins.list[Image], int]:
         where = [_c.team_id == team_id, TRASHED]
-        stmt = select(Image).where(*where).order_by(_c.deleted_at.desc(), _c.id.desc())
-        return await self._page(stmt, images, where, page, per_page)
+        stmt = _IMAGE.select().where(*where).order_by(_c.deleted_at.desc(), _c.id.desc())
+        return await self._page(_IMAGE, stmt, images, where, page, per_page)
 
     async def tree(self, team_id: int, root_id: int) -> builtins.list[Image]:
         # Two index lookups, not ``id = ? OR root_id = ?``: SQLite answers that OR by
         # walking the team's whole ``ix_images_root`` range (373 ms at 1M images).
-        root = select(*IMAGE_COLUMNS).where(_c.team_id == team_id, _c.id == root_id)
-        below = select(*IMAGE_COLUMNS).where(
+        root = _IMAGE.select().where(_c.team_id == team_id, _c.id == root_id)
+        below = _IMAGE.select().where(
             _c.team_id == team_id, _c.root_id == root_id, _c.id != root_id
         )
-        return images_of(await self.session.execute(union_all(root, below).order_by("id")))
+        return _IMAGE.many(await self.session.execute(union_all(root, below).order_by("id")))
 
     async def set_edited_at(self, team_id: int, ids: Sequence[int], at: datetime) -> None:
         if ids:
@@ -130,12 +129,12 @@ class ImageRepo(Repository):
 
     async def due_for_purge(self, now: datetime, limit: int) -> builtins.list[Image]:
         stmt = (
-            select(Image)
+            _IMAGE.select()
             .where(TRASHED, _c.purge_at <= now)
             .order_by(_c.purge_at, _c.id)
             .limit(limit)
         )
-        return await self._all(stmt)
+        return await self._all(_IMAGE, stmt)
 
     async def blob_keys(self) -> set[str]:
         stmt = select(_c.blob_key, _c.thumbnail_key).where(

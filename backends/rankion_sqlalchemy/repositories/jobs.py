@@ -16,14 +16,15 @@ from sqlalchemy import ColumnElement, func, select, update
 from rankion_core.models import Job, JobKind, JobStatus
 from rankion_core.rules.fairness import LANE_KINDS, Lane, lane_of, lanes_of, next_turn
 
-from ..mapping import values_of
 from ..queries import ACTIVE_JOB, Condition, claimable
+from ..rows import rows_of, values_of
 from ..tables import jobs
 from .base import Repository
 
 __all__ = ["JobRepo"]
 
 _c = jobs.c
+_JOB = rows_of(Job)
 
 
 def _held(job_id: int, attempt: int) -> tuple[ColumnElement[bool], ...]:
@@ -34,9 +35,8 @@ def _held(job_id: int, attempt: int) -> tuple[ColumnElement[bool], ...]:
 class JobRepo(Repository):
     async def add(self, job: Job) -> Job:
         lane = lane_of(job.kind)
-        job._lane = lane.value  # type: ignore[attr-defined]
         job.turn = await self._turn(lane, job.team_id)
-        return await self._add(job)
+        return await self._add(job, lane=lane.value)
 
     async def _turn(self, lane: Lane, team_id: int) -> int:
         """The next turn of ``team_id`` in ``lane``: two probes of the turn indexes."""
@@ -47,10 +47,10 @@ class JobRepo(Repository):
         return next_turn(low, high)
 
     async def get(self, team_id: int, job_id: int) -> Job | None:
-        return await self._first(select(Job).where(_c.team_id == team_id, _c.id == job_id))
+        return await self._first(_JOB, _JOB.select().where(_c.team_id == team_id, _c.id == job_id))
 
     async def get_any(self, job_id: int) -> Job | None:
-        return await self._first(select(Job).where(_c.id == job_id))
+        return await self._first(_JOB, _JOB.select().where(_c.id == job_id))
 
     async def claim(
         self,
@@ -102,9 +102,9 @@ class JobRepo(Repository):
                 lease_expires_at=lease_until,
                 started_at=func.coalesce(_c.started_at, now),
             )
-            .returning(*jobs.c)
+            .returning(*_JOB.columns)
         )
-        return await self._returned(Job, stmt)
+        return await self._returned(_JOB, stmt)
 
     async def heartbeat(self, job_id: int, attempt: int, lease_until: datetime) -> bool:
         return await self._fenced(job_id, attempt, lease_expires_at=lease_until)

@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select, update
 
 from rankion_core.models import Export, IdempotencyRecord, LedgerEntry
 
-from ..mapping import values_of
+from ..rows import rows_of, values_of
 from ..tables import exports, idempotency_records, ledger_entries
 from .base import Repository
 
@@ -18,6 +18,8 @@ __all__ = ["ExportRepo", "IdempotencyRepo", "LedgerRepo"]
 _x = exports.c
 _l = ledger_entries.c
 _i = idempotency_records.c
+_EXPORT, _ENTRY = rows_of(Export), rows_of(LedgerEntry)
+_RECORD = rows_of(IdempotencyRecord)
 
 
 class ExportRepo(Repository):
@@ -25,21 +27,22 @@ class ExportRepo(Repository):
         return await self._add(export)
 
     async def get(self, team_id: int, job_id: int) -> Export | None:
-        return await self._first(select(Export).where(_x.team_id == team_id, _x.job_id == job_id))
+        stmt = _EXPORT.select().where(_x.team_id == team_id, _x.job_id == job_id)
+        return await self._first(_EXPORT, stmt)
 
     async def get_any(self, job_id: int) -> Export | None:
-        return await self._first(select(Export).where(_x.job_id == job_id))
+        return await self._first(_EXPORT, _EXPORT.select().where(_x.job_id == job_id))
 
     async def update(self, export: Export) -> None:
         await self._update_row(exports, export, _x.job_id == export.job_id)
 
     async def expired(self, now: datetime) -> builtins.list[Export]:
         stmt = (
-            select(Export)
+            _EXPORT.select()
             .where(_x.expires_at <= now, _x.blob_key.is_not(None))
             .order_by(_x.expires_at, _x.job_id)
         )
-        return await self._all(stmt)
+        return await self._all(_EXPORT, stmt)
 
 
 class LedgerRepo(Repository):
@@ -50,8 +53,8 @@ class LedgerRepo(Repository):
         self, team_id: int, page: int, per_page: int
     ) -> tuple[builtins.list[LedgerEntry], int]:
         where = [_l.team_id == team_id]
-        stmt = select(LedgerEntry).where(*where).order_by(_l.created_at.desc(), _l.id.desc())
-        return await self._page(stmt, ledger_entries, where, page, per_page)
+        stmt = _ENTRY.select().where(*where).order_by(_l.created_at.desc(), _l.id.desc())
+        return await self._page(_ENTRY, stmt, ledger_entries, where, page, per_page)
 
     async def total(self, team_id: int) -> int:
         stmt = select(func.coalesce(func.sum(_l.delta), 0)).where(_l.team_id == team_id)
@@ -73,8 +76,8 @@ class IdempotencyRepo(Repository):
         )
         if await self.session.scalar(insert) is not None:
             return None
-        stmt = select(IdempotencyRecord).where(_i.team_id == record.team_id, _i.key == record.key)
-        return await self._first(stmt)
+        stmt = _RECORD.select().where(_i.team_id == record.team_id, _i.key == record.key)
+        return await self._first(_RECORD, stmt)
 
     async def complete(self, record: IdempotencyRecord) -> None:
         record.completed = True

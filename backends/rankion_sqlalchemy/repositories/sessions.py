@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, or_, update
 
 from rankion_core.models import ChatSession, EditSession, Share
 
+from ..rows import rows_of
 from ..tables import chat_sessions, edit_sessions, images, shares
 from .base import Repository
 
 __all__ = ["ChatRepo", "EditSessionRepo", "ShareRepo"]
 
 _s = shares.c
+_SHARE, _CHAT, _EDIT = rows_of(Share), rows_of(ChatSession), rows_of(EditSession)
 
 
 def _active(team_id: int, now: datetime) -> list[ColumnElement[bool]]:
@@ -31,12 +33,12 @@ class ShareRepo(Repository):
 
     async def active_for_image(self, team_id: int, image_id: int, now: datetime) -> Share | None:
         stmt = (
-            select(Share)
+            _SHARE.select()
             .where(*_active(team_id, now), _s.image_id == image_id)
             .order_by(_s.id.desc())
             .limit(1)
         )
-        return await self._first(stmt)
+        return await self._first(_SHARE, stmt)
 
     async def active_for_images(
         self, team_id: int, image_ids: Sequence[int], now: datetime
@@ -44,15 +46,15 @@ class ShareRepo(Repository):
         if not image_ids:
             return {}
         stmt = (
-            select(Share)
+            _SHARE.select()
             .where(*_active(team_id, now), _s.image_id.in_(sorted(set(image_ids))))
             .order_by(_s.id)
         )
         # Ascending ids: the newest active share of an image wins, as in active_for_image.
-        return {share.image_id: share for share in await self._all(stmt)}
+        return {share.image_id: share for share in await self._all(_SHARE, stmt)}
 
     async def get_by_token(self, token: str) -> Share | None:
-        return await self._first(select(Share).where(_s.token == token))
+        return await self._first(_SHARE, _SHARE.select().where(_s.token == token))
 
     async def update(self, share: Share) -> None:
         await self._update_row(shares, share, _s.id == share.id, _s.team_id == share.team_id)
@@ -82,7 +84,7 @@ class ChatRepo(Repository):
     async def get(self, team_id: int, session_id: int) -> ChatSession | None:
         c = chat_sessions.c
         return await self._first(
-            select(ChatSession).where(c.team_id == team_id, c.id == session_id)
+            _CHAT, _CHAT.select().where(c.team_id == team_id, c.id == session_id)
         )
 
 
@@ -93,5 +95,5 @@ class EditSessionRepo(Repository):
     async def get(self, team_id: int, session_id: int) -> EditSession | None:
         c = edit_sessions.c
         return await self._first(
-            select(EditSession).where(c.team_id == team_id, c.id == session_id)
+            _EDIT, _EDIT.select().where(c.team_id == team_id, c.id == session_id)
         )
