@@ -12,7 +12,8 @@
 ``--url`` (env ``RANKION_URL``, default http://127.0.0.1:8080) and ``--token`` (env
 ``RANKION_TOKEN``). As with the admin commands, what a command makes is printed alone
 on the last line of stdout (``--json``: one JSON object), and notes and progress go to
-stderr. ``rankion_server.cli`` hooks these in with ``add_client_commands``.
+stderr. ``register`` adds these to the ``rankion`` script (``rankion_cli``), which finds it
+through the entry-point group ``rankion.commands``.
 """
 
 from __future__ import annotations
@@ -27,13 +28,15 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+from rankion_cli import CommandTree, Parser, fail
+
 from .client import DEFAULT_URL, Client
 from .convert import body as to_json
 from .convert import unstructure
 from .errors import ApiError, JobFailed
 from .models import ExportOut
 
-__all__ = ["ClientCommandError", "add_balance_command", "add_client_commands"]
+__all__ = ["ClientCommandError", "register"]
 
 Action = Callable[[Client, argparse.Namespace], Awaitable[tuple[str, dict[str, Any]]]]
 
@@ -42,24 +45,27 @@ class ClientCommandError(Exception):
     """What went wrong, in one line (exit 1)."""
 
 
-def _options() -> argparse.ArgumentParser:
-    shared = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+def _options() -> Parser:
+    shared = Parser(add_help=False, argument_default=argparse.SUPPRESS)
     shared.add_argument("--url", help=f"the server (env RANKION_URL, default {DEFAULT_URL})")
     shared.add_argument("--token", help="an API token (env RANKION_TOKEN)")
     shared.add_argument("--json", action="store_true", help="print one JSON object on one line")
     return shared
 
 
-def add_client_commands(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
-    """``images …`` and ``calendar …`` under ``commands``."""
+def register(tree: CommandTree) -> None:
+    """``images …``, ``calendar …`` and ``credits balance``."""
     shared = _options()
-    images = commands.add_parser(
-        "images",
-        parents=[shared],
-        help="images on a server: generate, list, edit, trash, share, export",
-    )
-    verbs = images.add_subparsers(
-        dest="action", metavar="ACTION", required=True, parser_class=parser_class
+    _image_commands(tree, shared)
+    _calendar_commands(tree, shared)
+    credits = tree.noun("credits", "a team's credits", parents=[shared])
+    balance = credits.add_parser("balance", parents=[shared], help="the team's credit balance")
+    balance.set_defaults(handler=_run, client_action=_credits)
+
+
+def _image_commands(tree: CommandTree, shared: Parser) -> None:
+    verbs = tree.noun(
+        "images", "images on a server: generate, list, edit, trash, share, export", [shared]
     )
 
     def verb(name: str, action: Action, help: str) -> argparse.ArgumentParser:
@@ -103,13 +109,6 @@ def add_client_commands(commands: Any, parser_class: type[argparse.ArgumentParse
     export.add_argument("ids", nargs="+", type=int, metavar="ID")
     export.add_argument("-o", "--output", metavar="FILE", required=True, help="the ZIP to write")
     verb("get", _get_image, "print an image as JSON").add_argument("id", type=int)
-    _calendar_commands(commands, shared, parser_class)
-
-
-def add_balance_command(verbs: Any) -> None:
-    """``credits balance`` beside the admin's ``credits grant``: over HTTP, with a token."""
-    balance = verbs.add_parser("balance", parents=[_options()], help="the team's credit balance")
-    balance.set_defaults(handler=_run, client_action=_credits)
 
 
 def _waiting(parser: argparse.ArgumentParser) -> None:
@@ -117,15 +116,8 @@ def _waiting(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", metavar="FILE", help="save it (implies --wait)")
 
 
-def _calendar_commands(
-    commands: Any, shared: argparse.ArgumentParser, parser_class: type[argparse.ArgumentParser]
-) -> None:
-    calendar = commands.add_parser(
-        "calendar", parents=[shared], help="a project's editorial calendar"
-    )
-    verbs = calendar.add_subparsers(
-        dest="action", metavar="ACTION", required=True, parser_class=parser_class
-    )
+def _calendar_commands(tree: CommandTree, shared: Parser) -> None:
+    verbs = tree.noun("calendar", "a project's editorial calendar", [shared])
     listing = verbs.add_parser("list", parents=[shared], help="list a project's events")
     listing.add_argument("project", type=int, metavar="PROJECT")
     listing.set_defaults(handler=_run, client_action=_calendar_list)
@@ -157,8 +149,7 @@ def _run(args: argparse.Namespace) -> int:
             raise ClientCommandError("no token: pass --token or set RANKION_TOKEN")
         value, data = asyncio.run(_call(url, token, args))
     except ClientCommandError as exc:
-        print(f"rankion: error: {exc}", file=sys.stderr, flush=True)
-        return 1
+        return fail(str(exc))
     if getattr(args, "json", False):
         print(json.dumps(data, separators=(",", ":"), default=str), flush=True)
     else:

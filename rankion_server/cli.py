@@ -1,4 +1,7 @@
-"""``rankion``: the one console script — serve, run workers, and administer teams.
+"""The server's ``rankion`` commands — serve, run workers, and administer teams.
+
+``register`` adds them to the ``rankion`` script (``rankion_cli``), which finds it through
+the entry-point group ``rankion.commands``.
 
 Every command takes ``--database URL`` / ``--blobs URL`` (or ``RANKION_DATABASE_URL`` /
 ``RANKION_BLOBS_URL``) or ``--data-dir DIR`` (default ``./rankion-data``), and
@@ -12,35 +15,20 @@ lives in ``rankion_server.commands``.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-from collections.abc import Sequence
+from collections.abc import Callable
 from datetime import timedelta
-from importlib.metadata import PackageNotFoundError, version
-from typing import NoReturn, TypeAlias
+from functools import partial
 
-from rankion_client.cli import add_balance_command, add_client_commands
+from rankion_cli import EXIT_USAGE, Commands, CommandTree, Parser, fail
 from rankion_core import RankionError
 from rankion_core.rules.limits import TOKEN_LIFETIME_MAX
 
 from . import commands as cmd
-from .commands.base import EXIT_USAGE
 
-__all__ = ["build_parser", "main"]
+__all__ = ["register"]
 
 #: the longest token lifetime ``--expires-in`` takes
 MAX_DAYS = TOKEN_LIFETIME_MAX.days
-DESCRIPTION = "Rankion: serve the API, run job workers, administer teams and credits."
-
-
-class Parser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` whose errors are one line on stderr, exit 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
-
-
-Commands: TypeAlias = "argparse._SubParsersAction[Parser]"
 
 
 # ---------------------------------------------------------------- value types
@@ -92,6 +80,13 @@ def common_options() -> Parser:
     overwritten by the subcommand's default (``commands.base.setting`` reads them).
     """
     common = Parser(add_help=False, argument_default=argparse.SUPPRESS)
+    add_common_options(common)
+    return common
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    """``--database``, ``--blobs``, ``--data-dir`` and ``--json`` on ``parser``."""
+    common = parser
     where = common.add_argument_group("where the data lives")
     where.add_argument("--database", metavar="URL", help="database URL; env RANKION_DATABASE_URL")
     where.add_argument("--blobs", metavar="URL", help="blob store URL; env RANKION_BLOBS_URL")
@@ -99,7 +94,6 @@ def common_options() -> Parser:
         "--data-dir", metavar="DIR", help="SQLite file and blob folder (default ./rankion-data)"
     )
     common.add_argument("--json", action="store_true", help="print one JSON object on one line")
-    return common
 
 
 def provider_options() -> Parser:
@@ -121,21 +115,19 @@ def provider_options() -> Parser:
 # ---------------------------------------------------------------- the command tree
 
 
-def build_parser() -> Parser:
+def register(tree: CommandTree) -> None:
+    """The server's commands, and the options they share also before the subcommand."""
+    add_common_options(tree.parser)
     common = common_options()
-    parser = Parser(prog="rankion", description=DESCRIPTION, parents=[common])
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = tree.commands
     _add_serve(commands, common)
     _add_worker(commands, common)
-    _add_team(commands, common)
-    _add_project(commands, common)
-    _add_token(commands, common)
-    _add_credits(commands, common)
+    _add_team(tree, common)
+    _add_project(tree, common)
+    _add_token(tree, common)
+    _add_credits(tree, common)
     _add_simple(commands, common, "purge", cmd.purge, "hard-delete what is due in the trash")
     _add_simple(commands, common, "migrate", cmd.migrate, "bring the database schema up to date")
-    add_client_commands(commands, Parser)  # images / calendar over HTTP
-    return parser
 
 
 def _add_serve(commands: Commands, common: Parser) -> None:
@@ -169,7 +161,7 @@ def _add_serve(commands: Commands, common: Parser) -> None:
         help="generate/edit requests per team and minute, per process (default 60; "
         "RANKION_CHARGE_RATE)",
     )
-    serve.set_defaults(handler=cmd.run_serve)
+    serve.set_defaults(handler=guarded(cmd.run_serve))
 
 
 def _add_worker(commands: Commands, common: Parser) -> None:
@@ -181,25 +173,25 @@ def _add_worker(commands: Commands, common: Parser) -> None:
     worker.add_argument(
         "--concurrency", metavar="N", type=positive, help="job slots (default 2; RANKION_WORKERS)"
     )
-    worker.set_defaults(handler=cmd.run_worker)
+    worker.set_defaults(handler=guarded(cmd.run_worker))
 
 
-def _add_team(commands: Commands, common: Parser) -> None:
-    create = _group(commands, common, "team", "create", "create a team; prints its id")
+def _add_team(tree: CommandTree, common: Parser) -> None:
+    create = _group(tree, common, "team", "create", "create a team; prints its id")
     create.add_argument("name")
     create.add_argument("--credits", metavar="N", type=non_negative, default=0, help="default 0")
     _admin(create, cmd.create_team)
 
 
-def _add_project(commands: Commands, common: Parser) -> None:
-    create = _group(commands, common, "project", "create", "create a project; prints its id")
+def _add_project(tree: CommandTree, common: Parser) -> None:
+    create = _group(tree, common, "project", "create", "create a project; prints its id")
     _team_option(create)
     create.add_argument("name")
     _admin(create, cmd.create_project)
 
 
-def _add_token(commands: Commands, common: Parser) -> None:
-    verbs = _noun(commands, common, "token", "create, list, revoke")
+def _add_token(tree: CommandTree, common: Parser) -> None:
+    verbs = _noun(tree, common, "token", "create, list, revoke")
     create = verbs.add_parser(
         "create", parents=[common], help="create an API token; prints it once"
     )
@@ -225,27 +217,22 @@ def _add_token(commands: Commands, common: Parser) -> None:
     _admin(revoke, cmd.revoke_token)
 
 
-def _add_credits(commands: Commands, common: Parser) -> None:
-    group = commands.add_parser(
-        "credits", parents=[common], help="credits: grant (admin), balance (over HTTP)"
-    )
-    verbs = group.add_subparsers(dest="action", metavar="ACTION", required=True)
+def _add_credits(tree: CommandTree, common: Parser) -> None:
+    verbs = tree.noun("credits", "a team's credits", parents=[common])
     grant = verbs.add_parser("grant", parents=[common], help="add credits; prints the new balance")
     _team_option(grant)
     grant.add_argument("amount", metavar="N", type=int, help="how many credits (> 0)")
     _admin(grant, cmd.grant_credits)
-    add_balance_command(verbs)
 
 
-def _noun(commands: Commands, common: Parser, noun: str, verbs: str) -> Commands:
+def _noun(tree: CommandTree, common: Parser, noun: str, verbs: str) -> Commands:
     """``rankion NOUN …``: the parsers of NOUN's verbs."""
-    group = commands.add_parser(noun, parents=[common], help=f"{noun}: {verbs}")
-    return group.add_subparsers(dest="action", metavar="ACTION", required=True)
+    return tree.noun(noun, f"{noun}: {verbs}", parents=[common])
 
 
-def _group(commands: Commands, common: Parser, noun: str, verb: str, help_text: str) -> Parser:
-    """``rankion NOUN VERB``: the VERB parser under a new NOUN command."""
-    return _noun(commands, common, noun, verb).add_parser(verb, parents=[common], help=help_text)
+def _group(tree: CommandTree, common: Parser, noun: str, verb: str, help_text: str) -> Parser:
+    """``rankion NOUN VERB``: the VERB parser under the NOUN command."""
+    return _noun(tree, common, noun, verb).add_parser(verb, parents=[common], help=help_text)
 
 
 def _add_simple(
@@ -259,50 +246,25 @@ def _team_option(parser: Parser) -> None:
 
 
 def _admin(parser: Parser, action: cmd.AdminAction) -> None:
-    parser.set_defaults(handler=cmd.run_admin, admin_action=action)
+    parser.set_defaults(handler=guarded(cmd.run_admin), admin_action=action)
 
 
-def _version() -> str:
+Handler = Callable[[argparse.Namespace], int]
+
+
+def guarded(handler: Handler) -> Handler:
+    """``handler`` with what goes wrong in a command said in one line."""
+    return partial(_run_guarded, handler)
+
+
+def _run_guarded(handler: Handler, args: argparse.Namespace) -> int:
     try:
-        return version("rankion")
-    except PackageNotFoundError:  # running from a checkout that is not installed
-        return "unknown"
-
-
-# ---------------------------------------------------------------- entry point
-
-
-def parse(argv: Sequence[str] | None) -> argparse.Namespace | int:
-    """The parsed command line, or the exit code of ``--help``, ``--version`` or an error."""
-    try:
-        return build_parser().parse_args(argv)
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; its exit code."""
-    args = parse(argv)
-    if isinstance(args, int):
-        return args
-    try:
-        return int(args.handler(args))
+        return handler(args)
     except cmd.UsageError as exc:
-        return cmd.fail(str(exc), EXIT_USAGE)
+        return fail(str(exc), EXIT_USAGE)
     except cmd.CommandError as exc:
-        return cmd.fail(str(exc))
+        return fail(str(exc))
     except RankionError as exc:
-        return cmd.fail(exc.message)
-    except KeyboardInterrupt:
-        return 130
+        return fail(exc.message)
     except OSError as exc:  # a port in use, a folder that cannot be written...
-        return cmd.fail(str(exc))
-    except Exception as exc:  # a CLI answers with one line, not a traceback
-        if os.environ.get("RANKION_DEBUG"):
-            raise
-        detail = cmd.first_line(str(exc))
-        return cmd.fail(f"{type(exc).__name__}: {detail} (RANKION_DEBUG=1 shows the traceback)")
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        return fail(str(exc))

@@ -1,4 +1,4 @@
-"""What each ``rankion`` subcommand does; ``rankion_server.cli`` parses the line."""
+"""What each ``rankion`` subcommand does; ``rankion_server.cli`` adds them to ``rankion``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .admin import (
     purge,
     revoke_token,
 )
-from .base import AdminAction, CommandError, Output, UsageError, fail, first_line
+from .base import AdminAction, CommandError, Output, UsageError
 from .run import run_admin, run_serve, run_worker
 
 __all__ = [
@@ -23,8 +23,6 @@ __all__ = [
     "create_project",
     "create_team",
     "create_token",
-    "fail",
-    "first_line",
     "grant_credits",
     "list_tokens",
     "migrate",

@@ -16,9 +16,6 @@ from rankion_core import Rankion
 
 from ..config import ServerConfig
 
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-
 
 @define(frozen=True)
 class Output:
@@ -74,16 +71,6 @@ def emit(args: argparse.Namespace, output: Output) -> None:
 
 def warn(message: str) -> None:
     print(f"rankion: warning: {message}", file=sys.stderr, flush=True)
-
-
-def first_line(text: str) -> str:
-    lines = text.strip().splitlines()
-    return lines[0] if lines else "failed"
-
-
-def fail(message: str, code: int = EXIT_ERROR) -> int:
-    print(f"rankion: error: {first_line(message)}", file=sys.stderr, flush=True)
-    return code
 
 
 def redact(url: str) -> str:

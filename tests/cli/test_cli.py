@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from rankion_server.cli import build_parser, main
+from rankion_cli import build_parser, main
 from rankion_server.commands import UsageError
 from rankion_server.commands.base import redact
 from rankion_server.commands.run import provider_settings, serve_workers, shares_no_data_dir

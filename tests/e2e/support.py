@@ -45,7 +45,7 @@ def rankion_command() -> list[str]:
     venv_bin = str(Path(sys.executable).parent)
     path = os.pathsep.join([venv_bin, os.environ.get("PATH", "")])
     script = shutil.which("rankion", path=path)
-    return [script] if script else [sys.executable, "-m", "rankion_server.cli"]
+    return [script] if script else [sys.executable, "-m", "rankion_cli"]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
