@@ -26,9 +26,16 @@ $(DEV_STAMP): $(STAMP)
 serve: install
 	$(BIN)/rankion serve --host 127.0.0.1 --port 8080
 
+# Code, comments and docs speak of the product: no references to work items outside the
+# changelog. The layer rules are import-linter contracts in pyproject.toml.
+WORK_ITEM_REFS := (issue|ticket)s? ?\#?[0-9]+
+
 lint: dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	@if git grep -nIiE '$(WORK_ITEM_REFS)' -- . ':!CHANGELOG.md'; then \
+		echo "lint: the lines above cite work items; say what the code does instead"; exit 1; fi
 
 typecheck: dev
 	$(BIN)/mypy

@@ -1,4 +1,4 @@
-"""``GET /v1/images`` of the real server against a minimal raw-driver handler (issue 10).
+"""``GET /v1/images`` of the real server against a minimal raw-driver handler.
 
     .venv/bin/python -m benchmarks.list_endpoint [--rows 10000,1000000] [--duration 8]
         [--latency-duration SECONDS] [--connections 32] [--dir /tmp/rankion-bench]

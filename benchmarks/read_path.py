@@ -1,4 +1,4 @@
-"""The gallery list's server-side work in process, stage by stage (issue 10).
+"""The gallery list's server-side work in process, stage by stage.
 
     .venv/bin/python -m benchmarks.read_path [--dir /tmp/rankion-bench/list-1000000]
         [--runs 300] [--profile] [--shapes]

@@ -210,10 +210,6 @@ class Image:
     purge_at: datetime | None = None
 
     @property
-    def in_trash(self) -> bool:
-        return self.deleted_at is not None
-
-    @property
     def tree_root(self) -> int:
         return self.root_id if self.root_id is not None else self.id
 

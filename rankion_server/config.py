@@ -16,7 +16,7 @@ from .workers import DELIVERY_LOOPS, EXPORT_LOOPS
 DEFAULT_DATA_DIR = "./rankion-data"
 #: timing settings read from the environment when no option gives them
 TIMING_ENV = {"lease_seconds": "RANKION_LEASE_SECONDS", "poll_seconds": "RANKION_POLL_SECONDS"}
-TIMING_ENV["webhook_backoff_seconds"] = "RANKION_WEBHOOK_BACKOFF_SECONDS"  # issue 9
+TIMING_ENV["webhook_backoff_seconds"] = "RANKION_WEBHOOK_BACKOFF_SECONDS"
 TIMING_ENV["webhook_timeout_seconds"] = "RANKION_WEBHOOK_TIMEOUT_SECONDS"
 #: abuse limits read from the environment when no option gives them (0 turns one off)
 LIMIT_ENV = {
@@ -109,7 +109,7 @@ class ServerConfig:
     migrate: bool = True
     #: bearer token ``/metrics`` needs (None: public; see docs/operations.md)
     metrics_token: str | None = field(factory=_metrics_token_from_env, repr=False)
-    # webhooks and live job events (issue 9; see docs/webhooks.md)
+    # webhooks and live job events (see docs/webhooks.md)
     webhooks_allow_private: bool = field(factory=_allow_private_from_env)
     webhook_backoff_seconds: float = 10.0
     #: total time of one delivery attempt (connect, send, answer)

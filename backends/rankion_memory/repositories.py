@@ -28,7 +28,7 @@ from rankion_core.models import (
     User,
 )
 from rankion_core.ports import DayQuery, EventQuery, ImageQuery
-from rankion_core.rules import search
+from rankion_core.rules import search, trash
 from rankion_core.rules.fairness import Lane, lane_of, lanes_of, next_turn
 from rankion_core.rules.shares import is_active
 from rankion_core.rules.text import tag_key
@@ -306,7 +306,7 @@ class Images:
 
     async def due_for_purge(self, now: datetime, limit: int) -> builtins.list[Image]:
         due = sorted(
-            (i for i in self.t.rows() if i.purge_at is not None and i.purge_at <= now),
+            (i for i in self.t.rows() if trash.purge_due(i, now)),
             key=lambda i: (i.purge_at, i.id),
         )
         return [clone(i) for i in due[:limit]]

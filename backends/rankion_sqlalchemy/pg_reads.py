@@ -1,4 +1,4 @@
-"""The gallery's reads on PostgreSQL with asyncpg directly (issue 10).
+"""The gallery's reads on PostgreSQL with asyncpg directly.
 
 Through ``AsyncSession`` a gallery page cost ~10 times what the raw driver needs: a
 pool checkout with a pre-ping (three round trips), statement building and cache keys,

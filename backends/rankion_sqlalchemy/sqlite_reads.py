@@ -1,4 +1,4 @@
-"""The gallery's reads on SQLite with the stdlib driver (issue 10).
+"""The gallery's reads on SQLite with the stdlib driver.
 
 A gallery page through ``AsyncSession`` and aiosqlite cost ~2 ms of CPU on top of a
 0.3 ms query: statement building and cache keys, several thread hops per statement,
@@ -330,7 +330,7 @@ class SqliteReads:
     """``GalleryReads`` on a SQLite file; ``close()`` closes its connections.
 
     Each answer runs **on the caller's thread**, blocking the event loop for its
-    duration, as the minimal raw-``sqlite3`` handler of issue 10 does. Handing it to
+    duration, as the minimal raw-``sqlite3`` baseline handler does. Handing it to
     a reader thread instead cost 40 % of the throughput: the thread hop, and above all
     the GIL handed back and forth between the loop and the reader (measured 527 vs 879
     requests/s on the same page). It stays short because every statement here is an

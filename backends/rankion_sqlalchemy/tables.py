@@ -401,7 +401,7 @@ idempotency_records = Table(
     Column("headers", JSON, nullable=False),
 )
 
-# Webhooks (issue 9): subscriptions and their deliveries; a delivery's key is its job.
+# Webhooks: subscriptions and their deliveries; a delivery's key is its job.
 webhooks = Table(
     "webhooks",
     metadata,
@@ -431,7 +431,7 @@ webhook_deliveries = Table(
     Index("ix_webhook_deliveries_list", "webhook_id", "job_id"),
 )
 
-#: one iCalendar feed token per project, kept as a SHA-256 digest (issue 8)
+#: one iCalendar feed token per project, kept as a SHA-256 digest
 calendar_feeds = Table(
     "calendar_feeds",
     metadata,

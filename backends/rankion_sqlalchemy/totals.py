@@ -1,4 +1,4 @@
-"""Cheap exact totals for image lists (issue 10).
+"""Cheap exact totals for image lists.
 
 An unfiltered list (the team's non-trashed images in any order) reads its total from
 ``image_counts``, which triggers keep equal to ``COUNT(*)`` of those rows (migration

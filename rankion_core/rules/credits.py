@@ -44,7 +44,3 @@ def refund_entry(
         image_id=image_id,
         job_id=job_id,
     )
-
-
-def can_charge(balance: int, amount: int) -> bool:
-    return amount >= 0 and balance >= amount

@@ -17,7 +17,7 @@ TAGS_MAX = 20
 TAG_MAX = 50
 BULK_MAX = 200
 #: A filtered gallery list counts its matches up to this many past the page's offset;
-#: beyond, ``meta.total`` is that lower bound and ``meta.total_exact`` false (issue 10).
+#: beyond, ``meta.total`` is that lower bound and ``meta.total_exact`` false.
 TOTAL_COUNT_LIMIT = 1000
 EXPORT_MAX = 500
 #: how many events one calendar shift may move (all in one transaction)

@@ -34,4 +34,5 @@ def check_forever(image: Image) -> None:
 
 
 def purge_due(image: Image, now: datetime) -> bool:
+    """In the trash and its time there is up: the purge deletes it for good."""
     return image.purge_at is not None and image.deleted_at is not None and image.purge_at <= now

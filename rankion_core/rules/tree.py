@@ -88,8 +88,3 @@ def detach_for_delete(tree: Sequence[Image], doomed: Image, now: datetime) -> li
                 v.image.root_id = child.id
                 changed.append(v.image)
     return changed
-
-
-def latest_edit(tree: Sequence[Image], image_id: int) -> datetime | None:
-    below = descendants(tree, image_id)
-    return max((v.image.created_at for v in below), default=None)

@@ -185,7 +185,7 @@ class Exports:
         async with self.deps.storage.unit_of_work() as uow:
             if await uow.jobs.finish(job, job.attempts):
                 await uow.exports.update(export)
-                # webhooks: queued with the export's end (issue 9)
+                # webhooks: queued with the export's end
                 data = export_data(export, self.download_url(export))
                 await emit(self.deps, uow, job.team_id, WebhookEvent.EXPORT_READY, data)
                 await uow.commit()

@@ -149,7 +149,7 @@ class Jobs:
                 return
             image = await self._set_image(uow, job, ProcessingStatus.FAILED, message)
             await self._refund(uow, job, image, now)
-            if image is not None:  # webhooks: queued with the failure (issue 9)
+            if image is not None:  # webhooks: queued with the failure
                 data = image_data(image, job.id)
                 await emit(self.deps, uow, job.team_id, WebhookEvent.IMAGE_FAILED, data)
             if job.kind is JobKind.EXPORT:
@@ -282,7 +282,7 @@ class Jobs:
                 await self._discard(result)  # a newer attempt owns the job
                 return
             await uow.images.update(image)
-            # webhooks: queued in the transaction that makes the image ready (issue 9)
+            # webhooks: queued in the transaction that makes the image ready
             await emit(
                 self.deps, uow, job.team_id, WebhookEvent.IMAGE_READY, image_data(image, job.id)
             )

@@ -28,19 +28,19 @@ from . import (
 #: in registration order; fixed paths come before the ``{id}`` routes they resemble
 TABLES: tuple[web.RouteTableDef, ...] = (
     ops.routes,
-    apidocs.routes,  # issue 8
-    metrics.routes,  # issue 8
+    apidocs.routes,
+    metrics.routes,
     projects.routes,
     calendar.routes,
-    feeds.routes,  # issue 8
+    feeds.routes,
     creation.routes,
     exports.routes,
     images.routes,
     trash.routes,
     shares.routes,
     jobs.routes,
-    job_events.routes,  # issue 9
-    webhooks.routes,  # issue 9
+    job_events.routes,
+    webhooks.routes,
     credits.routes,
     tokens.routes,
     public.routes,

@@ -6,6 +6,7 @@ The memory backends keep these fast; ``tests/e2e`` runs the installed script for
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -19,8 +20,9 @@ MEMORY = ["--database", "memory://cli", "--blobs", "memory://cli"]
 
 @pytest.fixture(autouse=True)
 def _no_rankion_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("DATABASE_URL", "BLOBS_URL", "DATA_DIR", "SECRET", "PROVIDER", "WORKERS"):
-        monkeypatch.delenv(f"RANKION_{name}", raising=False)
+    """No setting of the developer's shell reaches a test: every ``RANKION_*`` goes."""
+    for name in [n for n in os.environ if n.startswith("RANKION_")]:
+        monkeypatch.delenv(name)
 
 
 def lines(text: str) -> list[str]:

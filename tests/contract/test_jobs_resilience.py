@@ -19,15 +19,15 @@ from typing import Any
 
 from attrs import define
 
-from rankion_core import Actor, Deps, HmacUrlSigner, ProviderRejected, Rankion
-from rankion_core.defaults import FakeClock
+from rankion_core import Actor, ProviderRejected
 from rankion_core.errors import ProviderUnavailable, Unavailable
 from rankion_core.models import ExportStatus, Job, JobStatus, ProcessingStatus
 from rankion_core.ports import EditSpec, GenerateSpec, ProviderImage, Storage
 from rankion_core.services.creation import EditRequest, GenerateRequest
 from rankion_server.maintenance_checks import orphan_blobs, referenced_blobs, stored_blobs
 from rankion_server.workers import WorkerPool
-from tests.core.fakes import FakeBlobStore, FakeCodec, FakeProvider
+from tests.core.fakes import FakeBlobStore, FakeProvider
+from tests.core.support import World, make_world, new_team
 
 LONG_LEASE = timedelta(seconds=60)  # its heartbeat (every 20 s) never fires in a test
 CREDITS = 100
@@ -83,11 +83,9 @@ class SlowStreamBlobStore(FakeBlobStore):
 
 
 @define
-class World:
-    app: Rankion
-    clock: FakeClock
-    blobs: FakeBlobStore
-    provider: FakeProvider
+class TeamWorld(World):
+    """A ``World`` with one team (``actor``) that has ``CREDITS``."""
+
     actor: Actor
 
     async def generate(self, prompt: str = "a lighthouse") -> tuple[int, int]:
@@ -111,26 +109,17 @@ class World:
         return await self.app.accounts.balance(self.actor)
 
 
-async def make_world(
+async def team_world(
     storage: Storage,
     *,
     provider: FakeProvider | None = None,
     blobs: FakeBlobStore | None = None,
     lease: timedelta = LONG_LEASE,
-) -> World:
-    clock = FakeClock()
-    deps = Deps(
-        storage=storage,
-        blobs=blobs or FakeBlobStore(),
-        provider=provider or FakeProvider(),  # type: ignore[arg-type]
-        codec=FakeCodec(),
-        signer=HmacUrlSigner(b"0123456789abcdef0123", "http://test"),
-        clock=clock,
-    )
-    app = Rankion(deps, lease=lease)
-    app.jobs.backoff = timedelta(seconds=10)
-    team = await app.accounts.create_team("acme", CREDITS)
-    return World(app, clock, deps.blobs, deps.provider, Actor(team_id=team.id))  # type: ignore[arg-type]
+) -> TeamWorld:
+    world = make_world(storage, provider=provider, blobs=blobs, lease=lease)
+    world.app.jobs.backoff = timedelta(seconds=10)
+    actor = await new_team(world, CREDITS)
+    return TeamWorld(world.app, world.clock, world.blobs, world.provider, world.storage, actor)
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
@@ -146,7 +135,7 @@ async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) 
 
 async def test_the_heartbeat_extends_the_lease_while_the_provider_works(storage: Storage) -> None:
     provider = GatedProvider()
-    world = await make_world(storage, provider=provider, lease=timedelta(seconds=0.3))
+    world = await team_world(storage, provider=provider, lease=timedelta(seconds=0.3))
     job_id, image_id = await world.generate()
     running = asyncio.create_task(world.app.jobs.run_once("w1"))
     await provider.entered.wait()
@@ -170,7 +159,7 @@ async def test_an_expired_lease_is_taken_over_and_the_late_worker_is_fenced_out(
     storage: Storage,
 ) -> None:
     provider = GatedProvider()
-    world = await make_world(storage, provider=provider)
+    world = await team_world(storage, provider=provider)
     job_id, image_id = await world.generate()
     late = asyncio.create_task(world.app.jobs.run_once("slow"))
     await provider.entered.wait()
@@ -195,7 +184,7 @@ async def test_an_expired_lease_is_taken_over_and_the_late_worker_is_fenced_out(
 
 async def test_a_late_failure_after_a_takeover_refunds_nothing_more(storage: Storage) -> None:
     provider = GatedProvider(fail_with=ProviderRejected("too late to matter"))
-    world = await make_world(storage, provider=provider)
+    world = await team_world(storage, provider=provider)
     job_id, _ = await world.generate("[reject] forbidden")
     late = asyncio.create_task(world.app.jobs.run_once("slow"))
     await provider.entered.wait()
@@ -216,7 +205,7 @@ async def test_a_late_failure_after_a_takeover_refunds_nothing_more(storage: Sto
 async def test_transient_errors_retry_with_growing_jittered_backoff_then_refund_once(
     storage: Storage,
 ) -> None:
-    world = await make_world(storage)
+    world = await team_world(storage)
     job_id, image_id = await world.generate("[flaky] storm")
     for attempt, base in ((1, 10), (2, 20)):
         start = world.clock.now()
@@ -246,7 +235,7 @@ async def test_transient_errors_retry_with_growing_jittered_backoff_then_refund_
 
 
 async def test_jitter_varies_and_a_retry_after_hint_is_honoured(storage: Storage) -> None:
-    world = await make_world(storage, provider=BusyProvider())
+    world = await team_world(storage, provider=BusyProvider())
     waits = []
     for _ in range(4):
         job_id, _ = await world.generate()
@@ -260,7 +249,7 @@ async def test_jitter_varies_and_a_retry_after_hint_is_honoured(storage: Storage
 
 
 async def test_a_job_whose_workers_keep_dying_ends_failed_not_stuck(storage: Storage) -> None:
-    world = await make_world(storage)
+    world = await team_world(storage)
     job_id, image_id = await world.generate()
     for crash in range(3):  # claimed, then the process dies: the lease runs out
         now = world.clock.now()
@@ -284,7 +273,7 @@ async def test_a_job_whose_workers_keep_dying_ends_failed_not_stuck(storage: Sto
 async def test_a_starting_pool_runs_queued_jobs_and_takes_over_expired_leases(
     storage: Storage,
 ) -> None:
-    world = await make_world(storage)
+    world = await team_world(storage)
     made = [await world.generate(f"picture {n}") for n in range(5)]
     now = world.clock.now()
     async with storage.unit_of_work() as uow:  # two jobs held by a process that died
@@ -312,7 +301,7 @@ async def test_a_starting_pool_runs_queued_jobs_and_takes_over_expired_leases(
 
 async def test_an_export_streams_and_reports_progress_as_it_goes(storage: Storage) -> None:
     blobs = SlowStreamBlobStore()
-    world = await make_world(storage, blobs=blobs)
+    world = await team_world(storage, blobs=blobs)
     ids = [(await world.generate(f"picture {n}"))[1] for n in range(6)]
     await world.app.run_pending()
     world.app.exports.progress_every = 0.0
@@ -345,7 +334,7 @@ MASK = base64.b64encode(b"MASK-transparent-here").decode()
 async def test_purge_delete_forever_and_export_expiry_leave_no_orphan_blob(
     storage: Storage,
 ) -> None:
-    world = await make_world(storage)
+    world = await team_world(storage)
     app, actor = world.app, world.actor
     ids = [(await world.generate(f"picture {n}"))[1] for n in range(3)]
     await app.run_pending()
@@ -368,7 +357,7 @@ async def test_purge_delete_forever_and_export_expiry_leave_no_orphan_blob(
 
 
 async def test_a_pending_mask_is_referenced_until_its_edit_ends(storage: Storage) -> None:
-    world = await make_world(storage)
+    world = await team_world(storage)
     _, image_id = await world.generate()
     await world.app.run_pending()
     await world.app.creation.edit(world.actor, image_id, EditRequest(prompt="red", mask=MASK))
@@ -382,7 +371,7 @@ async def test_a_pending_mask_is_referenced_until_its_edit_ends(storage: Storage
 
 
 async def test_a_failed_edit_leaves_no_mask_behind(storage: Storage) -> None:
-    world = await make_world(storage)
+    world = await team_world(storage)
     _, image_id = await world.generate()
     await world.app.run_pending()
     edit = EditRequest(prompt="[reject] not allowed", mask=MASK)
@@ -437,7 +426,7 @@ class _BeatFailingUnit:
 async def test_one_failed_heartbeat_does_not_stop_the_next_ones(storage: Storage) -> None:
     provider = GatedProvider()
     flaky = FailingBeats(storage, failures=1)
-    world = await make_world(flaky, provider=provider, lease=timedelta(seconds=0.3))  # type: ignore[arg-type]
+    world = await team_world(flaky, provider=provider, lease=timedelta(seconds=0.3))  # type: ignore[arg-type]
     job_id, _ = await world.generate()
     running = asyncio.create_task(world.app.jobs.run_once("w1"))
     await provider.entered.wait()
@@ -457,7 +446,7 @@ async def test_one_failed_heartbeat_does_not_stop_the_next_ones(storage: Storage
 
 
 async def test_a_stale_attempt_never_moves_a_ready_image_back(storage: Storage) -> None:
-    world = await make_world(storage)
+    world = await team_world(storage)
     job_id, image_id = await world.generate()
     now = world.clock.now()
     async with storage.unit_of_work() as uow:  # claimed, then the worker stalls

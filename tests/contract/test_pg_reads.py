@@ -1,4 +1,4 @@
-"""``PgReads``: PostgreSQL's gallery reads on asyncpg (issue 10).
+"""``PgReads``: PostgreSQL's gallery reads on asyncpg.
 
 ``test_reads.py`` compares its answers with the unit-of-work path on every query
 shape; these tests pin what that data set does not reach (several active shares of

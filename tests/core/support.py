@@ -1,11 +1,14 @@
-"""Build a whole core over the memory backend and the pure fakes."""
+"""Build a whole core over a storage backend (memory unless given) and the pure fakes."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from attrs import define
 
 from rankion_core import Actor, Deps, HmacUrlSigner, Rankion
 from rankion_core.defaults import FakeClock
+from rankion_core.ports import Storage
 from rankion_memory import MemoryStorage
 
 from .fakes import FakeBlobStore, FakeCodec, FakeProvider
@@ -17,21 +20,30 @@ class World:
     clock: FakeClock
     blobs: FakeBlobStore
     provider: FakeProvider
-    storage: MemoryStorage
+    storage: Storage
 
 
-def make_world() -> World:
+def make_world(
+    storage: Storage | None = None,
+    *,
+    provider: FakeProvider | None = None,
+    blobs: FakeBlobStore | None = None,
+    lease: timedelta = timedelta(seconds=30),
+) -> World:
+    """The core on ``storage`` (a fresh memory backend by default), a fake clock, fake
+    blobs and a fake provider (or the ones given)."""
     clock = FakeClock()
-    blobs, provider, storage = FakeBlobStore(), FakeProvider(), MemoryStorage()
+    blobs = blobs or FakeBlobStore()
+    provider = provider or FakeProvider()
     deps = Deps(
-        storage=storage,
+        storage=storage or MemoryStorage(),  # type: ignore[arg-type]
         blobs=blobs,
-        provider=provider,
+        provider=provider,  # type: ignore[arg-type]
         codec=FakeCodec(),
         signer=HmacUrlSigner(b"0123456789abcdef0123", "http://test"),
         clock=clock,
     )
-    return World(Rankion(deps), clock, blobs, provider, storage)
+    return World(Rankion(deps, lease=lease), clock, blobs, provider, deps.storage)
 
 
 async def new_team(world: World, credits: int = 100, name: str = "acme") -> Actor:

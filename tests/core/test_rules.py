@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rankion_core.errors import Conflict, Invalid, LimitExceeded
-from rankion_core.models import IdempotencyRecord
-from rankion_core.rules import bulk, idempotency, shares, text
+from rankion_core.models import IdempotencyRecord, Image
+from rankion_core.rules import bulk, idempotency, shares, text, trash
 from rankion_core.signing import HmacUrlSigner, url_expiry
 
 NOW = datetime(2026, 5, 1, 12, 30, tzinfo=UTC)
@@ -128,3 +128,14 @@ def test_signed_urls_last_at_least_an_hour_and_verify(now: datetime) -> None:
     assert not signer.verify(
         "/files/images/a.png", query["expires"], query["sig"], expires + timedelta(seconds=1)
     )
+
+
+def test_only_a_trashed_image_whose_time_is_up_is_due_for_purge() -> None:
+    image = Image(1, 1, "p", "m", "256x256", "auto", created_at=NOW, updated_at=NOW)
+    assert not trash.purge_due(image, NOW + timedelta(days=365))
+    assert trash.soft_delete(image, NOW)
+    assert image.purge_at is not None
+    assert not trash.purge_due(image, image.purge_at - timedelta(seconds=1))
+    assert trash.purge_due(image, image.purge_at)
+    image.deleted_at = None  # a stale purge date on a restored image is not enough
+    assert not trash.purge_due(image, image.purge_at)

@@ -1,5 +1,6 @@
-"""One real ``rankion serve`` for the session, bootstrapped through the CLI; its log is
-printed under any failing test."""
+"""One real ``rankion serve`` for the session, bootstrapped through the CLI. Every
+process a test starts is stopped when it ends; the log of every process still running
+is printed under a failing test."""
 
 from __future__ import annotations
 
@@ -8,7 +9,16 @@ from collections.abc import AsyncIterator, Generator, Iterator
 import aiohttp
 import pytest
 
-from .support import RUNNING, Api, Server, bootstrap, serve
+from .support import (
+    RUNNING,
+    Api,
+    Server,
+    bootstrap,
+    http_session,
+    logs_of_running,
+    serve,
+    stop_started_since,
+)
 
 REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
@@ -23,26 +33,28 @@ def pytest_runtest_makereport(
 
 
 @pytest.fixture(autouse=True)
-def _print_logs_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
+def _processes(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Prints the logs under a failing test; stops what the test started."""
+    before = list(RUNNING)
     yield
     reports = request.node.stash.get(REPORTS, {})
     if any(r.failed for r in reports.values()):
-        for process in RUNNING:
-            print(f"\n===== log of {process.name} ({process.log_path}) =====\n{process.log()}")
+        print(logs_of_running())
+    stop_started_since(before)
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("rankion-e2e")
     tenant = bootstrap(data_dir)
-    process = serve(data_dir, "--workers", "2")
+    process = serve("--workers", "2", data_dir=data_dir)
     yield Server(process, data_dir, tenant)
     process.stop()
 
 
 @pytest.fixture
 async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as client:
+    async with http_session() as client:
         yield client
 
 

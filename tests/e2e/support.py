@@ -1,9 +1,22 @@
-"""Drive the installed ``rankion`` script: run CLI commands, start and stop processes,
-talk HTTP to them, poll until something is true."""
+"""The one harness for tests that drive real processes: run ``rankion`` commands, start
+``serve`` / ``worker`` processes (and kill them with ``-9``), talk HTTP to them, and poll
+until something is true.
+
+- **One environment cleaner**: every child process gets this process's environment
+  with *every* ``RANKION_*`` variable removed, then exactly the settings the test asks
+  for (``clean_env``). A setting left in the developer's shell never leaks into a test.
+- **One timeout policy** (``TIMEOUTS``): a command, a start, a stop, a request, a
+  script; a wait that runs out fails with the process's log.
+- **One process class** (``Process``): every process runs in its own session, is
+  remembered in ``RUNNING`` and is stopped when the test that started it ends (the
+  ``e2e`` and ``hostile`` conftests); the log of every process still running is
+  printed under a failing test.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -13,7 +26,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urljoin
@@ -24,20 +37,42 @@ from multidict import CIMultiDictProxy
 
 T = TypeVar("T")
 
-#: every environment variable the CLI reads; the tests set what they need explicitly
-RANKION_ENV = (
-    "RANKION_DATABASE_URL",
-    "RANKION_BLOBS_URL",
-    "RANKION_DATA_DIR",
-    "RANKION_SECRET",
-    "RANKION_PUBLIC_URL",
-    "RANKION_PROVIDER",
-    "RANKION_WORKERS",
-    "RANKION_DEBUG",
-)
-CLI_TIMEOUT = 60.0
-START_TIMEOUT = 30.0
-STOP_TIMEOUT = 15.0
+#: every setting of the product is an environment variable with this prefix
+RANKION_PREFIX = "RANKION_"
+
+#: for tests that queue dozens of generations at once: the per-team abuse limits
+#: (active jobs, charges per minute) are not what they test
+NO_LIMITS = {"RANKION_MAX_ACTIVE_JOBS": "0", "RANKION_CHARGE_RATE": "0"}
+
+
+@define(frozen=True)
+class Timeouts:
+    """How long the harness waits, in seconds; generous for a loaded shared machine."""
+
+    #: one ``rankion`` command (imports, migrations, a few queries)
+    cli: float = 90.0
+    #: a process until it is ready (``/healthz`` answers, or the worker says it runs)
+    start: float = 45.0
+    #: SIGTERM until exit; then SIGKILL
+    stop: float = 15.0
+    #: one HTTP request
+    http: float = 30.0
+    #: a whole script (a documentation example)
+    script: float = 180.0
+    #: the bounded fuzzing run
+    fuzz: float = 420.0
+
+
+TIMEOUTS = Timeouts()
+
+
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without any ``RANKION_*`` variable, unbuffered,
+    plus ``extra`` (what the test asks for)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(RANKION_PREFIX)}
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra or {})
+    return env
 
 
 def rankion_command() -> list[str]:
@@ -48,20 +83,13 @@ def rankion_command() -> list[str]:
     return [script] if script else [sys.executable, "-m", "rankion_cli"]
 
 
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in RANKION_ENV}
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(extra)
-    return env
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-# ---------------------------------------------------------------- one-shot commands
+# ---------------------------------------------------------------- commands that end
 
 
 @define(frozen=True)
@@ -78,28 +106,59 @@ class CliResult:
 
     def describe(self) -> str:
         return (
-            f"rankion {' '.join(self.args)} → exit {self.returncode}\n"
+            f"{' '.join(self.args)} → exit {self.returncode}\n"
             f"stdout: {self.stdout!r}\nstderr: {self.stderr!r}"
         )
 
 
-def run_cli(*args: str, data_dir: Path | None = None) -> CliResult:
+def run(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = TIMEOUTS.cli,
+    merge_stderr: bool = False,
+) -> CliResult:
+    """Run ``argv`` to its end in a session of its own, in the cleaned environment plus
+    ``env``; whatever it leaves running is killed. Fails when ``timeout`` runs out."""
+    child = subprocess.Popen(
+        list(argv),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+        env=clean_env(env),
+        cwd=cwd,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        out, err = child.communicate()
+        raise AssertionError(
+            f"{' '.join(argv)}: still running after {timeout} s\n{out}\n{err or ''}"
+        ) from None
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # and whatever it left running
+            os.killpg(child.pid, signal.SIGKILL)
+    return CliResult(list(argv), child.returncode, out, err or "")
+
+
+def run_cli(
+    *args: str, data_dir: Path | None = None, env: Mapping[str, str] | None = None
+) -> CliResult:
     """``rankion ARGS [--data-dir DIR]``; the options follow the subcommand on purpose."""
     full = [*args, "--data-dir", str(data_dir)] if data_dir is not None else list(args)
-    done = subprocess.run(
-        [*rankion_command(), *full],
-        capture_output=True,
-        text=True,
-        env=clean_env(),
-        timeout=CLI_TIMEOUT,
-        check=False,
-    )
+    done = run([*rankion_command(), *full], env=env)
     return CliResult(full, done.returncode, done.stdout, done.stderr)
 
 
-def cli_value(*args: str, data_dir: Path) -> str:
+def cli_value(
+    *args: str, data_dir: Path | None = None, env: Mapping[str, str] | None = None
+) -> str:
     """The last stdout line of a command that must succeed."""
-    result = run_cli(*args, data_dir=data_dir)
+    result = run_cli(*args, data_dir=data_dir, env=env)
     assert result.returncode == 0, result.describe()
     return result.last_line
 
@@ -111,33 +170,49 @@ class Tenant:
     token: str
 
 
-def bootstrap(data_dir: Path, team: str = "e2e", credits: int = 1000) -> Tenant:
-    """A team with credits, a project and a token, made with the CLI like a person would."""
-    team_id = cli_value("team", "create", team, "--credits", str(credits), data_dir=data_dir)
-    project = cli_value("project", "create", "--team", team, "Launch", data_dir=data_dir)
-    token = cli_value("token", "create", "--team", team_id, "--user", "e2e", data_dir=data_dir)
+def bootstrap(
+    data_dir: Path | None,
+    team: str = "e2e",
+    credits: int = 1000,
+    env: Mapping[str, str] | None = None,
+) -> Tenant:
+    """A team with credits, a project and a token, made with the CLI like a person would
+    (on ``data_dir``, or where ``env`` says)."""
+    where: dict[str, Any] = {"data_dir": data_dir, "env": env}
+    team_id = cli_value("team", "create", team, "--credits", str(credits), **where)
+    project = cli_value("project", "create", "--team", team, "Launch", **where)
+    token = cli_value("token", "create", "--team", team_id, "--user", "e2e", **where)
     return Tenant(int(team_id), int(project), token)
 
 
 # ---------------------------------------------------------------- long-running processes
 
 
+#: processes started and not yet stopped: their logs are printed when a test fails
+RUNNING: list[Process] = []
+
+
 @define
 class Process:
-    """A ``rankion serve`` or ``rankion worker`` subprocess with its log in a file."""
+    """One long-running ``rankion`` process, its output in ``log_path``."""
 
     name: str
     args: list[str]
     log_path: Path
-    port: int | None = None
-    #: environment variables set for this process on top of the cleaned environment
+    #: the settings asked for, set on top of the cleaned environment
     env: dict[str, str] = field(factory=dict)
+    port: int | None = None
     popen: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     @property
     def base_url(self) -> str:
-        assert self.port is not None, f"{self.name} has no HTTP port"
+        assert self.port is not None, f"{self.name} serves no HTTP"
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.popen is not None, f"{self.name} was never started"
+        return self.popen.pid
 
     def start(self) -> Process:
         with self.log_path.open("ab") as log:
@@ -146,23 +221,41 @@ class Process:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=clean_env(**self.env),
+                env=clean_env(self.env),
                 start_new_session=True,
             )
         RUNNING.append(self)
         return self
 
+    def running(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def exited(self) -> int | None:
-        return None if self.popen is None else self.popen.poll()
+    def wait_until(self, ready: Callable[[], bool], what: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.running():
+                code = None if self.popen is None else self.popen.returncode
+                raise AssertionError(f"{self.name} exited ({code}) before {what}:\n{self.log()}")
+            if ready():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"{self.name}: no {what} within {timeout} s:\n{self.log()}")
 
-    def wait_for_log(self, text: str, timeout: float = START_TIMEOUT) -> None:
-        self._wait(lambda: text in self.log(), timeout, f"{text!r} in its log")
+    def wait_healthy(self, timeout: float = TIMEOUTS.start) -> None:
+        self.wait_until(self._healthy, "/healthz answering 200", timeout)
 
-    def wait_healthy(self, timeout: float = START_TIMEOUT) -> None:
-        self._wait(self._healthy, timeout, "/healthz to answer 200")
+    def wait_for_log(self, text: str, timeout: float = TIMEOUTS.start) -> None:
+        self.wait_until(lambda: text in self.log(), f"{text!r} in its log", timeout)
+
+    def wait_ready(self, timeout: float = TIMEOUTS.start) -> None:
+        """A server until it answers, a worker until it announces itself."""
+        if self.port is not None:
+            self.wait_healthy(timeout)
+        else:
+            self.wait_for_log("rankion worker running", timeout)
 
     def _healthy(self) -> bool:
         try:
@@ -171,34 +264,80 @@ class Process:
         except OSError:
             return False
 
-    def _wait(self, ready: Callable[[], bool], timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.exited() is not None:
-                raise AssertionError(f"{self.name} exited with {self.exited()}:\n{self.log()}")
-            if ready():
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"{self.name}: no {what} within {timeout}s:\n{self.log()}")
+    def kill9(self) -> None:
+        """``kill -9``: no handler runs, nothing is flushed or released."""
+        assert self.popen is not None, f"{self.name} was never started"
+        self.popen.send_signal(signal.SIGKILL)
+        self.popen.wait(TIMEOUTS.stop)
 
-    def stop(self, timeout: float = STOP_TIMEOUT) -> int:
+    def stop(self, timeout: float = TIMEOUTS.stop) -> int | None:
         """SIGTERM, then SIGKILL after ``timeout``; the exit code."""
+        if self in RUNNING:
+            RUNNING.remove(self)
         if self.popen is None:
-            return 0
+            return None
         if self.popen.poll() is None:
             self.popen.send_signal(signal.SIGTERM)
             try:
                 self.popen.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.popen.kill()
-                self.popen.wait(5)
-        if self in RUNNING:
-            RUNNING.remove(self)
+                self.popen.wait(TIMEOUTS.stop)
         return self.popen.returncode
+
+
+def _start(
+    name: str,
+    args: list[str],
+    *,
+    data_dir: Path | None,
+    logs: Path | None,
+    env: Mapping[str, str] | None,
+    port: int | None,
+    wait: bool,
+) -> Process:
+    folder = logs or data_dir
+    assert folder is not None, "a process needs a data dir or a folder for its log"
+    if data_dir is not None:
+        args = [*args, "--data-dir", str(data_dir)]
+    process = Process(name, args, folder / f"{name}.log", dict(env or {}), port).start()
+    if wait:
+        process.wait_ready()
+    return process
+
+
+def serve(
+    *args: str,
+    data_dir: Path | None = None,
+    logs: Path | None = None,
+    name: str = "serve",
+    env: Mapping[str, str] | None = None,
+    wait: bool = True,
+) -> Process:
+    """``rankion serve ARGS`` on a free port (``--data-dir`` when given); its log in
+    ``logs`` (default: the data dir); ``wait``: until ``/healthz`` answers."""
+    port = free_port()
+    argv = ["serve", "--port", str(port), *args]
+    return _start(name, argv, data_dir=data_dir, logs=logs, env=env, port=port, wait=wait)
+
+
+def worker(
+    *args: str,
+    data_dir: Path | None = None,
+    logs: Path | None = None,
+    name: str = "worker",
+    env: Mapping[str, str] | None = None,
+    wait: bool = True,
+) -> Process:
+    """``rankion worker ARGS``; ``wait``: until it says it runs."""
+    argv = ["worker", *args]
+    return _start(name, argv, data_dir=data_dir, logs=logs, env=env, port=None, wait=wait)
 
 
 @define(frozen=True)
 class Server:
+    """A running ``rankion serve``, its data dir and a team on it."""
+
     process: Process
     data_dir: Path
     tenant: Tenant
@@ -208,31 +347,25 @@ class Server:
         return self.process.base_url
 
 
-#: processes started and not yet stopped: their logs are printed when a test fails
-RUNNING: list[Process] = []
+def logs_of_running() -> str:
+    return "".join(
+        f"\n===== log of {p.name} ({p.log_path}) =====\n{p.log()[-20_000:]}" for p in RUNNING
+    )
 
 
-def serve(
-    data_dir: Path, *extra: str, name: str = "serve", env: dict[str, str] | None = None
-) -> Process:
-    port = free_port()
-    args = ["serve", "--port", str(port), "--data-dir", str(data_dir), *extra]
-    log_path = data_dir / f"{name}.log"
-    process = Process(name, args, log_path, port=port, env=env or {}).start()
-    process.wait_healthy()
-    return process
-
-
-def worker(
-    data_dir: Path, *extra: str, name: str = "worker", env: dict[str, str] | None = None
-) -> Process:
-    args = ["worker", "--data-dir", str(data_dir), *extra]
-    process = Process(name, args, data_dir / f"{name}.log", env=env or {}).start()
-    process.wait_for_log("rankion worker running")
-    return process
+def stop_started_since(before: Sequence[Process]) -> None:
+    """Stop every process started after ``before`` was taken (the end of a test)."""
+    for process in [p for p in RUNNING if p not in before]:
+        process.stop()
 
 
 # ---------------------------------------------------------------- HTTP
+
+
+def http_session(**options: Any) -> aiohttp.ClientSession:
+    """A client session bounded by the harness's request timeout."""
+    timeout = aiohttp.ClientTimeout(total=TIMEOUTS.http)
+    return aiohttp.ClientSession(timeout=timeout, **options)
 
 
 @define(frozen=True)
@@ -251,6 +384,11 @@ class Reply:
     @property
     def text(self) -> str:
         return self.body.decode("utf-8", errors="replace")
+
+
+def expect(reply: Reply, status: int) -> Reply:
+    assert reply.status == status, f"expected {status}, got {reply.status}: {reply.text[:500]}"
+    return reply
 
 
 @define
@@ -281,23 +419,51 @@ class Api:
     async def delete(self, path: str) -> Reply:
         return await self.request("DELETE", path)
 
+    async def ok(self, method: str, path: str, body: Any = None, status: int = 200) -> Any:
+        """The JSON answer of a request that must answer ``status`` (None for a 204)."""
+        reply = expect(await self.request(method, path, body), status)
+        return reply.json() if reply.body else None
 
-def expect(reply: Reply, status: int) -> Reply:
-    assert reply.status == status, f"expected {status}, got {reply.status}: {reply.text[:500]}"
-    return reply
+    async def data(self, path: str) -> Any:
+        return expect(await self.get(path), 200).data
+
+    async def total(self, path: str) -> int:
+        """``meta.total`` of a list."""
+        return int(expect(await self.get(path), 200).json()["meta"]["total"])
+
+    async def all_pages(self, path: str) -> list[Any]:
+        rows: list[Any] = []
+        page = 1
+        joiner = "&" if "?" in path else "?"
+        while True:
+            answer = await self.ok("GET", f"{path}{joiner}per_page=100&page={page}")
+            rows.extend(answer["data"])
+            if page >= answer["meta"]["last_page"]:
+                return rows
+            page += 1
+
+    async def download(self, url: str) -> bytes:
+        """A signed link, fetched as a browser would: no token."""
+        async with self.session.get(self.url(url)) as reply:
+            assert reply.status == 200, f"GET {url} → {reply.status}"
+            return await reply.read()
 
 
 async def poll(
-    check: Callable[[], Awaitable[T | None]], *, within: float = 30.0, every: float = 0.1
+    check: Callable[[], Awaitable[T | None]],
+    *,
+    within: float = 30.0,
+    every: float = 0.1,
+    what: str = "",
 ) -> T:
-    """Call ``check`` until it returns something other than None."""
+    """Call ``check`` until it returns something other than None or False; that."""
     deadline = time.monotonic() + within
     while True:
         found = await check()
-        if found is not None:
+        if found is not None and found is not False:
             return found
         if time.monotonic() > deadline:
-            raise AssertionError(f"gave up polling after {within}s")
+            raise AssertionError(f"gave up after {within} s waiting for {what or check}")
         await asyncio.sleep(every)
 
 
@@ -315,4 +481,4 @@ async def generate(api: Api, prompt: str, **fields: Any) -> dict[str, Any]:
     """Generate an image and wait until it is ready; its detail."""
     body = {"prompt": prompt, "size": "256x256", **fields}
     queued = expect(await api.post("/v1/generate/image", body), 202).data
-    return await poll(lambda: image_ready(api, queued["image_id"]))
+    return await poll(lambda: image_ready(api, queued["image_id"]), what="the image")

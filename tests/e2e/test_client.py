@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import subprocess
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -27,9 +26,10 @@ from aiohttp import web
 
 from rankion_client import Client, verify_signature
 
-from .procs import CLI_TIMEOUT, Fleet, base_env, cli, fleet, rankion_command, wait_for
+from .support import NO_LIMITS, CliResult, cli_value, poll, run_cli, serve, worker
 
 ENV = {
+    **NO_LIMITS,
     "RANKION_POLL_SECONDS": "0.2",
     "RANKION_WEBHOOKS_ALLOW_PRIVATE": "1",
     "RANKION_WEBHOOK_BACKOFF_SECONDS": "0.2",
@@ -66,10 +66,11 @@ async def receivers() -> AsyncIterator[Receivers]:
     await runner.cleanup()
 
 
-def _bootstrap(where: tuple[str, ...], env: dict[str, str]) -> tuple[str, int]:
-    cli("team", "create", "clients", "--credits", "500", *where, env=env)
-    project = int(cli("project", "create", "--team", "clients", "Blog", *where, env=env))
-    return cli("token", "create", "--team", "clients", *where, env=env), project
+def _bootstrap(data_dir: Path) -> tuple[str, int]:
+    where: dict[str, Any] = {"data_dir": data_dir, "env": ENV}
+    cli_value("team", "create", "clients", "--credits", "500", **where)
+    project = int(cli_value("project", "create", "--team", "clients", "Blog", **where))
+    return cli_value("token", "create", "--team", "clients", **where), project
 
 
 async def _states(client: Client, job_id: int) -> list[str]:
@@ -79,25 +80,21 @@ async def _states(client: Client, job_id: int) -> list[str]:
 async def test_client_events_and_webhooks_against_real_processes(
     tmp_path: Path, receivers: Receivers
 ) -> None:
-    env = base_env(ENV)
-    where = ("--data-dir", str(tmp_path / "data"))
-    token, project = _bootstrap(where, env)
-    with fleet(tmp_path) as procs:
-        server = procs.serve("serve", env, "--no-workers", *where)
-        async with Client(server.base_url, token) as client:
-            await _sse_across_processes(client, procs, env, where)
-            await _generate_edit_export(client, tmp_path)
-            await _webhooks(client, receivers)
-            _cli_commands(server.base_url, token, project, tmp_path, env)
+    data_dir = tmp_path / "data"
+    token, project = _bootstrap(data_dir)
+    server = serve("--no-workers", data_dir=data_dir, logs=tmp_path, env=ENV)
+    async with Client(server.base_url, token) as client:
+        await _sse_across_processes(client, data_dir, tmp_path)
+        await _generate_edit_export(client, tmp_path)
+        await _webhooks(client, receivers)
+        _cli_commands(server.base_url, token, project, tmp_path)
 
 
-async def _sse_across_processes(
-    client: Client, procs: Fleet, env: dict[str, str], where: tuple[str, ...]
-) -> None:
+async def _sse_across_processes(client: Client, data_dir: Path, logs: Path) -> None:
     queued = await client.images.generate("a windmill", size="256x256")
     following = asyncio.create_task(_states(client, queued.job_id))
     await asyncio.sleep(0.5)  # the stream has seen `queued`; no worker runs yet
-    procs.worker("worker", env, "--concurrency", "2", *SLOW, *where)
+    worker("--concurrency", "2", *SLOW, data_dir=data_dir, logs=logs, env=ENV)
     states = await asyncio.wait_for(following, 30)
     assert states == ["queued", "running", "succeeded"]
 
@@ -131,7 +128,7 @@ async def _webhooks(client: Client, receivers: Receivers) -> None:
     async def delivered() -> bool | None:
         return True if len(receivers.got["flaky"]) >= 3 and receivers.got["ok"] else None
 
-    await wait_for(delivered, within=30, what="the webhook deliveries")
+    await poll(delivered, within=30, what="the webhook deliveries")
     headers, body = receivers.got["ok"][0]
     assert verify_signature(ok.secret, headers["Rankion-Signature"], body)
     assert not verify_signature(flaky.secret, headers["Rankion-Signature"], body)
@@ -145,25 +142,14 @@ async def _webhooks(client: Client, receivers: Receivers) -> None:
         row = page.items[0]
         return row if row.status.value == "succeeded" else None
 
-    row = await wait_for(recorded, within=10, what="the delivery record")
+    row = await poll(recorded, within=10, what="the delivery record")
     assert [a.status_code for a in row.attempts] == [500, 500, 200]
 
 
-def _rankion(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*rankion_command(), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=CLI_TIMEOUT,
-        check=False,
-    )
-
-
-def _cli_commands(url: str, token: str, project: int, tmp_path: Path, env: dict[str, str]) -> None:
-    env = {**env, "RANKION_TOKEN": token}
+def _cli_commands(url: str, token: str, project: int, tmp_path: Path) -> None:
+    env = {**ENV, "RANKION_TOKEN": token}
     png = tmp_path / "cli.png"
-    made = _rankion(
+    made = run_cli(
         "images",
         "generate",
         "a lamp",
@@ -180,12 +166,12 @@ def _cli_commands(url: str, token: str, project: int, tmp_path: Path, env: dict[
     assert png.read_bytes().startswith(b"\x89PNG")
     image_id = made.stdout.strip().splitlines()[-1]
     out = tmp_path / "cli.zip"
-    exported = _rankion("images", "export", image_id, "-o", str(out), "--url", url, env=env)
+    exported = run_cli("images", "export", image_id, "-o", str(out), "--url", url, env=env)
     assert exported.returncode == 0, exported.stderr
     assert "1/1" in exported.stderr and zipfile.is_zipfile(out)
-    listed = _rankion("calendar", "list", str(project), "--url", url, "--json", env=env)
+    listed = run_cli("calendar", "list", str(project), "--url", url, "--json", env=env)
     assert listed.returncode == 0 and json.loads(listed.stdout) == {"events": []}
-    denied = _rankion("calendar", "list", str(project), "--url", url, "--token", "rk_bad", env=env)
+    denied = run_cli("calendar", "list", str(project), "--url", url, "--token", "rk_bad", env=env)
     assert denied.returncode == 1 and "unauthorized" in denied.stderr
     _more_cli_commands(url, project, env)
 
@@ -193,8 +179,8 @@ def _cli_commands(url: str, token: str, project: int, tmp_path: Path, env: dict[
 def _more_cli_commands(url: str, project: int, env: dict[str, str]) -> None:
     """The everyday verbs: list, edit, trash/restore, share, calendar create/update, balance."""
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        done = _rankion(*args, "--url", url, env=env)
+    def run(*args: str) -> CliResult:
+        done = run_cli(*args, "--url", url, env=env)
         assert done.returncode == 0, f"{args}: {done.stderr}"
         return done
 
@@ -224,5 +210,5 @@ def _more_cli_commands(url: str, project: int, env: dict[str, str]) -> None:
     assert changed["status"] == "scheduled" and changed["scheduled_at"] == "2027-05-15T07:00:00Z"
     balance = int(last("credits", "balance"))
     assert json.loads(last("credits", "balance", "--json")) == {"balance": balance}
-    naive = _rankion("calendar", "create", str(project), "x", "--at", "2027-05-15T09:00", env=env)
+    naive = run_cli("calendar", "create", str(project), "x", "--at", "2027-05-15T09:00", env=env)
     assert naive.returncode == 1 and "no offset" in naive.stderr

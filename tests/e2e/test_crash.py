@@ -14,14 +14,13 @@ import asyncio
 import sqlite3
 import time
 from pathlib import Path
-
-import aiohttp
+from typing import Any
 
 from rankion_server import wiring
 from rankion_server.config import ServerConfig
 from rankion_server.maintenance_checks import orphan_blobs
 
-from .procs import Client, Fleet, Proc, base_env, cli, fleet, wait_for
+from .support import NO_LIMITS, Api, Process, cli_value, http_session, poll, serve
 
 JOBS = 50
 CREDITS = 1000
@@ -38,7 +37,7 @@ def job_states(database: Path) -> dict[int, tuple[str, int]]:
     return {int(i): (str(s), int(a)) for i, s, a in rows}
 
 
-async def submit_all(api: Client) -> list[tuple[int, int]]:
+async def submit_all(api: Api) -> list[tuple[int, int]]:
     """Every generation at once (10 in flight): ``(job_id, image_id)`` in prompt order."""
     gate = asyncio.Semaphore(10)
 
@@ -51,11 +50,11 @@ async def submit_all(api: Client) -> list[tuple[int, int]]:
     return list(await asyncio.gather(*(one(p) for p in PROMPTS)))
 
 
-async def unfinished(api: Client) -> int:
+async def unfinished(api: Api) -> int:
     return await api.total("/v1/images?status=queued,processing&per_page=1")
 
 
-async def check_ledger(api: Client, made: list[tuple[int, int]], failed_jobs: set[int]) -> None:
+async def check_ledger(api: Api, made: list[tuple[int, int]], failed_jobs: set[int]) -> None:
     balance = (await api.data("/v1/credits"))["balance"]
     ready = JOBS - len(failed_jobs)
     assert balance == CREDITS - 5 * ready
@@ -69,7 +68,7 @@ async def check_ledger(api: Client, made: list[tuple[int, int]], failed_jobs: se
     assert all(e["delta"] == 5 for e in entries if e["reason"] == "refund")
 
 
-async def check_images(api: Client, made: list[tuple[int, int]]) -> set[int]:
+async def check_images(api: Api, made: list[tuple[int, int]]) -> set[int]:
     """Every image ended as its prompt says; each ready one downloads. The failed jobs."""
     failed_jobs: set[int] = set()
     for n, (job_id, image_id) in enumerate(made):
@@ -88,13 +87,13 @@ async def check_images(api: Client, made: list[tuple[int, int]]) -> set[int]:
     return failed_jobs
 
 
-async def kill_mid_way(api: Client, first: Proc) -> None:
+async def kill_mid_way(api: Api, first: Process) -> None:
     """Wait until a quarter of the images are ready, then ``kill -9``."""
 
     async def a_quarter_ready() -> bool:
         return await api.total("/v1/images?status=ready&per_page=1") >= JOBS // 4
 
-    await wait_for(a_quarter_ready, within=60, every=0.05, what="a quarter of the images")
+    await poll(a_quarter_ready, within=60, every=0.05, what="a quarter of the images")
     first.kill9()
 
 
@@ -106,15 +105,15 @@ async def orphans_in(data_dir: Path) -> set[str]:
         await wiring.close(app)
 
 
-async def run_crash(tmp_path: Path, procs: Fleet) -> None:
+async def run_crash(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    env = base_env({"RANKION_LEASE_SECONDS": str(LEASE), "RANKION_POLL_SECONDS": "0.2"})
-    where = ("--data-dir", str(data_dir))
-    cli("team", "create", "crash", "--credits", str(CREDITS), *where, env=env)
-    token = cli("token", "create", "--team", "crash", *where, env=env)
-    first = procs.serve("serve-1", env, *where, *SERVE_ARGS)
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        api = Client(session, first.base_url, token)
+    env = {**NO_LIMITS, "RANKION_LEASE_SECONDS": str(LEASE), "RANKION_POLL_SECONDS": "0.2"}
+    cli_value("team", "create", "crash", "--credits", str(CREDITS), data_dir=data_dir, env=env)
+    token = cli_value("token", "create", "--team", "crash", data_dir=data_dir, env=env)
+    where: dict[str, Any] = {"data_dir": data_dir, "logs": tmp_path, "env": env}
+    first = serve(*SERVE_ARGS, name="serve-1", **where)
+    async with http_session() as session:
+        api = Api(session, first.base_url, token)
         made = await submit_all(api)
         await kill_mid_way(api, first)
 
@@ -125,9 +124,9 @@ async def run_crash(tmp_path: Path, procs: Fleet) -> None:
         assert len(waiting) >= JOBS // 4, "the kill came too late to be mid-way"
 
         killed_at = time.monotonic()
-        second = procs.serve("serve-2", env, *where, *SERVE_ARGS)
+        second = serve(*SERVE_ARGS, name="serve-2", **where)
         restarted_in = time.monotonic() - killed_at
-        api = Client(session, second.base_url, token)
+        api = Api(session, second.base_url, token)
 
         async def held_jobs_done() -> bool:
             now = job_states(data_dir / "rankion.db")
@@ -135,12 +134,12 @@ async def run_crash(tmp_path: Path, procs: Fleet) -> None:
 
         # Their leases ran out while the process restarted: they are taken over first
         # (the slack is for a loaded machine; unloaded it takes about one job's time).
-        await wait_for(held_jobs_done, within=LEASE + 7, every=0.1, what="the held jobs")
+        await poll(held_jobs_done, within=LEASE + 7, every=0.1, what="the held jobs")
 
         async def nothing_left() -> bool:
             return await unfinished(api) == 0
 
-        await wait_for(nothing_left, within=45, what="every image to end")
+        await poll(nothing_left, within=45, what="every image to end")
         print(
             f"killed with {len(held)} jobs held and {len(waiting)} queued; restarted in "
             f"{restarted_in:.1f} s; all ended {time.monotonic() - killed_at:.1f} s after the kill"
@@ -162,6 +161,5 @@ async def run_crash(tmp_path: Path, procs: Fleet) -> None:
 
 async def test_kill_9_mid_way_loses_nothing_and_charges_once(tmp_path: Path) -> None:
     started = time.monotonic()
-    with fleet(tmp_path) as procs:
-        await run_crash(tmp_path, procs)
+    await run_crash(tmp_path)
     print(f"crash test: {time.monotonic() - started:.1f} s")

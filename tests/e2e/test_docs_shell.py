@@ -8,16 +8,13 @@ do not); ``PORT`` is set to a free port. Python blocks are run by
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import signal
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from .support import clean_env, free_port, rankion_command
+from .support import TIMEOUTS, free_port, rankion_command, run
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 BLOCK = re.compile(r"```sh\n(.*?)```", re.S)
@@ -38,21 +35,8 @@ def test_doc_shell_block_runs(where: str, code: str, tmp_path: Path) -> None:
     script = tmp_path / "example.sh"
     script.write_text(code)
     bin_dir = str(Path(rankion_command()[0]).parent)
-    env = clean_env(PORT=str(free_port()), PATH=os.pathsep.join([bin_dir, os.environ["PATH"]]))
-    run = subprocess.Popen(
-        ["bash", str(script)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
+    env = {"PORT": str(free_port()), "PATH": os.pathsep.join([bin_dir, os.environ["PATH"]])}
+    done = run(
+        ["bash", str(script)], env=env, cwd=tmp_path, timeout=TIMEOUTS.script, merge_stderr=True
     )
-    try:
-        output, _ = run.communicate(timeout=180)
-    finally:
-        if run.poll() is None:
-            run.kill()
-        with contextlib.suppress(ProcessLookupError):  # and whatever it left running
-            os.killpg(run.pid, signal.SIGKILL)
-    assert run.returncode == 0, f"{where} failed:\n{output}"
+    assert done.returncode == 0, f"{where} failed:\n{done.stdout}"

@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .support import Server, bootstrap, clean_env, serve
+from .support import TIMEOUTS, Server, bootstrap, run, serve
 
 FUZZ = Path(__file__).resolve().parents[1] / "api" / "fuzz"
 #: examples per operation and phase; the whole run is a few hundred requests or more
 EXAMPLES = int(os.environ.get("RANKION_FUZZ_EXAMPLES", "4"))
-RUN_TIMEOUT = 420.0
 
 
 def schemathesis_command(server: Server, *extra: str) -> list[str]:
@@ -58,21 +56,19 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server of its own, limits off: a 429 would hide what the fuzzer is after."""
     data_dir = tmp_path_factory.mktemp("rankion-fuzz")
     tenant = bootstrap(data_dir, team="fuzz", credits=10_000_000)
-    process = serve(data_dir, "--workers", "1", "--max-active-jobs", "0", "--charge-rate", "0")
+    process = serve(
+        "--workers", "1", "--max-active-jobs", "0", "--charge-rate", "0", data_dir=data_dir
+    )
     yield Server(process, data_dir, tenant)
     process.stop()
 
 
 def test_schemathesis_finds_nothing(fuzz_server: Server) -> None:
-    env = clean_env(SCHEMATHESIS_HOOKS=str(FUZZ / "hooks.py"))
-    done = subprocess.run(
+    done = run(
         schemathesis_command(fuzz_server),
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-        env=env,
+        env={"SCHEMATHESIS_HOOKS": str(FUZZ / "hooks.py")},
         cwd=fuzz_server.data_dir,
-        check=False,
+        timeout=TIMEOUTS.fuzz,
     )
     report = done.stdout + done.stderr
     assert done.returncode == 0, report

@@ -23,14 +23,13 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import pytest
 
 from rankion_server import wiring
 from rankion_server.config import ServerConfig
 from rankion_server.maintenance_checks import orphan_blobs
 
-from .procs import Client, Proc, base_env, cli, fleet, wait_for
+from .support import NO_LIMITS, Api, Process, cli_value, http_session, poll, serve, worker
 
 if TYPE_CHECKING:
     from tests.support.moto_server import MotoS3
@@ -46,32 +45,31 @@ WORKER_ARGS = ("--concurrency", "2", "--provider-option", "delay=0.2")
 
 
 async def test_a_separate_worker_runs_what_a_no_workers_server_queued(tmp_path: Path) -> None:
-    env = base_env({"RANKION_POLL_SECONDS": "0.2"})
-    where = ("--data-dir", str(tmp_path / "data"))
-    cli("team", "create", "box", "--credits", "50", *where, env=env)
-    token = cli("token", "create", "--team", "box", *where, env=env)
-    with fleet(tmp_path) as procs:
-        server = procs.serve("serve", env, "--no-workers", *where)
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-            api = Client(session, server.base_url, token)
-            body = {"prompt": "a windmill", "size": "256x256"}
-            queued = (await api.ok("POST", "/v1/generate/image", body, status=202))["data"]
-            await asyncio.sleep(1.0)
-            image = await api.data(f"/v1/images/{queued['image_id']}")
-            assert image["processing_status"] == "queued", "serve --no-workers ran a job"
+    env = {**NO_LIMITS, "RANKION_POLL_SECONDS": "0.2"}
+    where: dict[str, Any] = {"data_dir": tmp_path / "data", "env": env}
+    cli_value("team", "create", "box", "--credits", "50", **where)
+    token = cli_value("token", "create", "--team", "box", **where)
+    server = serve("--no-workers", logs=tmp_path, **where)
+    async with http_session() as session:
+        api = Api(session, server.base_url, token)
+        body = {"prompt": "a windmill", "size": "256x256"}
+        queued = (await api.ok("POST", "/v1/generate/image", body, status=202))["data"]
+        await asyncio.sleep(1.0)
+        image = await api.data(f"/v1/images/{queued['image_id']}")
+        assert image["processing_status"] == "queued", "serve --no-workers ran a job"
 
-            worker = procs.worker("worker", env, "--concurrency", "1", *where)
+        jobs = worker("--concurrency", "1", logs=tmp_path, **where)
 
-            async def ready() -> dict[str, Any] | None:
-                found: dict[str, Any] = await api.data(f"/v1/images/{queued['image_id']}")
-                return found if found["processing_status"] == "ready" else None
+        async def ready() -> dict[str, Any] | None:
+            found: dict[str, Any] = await api.data(f"/v1/images/{queued['image_id']}")
+            return found if found["processing_status"] == "ready" else None
 
-            image = await wait_for(ready, within=20, what="the image")
-            assert (await api.download(image["url"])).startswith(b"\x89PNG")
-            job = await api.data(f"/v1/jobs/{queued['job_id']}")
-            assert (job["status"], job["attempts"]) == ("succeeded", 1)
-        assert worker.stop() == 0
-        assert "stopped" in worker.log()
+        image = await poll(ready, within=20, what="the image")
+        assert (await api.download(image["url"])).startswith(b"\x89PNG")
+        job = await api.data(f"/v1/jobs/{queued['job_id']}")
+        assert (job["status"], job["attempts"]) == ("succeeded", 1)
+    assert jobs.stop() == 0
+    assert "stopped" in jobs.log()
 
 
 # ---------------------------------------------------------------- PostgreSQL + S3
@@ -167,7 +165,7 @@ async def fetch_rows(database_url: str, sql: str) -> list[Any]:
         await connection.close()
 
 
-async def submit_round_robin(apis: list[Client]) -> list[tuple[int, int]]:
+async def submit_round_robin(apis: list[Api]) -> list[tuple[int, int]]:
     gate = asyncio.Semaphore(10)
 
     async def one(n: int) -> tuple[int, int]:
@@ -179,7 +177,7 @@ async def submit_round_robin(apis: list[Client]) -> list[tuple[int, int]]:
     return list(await asyncio.gather(*(one(n) for n in range(JOBS))))
 
 
-async def read_everywhere(apis: list[Client], image_id: int) -> None:
+async def read_everywhere(apis: list[Api], image_id: int) -> None:
     """The image is ready and the same bytes through every server."""
     bodies = []
     for api in apis:
@@ -208,28 +206,27 @@ async def test_two_servers_two_workers_on_postgres_and_s3_survive_a_worker_kill(
 ) -> None:
     prefix = "rankion"
     blobs_url = f"s3://{s3.bucket}/{prefix}"
-    env = base_env(
-        {
-            **s3.env(),
-            "RANKION_DATABASE_URL": pg_database,
-            "RANKION_BLOBS_URL": blobs_url,
-            "RANKION_SECRET": secrets.token_hex(32),
-            "RANKION_LEASE_SECONDS": str(LEASE),
-            "RANKION_POLL_SECONDS": "0.2",
-        }
-    )
-    cli("team", "create", "scale", "--credits", str(CREDITS), env=env)  # migrates first
-    token = cli("token", "create", "--team", "scale", env=env)
-    with fleet(tmp_path) as procs:
-        servers = [procs.serve(f"serve-{n}", env, "--no-workers", wait=False) for n in "ab"]
-        workers = [procs.worker(f"worker-{n}", env, *WORKER_ARGS, wait=False) for n in "ab"]
-        for proc in [*servers, *workers]:
-            proc.wait_ready()
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-            apis = [Client(session, s.base_url, token) for s in servers]
-            await run_scale(apis, workers, pg_database, s3, prefix)
-        for proc in [*servers, workers[1]]:
-            assert proc.stop() == 0, proc.log()
+    env = {
+        **NO_LIMITS,
+        **s3.env(),
+        "RANKION_DATABASE_URL": pg_database,
+        "RANKION_BLOBS_URL": blobs_url,
+        "RANKION_SECRET": secrets.token_hex(32),
+        "RANKION_LEASE_SECONDS": str(LEASE),
+        "RANKION_POLL_SECONDS": "0.2",
+    }
+    cli_value("team", "create", "scale", "--credits", str(CREDITS), env=env)  # migrates first
+    token = cli_value("token", "create", "--team", "scale", env=env)
+    where: dict[str, Any] = {"logs": tmp_path, "env": env, "wait": False}
+    servers = [serve("--no-workers", name=f"serve-{n}", **where) for n in "ab"]
+    workers = [worker(*WORKER_ARGS, name=f"worker-{n}", **where) for n in "ab"]
+    for proc in [*servers, *workers]:
+        proc.wait_ready()
+    async with http_session() as session:
+        apis = [Api(session, s.base_url, token) for s in servers]
+        await run_scale(apis, workers, pg_database, s3, prefix)
+    for proc in [*servers, workers[1]]:
+        assert proc.stop() == 0, proc.log()
     orphans = await orphans_of(pg_database, blobs_url)
     _, current, _ = blob_history(s3, prefix)
     assert orphans == {k for k in current if k.startswith(("images/", "thumbnails/"))} - (
@@ -243,14 +240,14 @@ async def referenced(database_url: str) -> set[str]:
 
 
 async def run_scale(
-    apis: list[Client], workers: list[Proc], database_url: str, s3: MotoS3, prefix: str
+    apis: list[Api], workers: list[Process], database_url: str, s3: MotoS3, prefix: str
 ) -> None:
     made = await submit_round_robin(apis)
 
     async def a_quarter_ready() -> bool:
         return await apis[0].total("/v1/images?status=ready&per_page=1") >= JOBS // 4
 
-    await wait_for(a_quarter_ready, within=60, every=0.05, what="a quarter of the images")
+    await poll(a_quarter_ready, within=60, every=0.05, what="a quarter of the images")
     victim = workers[0]
     victim.kill9()
     owner = f"{socket.gethostname()}:{victim.pid}:"
@@ -263,7 +260,7 @@ async def run_scale(
     async def all_ready() -> bool:
         return await apis[1].total("/v1/images?status=ready&per_page=1") == JOBS
 
-    await wait_for(all_ready, within=60, what="every image to be ready")
+    await poll(all_ready, within=60, what="every image to be ready")
 
     # Once each: one charge per job, no refund, and no job finished twice.
     for api in apis:
@@ -303,8 +300,7 @@ async def run_scale(
     for image_id in doomed:
         await apis[0].ok("DELETE", f"/v1/images/{image_id}")
         await apis[1].ok("DELETE", f"/v1/images/{image_id}/forever", status=204)
-        status, _ = await apis[0].call("GET", f"/v1/images/{image_id}")
-        assert status == 404
+        assert (await apis[0].get(f"/v1/images/{image_id}")).status == 404
     _, after, _ = blob_history(s3, prefix)
     assert len({k for k in after if k.startswith("images/")} - left_over) == JOBS - len(doomed)
     print(

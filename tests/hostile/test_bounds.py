@@ -17,8 +17,17 @@ from urllib.parse import urlsplit
 import aiohttp
 import orjson
 
-from tests.e2e.support import Api, Reply, bootstrap, expect, generate, image_ready, poll, serve
-from tests.e2e.support import worker as start_worker
+from tests.e2e.support import (
+    Api,
+    Reply,
+    bootstrap,
+    expect,
+    generate,
+    image_ready,
+    poll,
+    serve,
+    worker,
+)
 
 from .conftest import Arena
 
@@ -204,7 +213,7 @@ async def test_a_429_leaves_the_key_free(tmp_path: Path, session: aiohttp.Client
     the first, the same key goes through (not a replay of the 429)."""
     tenant = bootstrap(tmp_path, team="limited")
     limits = {"RANKION_MAX_ACTIVE_JOBS": "1", "RANKION_CHARGE_RATE": "0"}
-    server = serve(tmp_path, "--no-workers", env=limits)
+    server = serve("--no-workers", data_dir=tmp_path, env=limits)
     try:
         api = Api(session, server.base_url, tenant.token)
         body = {"prompt": "a lighthouse", "size": "256x256"}
@@ -212,7 +221,7 @@ async def test_a_429_leaves_the_key_free(tmp_path: Path, session: aiohttp.Client
         key = {"Idempotency-Key": "after-the-limit"}
         limited = await call(api, "POST", "/v1/generate/image", body=body, headers=key)
         assert limited.status == 429 and "Retry-After" in limited.headers
-        jobs = start_worker(tmp_path, env=limits)
+        jobs = worker(data_dir=tmp_path, env=limits)
         try:
             await poll(lambda: image_ready(api, first.data["image_id"]), within=60)
         finally:

@@ -13,10 +13,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-import aiohttp
-
-from tests.e2e import procs
-from tests.e2e.support import Api, bootstrap, serve
+from tests.e2e.support import Api, bootstrap, http_session, serve, worker
 from tests.e2e.test_scale_out import pg_database  # noqa: F401 (a fixture)
 
 from .fairness import (
@@ -49,43 +46,34 @@ async def attack_and_measure(victim: Api, attacker: Api, attacker_project: int) 
 async def test_a_backlog_and_hanging_webhooks_do_not_stall_another_team(tmp_path: Path) -> None:
     victim = bootstrap(tmp_path, team="victim")
     attacker = bootstrap(tmp_path, team="attacker", credits=5 * BACKLOG + 100)
-    process = serve(tmp_path, "--workers", "2", env=ATTACK_ENV)
-    try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-            await attack_and_measure(
-                Api(session, process.base_url, victim.token),
-                Api(session, process.base_url, attacker.token),
-                attacker.project_id,
-            )
-    finally:
-        process.stop()
+    process = serve("--workers", "2", data_dir=tmp_path, env=ATTACK_ENV)
+    async with http_session() as session:
+        await attack_and_measure(
+            Api(session, process.base_url, victim.token),
+            Api(session, process.base_url, attacker.token),
+            attacker.project_id,
+        )
 
 
 async def test_the_same_with_separate_workers_on_postgres(
     tmp_path: Path,
     pg_database: str,  # noqa: F811 (the fixture imported above)
 ) -> None:
-    env = procs.base_env(
-        {
-            **ATTACK_ENV,
-            "RANKION_DATABASE_URL": pg_database,
-            "RANKION_BLOBS_URL": str(tmp_path / "blobs"),
-            "RANKION_SECRET": secrets.token_hex(32),
-            "RANKION_POLL_SECONDS": "0.2",
-        }
-    )
-    tokens = {}
-    for team, credits in (("victim", 100), ("attacker", 5 * BACKLOG + 100)):
-        procs.cli("team", "create", team, "--credits", str(credits), env=env)
-        tokens[team] = procs.cli("token", "create", "--team", team, env=env)
-    project = int(procs.cli("project", "create", "--team", "attacker", "Launch", env=env))
-    with procs.fleet(tmp_path) as fleet:
-        server = fleet.serve("serve", env, "--no-workers")
-        for name in ("worker-a", "worker-b"):
-            fleet.worker(name, env, "--concurrency", "1")
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-            await attack_and_measure(
-                Api(session, server.base_url, tokens["victim"]),
-                Api(session, server.base_url, tokens["attacker"]),
-                project,
-            )
+    env = {
+        **ATTACK_ENV,
+        "RANKION_DATABASE_URL": pg_database,
+        "RANKION_BLOBS_URL": str(tmp_path / "blobs"),
+        "RANKION_SECRET": secrets.token_hex(32),
+        "RANKION_POLL_SECONDS": "0.2",
+    }
+    victim = bootstrap(None, team="victim", credits=100, env=env)
+    attacker = bootstrap(None, team="attacker", credits=5 * BACKLOG + 100, env=env)
+    server = serve("--no-workers", logs=tmp_path, env=env)
+    for name in ("worker-a", "worker-b"):
+        worker("--concurrency", "1", name=name, logs=tmp_path, env=env)
+    async with http_session() as session:
+        await attack_and_measure(
+            Api(session, server.base_url, victim.token),
+            Api(session, server.base_url, attacker.token),
+            attacker.project_id,
+        )

@@ -29,7 +29,7 @@ def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Process, 
     """A server with the default stream limit, and two teams."""
     data_dir = tmp_path_factory.mktemp("streams-capped")
     one, two = bootstrap(data_dir, team="one"), bootstrap(data_dir, team="two")
-    process = serve(data_dir, "--no-workers")
+    process = serve("--no-workers", data_dir=data_dir)
     yield process, one, two
     process.stop()
 
@@ -89,7 +89,7 @@ async def test_300_streams_opened_and_left_cost_nothing_a_second_later(
     tmp_path: Path, session: aiohttp.ClientSession
 ) -> None:
     tenant = bootstrap(tmp_path, team="burst")
-    process = serve(tmp_path, "--no-workers", env={"RANKION_MAX_STREAMS_PER_TEAM": "0"})
+    process = serve("--no-workers", data_dir=tmp_path, env={"RANKION_MAX_STREAMS_PER_TEAM": "0"})
     try:
         base = process.base_url
         job_id = await _queued_job(session, base, tenant)

@@ -110,7 +110,7 @@ def quick(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Process, s
     """A server whose share pages embed links that live 2 s."""
     data_dir: Path = tmp_path_factory.mktemp("revocation")
     tenant = bootstrap(data_dir, team="sharer")
-    process = serve(data_dir, env={"RANKION_SHARE_LINK_SECONDS": "2"})
+    process = serve(data_dir=data_dir, env={"RANKION_SHARE_LINK_SECONDS": "2"})
     yield process, tenant.token
     process.stop()
 

@@ -12,7 +12,6 @@ import asyncio
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import aiohttp
 import pytest
 
 from rankion_client import Client as RankionClient
-from tests.e2e.procs import Client, base_env, cli, fleet
+from tests.e2e.support import NO_LIMITS, Api, Process, cli_value, serve
 from tests.e2e.test_scale_out import pg_database
 
 __all__ = ["pg_database"]
@@ -32,15 +31,14 @@ UNKNOWN = "rk_0123456789abcdef_not-a-token"
 
 def _env(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> dict[str, str]:
     if backend == "sqlite":
-        return base_env({"RANKION_DATA_DIR": str(tmp_path / "data")})
+        return {**NO_LIMITS, "RANKION_DATA_DIR": str(tmp_path / "data")}
     database = request.getfixturevalue("pg_database")
-    return base_env(
-        {
-            "RANKION_DATABASE_URL": database,
-            "RANKION_BLOBS_URL": str(tmp_path / "blobs"),
-            "RANKION_SECRET": secrets.token_hex(32),
-        }
-    )
+    return {
+        **NO_LIMITS,
+        "RANKION_DATABASE_URL": database,
+        "RANKION_BLOBS_URL": str(tmp_path / "blobs"),
+        "RANKION_SECRET": secrets.token_hex(32),
+    }
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -48,25 +46,33 @@ def env(tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
     return _env(tmp_path, request.param, request)
 
 
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as client:
-        yield client
-
-
 def _token(env: dict[str, str], *extra: str) -> dict[str, object]:
     made: dict[str, object] = json.loads(
-        cli("token", "create", "--team", "acme", "--json", *extra, env=env)
+        cli_value("token", "create", "--team", "acme", "--json", *extra, env=env)
     )
     return made
 
 
-async def _refused_everywhere(clients: list[Client], within: float) -> float:
+def _two_servers(tmp_path: Path, env: dict[str, str]) -> list[Process]:
+    """Two ``serve --no-workers`` on one database, started side by side."""
+    servers = [
+        serve("--no-workers", name=f"serve-{n}", logs=tmp_path, env=env, wait=False) for n in "ab"
+    ]
+    for server in servers:
+        server.wait_ready()
+    return servers
+
+
+async def _status(client: Api) -> int:
+    return (await client.get("/v1/credits")).status
+
+
+async def _refused_everywhere(clients: list[Api], within: float) -> float:
     """Seconds until every client's token is 401 (each asked again and again)."""
     started = time.monotonic()
     pending = list(clients)
     while pending:
-        statuses = [(await c.call("GET", "/v1/credits"))[0] for c in pending]
+        statuses = [await _status(c) for c in pending]
         assert set(statuses) <= {200, 401}, statuses
         pending = [c for c, status in zip(pending, statuses, strict=True) if status != 401]
         waited = time.monotonic() - started
@@ -78,50 +84,42 @@ async def _refused_everywhere(clients: list[Client], within: float) -> float:
 async def test_a_revoked_token_is_refused_by_every_process_within_5_s(
     tmp_path: Path, env: dict[str, str], session: aiohttp.ClientSession
 ) -> None:
-    cli("team", "create", "acme", "--credits", "10", env=env)  # migrates first
+    cli_value("team", "create", "acme", "--credits", "10", env=env)  # migrates first
     keeper = str(_token(env)["token"])
     doomed = _token(env, "--user", "leaky")
-    with fleet(tmp_path) as procs:
-        servers = [procs.serve(f"serve-{n}", env, "--no-workers", wait=False) for n in "ab"]
-        for server in servers:
-            server.wait_ready()
-        leaked = [Client(session, s.base_url, str(doomed["token"])) for s in servers]
-        for client in leaked:  # both processes now hold it in their cache
-            assert (await client.call("GET", "/v1/credits"))[0] == 200
-        async with RankionClient(servers[0].base_url, keeper, session=session) as admin:
-            listed = (await admin.tokens.list()).items
-            assert [(t.id, t.user) for t in listed] == [(1, "admin"), (doomed["id"], "leaky")]
-            await admin.tokens.revoke(int(str(doomed["id"])))
-        assert (await leaked[0].call("GET", "/v1/credits"))[0] == 401  # the revoking process
-        waited = await _refused_everywhere(leaked, WITHIN)
-        print(f"revoked token refused by every process after {waited:.2f} s")
+    servers = _two_servers(tmp_path, env)
+    leaked = [Api(session, s.base_url, str(doomed["token"])) for s in servers]
+    for client in leaked:  # both processes now hold it in their cache
+        assert await _status(client) == 200
+    async with RankionClient(servers[0].base_url, keeper, session=session) as admin:
+        listed = (await admin.tokens.list()).items
+        assert [(t.id, t.user) for t in listed] == [(1, "admin"), (doomed["id"], "leaky")]
+        await admin.tokens.revoke(int(str(doomed["id"])))
+    assert await _status(leaked[0]) == 401  # the revoking process
+    waited = await _refused_everywhere(leaked, WITHIN)
+    print(f"revoked token refused by every process after {waited:.2f} s")
 
-        status, body = await leaked[1].call("GET", "/v1/images")
-        assert (status, body) == await Client(session, servers[1].base_url, UNKNOWN).call(
-            "GET", "/v1/images"
-        )
-        assert (await Client(session, servers[1].base_url, keeper).call("GET", "/v1/credits"))[
-            0
-        ] == 200
+    refused = await leaked[1].get("/v1/images")
+    unknown = await Api(session, servers[1].base_url, UNKNOWN).get("/v1/images")
+    assert (refused.status, refused.json()) == (unknown.status, unknown.json())
+    assert await _status(Api(session, servers[1].base_url, keeper)) == 200
 
 
 async def test_an_expired_token_is_refused_by_every_process(
     tmp_path: Path, session: aiohttp.ClientSession, request: pytest.FixtureRequest
 ) -> None:
     env = _env(tmp_path, "sqlite", request)
-    cli("team", "create", "acme", "--credits", "10", env=env)
-    with fleet(tmp_path) as procs:
-        servers = [procs.serve(f"serve-{n}", env, "--no-workers", wait=False) for n in "ab"]
-        for server in servers:
-            server.wait_ready()
-        brief = _token(env, "--expires-in", str(8 / 86400))  # eight seconds
-        expires_at = datetime.fromisoformat(str(brief["expires_at"]))
-        clients = [Client(session, s.base_url, str(brief["token"])) for s in servers]
-        for client in clients:  # cached in both processes while still valid
-            assert (await client.call("GET", "/v1/credits"))[0] == 200
-        left = (expires_at - datetime.now(UTC)).total_seconds()
-        assert left > 0, "the token expired before it could be used: the machine is too slow"
-        await asyncio.sleep(left)
-        await _refused_everywhere(clients, WITHIN)
-        unknown = await Client(session, servers[1].base_url, UNKNOWN).call("GET", "/v1/credits")
-        assert await clients[1].call("GET", "/v1/credits") == unknown
+    cli_value("team", "create", "acme", "--credits", "10", env=env)
+    servers = _two_servers(tmp_path, env)
+    brief = _token(env, "--expires-in", str(8 / 86400))  # eight seconds
+    expires_at = datetime.fromisoformat(str(brief["expires_at"]))
+    clients = [Api(session, s.base_url, str(brief["token"])) for s in servers]
+    for client in clients:  # cached in both processes while still valid
+        assert await _status(client) == 200
+    left = (expires_at - datetime.now(UTC)).total_seconds()
+    assert left > 0, "the token expired before it could be used: the machine is too slow"
+    await asyncio.sleep(left)
+    await _refused_everywhere(clients, WITHIN)
+    unknown = await Api(session, servers[1].base_url, UNKNOWN).get("/v1/credits")
+    refused = await clients[1].get("/v1/credits")
+    assert (refused.status, refused.json()) == (unknown.status, unknown.json())

@@ -94,7 +94,7 @@ class ImageRepo(Repository):
         plan = await choose_plan(self.session, query, self.dialect)
         where = image_filters(query, self.dialect, plan)
         items = await self._all(_IMAGE, image_page(query, self.dialect, where, _IMAGE.columns))
-        if unfiltered(query):  # the trigger-kept count (issue 10)
+        if unfiltered(query):  # the trigger-kept count
             return items, int(await self.session.scalar(live_count(query.team_id)) or 0), True
         if plan == "probe":
             where = image_filters(query, self.dialect, "drive")

@@ -1,4 +1,4 @@
-"""Webhooks and their deliveries (issue 9).
+"""Webhooks and their deliveries.
 
 Revision ID: 0002_webhooks
 Revises: 0001

@@ -1,4 +1,4 @@
-"""Calendar feed tokens, one per project, stored as digests (issue 8).
+"""Calendar feed tokens, one per project, stored as digests.
 
 Revision ID: 0003_calendar_feeds
 Revises: 0001

@@ -1,4 +1,4 @@
-"""Per-team counts of non-trashed images, kept exact by triggers (issue 10).
+"""Per-team counts of non-trashed images, kept exact by triggers.
 
 ``GET /v1/images`` without filters answers ``meta.total`` from ``image_counts``
 instead of counting the team's rows (O(1) instead of ~70 ns per image). The triggers

@@ -1,4 +1,4 @@
-"""Tag rows know their image's ``created_at`` and whether it is live (issue 10).
+"""Tag rows know their image's ``created_at`` and whether it is live.
 
 ``?tags[]=x`` newest (or oldest) first then walks one index in the wanted order,
 ``ix_image_tags_newest (team_id, tag_lower, live, created_at, image_id)``, instead of

@@ -1,4 +1,4 @@
-"""The stored words of each image, in date order per word (issue 10).
+"""The stored words of each image, in date order per word.
 
 ``?q=dosapu`` (a word on 0.4 % of 1M images) had no index in date order: SQLite either
 looked up every FTS5 match and sorted them, or walked the team's date index testing
