@@ -30,8 +30,9 @@ per statement (page, total, shares). ``PgReads`` answers ``GalleryReads`` instea
   dead (a database restart) is replaced and the answer, being read-only, retried
   once; other outages raise ``Unavailable``.
 
-Answers equal the unit-of-work path's (``tests/contract/test_reads.py``), except
-that a filtered total may stop at the caller's ``count_limit`` (``total_exact=False``).
+Answers equal the unit-of-work path's (the read contract,
+``rankion_core/testing/storage/reads.py``), except that a filtered total may stop
+at the caller's ``count_limit`` (``total_exact=False``).
 """
 
 from __future__ import annotations

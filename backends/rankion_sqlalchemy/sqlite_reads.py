@@ -14,9 +14,9 @@ plain ``sqlite3`` connections of its own (one per thread that reads):
   the ``sqlite3`` driver's values): the same entities a repository hands out.
 
 The connections are read-only (``PRAGMA query_only``); WAL keeps them from waiting
-on writers. Answers equal the unit-of-work path's (``tests/contract/test_reads.py``
-compares them on every query shape), except that a filtered total may stop at the
-caller's ``count_limit`` (``total_exact=False``).
+on writers. Answers equal the unit-of-work path's (the read contract,
+``rankion_core/testing/storage/reads.py``, compares them on every query shape),
+except that a filtered total may stop at the caller's ``count_limit`` (``total_exact=False``).
 
 How a list with match filters (tags, ``q``) runs is chosen per request, as in
 ``plans``: **drive** from the smallest matching set (look each match up, sort them:

@@ -1,73 +1,44 @@
-"""The storage contract runs against every backend with the same assertions.
+"""Fixtures of the in-repo backends (``backends.py`` says how each is made).
 
-``storage`` is parametrised over ``memory``, ``sqlite`` (a migrated file per test) and
-``postgres`` (when ``RANKION_TEST_POSTGRES_URL`` is set: one freshly migrated schema
-per test module, emptied before each test; schemas are uniquely named, so parallel
-runs never collide). ``sql_storage`` is the same without ``memory``, for tests of the
-SQL backend alone (plans, migrations, types).
+The port contracts themselves are ``rankion_core.testing``'s classes, subclassed once
+per backend (``test_storage.py``, ``test_blob_store.py``).
+``storage`` is for the tests here that run more than a storage (the job runner under
+failure): it is parametrised over ``memory``, ``sqlite``, ``postgres`` and the plug-in
+example. ``sql_storage`` is ``sqlite`` and ``postgres``, for tests of the SQL backend
+alone (plans, migrations, types).
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-import shutil
 import uuid
-from collections.abc import AsyncIterator, Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rankion_core.ports import Storage
-from rankion_memory import MemoryStorage
 from rankion_server import wiring
-from rankion_sqlalchemy import SqlStorage, open_storage
-from rankion_sqlalchemy.tables import metadata
-from tests.plugin_example.install import installed
+from rankion_sqlalchemy import SqlStorage, sqlite_reads
+from rankion_sqlalchemy.sqlite_reads import DRIVE, TAG_ORDER, WALK, WORD_ORDER, ListSql, Plan
 
-POSTGRES_URL = os.environ.get("RANKION_TEST_POSTGRES_URL")
-NO_POSTGRES = (
-    "RANKION_TEST_POSTGRES_URL is not set (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+from .backends import (
+    NO_POSTGRES,
+    POSTGRES_URL,
+    SQL_BACKENDS,
+    MemoryBackend,
+    migrate,
+    postgres_options,
+    run_aside,
+    run_sql,
 )
-
-
-def postgres_options(schema: str) -> dict[str, Any]:
-    """Every connection of the engine works inside ``schema``."""
-    return {"connect_args": {"server_settings": {"search_path": schema}}}
-
-
-def run_aside(coro: Coroutine[Any, Any, None]) -> None:
-    """Run set-up code on a loop of its own: module and session fixtures are first
-    requested from inside a test's running loop, where ``asyncio.run`` is refused."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, coro).result()
-
-
-async def _run_sql(sql: str) -> None:
-    assert POSTGRES_URL is not None
-    storage = open_storage(POSTGRES_URL)
-    try:
-        async with storage.engine.begin() as connection:
-            await connection.exec_driver_sql(sql)
-    finally:
-        await storage.close()
-
-
-async def _migrate(url: str, **options: Any) -> None:
-    storage = open_storage(url, **options)
-    try:
-        await storage.migrate()
-    finally:
-        await storage.close()
 
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One migrated SQLite file; each test gets a copy (migrating per test is slower)."""
     path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
-    run_aside(_migrate(f"sqlite:///{path}"))
+    run_aside(migrate(f"sqlite:///{path}"))
     return path
 
 
@@ -77,52 +48,30 @@ def postgres_schema() -> Iterator[str]:
     if POSTGRES_URL is None:
         pytest.skip(NO_POSTGRES)
     schema = f"rankion_test_{uuid.uuid4().hex[:12]}"
-    run_aside(_run_sql(f'CREATE SCHEMA "{schema}"'))
+    run_aside(run_sql(f'CREATE SCHEMA "{schema}"'))
     try:
-        run_aside(_migrate(POSTGRES_URL, **postgres_options(schema)))
+        run_aside(migrate(POSTGRES_URL, **postgres_options(schema)))
         yield schema
     finally:
-        run_aside(_run_sql(f'DROP SCHEMA "{schema}" CASCADE'))
+        run_aside(run_sql(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
-async def empty_postgres(storage: SqlStorage) -> None:
-    """DELETE, children first: much faster than TRUNCATE on tables this small."""
-    async with storage.engine.begin() as connection:
-        for table in reversed(metadata.sorted_tables):
-            await connection.execute(table.delete())
-
-
-async def make_sql_storage(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> SqlStorage:
-    if kind == "sqlite":
-        path = tmp_path / "rankion.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        return open_storage(f"sqlite:///{path}")
-    if POSTGRES_URL is None:
-        pytest.skip(NO_POSTGRES)
-    schema = request.getfixturevalue("postgres_schema")
-    storage = open_storage(POSTGRES_URL, **postgres_options(schema))
-    await empty_postgres(storage)
-    return storage
-
-
-@pytest.fixture(scope="session")
-def example_plugin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """The third-party example backend (tests/plugin_example), registered through a
-    real entry point for the session (docs/backends.md)."""
-    with installed(tmp_path_factory.mktemp("plugin-example")):
-        yield
+async def make_sql_storage(kind: str, request: pytest.FixtureRequest) -> SqlStorage:
+    backend = SQL_BACKENDS[kind]()
+    backend.request = request
+    return await backend.make_sql_storage()
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgres", "plugin"])
-async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
+async def storage(request: pytest.FixtureRequest) -> AsyncIterator[Storage]:
     if request.param == "memory":
-        yield MemoryStorage()
+        yield await MemoryBackend().make_storage()
         return
     if request.param == "plugin":  # found by URL scheme like any backend
         request.getfixturevalue("example_plugin")
         yield wiring.open_storage("audited://contract")
         return
-    sql = await make_sql_storage(request.param, request, tmp_path)
+    sql = await make_sql_storage(request.param, request)
     try:
         yield sql
     finally:
@@ -130,9 +79,33 @@ async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-async def sql_storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqlStorage]:
-    sql = await make_sql_storage(request.param, request, tmp_path)
+async def sql_storage(request: pytest.FixtureRequest) -> AsyncIterator[SqlStorage]:
+    sql = await make_sql_storage(request.param, request)
     try:
         yield sql
     finally:
         await sql.close()
+
+
+@pytest.fixture(params=["estimated", WALK, DRIVE, TAG_ORDER, WORD_ORDER])
+def read_plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """SQLite's read plans as estimated, or one kind forced wherever it applies
+    (driving from the last match filter, walking the last tag in order, walking the
+    stored words of the last query word in order)."""
+    how = str(request.param)
+    estimated = sqlite_reads._plan
+
+    def forced(sql: ListSql, estimates: dict[str, float], *args: Any, **kwargs: Any) -> Plan:
+        if how == WALK or not estimates:
+            return Plan()
+        if how == DRIVE:
+            return Plan(DRIVE, list(estimates)[-1])
+        if how == TAG_ORDER and sql.tag_ordered:
+            return Plan(TAG_ORDER, sql.tags[-1])
+        if how == WORD_ORDER and sql.word_ordered and sql.stored:
+            return Plan(WORD_ORDER, list(sql.stored)[-1])
+        return estimated(sql, estimates, *args, **kwargs)
+
+    if how != "estimated":
+        monkeypatch.setattr(sqlite_reads, "_plan", forced)
+    return how

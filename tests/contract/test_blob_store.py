@@ -1,10 +1,8 @@
-"""The ``BlobStore`` contract, one suite over every fsspec flavour: memory, local, S3.
-
-The first section runs the same assertions against each flavour (``store`` is
-parametrised); presigning is the one place where the flavours differ by design.
-Later sections test what only one flavour has: S3 against moto (content type,
-multipart, a dead endpoint), the local folder (atomic writes, flat memory) and the
-memory namespaces, then URL parsing.
+"""The ``BlobStore`` contract (``rankion_core.testing.BlobStoreContract``) on every
+fsspec flavour: memory, local, S3 (against moto). Presigning is the one place where
+the flavours differ by design. Later sections test what only one flavour has: S3
+(content type, multipart, a dead endpoint), the local folder (atomic writes, flat
+memory) and the memory namespaces, then key making and URL parsing.
 """
 
 from __future__ import annotations
@@ -15,10 +13,10 @@ import re
 import socket
 import sys
 import tracemalloc
-from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from uuid import uuid4
 
@@ -27,31 +25,15 @@ import boto3
 import pytest
 
 from rankion_core.errors import Invalid, NotFound, Unavailable
+from rankion_core.ports import BlobStore
+from rankion_core.testing import BlobStoreContract
+from rankion_core.testing.blobs import A_KEY, Boom, chunks_of, collect, in_an_hour, put
 from rankion_fsspec import FsspecBlobStore, open_blob_store
 from rankion_fsspec.multipart import PART_SIZE
 from tests.support.moto_server import MotoS3, moto_s3  # noqa: F401
 
-T = TypeVar("T")
 MiB = 1 << 20
 KEY = re.compile(r"images/(\d{4})/(\d{2})/[0-9a-f]{32}\.png")
-A_KEY = f"images/2024/01/{'a' * 32}.png"  # well-formed, never stored
-BAD_KEYS = [
-    "../x",
-    "/etc/passwd",
-    "images/../../x",
-    "images/2024/01/../../../x.png",
-    f"images\\2024\\01\\{'a' * 32}.png",
-    f"/images/2024/01/{'a' * 32}.png",
-    f"images/2024/01/{'a' * 32}.png\n",
-    f"Images/2024/01/{'a' * 32}.png",
-    "",
-]
-BAD_KINDS = ["", "Images", "1images", "a" * 33, "a/b", "../x", "a.b", "ïmages"]
-BAD_EXTS = ["", "PNG", "toolongex", "p/g", ".png", "p g"]
-
-
-class Boom(Exception):
-    """An error of the caller's own chunk iterator."""
 
 
 class FixedClock:
@@ -62,65 +44,61 @@ class FixedClock:
         return self._now
 
 
-async def chunks_of(data: bytes, size: int) -> AsyncIterator[bytes]:
-    for start in range(0, len(data), size):
-        yield data[start : start + size]
-
-
-async def collect(items: AsyncIterable[T]) -> list[T]:
-    return [item async for item in items]
-
-
 def files_under(folder: Path) -> list[Path]:
     return [path for path in folder.rglob("*") if path.is_file()]
-
-
-async def put(store: FsspecBlobStore, data: bytes = b"bytes") -> str:
-    return await store.put(data, kind="images", ext="png", content_type="image/png")
-
-
-def in_an_hour() -> datetime:
-    return datetime.now(UTC) + timedelta(hours=1)
-
-
-# --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(params=["memory", "local", "s3"])
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def store_url(flavour: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A URL of an empty store of ``flavour`` (moto is started only for S3)."""
-    if flavour == "memory":
-        return f"memory://{uuid4().hex}"
-    if flavour == "local":
-        return str(tmp_path / "blobs")
-    s3: MotoS3 = request.getfixturevalue("moto_s3")
-    return s3.url(uuid4().hex)
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[FsspecBlobStore]:
-    async with open_blob_store(store_url) as blob_store:
-        yield blob_store
 
 
 # --------------------------------------------------------------------------- the contract
 
 
-async def test_put_then_get_returns_the_bytes(store: FsspecBlobStore) -> None:
-    data = os.urandom(1000)
-    key = await put(store, data)
-    assert await store.get(key) == data
+class ServedByTheServer(BlobStoreContract):
+    async def test_presign(self, blob_store: BlobStore) -> None:
+        key = await put(blob_store)
+        assert blob_store.presign(key, expires_at=in_an_hour()) is None  # the core signs
 
 
-async def test_an_empty_blob_is_a_blob(store: FsspecBlobStore) -> None:
-    key = await put(store, b"")
-    assert await store.get(key) == b""
-    assert await collect(store.stream(key)) == []
+class TestMemoryBlobStore(ServedByTheServer):
+    async def make_blob_store(self) -> BlobStore:
+        return open_blob_store(f"memory://{uuid4().hex}")
+
+
+class TestLocalBlobStore(ServedByTheServer):
+    async def make_blob_store(self) -> BlobStore:
+        return open_blob_store(str(self.request.getfixturevalue("tmp_path") / "blobs"))
+
+
+class TestS3BlobStore(BlobStoreContract):
+    large_blob_size = 2 * PART_SIZE + 5 * MiB + 7  # three S3 parts, the last one short
+
+    async def make_blob_store(self) -> BlobStore:
+        s3: MotoS3 = self.request.getfixturevalue("moto_s3")
+        return open_blob_store(s3.url(uuid4().hex))
+
+    async def test_presign(self, blob_store: BlobStore) -> None:
+        data = os.urandom(2000)
+        key = await put(blob_store, data)
+        url = blob_store.presign(key, expires_at=in_an_hour(), filename="cat picture.png")
+        assert url is not None
+        assert parse_qs(urlsplit(url).query)["X-Amz-Expires"] == ["3600"]
+        async with aiohttp.ClientSession() as http, http.get(url) as response:
+            assert response.status == 200
+            assert await response.read() == data
+            disposition = response.headers["Content-Disposition"]
+        assert 'filename="cat picture.png"' in disposition
+
+
+# --------------------------------------------------------------------------- key making
+
+
+@pytest.fixture(params=["memory", "local", "s3"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL of an empty store of each flavour (moto is started only for S3)."""
+    if request.param == "memory":
+        return f"memory://{uuid4().hex}"
+    if request.param == "local":
+        return str(tmp_path / "blobs")
+    s3: MotoS3 = request.getfixturevalue("moto_s3")
+    return s3.url(uuid4().hex)
 
 
 async def test_keys_are_kind_year_month_uuid_ext(store_url: str) -> None:
@@ -130,145 +108,6 @@ async def test_keys_are_kind_year_month_uuid_ext(store_url: str) -> None:
     assert KEY.fullmatch(first)
     assert first.startswith("images/2031/07/")
     assert first != second
-
-
-async def test_stream_yields_chunks_of_the_asked_size(store: FsspecBlobStore) -> None:
-    data = os.urandom(5 * MiB + 123)
-    key = await put(store, data)
-    chunks = await collect(store.stream(key, chunk_size=MiB))
-    assert [len(chunk) for chunk in chunks] == [MiB] * 5 + [123]
-    assert b"".join(chunks) == data
-
-
-async def test_put_stream_stores_many_chunks(store: FsspecBlobStore) -> None:
-    data = os.urandom(2 * PART_SIZE + 5 * MiB + 7)  # three S3 parts, the last one short
-    key, size = await store.put_stream(
-        chunks_of(data, 64 * 1024), kind="exports", ext="zip", content_type="application/zip"
-    )
-    assert size == len(data)
-    assert key.startswith("exports/")
-    assert key.endswith(".zip")
-    assert await store.get(key) == data
-
-
-async def test_deleted_blob_is_not_found(store: FsspecBlobStore) -> None:
-    key = await put(store)
-    await store.delete(key)
-    with pytest.raises(NotFound):
-        await store.get(key)
-    with pytest.raises(NotFound):
-        await collect(store.stream(key))
-    assert not await store.exists(key)
-
-
-async def test_missing_blob_is_not_found_and_deleting_it_is_fine(store: FsspecBlobStore) -> None:
-    with pytest.raises(NotFound):
-        await store.get(A_KEY)
-    with pytest.raises(NotFound):
-        await collect(store.stream(A_KEY))
-    await store.delete(A_KEY)
-
-
-async def test_exists(store: FsspecBlobStore) -> None:
-    key = await put(store)
-    assert await store.exists(key)
-    assert not await store.exists(A_KEY)
-
-
-async def test_keys_lists_what_was_put(store: FsspecBlobStore) -> None:
-    assert await collect(store.keys()) == []
-    images = {await put(store) for _ in range(3)}
-    export, _ = await store.put_stream(
-        chunks_of(b"zip", 1), kind="exports", ext="zip", content_type="application/zip"
-    )
-    assert set(await collect(store.keys())) == images | {export}
-
-
-@pytest.mark.parametrize("key", BAD_KEYS)
-async def test_keys_the_store_cannot_have_made_do_not_exist(
-    store: FsspecBlobStore, key: str
-) -> None:
-    with pytest.raises(NotFound):
-        await store.get(key)
-    with pytest.raises(NotFound):
-        await collect(store.stream(key))
-    with pytest.raises(NotFound):
-        await store.delete(key)
-    with pytest.raises(NotFound):
-        store.presign(key, expires_at=in_an_hour())
-    assert not await store.exists(key)
-
-
-@pytest.mark.parametrize("kind", BAD_KINDS)
-async def test_bad_kind_is_invalid(store: FsspecBlobStore, kind: str) -> None:
-    with pytest.raises(Invalid):
-        await store.put(b"x", kind=kind, ext="png", content_type="image/png")
-    with pytest.raises(Invalid):
-        await store.put_stream(chunks_of(b"x", 1), kind=kind, ext="png", content_type="image/png")
-    assert await collect(store.keys()) == []
-
-
-@pytest.mark.parametrize("ext", BAD_EXTS)
-async def test_bad_ext_is_invalid(store: FsspecBlobStore, ext: str) -> None:
-    with pytest.raises(Invalid):
-        await store.put(b"x", kind="images", ext=ext, content_type="image/png")
-    assert await collect(store.keys()) == []
-
-
-async def test_a_failing_source_stores_nothing_and_its_error_comes_out(
-    store: FsspecBlobStore,
-) -> None:
-    async def failing() -> AsyncIterator[bytes]:
-        for _ in range(3):
-            yield os.urandom(4 * MiB)  # past one S3 part: a multipart upload is under way
-        raise Boom("the client hung up")
-
-    with pytest.raises(Boom, match="hung up"):
-        await store.put_stream(failing(), kind="images", ext="png", content_type="image/png")
-    assert await collect(store.keys()) == []
-
-
-async def test_stream_chunk_size_must_be_positive(store: FsspecBlobStore) -> None:
-    key = await put(store)
-    with pytest.raises(Invalid):
-        await collect(store.stream(key, chunk_size=0))
-
-
-async def test_presign(store: FsspecBlobStore, flavour: str) -> None:
-    data = os.urandom(2000)
-    key = await put(store, data)
-    url = store.presign(key, expires_at=in_an_hour(), filename="cat picture.png")
-    if flavour != "s3":
-        assert url is None  # the core signs a URL the server serves
-        return
-    assert url is not None
-    assert parse_qs(urlsplit(url).query)["X-Amz-Expires"] == ["3600"]
-    async with aiohttp.ClientSession() as http, http.get(url) as response:
-        assert response.status == 200
-        assert await response.read() == data
-        disposition = response.headers["Content-Disposition"]
-    assert 'filename="cat picture.png"' in disposition
-
-
-async def test_presign_needs_an_aware_future_expiry(store: FsspecBlobStore) -> None:
-    key = await put(store)
-    with pytest.raises(Invalid):
-        store.presign(key, expires_at=datetime.now() + timedelta(hours=1))
-    with pytest.raises(Invalid):
-        store.presign(key, expires_at=datetime.now(UTC) - timedelta(seconds=5))
-
-
-async def test_ping(store: FsspecBlobStore) -> None:
-    await store.ping()
-
-
-async def test_a_closed_store_is_unavailable(store_url: str) -> None:
-    store = open_blob_store(store_url)
-    key = await put(store)
-    await store.close()
-    await store.close()  # closing twice is fine
-    with pytest.raises(Unavailable):
-        await store.get(key)
 
 
 # --------------------------------------------------------------------------- S3 only

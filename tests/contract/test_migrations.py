@@ -19,7 +19,7 @@ from rankion_sqlalchemy import SqlStorage, open_storage
 from rankion_sqlalchemy.schema import include_object, metadata_for
 from rankion_sqlalchemy.storage import alembic_config
 
-from .conftest import NO_POSTGRES, POSTGRES_URL, postgres_options
+from .backends import NO_POSTGRES, POSTGRES_URL, postgres_options
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

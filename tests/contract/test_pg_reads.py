@@ -21,12 +21,12 @@ import pytest
 from rankion_core.errors import Unavailable
 from rankion_core.models import Image, Share
 from rankion_core.ports import ImageQuery
+from rankion_core.testing.builders import add_images, at, image, two_teams
 from rankion_sqlalchemy import SqlStorage, open_storage
 from rankion_sqlalchemy.pg_reads import PgReads
 from rankion_sqlalchemy.rows import json_loads
 
-from .builders import add_images, at, image, two_teams
-from .conftest import NO_POSTGRES, POSTGRES_URL, empty_postgres
+from .backends import NO_POSTGRES, POSTGRES_URL, empty_postgres
 
 NOW = at(500)
 

@@ -26,7 +26,7 @@ from rankion_sqlalchemy import SqlStorage, open_storage
 from rankion_sqlalchemy import plans as rankion_plans
 from rankion_sqlalchemy.tables import calendar_events, jobs, projects
 
-from .conftest import NO_POSTGRES, POSTGRES_URL, postgres_options, run_aside
+from .backends import NO_POSTGRES, POSTGRES_URL, postgres_options, run_aside
 
 IMAGES, JOBS, EVENTS = 5000, 3000, 1000
 Plans = Callable[[Callable[[SqlStorage], Awaitable[Any]]], Awaitable[list[str]]]

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 
 from rankion_core.ports import ImageQuery
 from rankion_core.rules.search import matches, words
+from rankion_core.testing.builders import add_images, image, make_team
 from rankion_sqlalchemy import SqlStorage, open_storage
 
-from .builders import add_images, image, make_team
-from .conftest import POSTGRES_URL, empty_postgres, postgres_options
+from .backends import POSTGRES_URL, empty_postgres, postgres_options
 
 #: Words in several scripts, with and without accents, "_", digits, punctuation.
 ALPHABET = st.sampled_from(list("aeosuASE_019 -.,'\"*():éÉèüÜßçñøÅ漢字かなДжд€"))

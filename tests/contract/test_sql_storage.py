@@ -16,10 +16,9 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from rankion_core.errors import Invalid, Unavailable
 from rankion_core.models import ImageSort, LedgerEntry, Share
 from rankion_core.ports import ImageQuery
+from rankion_core.testing.builders import T0, add_images, at, image, job, make_team, two_teams
 from rankion_sqlalchemy import SqlStorage, open_storage, plans
 from rankion_sqlalchemy.engine import normalise_url
-
-from .builders import T0, add_images, at, image, job, make_team, two_teams
 
 
 @pytest.mark.parametrize(

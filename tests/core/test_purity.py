@@ -18,3 +18,17 @@ def test_importing_the_core_pulls_in_no_io_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"rankion_core imported: {out.stdout.strip()}"
+
+
+def test_the_contract_suites_pull_in_pytest_only_when_imported() -> None:
+    """``rankion_core.testing`` ships with the core: it needs pytest, no I/O library,
+    and the rest of the core never imports it."""
+    code = (
+        "import sys, rankion_core, rankion_core.services, rankion_core.ports;"
+        "before = 'pytest' in sys.modules;"
+        "import rankion_core.testing;"
+        f"bad = [m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r}];"
+        "print(before, ','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", f"rankion_core.testing: {out.stdout.strip()}"

@@ -1,7 +1,7 @@
 """The plug-in path of docs/backends.md, end to end: a package outside this
 distribution registers a storage backend under the ``rankion.storage`` entry-point
 group, and the server's wiring finds it by URL scheme. (The whole storage contract
-also runs against it: the ``plugin`` parameter of the ``storage`` fixture.)"""
+also runs against it: ``test_contract.py`` beside this file.)"""
 
 from __future__ import annotations
 

@@ -1,0 +1,141 @@
+"""Projects and calendar events: CRUD, team scope, the event list's filters and order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rankion_core.models import CalendarEvent, EventStatus, EventType
+from rankion_core.ports import EventQuery, Storage
+from rankion_core.testing.builders import at, event, make_project, two_teams
+from rankion_core.testing.storage.fixture import StorageFixtures
+
+
+async def add_events(storage: Storage, *events: CalendarEvent) -> list[CalendarEvent]:
+    async with storage.unit_of_work() as uow:
+        added = [await uow.events.add(e) for e in events]
+        await uow.commit()
+    return added
+
+
+async def listed(storage: Storage, team: int, project: int, **query: Any) -> tuple[list[int], int]:
+    async with storage.unit_of_work() as uow:
+        items, total = await uow.events.list(EventQuery(team_id=team, project_id=project, **query))
+    return [e.id for e in items], total
+
+
+class CalendarContract(StorageFixtures):
+    """Projects and calendar events."""
+
+    async def test_projects_add_get_and_list_by_id(self, storage: Storage) -> None:
+        team, other = await two_teams(storage)
+        blog = await make_project(storage, team, "blog")
+        shop = await make_project(storage, team, "shop")
+        theirs = await make_project(storage, other, "news")
+        async with storage.unit_of_work() as uow:
+            got = await uow.projects.get(team, blog.id)
+            assert await uow.projects.get(other, blog.id) is None
+            assert await uow.projects.get(team, theirs.id) is None
+            items, total = await uow.projects.list(team, 1, 10)
+            one, _ = await uow.projects.list(team, 2, 1)
+            past, past_total = await uow.projects.list(team, 3, 1)
+        assert got is not None
+        assert (got.name, got.team_id) == ("blog", team)
+        assert ([p.id for p in items], total) == ([blog.id, shop.id], 2)
+        assert [p.id for p in one] == [shop.id]
+        assert (past, past_total) == ([], 2)
+
+    async def test_event_add_get_update_delete(self, storage: Storage) -> None:
+        team, other = await two_teams(storage)
+        project = await make_project(storage, team)
+        (added,) = await add_events(
+            storage, event(team, project.id, notes="draft", article_id=12, type=EventType.PODCAST)
+        )
+        assert added.id > 0
+        async with storage.unit_of_work() as uow:
+            loaded = await uow.events.get(team, added.id)
+            assert await uow.events.get(other, added.id) is None
+            assert loaded is not None
+            assert (loaded.type, loaded.status, loaded.notes) == (
+                EventType.PODCAST,
+                EventStatus.PLANNED,
+                "draft",
+            )
+            loaded.title, loaded.status, loaded.scheduled_at = "Moved", EventStatus.IDEA, None
+            loaded.updated_at = at(5)
+            await uow.events.update(loaded)
+            await uow.commit()
+        async with storage.unit_of_work() as uow:
+            changed = await uow.events.get(team, added.id)
+            assert changed is not None
+            assert (changed.title, changed.status, changed.scheduled_at) == (
+                "Moved",
+                EventStatus.IDEA,
+                None,
+            )
+            assert changed.updated_at == at(5)
+            assert await uow.events.delete(other, added.id) is False
+            assert await uow.events.delete(team, added.id) is True
+            assert await uow.events.delete(team, added.id) is False
+            await uow.commit()
+        async with storage.unit_of_work() as uow:
+            assert await uow.events.get(team, added.id) is None
+
+    async def test_events_sort_by_schedule_nulls_last_ties_by_id(self, storage: Storage) -> None:
+        team, _ = await two_teams(storage)
+        project = await make_project(storage, team)
+        other_project = await make_project(storage, team, "other")
+        a, b, c, d, e = await add_events(
+            storage,
+            event(team, project.id, scheduled_at=at(60)),
+            event(team, project.id, scheduled_at=None, status=EventStatus.IDEA, created_at=at(1)),
+            event(team, project.id, scheduled_at=at(30)),
+            event(team, project.id, scheduled_at=at(60)),
+            event(team, project.id, scheduled_at=None, status=EventStatus.IDEA, created_at=at(2)),
+        )
+        await add_events(storage, event(team, other_project.id))
+        assert await listed(storage, team, project.id) == ([c.id, a.id, d.id, b.id, e.id], 5)
+        assert await listed(storage, team, project.id, per_page=2, page=2) == ([d.id, b.id], 5)
+        assert await listed(storage, team, project.id, per_page=2, page=4) == ([], 5)
+
+    async def test_event_range_is_inclusive_and_drops_the_unscheduled(
+        self, storage: Storage
+    ) -> None:
+        team, _ = await two_teams(storage)
+        project = await make_project(storage, team)
+        events = await add_events(
+            storage,
+            *(event(team, project.id, scheduled_at=at(days=d)) for d in range(5)),
+            event(team, project.id, scheduled_at=None, status=EventStatus.IDEA),
+        )
+        got = await listed(
+            storage, team, project.id, scheduled_from=at(days=1), scheduled_to=at(days=3)
+        )
+        assert got == ([e.id for e in events[1:4]], 3)
+        assert (await listed(storage, team, project.id, scheduled_from=at(days=4)))[0] == [
+            events[4].id
+        ]
+        assert (await listed(storage, team, project.id, scheduled_to=at(days=0)))[0] == [
+            events[0].id
+        ]
+
+    async def test_event_filters_by_status_and_type(self, storage: Storage) -> None:
+        team, other = await two_teams(storage)
+        project = await make_project(storage, team)
+        a, b, c = await add_events(
+            storage,
+            event(team, project.id, type=EventType.VIDEO, scheduled_at=at(1)),
+            event(team, project.id, status=EventStatus.PUBLISHED, scheduled_at=at(2)),
+            event(
+                team,
+                project.id,
+                type=EventType.VIDEO,
+                status=EventStatus.CANCELLED,
+                scheduled_at=at(3),
+            ),
+        )
+        video = (EventType.VIDEO,)
+        assert await listed(storage, team, project.id, types=video) == ([a.id, c.id], 2)
+        done = (EventStatus.PUBLISHED, EventStatus.CANCELLED)
+        assert await listed(storage, team, project.id, statuses=done) == ([b.id, c.id], 2)
+        assert await listed(storage, team, project.id, statuses=done, types=video) == ([c.id], 1)
+        assert await listed(storage, other, project.id) == ([], 0)
