@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from rankion_core.models import Export, ExportStatus, JobKind, JobStatus
 from rankion_core.ports import Storage
-
-from .builders import T0, add_images, add_jobs, at, image, job, two_teams
+from rankion_core.testing.builders import T0, add_images, add_jobs, at, image, job, two_teams
 
 
 async def test_image_and_export_rows_name_their_blobs_of_every_team(storage: Storage) -> None:

@@ -17,10 +17,10 @@ from rankion_core.models import ProcessingStatus
 from rankion_core.ports import ImageQuery, Storage
 from rankion_core.rules import renditions, similar
 from rankion_core.services.creation import GenerateRequest
+from rankion_core.testing.builders import add_images, at, image, two_teams
 from rankion_fsspec import FsspecBlobStore, open_blob_store
 from rankion_procedural import PillowCodec, ProceduralProvider
 from rankion_server.maintenance_checks import orphan_blobs, referenced_blobs, stored_blobs
-from tests.contract.builders import add_images, at, image, two_teams
 from tests.support.moto_server import MotoS3, moto_s3  # noqa: F401
 
 
