@@ -184,12 +184,15 @@ def compiled_filters(dialect: str, shape: FilterShape) -> CompiledFilters:
         return CompiledFilters("", (), ())
     terms = [FILTERS[name].term([None] * size) for name, size in shape]
     target = _RAW_DIALECTS[dialect]
-    compiled = and_(*terms).compile(dialect=target)
+    # compiled inside a SELECT FROM images, so a term's subquery correlates with it
+    outer: Select[Any] = select(literal_column("1")).select_from(images).where(and_(*terms))
+    compiled = outer.compile(dialect=target)
     names = tuple(compiled.positiontup or ())
     processors = tuple(
         compiled.binds[name].type.dialect_impl(target).bind_processor(target) for name in names
     )
-    return CompiledFilters(str(compiled), names, processors)
+    where = str(compiled).split("\nWHERE ", 1)[1]  # the outer WHERE comes first
+    return CompiledFilters(where, names, processors)
 
 
 def image_filters(
