@@ -10,8 +10,42 @@ from __future__ import annotations
 from datetime import datetime
 
 from .ports import GalleryReads, ImageFamily, ImageListing, ImageQuery, Storage
+from .rules.search import words
 
-__all__ = ["UnitOfWorkReads", "reads_of"]
+__all__ = [
+    "IMAGE_FILTERS",
+    "MATCH_FILTERS",
+    "UnitOfWorkReads",
+    "active_filters",
+    "reads_of",
+]
+
+#: The gallery's filters: the fields of ``ImageQuery`` that narrow a list. Every
+#: backend answers each of them, keyed by these names (the SQL backend's
+#: ``queries.FILTERS``, the memory backend's ``IMAGE_TESTS``); a new filter is a field
+#: of ``ImageQuery`` and a name here.
+IMAGE_FILTERS = (
+    "model",
+    "created_from",
+    "created_to",
+    "favorite",
+    "project_id",
+    "statuses",
+    "tags",
+    "q",
+)
+#: Those of them that match words of an image (its tags, its text): a backend may
+#: plan these differently from the others.
+MATCH_FILTERS = ("tags", "q")
+
+
+def active_filters(query: ImageQuery) -> tuple[str, ...]:
+    """The names of the filters ``query`` sets, in ``IMAGE_FILTERS`` order (a ``q``
+    without words sets none: every image matches it)."""
+    found = [n for n in IMAGE_FILTERS if getattr(query, n) not in (None, ())]
+    if "q" in found and not words(query.q or ""):
+        found.remove("q")
+    return tuple(found)
 
 
 class UnitOfWorkReads:

@@ -28,6 +28,7 @@ from rankion_core.models import (
     User,
 )
 from rankion_core.ports import DayQuery, EventQuery, ImageQuery
+from rankion_core.reads import IMAGE_FILTERS, active_filters
 from rankion_core.rules import renditions, search, similar, trash
 from rankion_core.rules.fairness import Lane, lane_of, lanes_of, next_turn
 from rankion_core.rules.shares import is_active
@@ -218,23 +219,36 @@ class Events:
         ]
 
 
+def _has_tags(query: ImageQuery) -> Callable[[Image], bool]:
+    wanted = {tag_key(t) for t in query.tags}
+    return lambda i: wanted <= {tag_key(t) for t in i.tags}
+
+
+def _has_words(query: ImageQuery) -> Callable[[Image], bool]:
+    wanted = search.words(query.q or "")
+    return lambda i: search.matches(wanted, [i.title, i.prompt, *i.tags])
+
+
+#: each gallery filter (``rankion_core.reads.IMAGE_FILTERS``) as a test of an image
+IMAGE_TESTS: dict[str, Callable[[ImageQuery], Callable[[Image], bool]]] = {
+    "model": lambda q: lambda i: i.model == q.model,
+    "created_from": lambda q: lambda i: i.created_at >= q.created_from,  # type: ignore[operator]
+    "created_to": lambda q: lambda i: i.created_at <= q.created_to,  # type: ignore[operator]
+    "favorite": lambda q: lambda i: i.is_favorite == q.favorite,
+    "project_id": lambda q: lambda i: i.project_id == q.project_id,
+    "statuses": lambda q: lambda i: i.processing_status in q.statuses,
+    "tags": _has_tags,
+    "q": _has_words,
+}
+if tuple(IMAGE_TESTS) != IMAGE_FILTERS:
+    raise ImportError("the memory backend's image tests differ from IMAGE_FILTERS")
+
+
 def _image_filter(query: ImageQuery) -> Callable[[Image], bool]:
-    words = search.words(query.q) if query.q else []
-    tags = {tag_key(t) for t in query.tags}
+    tests = [IMAGE_TESTS[name](query) for name in active_filters(query)]
 
     def keep(i: Image) -> bool:
-        checks = (
-            i.team_id == query.team_id and i.deleted_at is None,
-            query.model is None or i.model == query.model,
-            query.created_from is None or i.created_at >= query.created_from,
-            query.created_to is None or i.created_at <= query.created_to,
-            query.favorite is None or i.is_favorite == query.favorite,
-            query.project_id is None or i.project_id == query.project_id,
-            not query.statuses or i.processing_status in query.statuses,
-            not tags or tags <= {tag_key(t) for t in i.tags},
-            not words or search.matches(words, [i.title, i.prompt, *i.tags]),
-        )
-        return all(checks)
+        return i.team_id == query.team_id and i.deleted_at is None and all(t(i) for t in tests)
 
     return keep
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from rankion_core.errors import Invalid
 from rankion_core.rules import similar
 
-__all__ = ["create_engine", "normalise_url"]
+__all__ = ["create_engine", "normalise_url", "sqlite_file"]
 
 _DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -102,3 +102,13 @@ def _install_sqlite_hooks(engine: AsyncEngine, busy_timeout_ms: int, mode: str) 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def sqlite_file(url: URL) -> str | None:
+    """The database file of a SQLite URL (None: not SQLite, or in memory)."""
+    if url.get_backend_name() != "sqlite":
+        return None
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:") or url.query:
+        return None
+    return database

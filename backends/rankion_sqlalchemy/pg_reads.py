@@ -10,13 +10,14 @@ per statement (page, total, shares). ``PgReads`` answers ``GalleryReads`` instea
   ``SELECT``: one round trip, and one snapshot (a statement sees a single snapshot
   under any isolation level), so page, total and shares always agree — with no
   ``BEGIN``/``COMMIT`` round trips around it;
-* the SQL is text written here (``ListSql``), with ``$n`` parameters, the same
-  filters, orders, match conditions (the GIN expression for ``q``) and, for ``q``,
-  the same MATERIALIZED-CTE shape as ``queries.image_page`` (see there for why). The
-  text depends only on which filters are set, so asyncpg's per-connection statement
-  cache prepares each shape once; the connections keep the engine's
-  ``plan_cache_mode=force_custom_plan``, so each execution is still planned for its
-  own values;
+* the statement is written once per query shape (``ListShape``: which filters are
+  set, not their values) and cached (``statement``): the plain filters and the
+  orders compiled from ``queries.FILTERS`` and ``queries.SORTS``, the match
+  conditions (the GIN expression for ``q``) and, for ``q``, the same
+  MATERIALIZED-CTE shape as ``queries.image_page`` (see there for why), with ``$n``
+  parameters; asyncpg's per-connection statement cache prepares each shape once;
+  the connections keep the engine's ``plan_cache_mode=force_custom_plan``, so each
+  execution is still planned for its own values;
 * rows become entities through the backend's one builder (``rows.EntityRows``, for
   asyncpg's values): asyncpg already returns aware UTC datetimes, bools and ints;
   ``tags`` is selected as text and parsed (orjson), statuses become enums;
@@ -40,8 +41,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from sqlalchemy import JSON, Column
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -49,17 +52,24 @@ from rankion_core.errors import Unavailable
 from rankion_core.models import Image, ImageSort, Share
 from rankion_core.ports import ImageFamily, ImageListing, ImageQuery
 
-from .queries import tag_keys
+from .queries import (
+    WALKABLE_SORTS,
+    CompiledFilters,
+    FilterShape,
+    compiled_filters,
+    order_sql,
+    plain_filters,
+    tag_keys,
+)
 from .rows import EntityRows
-from .search import query_words, tsquery
-from .sqlite_reads import TOP, WORD_BRANCHES
+from .search import TOP, WORD_BRANCHES, query_words, tsquery
 from .totals import unfiltered
 from .uow import UNAVAILABLE_ERRORS
 
 if TYPE_CHECKING:
     import asyncpg
 
-__all__ = ["ListSql", "PgReads", "family_sql"]
+__all__ = ["ListShape", "ListSql", "PgReads", "family_sql", "statement"]
 
 #: connections of the pool when the engine's pool has no size (e.g. ``NullPool``)
 DEFAULT_POOL_SIZE = 5
@@ -85,22 +95,8 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-_ORDER = {
-    ImageSort.NEWEST: "{t}.created_at DESC, {t}.id DESC",
-    ImageSort.OLDEST: "{t}.created_at ASC, {t}.id ASC",
-    ImageSort.EDITED: "{t}.edited_at DESC NULLS LAST, {t}.id DESC",
-}
-
-
-#: the same orders over a tag's rows (``t``: ``image_tags``), newest and oldest only
-_TAG_ORDER = {
-    ImageSort.NEWEST: "t.created_at DESC, t.image_id DESC",
-    ImageSort.OLDEST: "t.created_at ASC, t.image_id ASC",
-}
-
-
-def _order(sort: ImageSort, table: str) -> str:
-    return _ORDER[sort].format(t=table)
+def _order(sort: ImageSort, relation: str, id_column: str = "id") -> str:
+    return order_sql(sort, "postgresql", relation, id_column)
 
 
 #: a listed image's columns start after the total; its share's after the image's
@@ -123,158 +119,174 @@ def _active_share(of: str, team: str, now: str) -> str:
     )
 
 
-class ListSql:
-    """The one statement of a gallery list, built from its ``ImageQuery``.
+@attrs.frozen
+class ListShape:
+    """What the statement of a list depends on: which filters are set, not their
+    values. One statement is written per shape (``statement``) and cached, so asyncpg's
+    per-connection statement cache prepares each shape once."""
+
+    filters: FilterShape
+    tags: int
+    #: how many ``q`` words (2 standing for "more than one")
+    words: int
+    sort: ImageSort
+    later_page: bool
+    #: unfiltered: the total is the trigger-kept count (``totals``)
+    kept: bool
+
+    # -- the plan's rules, by name
+
+    @property
+    def walks_tag(self) -> bool:
+        """One tag, newest or oldest first, no ``q``: walk the tag's rows in date order
+        (``ix_image_tags_newest``, migration 0005) instead of every match of it."""
+        return self.tags == 1 and not self.words and self.sort in WALKABLE_SORTS
+
+    @property
+    def walks_word(self) -> bool:
+        """One word, no tag, newest or oldest first: walk the rows of each stored word
+        it is a prefix of in date order (``ix_image_words_newest``, migration 0006)
+        when there are at most ``WORD_BRANCHES`` of them, else the GIN matches."""
+        return self.words == 1 and not self.tags and self.sort in WALKABLE_SORTS
+
+    @property
+    def plain_filtered(self) -> bool:
+        """Whether a plain filter (not a match filter) is set: else a walked tag's or
+        word's own rows (which hold the team and liveness) answer alone."""
+        return bool(self.filters)
+
+
+class _Slots:
+    """A statement's parameters by name, numbered ``$n`` in order of first use."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def __call__(self, name: str) -> str:
+        if name not in self.names:
+            self.names.append(name)
+        return f"${self.names.index(name) + 1}"
+
+    def filters(self, compiled: CompiledFilters) -> str:
+        """``compiled``'s SQL, its parameters numbered after those named so far."""
+        offset = len(self.names)
+        self.names.extend(compiled.names)
+        return compiled.numbered_from(offset)
+
+
+@attrs.frozen
+class _Part:
+    """The CTEs that give a list's ``page`` (and what it needs), and the SELECT of
+    its matching rows (counted for the total)."""
+
+    ctes: list[str]
+    matching: str
+
+
+class _Statement:
+    """The statement of one ``ListShape``, written in small named parts.
 
     Its rows: ``total, <image columns>, <share columns>`` per listed image, in the
     list's order; when the page is empty, one row with the total and NULLs.
     """
 
-    def __init__(self, query: ImageQuery, now: datetime, count_limit: int) -> None:
-        self.params: list[Any] = [query.team_id]
-        where = ["images.team_id = $1", "images.deleted_at IS NULL"]
-        if query.model is not None:
-            where.append(f"images.model = {self._param(query.model)}")
-        if query.created_from is not None:
-            where.append(f"images.created_at >= {self._param(_utc(query.created_from))}")
-        if query.created_to is not None:
-            where.append(f"images.created_at <= {self._param(_utc(query.created_to))}")
-        if query.favorite is not None:
-            where.append(f"images.is_favorite = {self._param(query.favorite)}")
-        if query.project_id is not None:
-            where.append(f"images.project_id = {self._param(query.project_id)}")
-        if query.statuses:
-            values = [s.value for s in query.statuses]
-            where.append(f"images.processing_status = ANY({self._param(values)}::varchar[])")
-        tags = tag_keys(query)
-        words = query_words(query.q)
-        # One tag, newest or oldest first, no ``q``: walk the tag's rows in date order
-        # (``ix_image_tags_newest``, migration 0005) instead of every match of it.
-        ordered_tag = (
-            self._param(tags[0])
-            if len(tags) == 1 and not words and query.sort in _TAG_ORDER
-            else None
+    def __init__(self, shape: ListShape) -> None:
+        self.shape = shape
+        self.p = _Slots()
+        self.p("team")  # $1
+        filters = self.p.filters(compiled_filters("postgresql", shape.filters))
+        #: the plain filters (team and liveness included)
+        self.plain = " AND ".join(
+            ["images.team_id = $1", "images.deleted_at IS NULL", *([filters] if filters else [])]
         )
-        for tag in tags if ordered_tag is None else ():
-            where.append(
-                "images.id IN (SELECT image_tags.image_id FROM image_tags"
-                f" WHERE image_tags.team_id = $1 AND image_tags.tag_lower = {self._param(tag)})"
-            )
-        # One word, no tag, newest or oldest first: walk the rows of each stored word
-        # it is a prefix of in date order (``ix_image_words_newest``, migration 0006)
-        # when there are at most ``WORD_BRANCHES`` of them, else the GIN matches.
-        ordered_word = len(words) == 1 and not tags and query.sort in _TAG_ORDER
-        filters = " AND ".join(where)  # all but the match filters
-        if words:
-            # the expression of ``ix_images_search``, so the GIN index answers it
-            where.append(
-                "array_to_tsvector(string_to_array(images.search_text, ' '))"
-                f" @@ CAST({self._param(tsquery(words))}::text AS tsquery)"
-            )
-        conditions = " AND ".join(where)
-        limit = self._param(query.per_page)
-        offset = self._param((query.page - 1) * query.per_page)
-        columns = select_list(LIST_IMAGE)
-        capped: str | None = None
-        ctes = []
-        if words and ordered_word:
-            capped = self._param(count_limit + 1)
-            ctes.extend(self._word_ctes(words[0]))
-            ctes.append(
-                "hits AS MATERIALIZED (SELECT images.id, images.created_at, images.edited_at"
-                f" FROM images WHERE {conditions})"
-            )
-            need = self._param(query.page * query.per_page)
-            order = _TAG_ORDER[query.sort].replace("t.", "w.")
-            # the word's row has the team and liveness: join images only for other filters
-            rows = (
-                "FROM image_words AS w WHERE w.team_id = $1 AND w.word = stored.word AND w.live"
-                if len(where) == 3
-                else "FROM image_words AS w JOIN images ON images.id = w.image_id"
-                f" WHERE w.team_id = $1 AND w.word = stored.word AND w.live AND {filters}"
-            )
-            ctes.append(
-                f"page AS ((SELECT {columns} FROM images JOIN (SELECT DISTINCT"
-                " x.created_at, x.image_id FROM stored CROSS JOIN LATERAL"
-                f" (SELECT w.created_at, w.image_id {rows}"
-                f" ORDER BY {order} LIMIT {need}) AS x"
-                f" ORDER BY {order.replace('w.', 'x.')} LIMIT {limit} OFFSET {offset})"
-                " AS ids ON ids.image_id = images.id WHERE (SELECT walk FROM branches))"
-                f" UNION ALL (SELECT {columns} FROM images JOIN (SELECT hits.id FROM hits"
-                f" ORDER BY {_order(query.sort, 'hits')} LIMIT {limit} OFFSET {offset})"
-                " AS ids ON ids.id = images.id WHERE NOT (SELECT walk FROM branches)))"
-            )
-            matching = (
-                "SELECT 1 FROM (SELECT DISTINCT x.image_id FROM stored CROSS JOIN LATERAL"
-                f" (SELECT w.image_id {rows} LIMIT {capped}) AS x) AS d"
-                " WHERE (SELECT walk FROM branches)"
-                " UNION ALL SELECT 1 FROM hits WHERE NOT (SELECT walk FROM branches)"
-            )
-        elif words:
-            # the matches first (GIN, O(matches)), then only they are sorted: see
-            # ``queries.image_page``
-            ctes.append(
-                "hits AS MATERIALIZED (SELECT images.id, images.created_at, images.edited_at"
-                f" FROM images WHERE {conditions})"
-            )
-            ctes.append(
-                f"page AS (SELECT {columns} FROM images JOIN (SELECT hits.id FROM hits"
-                f" ORDER BY {_order(query.sort, 'hits')} LIMIT {limit} OFFSET {offset})"
-                " AS ids ON ids.id = images.id)"
-            )
-            matching = "SELECT 1 FROM hits"
-        elif ordered_tag is not None:
-            tagged = (
-                "FROM image_tags AS t JOIN images ON images.id = t.image_id"
-                f" WHERE t.team_id = $1 AND t.tag_lower = {ordered_tag} AND t.live"
-                f" AND {conditions}"
-            )
-            ctes.append(
-                f"page AS (SELECT {columns} {tagged}"
-                f" ORDER BY {_TAG_ORDER[query.sort]} LIMIT {limit} OFFSET {offset})"
-            )
-            plain = len(where) == 2  # the tag is the only filter: its index range alone
-            matching = (
-                "SELECT 1 FROM image_tags WHERE team_id = $1"
-                f" AND tag_lower = {ordered_tag} AND live"
-                if plain
-                else f"SELECT 1 {tagged}"
-            )
-        elif query.page > 1:
-            # the ids first (an index-only scan skips the offset), then their rows
-            ctes.append(
-                f"page AS (SELECT {columns} FROM images JOIN (SELECT images.id FROM images"
-                f" WHERE {conditions} ORDER BY {_order(query.sort, 'images')}"
-                f" LIMIT {limit} OFFSET {offset}) AS ids ON ids.id = images.id)"
-            )
-            matching = f"SELECT 1 FROM images WHERE {conditions}"
-        else:
-            ctes.append(
-                f"page AS (SELECT {columns} FROM images WHERE {conditions}"
-                f" ORDER BY {_order(query.sort, 'images')} LIMIT {limit} OFFSET {offset})"
-            )
-            matching = f"SELECT 1 FROM images WHERE {conditions}"
-        self.kept = unfiltered(query)
-        if self.kept:  # the trigger-kept count (``totals``), exact whatever its size
-            total = "COALESCE((SELECT live FROM image_counts WHERE image_counts.team_id = $1), 0)"
-        else:  # counted up to count_limit + 1: over the limit, the limit is a lower bound
-            capped = capped or self._param(count_limit + 1)
-            total = f"(SELECT count(*) FROM ({matching} LIMIT {capped}) AS matching)"
-        self.sql = (
-            f"WITH {', '.join(ctes)}"
-            f" SELECT total.n, {select_list(LIST_IMAGE, 'page')},"
-            f" {select_list(LIST_SHARE, 'share')}"
-            f" FROM (SELECT {total} AS n) AS total LEFT JOIN page ON true"
-            f" {_active_share('page.id', '$1', self._param(_utc(now)))}"
-            f" ORDER BY {_order(query.sort, 'page')}"
-        )
-        self.count_limit = count_limit
+        self.columns = select_list(LIST_IMAGE)
+        self.limit, self.offset = self.p("limit"), self.p("offset")
+        self.sql = self._outer(self._part())
 
-    def _word_ctes(self, word: str) -> list[str]:
-        """``stored``: the team's stored words that ``word`` is a prefix of (one index
+    def _tag_terms(self) -> list[str]:
+        if self.shape.walks_tag:
+            return []
+        return [
+            "images.id IN (SELECT image_tags.image_id FROM image_tags"
+            f" WHERE image_tags.team_id = $1 AND image_tags.tag_lower = {self.p(f'tag{i}')})"
+            for i in range(self.shape.tags)
+        ]
+
+    def _word_term(self) -> list[str]:
+        if not self.shape.words:
+            return []
+        # the expression of ``ix_images_search``, so the GIN index answers it
+        return [
+            "array_to_tsvector(string_to_array(images.search_text, ' '))"
+            f" @@ CAST({self.p('tsquery')}::text AS tsquery)"
+        ]
+
+    def _conditions(self) -> str:
+        return " AND ".join([self.plain, *self._tag_terms(), *self._word_term()])
+
+    def _part(self) -> _Part:
+        if self.shape.walks_word:
+            return self._walked_word()
+        if self.shape.words:
+            return self._gin_hits()
+        if self.shape.walks_tag:
+            return self._walked_tag()
+        if self.shape.later_page:
+            return self._ids_first()
+        return self._first_page()
+
+    def _hits(self) -> str:
+        return (
+            "hits AS MATERIALIZED (SELECT images.id, images.created_at, images.edited_at"
+            f" FROM images WHERE {self._conditions()})"
+        )
+
+    def _hits_page(self) -> str:
+        return (
+            f"SELECT {self.columns} FROM images JOIN (SELECT hits.id FROM hits"
+            f" ORDER BY {_order(self.shape.sort, 'hits')} LIMIT {self.limit}"
+            f" OFFSET {self.offset}) AS ids ON ids.id = images.id"
+        )
+
+    def _gin_hits(self) -> _Part:
+        """The matches first (GIN, O(matches)), then only they are sorted: see
+        ``queries.image_page``."""
+        return _Part([self._hits(), f"page AS ({self._hits_page()})"], "SELECT 1 FROM hits")
+
+    def _walked_word(self) -> _Part:
+        """Each stored word's rows in date order when there are few stored words
+        (``branches``), else the GIN hits; both written, one chosen by the database."""
+        order = _order(self.shape.sort, "w", "image_id")
+        if self.shape.plain_filtered:
+            rows = (
+                "FROM image_words AS w JOIN images ON images.id = w.image_id"
+                f" WHERE w.team_id = $1 AND w.word = stored.word AND w.live AND {self.plain}"
+            )
+        else:  # the word's row has the team and liveness: no join
+            rows = "FROM image_words AS w WHERE w.team_id = $1 AND w.word = stored.word AND w.live"
+        walk = "(SELECT walk FROM branches)"
+        page = (
+            f"page AS ((SELECT {self.columns} FROM images JOIN (SELECT DISTINCT"
+            " x.created_at, x.image_id FROM stored CROSS JOIN LATERAL"
+            f" (SELECT w.created_at, w.image_id {rows}"
+            f" ORDER BY {order} LIMIT {self.p('need')}) AS x"
+            f" ORDER BY {_order(self.shape.sort, 'x', 'image_id')}"
+            f" LIMIT {self.limit} OFFSET {self.offset})"
+            f" AS ids ON ids.image_id = images.id WHERE {walk})"
+            f" UNION ALL ({self._hits_page()} WHERE NOT {walk}))"
+        )
+        matching = (
+            "SELECT 1 FROM (SELECT DISTINCT x.image_id FROM stored CROSS JOIN LATERAL"
+            f" (SELECT w.image_id {rows} LIMIT {self.p('capped')}) AS x) AS d"
+            f" WHERE {walk} UNION ALL SELECT 1 FROM hits WHERE NOT {walk}"
+        )
+        return _Part([*self._word_ctes(), self._hits(), page], matching)
+
+    def _word_ctes(self) -> list[str]:
+        """``stored``: the team's stored words that the word is a prefix of (one index
         seek each, at most ``WORD_BRANCHES + 1``); ``branches``: whether to walk them
         (``walk``: at most ``WORD_BRANCHES``)."""
-        low, high = self._param(word), self._param(word + TOP)
+        low, high = self.p("word_low"), self.p("word_high")
         return [
             "stored AS MATERIALIZED (WITH RECURSIVE s(word) AS ("
             " SELECT (SELECT min(word) FROM image_words"
@@ -286,22 +298,107 @@ class ListSql:
             f"branches AS (SELECT count(*) <= {WORD_BRANCHES} AS walk FROM stored)",
         ]
 
-    def _param(self, value: Any) -> str:
-        self.params.append(value)
-        return f"${len(self.params)}"
+    def _walked_tag(self) -> _Part:
+        tag = self.p("tag0")
+        tagged = (
+            "FROM image_tags AS t JOIN images ON images.id = t.image_id"
+            f" WHERE t.team_id = $1 AND t.tag_lower = {tag} AND t.live AND {self._conditions()}"
+        )
+        page = (
+            f"page AS (SELECT {self.columns} {tagged}"
+            f" ORDER BY {_order(self.shape.sort, 't', 'image_id')}"
+            f" LIMIT {self.limit} OFFSET {self.offset})"
+        )
+        if self.shape.plain_filtered:
+            return _Part([page], f"SELECT 1 {tagged}")
+        # the tag is the only filter: its index range alone
+        return _Part(
+            [page], f"SELECT 1 FROM image_tags WHERE team_id = $1 AND tag_lower = {tag} AND live"
+        )
+
+    def _ids_first(self) -> _Part:
+        """A later page: the ids first (an index-only scan skips the offset), then
+        their rows."""
+        conditions = self._conditions()
+        page = (
+            f"page AS (SELECT {self.columns} FROM images JOIN (SELECT images.id FROM images"
+            f" WHERE {conditions} ORDER BY {_order(self.shape.sort, 'images')}"
+            f" LIMIT {self.limit} OFFSET {self.offset}) AS ids ON ids.id = images.id)"
+        )
+        return _Part([page], f"SELECT 1 FROM images WHERE {conditions}")
+
+    def _first_page(self) -> _Part:
+        conditions = self._conditions()
+        page = (
+            f"page AS (SELECT {self.columns} FROM images WHERE {conditions}"
+            f" ORDER BY {_order(self.shape.sort, 'images')}"
+            f" LIMIT {self.limit} OFFSET {self.offset})"
+        )
+        return _Part([page], f"SELECT 1 FROM images WHERE {conditions}")
+
+    def _total(self, matching: str) -> str:
+        if self.shape.kept:  # the trigger-kept count (``totals``), exact whatever its size
+            return "COALESCE((SELECT live FROM image_counts WHERE image_counts.team_id = $1), 0)"
+        # counted up to count_limit + 1: over the limit, the limit is a lower bound
+        return f"(SELECT count(*) FROM ({matching} LIMIT {self.p('capped')}) AS matching)"
+
+    def _outer(self, part: _Part) -> str:
+        return (
+            f"WITH {', '.join(part.ctes)}"
+            f" SELECT total.n, {select_list(LIST_IMAGE, 'page')},"
+            f" {select_list(LIST_SHARE, 'share')}"
+            f" FROM (SELECT {self._total(part.matching)} AS n) AS total LEFT JOIN page ON true"
+            f" {_active_share('page.id', '$1', self.p('now'))}"
+            f" ORDER BY {_order(self.shape.sort, 'page')}"
+        )
+
+
+@lru_cache(maxsize=512)
+def statement(shape: ListShape) -> tuple[str, tuple[str, ...]]:
+    """The SQL of ``shape`` and its parameters' names, in ``$n`` order."""
+    written = _Statement(shape)
+    return written.sql, tuple(written.p.names)
+
+
+class ListSql:
+    """The one statement of a gallery list (``statement`` of its shape) and its
+    parameters for one ``ImageQuery``."""
+
+    def __init__(self, query: ImageQuery, now: datetime, count_limit: int) -> None:
+        tags, words = tag_keys(query), query_words(query.q)
+        filters, filter_values = plain_filters(query)
+        self.shape = ListShape(
+            filters=filters,
+            tags=len(tags),
+            words=min(len(words), 2),
+            sort=query.sort,
+            later_page=query.page > 1,
+            kept=unfiltered(query),
+        )
+        self.sql, names = statement(self.shape)
+        compiled = compiled_filters("postgresql", filters)
+        values: dict[str, Any] = {
+            "team": query.team_id,
+            **dict(zip(compiled.names, compiled.params(filter_values), strict=True)),
+            **{f"tag{i}": tag for i, tag in enumerate(tags)},
+            "limit": query.per_page,
+            "offset": (query.page - 1) * query.per_page,
+            "need": query.page * query.per_page,
+            "capped": count_limit + 1,
+            "now": _utc(now),
+        }
+        if words:
+            values.update(tsquery=tsquery(words), word_low=words[0], word_high=words[0] + TOP)
+        self.params = [values[name] for name in names]
+        self.count_limit = count_limit
 
     def listing(self, records: Sequence[Any]) -> ImageListing:
         counted = int(records[0][0]) if records else 0
-        images: list[Image] = []
-        found: dict[int, Share] = {}
-        for record in records:
-            if record[1] is None:  # the empty page's row: only the total
-                continue
-            image = LIST_IMAGE.one(record)
-            images.append(image)
-            if record[LIST_SHARE.start] is not None:
-                found[image.id] = LIST_SHARE.one(record)
-        exact = self.kept or counted <= self.count_limit
+        listed = [r for r in records if r[1] is not None]  # the empty page's row: a total
+        images = LIST_IMAGE.many(listed)
+        shared = [r for r in listed if r[LIST_SHARE.start] is not None]
+        found = {share.image_id: share for share in LIST_SHARE.many(shared)}
+        exact = self.shape.kept or counted <= self.count_limit
         total = counted if exact else self.count_limit
         return ImageListing(images=images, total=total, total_exact=exact, shares=found)
 

@@ -1,5 +1,11 @@
 """The WHERE and ORDER BY of the list queries, written once for both dialects.
 
+Each gallery filter is one entry of ``FILTERS`` (the plain ones) or one match form
+(``tags``, ``q``, in ``image_filters``), keyed by the core's ``IMAGE_FILTERS`` names;
+each order one entry of ``SORTS``. The unit-of-work path binds them to a query's
+values; the raw-driver read paths compile them once per query shape
+(``compiled_filters``, ``order_sql``) and only bind values per request.
+
 Partial-index conditions render without bound parameters (``deleted_at IS NULL``,
 ``status IN ('queued', 'running')``) so SQLite can see that a query implies an
 index's ``WHERE``.
@@ -7,27 +13,39 @@ index's ``WHERE``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import operator
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any, Literal
 
+import attrs
 from sqlalchemy import (
     Boolean,
+    Column,
     ColumnElement,
     Integer,
     TextClause,
+    and_,
+    bindparam,
     case,
     cast,
     column,
     literal_column,
     select,
+    table,
     text,
 )
-from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import TSQUERY, asyncpg
+from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.selectable import TextualSelect
 
 from rankion_core.models import ImageSort
 from rankion_core.ports import EventQuery, ImageQuery
+from rankion_core.reads import IMAGE_FILTERS, MATCH_FILTERS, active_filters
 from rankion_core.rules.text import tag_key
 
 from .search import fts5_query, query_words, tsquery
@@ -35,16 +53,24 @@ from .tables import ACTIVE_JOB_STATUSES, calendar_events, image_tags, images, jo
 
 __all__ = [
     "ACTIVE_JOB",
+    "FILTERS",
     "LIVE",
+    "SORTS",
     "TRASHED",
+    "WALKABLE_SORTS",
+    "CompiledFilters",
     "Condition",
+    "Filter",
     "Plan",
     "claimable",
+    "compiled_filters",
     "event_filters",
     "event_order",
     "image_filters",
     "image_order",
     "image_page",
+    "order_sql",
+    "plain_filters",
     "tag_keys",
     "tag_matches",
     "text_matches",
@@ -67,6 +93,108 @@ _c = images.c
 Plan = Literal["default", "drive", "probe"]
 
 
+@attrs.frozen
+class Filter:
+    """One plain gallery filter: ``op(column, parameter)`` over ``images``, its bound
+    parameters named after it (``statuses_0``, ``statuses_1``, … for a set)."""
+
+    name: str
+    column: Column[Any]
+    op: Callable[[Any, Any], ColumnElement[bool]]
+    #: a set of values (``IN``), not one
+    many: bool = False
+
+    def values(self, query: ImageQuery) -> list[Any]:
+        value = getattr(query, self.name)
+        return list(value) if self.many else [value]
+
+    def term(self, values: Sequence[Any]) -> ColumnElement[bool]:
+        """The WHERE term for ``values`` (placeholders, when compiled once per shape)."""
+        kind = self.column.type
+        params = [bindparam(f"{self.name}_{i}", v, type_=kind) for i, v in enumerate(values)]
+        return self.op(self.column, params if self.many else params[0])
+
+
+#: the plain filters by name (the match filters ``tags`` and ``q`` have a form per
+#: plan: ``image_filters`` and the raw read paths)
+FILTERS: dict[str, Filter] = {
+    f.name: f
+    for f in (
+        Filter("model", _c.model, operator.eq),
+        Filter("created_from", _c.created_at, operator.ge),
+        Filter("created_to", _c.created_at, operator.le),
+        Filter("favorite", _c.is_favorite, operator.eq),
+        Filter("project_id", _c.project_id, operator.eq),
+        Filter("statuses", _c.processing_status, lambda c, p: c.in_(p), many=True),
+    )
+}
+if set(FILTERS) | set(MATCH_FILTERS) != set(IMAGE_FILTERS):
+    raise ImportError("queries.FILTERS and the match filters differ from IMAGE_FILTERS")
+
+#: a query's plain filters without their values: (name, number of values) each
+FilterShape = tuple[tuple[str, int], ...]
+
+
+def plain_filters(query: ImageQuery) -> tuple[FilterShape, dict[str, Any]]:
+    """The shape of ``query``'s plain filters and their values by parameter name."""
+    shape: list[tuple[str, int]] = []
+    values: dict[str, Any] = {}
+    for name in active_filters(query):
+        found = FILTERS.get(name)
+        if found is not None:
+            given = found.values(query)
+            shape.append((name, len(given)))
+            values.update((f"{name}_{i}", v) for i, v in enumerate(given))
+    return tuple(shape), values
+
+
+#: the dialects the raw-driver read paths speak (sqlite3: ``?``; asyncpg: ``$n``)
+_RAW_DIALECTS: dict[str, Dialect] = {
+    "sqlite": sqlite.dialect(),
+    "postgresql": asyncpg.dialect(),  # type: ignore[no-untyped-call]
+}
+_NUMBERED = re.compile(r"\$(\d+)")
+
+
+@attrs.frozen
+class CompiledFilters:
+    """The plain filters of one shape in a raw driver's SQL: ``sql`` (empty: none),
+    its parameters' names in order and their bind processors (the column types')."""
+
+    sql: str
+    names: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+    def params(self, values: Mapping[str, Any]) -> list[Any]:
+        found = []
+        for name, process in zip(self.names, self.processors, strict=True):
+            value = values[name]
+            found.append(value if process is None or value is None else process(value))
+        return found
+
+    def numbered_from(self, offset: int) -> str:
+        """``sql`` with its ``$n`` placeholders after ``offset`` others (asyncpg)."""
+        return _NUMBERED.sub(lambda m: f"${int(m[1]) + offset}", self.sql)
+
+
+@lru_cache(maxsize=512)
+def compiled_filters(dialect: str, shape: FilterShape) -> CompiledFilters:
+    """``shape``'s plain filters, ANDed, compiled once for ``dialect``'s raw driver."""
+    if not shape:
+        return CompiledFilters("", (), ())
+    terms = [FILTERS[name].term([None] * size) for name, size in shape]
+    target = _RAW_DIALECTS[dialect]
+    # compiled inside a SELECT FROM images, so a term's subquery correlates with it
+    outer: Select[Any] = select(literal_column("1")).select_from(images).where(and_(*terms))
+    compiled = outer.compile(dialect=target)
+    names = tuple(compiled.positiontup or ())
+    processors = tuple(
+        compiled.binds[name].type.dialect_impl(target).bind_processor(target) for name in names
+    )
+    where = str(compiled).split("\nWHERE ", 1)[1]  # the outer WHERE comes first
+    return CompiledFilters(where, names, processors)
+
+
 def image_filters(
     query: ImageQuery, dialect: str, plan: Plan = "default"
 ) -> list[ColumnElement[bool]]:
@@ -75,18 +203,9 @@ def image_filters(
     # believes ``team_id = ?`` matches ten rows and would otherwise walk the team.
     team = literal_column("+images.team_id", Integer) if plan == "drive" else _c.team_id
     where: list[ColumnElement[bool]] = [team == query.team_id, LIVE]
-    if query.model is not None:
-        where.append(_c.model == query.model)
-    if query.created_from is not None:
-        where.append(_c.created_at >= query.created_from)
-    if query.created_to is not None:
-        where.append(_c.created_at <= query.created_to)
-    if query.favorite is not None:
-        where.append(_c.is_favorite == query.favorite)
-    if query.project_id is not None:
-        where.append(_c.project_id == query.project_id)
-    if query.statuses:
-        where.append(_c.processing_status.in_(query.statuses))
+    shape, values = plain_filters(query)
+    for name, size in shape:
+        where.append(FILTERS[name].term([values[f"{name}_{i}"] for i in range(size)]))
     where.extend(_tag_filter(query.team_id, tag, plan) for tag in tag_keys(query))
     words = query_words(query.q)
     if words:
@@ -130,15 +249,40 @@ def _text_filter(words: list[str], dialect: str, plan: Plan) -> ColumnElement[bo
     return row_id.in_(text_matches(words))
 
 
+#: the sorts a tag's or a word's rows can be walked in (their indexes hold
+#: ``created_at``, not ``edited_at``)
+WALKABLE_SORTS = frozenset({ImageSort.NEWEST, ImageSort.OLDEST})
+
+#: each order of a list, over columns ``c`` (``created_at``, ``edited_at``, ``id``:
+#: the table's, a CTE's, or a tag's or word's rows, whose ``id`` is ``image_id``)
+SORTS: dict[ImageSort, Callable[[Any, str], list[Any]]] = {
+    ImageSort.NEWEST: lambda c, dialect: [c.created_at.desc(), c.id.desc()],
+    ImageSort.OLDEST: lambda c, dialect: [c.created_at.asc(), c.id.asc()],
+    # SQLite already sorts NULLs last on DESC (and its index can only do that).
+    ImageSort.EDITED: lambda c, dialect: [
+        c.edited_at.desc().nulls_last() if dialect == "postgresql" else c.edited_at.desc(),
+        c.id.desc(),
+    ],
+}
+
+
 def image_order(sort: ImageSort, dialect: str, c: Any = _c) -> list[Any]:
     """The ORDER BY of ``sort`` over the columns ``c`` (the table's, or a CTE's)."""
-    if sort is ImageSort.OLDEST:
-        return [c.created_at.asc(), c.id.asc()]
-    if sort is ImageSort.EDITED:
-        # SQLite already sorts NULLs last on DESC (and its index can only do that).
-        edited = c.edited_at.desc()
-        return [edited.nulls_last() if dialect == "postgresql" else edited, c.id.desc()]
-    return [c.created_at.desc(), c.id.desc()]
+    return SORTS[sort](c, dialect)
+
+
+@lru_cache(maxsize=64)
+def order_sql(sort: ImageSort, dialect: str, relation: str, id_column: str = "id") -> str:
+    """``SORTS[sort]`` as ORDER BY text over the relation named ``relation`` (``""``:
+    unqualified names), whose image id is ``id_column``, compiled once for a raw read
+    path."""
+    names: Iterable[str] = ("created_at", "edited_at")
+    columns: list[Any] = [column(n) for n in (*names, id_column)]
+    if relation:  # else the names alone
+        columns = list(table(relation, *columns).c)
+    c = SimpleNamespace(**dict(zip(names, columns, strict=False)), id=columns[-1])
+    target = _RAW_DIALECTS[dialect]
+    return ", ".join(str(o.compile(dialect=target)) for o in SORTS[sort](c, dialect))
 
 
 def image_page(

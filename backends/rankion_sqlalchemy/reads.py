@@ -8,41 +8,28 @@ filtered total only up to the caller's limit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
-from sqlalchemy.engine import URL
-
-from rankion_core.ports import ImageListing, ImageQuery
+from rankion_core.ports import ImageListing, ImageQuery, Storage
 from rankion_core.reads import UnitOfWorkReads
 
 from .repositories import ImageRepo
+from .uow import SqlUnitOfWork
 
-if TYPE_CHECKING:
-    from .storage import SqlStorage
-
-__all__ = ["SqlReads", "sqlite_file"]
-
-
-def sqlite_file(url: URL) -> str | None:
-    """The database file of a SQLite URL (None: not SQLite, or in memory)."""
-    if url.get_backend_name() != "sqlite":
-        return None
-    database = url.database or ""
-    if database in ("", ":memory:") or database.startswith("file:") or url.query:
-        return None
-    return database
+__all__ = ["SqlReads"]
 
 
 class SqlReads(UnitOfWorkReads):
-    def __init__(self, storage: SqlStorage) -> None:
+    def __init__(self, storage: Storage, units: Callable[[], SqlUnitOfWork]) -> None:
         super().__init__(storage)
-        self.sql = storage
+        self.units = units
 
     async def image_listing(
         self, query: ImageQuery, now: datetime, count_limit: int
     ) -> ImageListing:
-        async with self.sql.unit_of_work() as uow:
+        async with self.units() as uow:
             repo = cast("ImageRepo", uow.images)
             images, total, exact = await repo.list_counted(query, count_limit)
             shares = await uow.shares.active_for_images(query.team_id, [i.id for i in images], now)

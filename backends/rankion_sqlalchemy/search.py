@@ -13,7 +13,22 @@ from collections.abc import Iterable, Sequence
 from rankion_core.models import Image
 from rankion_core.rules.search import words
 
-__all__ = ["MAX_WORD", "fts5_query", "image_search_text", "query_words", "tsquery"]
+__all__ = [
+    "MAX_WORD",
+    "TOP",
+    "WORD_BRANCHES",
+    "fts5_query",
+    "image_search_text",
+    "query_words",
+    "tsquery",
+]
+
+#: a ``q`` word whose prefix matches more stored words of the team (``image_words``)
+#: than this is not walked word by word: the prefix is short and its images many
+WORD_BRANCHES = 16
+#: the largest code point: ``word < prefix + TOP`` bounds the stored words starting
+#: with ``prefix`` (no ``\w`` character sorts after it)
+TOP = "\U0010ffff"
 
 #: PostgreSQL refuses lexemes over 2047 bytes; longer words (and query words) are cut
 #: to this many characters on both dialects, which only matters past that length.

@@ -47,9 +47,9 @@ from rankion_core.errors import Unavailable
 from rankion_core.models import Image, ImageSort, Share
 from rankion_core.ports import ImageFamily, ImageListing, ImageQuery
 
-from .queries import tag_keys
+from .queries import WALKABLE_SORTS, compiled_filters, order_sql, plain_filters, tag_keys
 from .rows import EntityRows
-from .search import fts5_query, query_words
+from .search import TOP, WORD_BRANCHES, fts5_query, query_words
 from .totals import unfiltered
 
 __all__ = [
@@ -73,15 +73,9 @@ TAG_ESTIMATE_CAP = 5000
 FTS_ESTIMATE_CAP = 5000
 #: a drive costs about this many probe steps per match (measured at 1M images)
 DRIVE_COST = 2.5
-#: a ``q`` word whose prefix matches more stored words of the team than this is not
-#: walked word by word (``WORD_ORDER``): the prefix is short and its images many
-WORD_BRANCHES = 16
 #: a ``q`` word alone (no tags) with at most this many stored words is walked word by
 #: word without estimating its share (``ListSql.sure_word``)
 WORD_SURE = 4
-#: the largest code point: ``word < prefix + TOP`` bounds the stored words starting
-#: with ``prefix`` (no ``\w`` character sorts after it)
-TOP = "\U0010ffff"
 
 
 def sqlite_time(value: datetime) -> str:
@@ -102,17 +96,6 @@ IMAGES = EntityRows.of(Image, "sqlite")
 SHARES = EntityRows.of(Share, "sqlite")
 IMAGE_LIST, SHARE_LIST = select_list(IMAGES), select_list(SHARES)
 
-_ORDER = {
-    ImageSort.NEWEST: "images.created_at DESC, images.id DESC",
-    ImageSort.OLDEST: "images.created_at ASC, images.id ASC",
-    # SQLite sorts NULLs first, so DESC puts never-edited images last, as the contract asks
-    ImageSort.EDITED: "images.edited_at DESC, images.id DESC",
-}
-#: the same orders over a tag's rows (``ix_image_tags_newest``), for ``TAG_ORDER`` plans
-_TAG_ORDER = {
-    ImageSort.NEWEST: "t.created_at DESC, t.image_id DESC",
-    ImageSort.OLDEST: "t.created_at ASC, t.image_id ASC",
-}
 
 #: How the rows of a list are found: ``WALK`` the team's index in the wanted order
 #: testing every match filter on each row; ``DRIVE`` from one match filter's ids (all
@@ -131,6 +114,11 @@ class Plan:
     source: str | None = None
 
 
+def _unqualified(sort: ImageSort) -> str:
+    """The order of a word's rows merged (their ``created_at, image_id``)."""
+    return order_sql(sort, "sqlite", "", "image_id")
+
+
 class ListSql:
     """The SQL of one image list, built from its ``ImageQuery``.
 
@@ -142,30 +130,16 @@ class ListSql:
         self.query = query
         self.tags = tag_keys(query)
         self.words = query_words(query.q)
-        where = ["images.deleted_at IS NULL"]
-        params: list[Any] = []
-        if query.model is not None:
-            where.append("images.model = ?")
-            params.append(query.model)
-        if query.created_from is not None:
-            where.append("images.created_at >= ?")
-            params.append(sqlite_time(query.created_from))
-        if query.created_to is not None:
-            where.append("images.created_at <= ?")
-            params.append(sqlite_time(query.created_to))
-        if query.favorite is not None:
-            where.append(f"images.is_favorite = {int(query.favorite)}")
-        if query.project_id is not None:
-            where.append("images.project_id = ?")
-            params.append(query.project_id)
-        if query.statuses:
-            where.append(f"images.processing_status IN ({', '.join('?' * len(query.statuses))})")
-            params.extend(s.value for s in query.statuses)
-        self.where, self.params = where, params
-        self.order = _ORDER[query.sort]
+        shape, values = plain_filters(query)
+        filters = compiled_filters("sqlite", shape)  # compiled once per shape
+        #: whether any plain filter (not a match filter) is set
+        self.plain_filtered = bool(shape)
+        self.where = ["images.deleted_at IS NULL", *([filters.sql] if filters.sql else [])]
+        self.params = filters.params(values)
+        self.order = order_sql(query.sort, "sqlite", "images")
         self.need = query.page * query.per_page
-        self.tag_ordered = query.sort in _TAG_ORDER and bool(self.tags)
-        self.word_ordered = query.sort in _TAG_ORDER and bool(self.words)
+        self.tag_ordered = query.sort in WALKABLE_SORTS and bool(self.tags)
+        self.word_ordered = query.sort in WALKABLE_SORTS and bool(self.words)
         #: per query word, the team's stored words it is a prefix of (set by
         #: ``_stored_words``; a word with more than ``WORD_BRANCHES`` is left out)
         self.stored: dict[str, list[str]] = {}
@@ -214,7 +188,7 @@ class ListSql:
                 " WHERE t.team_id = ? AND t.tag_lower = ? AND t.live = 1"
                 f" AND images.team_id = ? AND {where}",
                 [self.query.team_id, plan.source, *rest],
-                _TAG_ORDER[self.query.sort],
+                order_sql(self.query.sort, "sqlite", "t", "image_id"),
             )
         if plan.how == DRIVE:
             assert plan.source is not None
@@ -236,7 +210,7 @@ class ListSql:
         assert plan.source is not None
         probes, probe_params = self.probe(skip_word=plan.source)
         head = " WHERE w.team_id = ? AND w.live = 1"
-        if len(self.where) == 1 and not probes:
+        if not self.plain_filtered and not probes:
             join = " CROSS JOIN images ON images.id = w.image_id" if join_always else ""
             return f"FROM image_words AS w{join}{head}", [self.query.team_id]
         where = " AND ".join([*self.where, *probes])
@@ -268,7 +242,7 @@ class ListSql:
     def page(self, plan: Plan) -> tuple[str, list[Any]]:
         offset = (self.query.page - 1) * self.query.per_page
         if plan.how == WORD_ORDER:
-            order = _TAG_ORDER[self.query.sort].replace("t.", "w.")
+            order = order_sql(self.query.sort, "sqlite", "w", "image_id")
             words = self.stored[plan.source or ""]
             if len(words) == 1 and offset == 0:  # one word, page 1: the plain form
                 rows, params = self._word_rows(plan, join_always=True)
@@ -278,7 +252,7 @@ class ListSql:
             union, params = self._word_union(plan, "w.created_at, w.image_id", order, self.need)
             sql = (
                 f"SELECT {IMAGE_LIST} FROM images WHERE images.id IN"
-                f" (SELECT image_id FROM ({union}) ORDER BY {order.replace('w.', '')}"
+                f" (SELECT image_id FROM ({union}) ORDER BY {_unqualified(self.query.sort)}"
                 f" LIMIT ? OFFSET ?) ORDER BY {self.order}"
             )
             return sql, [*params, self.query.per_page, offset]
@@ -323,7 +297,7 @@ class ListSql:
 
     def only_tag(self) -> bool:
         """Whether one tag is the list's only filter."""
-        return len(self.where) == 1 and len(self.tags) == 1 and not self.words
+        return not self.plain_filtered and len(self.tags) == 1 and not self.words
 
 
 class SqliteReads:

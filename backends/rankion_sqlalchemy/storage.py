@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from rankion_core.errors import Unavailable
 from rankion_core.ports import GalleryReads, Storage, UnitOfWork
 
-from .engine import create_engine
+from .engine import create_engine, sqlite_file
 from .pg_reads import PgReads
-from .reads import SqlReads, sqlite_file
+from .reads import SqlReads
 from .sqlite_reads import SqliteReads
 from .uow import UNAVAILABLE_ERRORS, SqlUnitOfWork
 
@@ -47,7 +47,9 @@ class SqlStorage:
         path = sqlite_file(engine.url)
         self._sqlite_reads = SqliteReads(path) if path is not None else None
         self._pg_reads = PgReads(engine) if self.dialect == "postgresql" else None
-        self._reads: GalleryReads = self._sqlite_reads or self._pg_reads or SqlReads(self)
+        self._reads: GalleryReads = (
+            self._sqlite_reads or self._pg_reads or SqlReads(self, self.unit_of_work)
+        )
 
     def unit_of_work(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self._sessions, self.dialect)

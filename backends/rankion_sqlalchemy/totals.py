@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.sql import Select
 
 from rankion_core.ports import ImageQuery
+from rankion_core.reads import active_filters
 
-from .search import query_words
 from .tables import image_counts
 
 __all__ = ["live_count", "unfiltered"]
@@ -20,16 +20,7 @@ __all__ = ["live_count", "unfiltered"]
 
 def unfiltered(query: ImageQuery) -> bool:
     """Whether ``query`` matches every non-trashed image of its team."""
-    return (
-        query.model is None
-        and query.created_from is None
-        and query.created_to is None
-        and query.favorite is None
-        and query.project_id is None
-        and not query.statuses
-        and not query.tags
-        and not query_words(query.q)
-    )
+    return not active_filters(query)
 
 
 def live_count(team_id: int) -> Select[tuple[int]]:
