@@ -45,6 +45,11 @@ async def _close(chunks: AsyncIterator[bytes]) -> None:
         await aclose()
 
 
+def etag_of(data: bytes) -> str:
+    """The entity tag (unquoted) of an answer whose bytes ``data`` name its version."""
+    return hashlib.blake2b(data, digest_size=12).hexdigest()
+
+
 def not_modified(request: web.Request, etag: str) -> bool:
     """Whether ``If-None-Match`` names ``etag`` (or is ``*``)."""
     tags = request.if_none_match
@@ -65,7 +70,7 @@ async def send_blob(
     path = blobs.local_file(key)
     if path is None:
         # a key's bytes never change, so the key names the version
-        etag = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+        etag = etag_of(key.encode())
         if not_modified(request, etag):
             return web.Response(status=304, headers={"ETag": f'"{etag}"', **(headers or {})})
         headers = {"ETag": f'"{etag}"', **(headers or {})}

@@ -14,8 +14,10 @@ from ..rules import shares as rules
 
 #: how long a resolved share token is trusted before it is looked up again
 LOOKUP_SECONDS = 1.0
-#: resolved tokens kept per process (least recently used dropped first)
-LOOKUP_ENTRIES = 10_000
+#: resolved tokens kept per process (least recently used dropped first). An entry holds
+#: the image, whose prompt may be 32 KB: 1,000 bounds the cache near 32 MB whatever a
+#: tenant shares, and a viral share is one entry.
+LOOKUP_ENTRIES = 1_000
 
 
 @define(frozen=True)

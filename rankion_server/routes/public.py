@@ -9,7 +9,6 @@ thus stops answering everywhere within that bound.
 
 from __future__ import annotations
 
-import hashlib
 from urllib.parse import quote
 
 from aiohttp import web
@@ -21,7 +20,7 @@ from rankion_core.signing import short_expiry
 from .. import sharepage
 from ..keys import CONFIG, rankion
 from ..operations import operation
-from ..streaming import not_modified, send_blob
+from ..streaming import etag_of, not_modified, send_blob
 
 routes = web.RouteTableDef()
 TAG = "public"
@@ -61,7 +60,7 @@ async def public_share_page(request: web.Request) -> web.StreamResponse:
     page_url = _page_url(request, shared.share.token)
     data = sharepage.page_data(shared.image, image_url=image_url, page_url=page_url)
     body = sharepage.render(data).encode()
-    etag = hashlib.blake2b(body, digest_size=12).hexdigest()
+    etag = etag_of(body)
     headers = {**sharepage.HEADERS, "ETag": f'"{etag}"'}
     if not_modified(request, etag):
         return web.Response(status=304, headers=headers)

@@ -146,6 +146,9 @@ async def test_every_way_to_miss_a_share_is_the_same_404(api: Api) -> None:
     assert (await api.get(image, anonymous=True)).body == unknown_image.body
     await api.post(f"/v1/images/{image_id}/restore")  # back again
     assert (await api.get(page, anonymous=True)).status == 200
+    await api.post("/v1/images/bulk/delete", {"ids": [image_id]})  # trashed in bulk: at once
+    assert (await api.get(page, anonymous=True)).body == unknown_page.body
+    await api.post("/v1/images/bulk/restore", {"ids": [image_id]})
 
     await api.call("PATCH", path, {"expires_at": _future(1)})
     api.clock.advance(timedelta(hours=2))  # expired
