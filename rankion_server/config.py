@@ -10,8 +10,7 @@ from attrs import define, field
 
 from rankion_core.errors import Invalid
 from rankion_core.rules.limits import ACTIVE_EXPORTS_PER_TEAM, WEBHOOKS_PER_TEAM
-
-from .workers import DELIVERY_LOOPS, EXPORT_LOOPS
+from rankion_core.workers import DELIVERY_LOOPS, EXPORT_LOOPS
 
 DEFAULT_DATA_DIR = "./rankion-data"
 #: timing settings read from the environment when no option gives them

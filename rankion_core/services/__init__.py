@@ -14,6 +14,7 @@ from .creation import Creation, EditRequest, GenerateRequest, Queued
 from .deps import Deps
 from .exports import Exports, ExportView
 from .feeds import CalendarFeeds, FeedContent
+from .files import BlobContent, Files
 from .gallery import BulkDeleteResult, BulkRestoreResult, Gallery, ImagePatch, SimilarView
 from .hooks import Hooks
 from .jobs import Jobs
@@ -24,6 +25,7 @@ from .webhooks import Webhooks
 
 __all__ = [
     "Accounts",
+    "BlobContent",
     "BulkDeleteResult",
     "BulkRestoreResult",
     "Calendar",
@@ -35,6 +37,7 @@ __all__ = [
     "ExportView",
     "Exports",
     "FeedContent",
+    "Files",
     "Gallery",
     "GenerateRequest",
     "Hooks",
@@ -80,6 +83,7 @@ class Rankion:
         self.jobs = Jobs(deps, lease=lease, hooks=hooks)
         self.exports = Exports(deps, self.jobs)
         self.webhooks = Webhooks(deps, self.jobs)
+        self.files = Files(deps)
 
     def derive(self, hooks: Hooks = Hooks(), **changes: Any) -> Rankion:
         """A new ``Rankion`` over the same ports, with ``changes`` to the ``Deps`` it was
