@@ -117,8 +117,5 @@ def webhook_policy(config: ServerConfig) -> RetryPolicy:
 
 
 async def close(app: Rankion) -> None:
-    if app.deps.webhook_sender is not None:
-        await app.deps.webhook_sender.close()
-    await app.deps.provider.close()
-    await app.deps.blobs.close()
-    await app.deps.storage.close()
+    """Close the backends ``build`` opened."""
+    await app.close()

@@ -93,6 +93,16 @@ class Rankion:
         deps = evolve(self._given, **changes) if changes else self._given
         return Rankion(deps, lease=self.jobs.lease, hooks=self.hooks + hooks)
 
+    async def close(self) -> None:
+        """Close the ports it runs on: the webhook sender, the provider, the blob store
+        and the storage (the ``Rankion`` that opened them closes them, once)."""
+        deps = self._given
+        if deps.webhook_sender is not None:
+            await deps.webhook_sender.close()
+        await deps.provider.close()
+        await deps.blobs.close()
+        await deps.storage.close()
+
     async def run_pending(self, worker: str = "inline") -> int:
         """Run every claimable job now, in this task; how many ran (tests, scripts)."""
         ran = 0
