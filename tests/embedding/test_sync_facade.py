@@ -26,10 +26,10 @@ from rankion_core.models import ProcessingStatus
 from rankion_core.ports import ImageQuery
 from rankion_core.services import GenerateRequest
 from rankion_core.sync import SyncRankion
+from rankion_core.workers import WorkerPool
 from rankion_fsspec import open_blob_store
 from rankion_memory import MemoryStorage
 from rankion_procedural import PillowCodec, ProceduralProvider
-from rankion_server.workers import WorkerPool
 from rankion_sqlalchemy import open_storage
 from tests.contract.backends import NO_POSTGRES, POSTGRES_URL, postgres_options, run_sql
 
