@@ -20,8 +20,7 @@ from typing import Any
 from attrs import define
 
 from rankion_core.rules.limits import ACTIVE_EXPORTS_PER_TEAM, WEBHOOKS_PER_TEAM
-
-from .workers import DELIVERY_LOOPS, EXPORT_LOOPS
+from rankion_core.workers import DELIVERY_LOOPS, EXPORT_LOOPS
 
 __all__ = [
     "ENV_NAMES",
@@ -30,6 +29,7 @@ __all__ = [
     "SettingError",
     "default",
     "markdown",
+    "option_help",
     "read",
 ]
 
@@ -383,6 +383,13 @@ SERVER_SETTINGS = tuple(s for s in SETTINGS if s.reader in (SERVER, RUNNERS))
 def default(name: str) -> Any:
     """The default of the setting ``name``: ``ServerConfig``'s fields take theirs here."""
     return BY_NAME[name].default
+
+
+def option_help(name: str, what: str) -> str:
+    """A command-line option's help: ``what``, then the setting's default and variable."""
+    setting = BY_NAME[name]
+    shown = setting.shown_default().replace("`", "")
+    return f"{what} (default {shown}; env {setting.env})"
 
 
 def read(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -20,10 +20,10 @@ from rankion_core.defaults import SystemClock
 from rankion_core.errors import Invalid
 from rankion_core.ports import BlobStore, Clock, ImageCodec, ImageProvider, Storage
 from rankion_core.rules.webhooks import RetryPolicy
+from rankion_core.workers import WorkerPool
 
 from .config import ServerConfig
 from .webhook_sender import AiohttpWebhookSender
-from .workers import WorkerPool
 
 INSTALL_HINTS = {
     ("rankion.storage", "postgresql"): "pip install 'rankion[postgres]'",
@@ -119,8 +119,5 @@ def webhook_policy(config: ServerConfig) -> RetryPolicy:
 
 
 async def close(app: Rankion) -> None:
-    if app.deps.webhook_sender is not None:
-        await app.deps.webhook_sender.close()
-    await app.deps.provider.close()
-    await app.deps.blobs.close()
-    await app.deps.storage.close()
+    """Close the backends ``build`` opened."""
+    await app.close()
