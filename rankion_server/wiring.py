@@ -74,10 +74,15 @@ def open_codec(name: str) -> ImageCodec:
 
 
 async def build(
-    config: ServerConfig, hooks: Hooks = Hooks(), *, clock: Clock | None = None
+    config: ServerConfig,
+    hooks: Hooks = Hooks(),
+    *,
+    clock: Clock | None = None,
+    base_url: str | None = None,
 ) -> Rankion:
     """Open every backend the config names and build the services over them, with
-    ``hooks`` (metrics, worker wake-ups) wired in and ``clock`` (default: the system's)."""
+    ``hooks`` (metrics, worker wake-ups) wired in and ``clock`` (default: the system's);
+    links start with ``base_url`` (default: the config's)."""
     storage = open_storage(config.database_url)
     if config.migrate:
         await storage.migrate()
@@ -86,7 +91,7 @@ async def build(
         blobs=open_blobs(config.blobs_url, s3_endpoint_url=config.s3_endpoint_url),
         provider=open_provider(config.provider, config.provider_options),
         codec=open_codec(config.codec),
-        signer=HmacUrlSigner(config.secret, config.base_url),
+        signer=HmacUrlSigner(config.secret, base_url or config.base_url),
         webhook_sender=AiohttpWebhookSender(
             allow_private=config.webhooks_allow_private, timeout=config.webhook_timeout_seconds
         ),
