@@ -26,7 +26,6 @@ from typing import TypeVar
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from rankion_core import Hooks, ProviderRejected, ProviderUnavailable, Rankion
 from rankion_core.models import Job, JobKind
@@ -39,7 +38,7 @@ from .operations import Handler as RouteHandler
 __all__ = ["CONTENT_TYPE", "METRICS", "Metrics", "metrics_middleware"]
 
 log = logging.getLogger("rankion.server")
-CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # what generate_latest writes
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 SLOW_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 T = TypeVar("T")

@@ -42,7 +42,8 @@ class MemoryBackend:
 
     def __init__(self, name: str) -> None:
         self._memory = _namespace(name)
-        self.fs = AsyncFileSystemWrapper(self._memory, asynchronous=True)
+        # not fsspec's instance cache: a cached wrapper would keep the namespace alive
+        self.fs = AsyncFileSystemWrapper(self._memory, asynchronous=True, skip_instance_cache=True)
         self.root = "/blobs"
 
     async def open(self) -> None:
