@@ -4,8 +4,13 @@ One VEVENT per dated event: UID (stable per event and deployment), DTSTAMP (the
 event's last change: a feed has no METHOD, so DTSTAMP is its LAST-MODIFIED), DTSTART
 in the project's time zone (``TZID``, with a VTIMEZONE for it; UTC projects write
 ``Z`` times), SUMMARY, STATUS (idea/planned → TENTATIVE, scheduled/published → CONFIRMED,
-cancelled → CANCELLED), DESCRIPTION (the notes), URL (the event in the API) and
-CATEGORIES (the event type). Events have no end: a slot is a point in time.
+cancelled → CANCELLED), DESCRIPTION (the notes), URL and CATEGORIES (the event type).
+Events have no end: a slot is a point in time.
+
+URL is the event's month in the web app (``/app/projects/{id}/calendar?month=YYYY-MM``,
+the month of its project's time zone, ``#event-{id}`` marking it), absolute from the
+deployment's public URL: a calendar app opens it in a browser, which signs in with a
+token if it has no session. The API's own URL of the event would answer ``401`` there.
 """
 
 from __future__ import annotations
@@ -28,6 +33,13 @@ PRODID = "-//Rankion//Editorial calendar//EN"
 MEDIA_TYPE = "text/calendar"
 
 
+def app_url(event: CalendarEvent, base_url: str, zone: tzinfo | None) -> str:
+    """Where the web app shows ``event``: its month in the project's zone."""
+    start = event.scheduled_at
+    month = f"?month={(start.astimezone(zone) if zone else start):%Y-%m}" if start else ""
+    return f"{base_url}/app/projects/{event.project_id}/calendar{month}#event-{event.id}"
+
+
 def _vevent(event: CalendarEvent, base_url: str, host: str, zone: tzinfo | None) -> Event:
     vevent = Event()
     vevent.add("uid", f"event-{event.id}@{host}")
@@ -39,7 +51,7 @@ def _vevent(event: CalendarEvent, base_url: str, host: str, zone: tzinfo | None)
     vevent.add("summary", event.title)
     vevent.add("status", ics_status(event.status))
     vevent.add("categories", [event.type.value])
-    vevent.add("url", f"{base_url}/v1/calendar/{event.id}")
+    vevent.add("url", app_url(event, base_url, zone))
     if event.notes:
         vevent.add("description", event.notes)
     return vevent

@@ -15,13 +15,15 @@ from urllib.parse import quote
 from aiohttp import web
 
 from rankion_core.errors import NotFound
+from rankion_core.rules.media import etag_of
+from rankion_core.services.files import image_content
 from rankion_core.services.views import blob_url
 from rankion_core.signing import short_expiry
 
 from .. import sharepage
 from ..keys import CONFIG, rankion
 from ..operations import operation
-from ..streaming import etag_of, not_modified, send_blob
+from ..streaming import not_modified, send_blob
 
 routes = web.RouteTableDef()
 TAG = "public"
@@ -90,11 +92,5 @@ async def public_share_page(request: web.Request) -> web.StreamResponse:
 async def public_share_image(request: web.Request) -> web.StreamResponse:
     app = rankion(request)
     shared = await app.shares.view(request.match_info["token"])
-    image = shared.image
-    return await send_blob(
-        request,
-        app.deps.blobs,
-        image.public_blob_key or "",
-        content_type=image.mime_type or "application/octet-stream",
-        headers={"Cache-Control": "no-cache"},
-    )
+    content = image_content(app.deps.blobs, shared.image, "public")
+    return await send_blob(request, content, {"Cache-Control": "no-cache"})
