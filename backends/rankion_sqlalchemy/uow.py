@@ -53,7 +53,9 @@ class SqlUnitOfWork:
     (``BEGIN IMMEDIATE``), so only one runs at a time anyway; ``writer`` makes the
     units of work of one process queue for it in order, instead of each polling the
     file lock with SQLite's busy handler (which sleeps up to 100 ms between tries:
-    under 16 concurrent writes that made the p99 seconds).
+    under 16 concurrent writes that made the p99 seconds). The wait is bounded by the
+    busy timeout, as SQLite's own wait was: a unit of work begun inside another one
+    (never done on purpose) still fails with ``Unavailable`` instead of hanging.
     """
 
     # Typed as the ports: a Protocol's attributes are invariant.
@@ -78,11 +80,13 @@ class SqlUnitOfWork:
         sessions: async_sessionmaker[AsyncSession],
         dialect: str,
         writer: asyncio.Lock | None = None,
+        writer_wait: float = 5.0,
     ) -> None:
         self._sessions = sessions
         self._dialect = dialect
         self._session: AsyncSession | None = None
         self._writer = writer
+        self._writer_wait = writer_wait
 
     @property
     def session(self) -> AsyncSession:
@@ -92,7 +96,10 @@ class SqlUnitOfWork:
 
     async def __aenter__(self) -> Self:
         if self._writer is not None:
-            await self._writer.acquire()
+            try:  # as long as SQLite's busy timeout would have waited, then the same 503
+                await asyncio.wait_for(self._writer.acquire(), self._writer_wait)
+            except TimeoutError:
+                raise Unavailable("storage is unavailable (busy)") from None
         session = self._session = self._sessions()
         args = (session, self._dialect)
         self.teams, self.users, self.tokens = TeamRepo(*args), UserRepo(*args), TokenRepo(*args)
