@@ -21,7 +21,7 @@ from attrs import define
 from ..errors import NotFound, ProviderRejected, ProviderUnavailable, RankionError, Unavailable
 from ..models import Actor, ExportStatus, Image, Job, JobKind, JobStatus, ProcessingStatus
 from ..ports import EditSpec, GenerateSpec, UnitOfWork, WebReady
-from ..rules import credits, renditions, similar
+from ..rules import credits, generation, renditions, similar
 from ..rules.webhooks import image_data
 from ..webhooks import DeliveryStatus, WebhookEvent
 from . import joblog
@@ -209,6 +209,7 @@ class Jobs:
     async def _render(self, job: Job) -> None:
         image = await self._start_image(job)
         provider = self.deps.provider
+        options = generation.options_of(job.payload)
         if job.kind is JobKind.EDIT:
             source_bytes, mask = await self._edit_inputs(job)
             spec = EditSpec(
@@ -218,6 +219,8 @@ class Jobs:
                 quality=image.quality,
                 output_format=image.output_format,
                 mask=mask,
+                input_fidelity=options.get("input_fidelity"),
+                partial_images=int(options.get("partial_images", 0)),
             )
             made = await provider.edit(source_bytes, spec)
         else:
@@ -229,6 +232,9 @@ class Jobs:
                     quality=image.quality,
                     background=image.background,
                     output_format=image.output_format,
+                    output_compression=options.get("output_compression"),
+                    moderation=options.get("moderation"),
+                    partial_images=int(options.get("partial_images", 0)),
                 )
             )
         await self._store_result(job, made.data)
