@@ -274,6 +274,11 @@ class JobRepository(Protocol):
         """Extend the lease while ``attempt`` still holds it."""
         ...
 
+    async def set_payload(self, job_id: int, attempt: int, payload: dict[str, Any]) -> bool:
+        """Replace a running job's payload while ``attempt`` still holds it (fenced):
+        how a worker lists what it wrote while the job runs (its previews)."""
+        ...
+
     async def finish(self, job: Job, attempt: int) -> bool:
         """Store ``job``'s final state only if it is still ``running`` at ``attempt``
         (the fencing token); False when a newer attempt or an end came first."""
@@ -289,7 +294,7 @@ class JobRepository(Protocol):
     async def count_claimable(self, now: datetime) -> int: ...
     async def active_payloads(self) -> builtins.list[dict[str, Any]]:
         """The payloads of every job of any team still ``queued`` or ``running``: the
-        orphan check (an edit's mask blob lives until its job ends)."""
+        orphan check (an edit's mask and a job's previews live until the job ends)."""
         ...
 
 

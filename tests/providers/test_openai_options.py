@@ -119,9 +119,7 @@ async def test_partial_images_stream_and_only_the_completed_image_is_returned(
     assert all(d != made.data for _, d in frames.got)
 
 
-async def test_an_edit_streams_its_previews_too(
-    fake: FakeOpenAI, provider: OpenAIProvider
-) -> None:
+async def test_an_edit_streams_its_previews_too(fake: FakeOpenAI, provider: OpenAIProvider) -> None:
     frames = Frames()
     made = await provider.edit(_png(), _edit(partial_images=1, input_fidelity="low"), frames)
     fields = fake.requests[-1].fields
