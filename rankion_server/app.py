@@ -40,6 +40,7 @@ from .limits import (
 from .logs import kv
 from .metrics import METRICS, Metrics, metrics_middleware
 from .middleware import add_request_id, auth_middleware, errors_middleware
+from .mount import mounted_base, prefix_location, prefix_of, remember
 from .routes import add_routes
 from .surface import server_header
 from .web.install import install as install_web
@@ -55,9 +56,15 @@ def _lifecycle(
 
     async def run(app: web.Application) -> AsyncIterator[None]:
         opened: Rankion | None = None
+        prefix = prefix_of(app)
         if RANKION not in app:
-            opened = await wiring.build(app[CONFIG], hooks, clock=clock)
+            base = mounted_base(app[CONFIG].base_url, prefix)
+            opened = await wiring.build(app[CONFIG], hooks, clock=clock, base_url=base)
             app[RANKION] = opened
+        elif prefix:  # a given core under a prefix: its links point into the mount
+            served = app[RANKION]
+            base = mounted_base(served.deps.base_url, prefix)
+            app[RANKION] = served.derive(signer=served.deps.signer.rebased(base))
         pool = app[WORKERS]
         try:
             if pool is not None:
@@ -102,11 +109,19 @@ async def _view_counts(shares: Shares) -> AsyncIterator[None]:
 
 
 def create_app(
-    config: ServerConfig, *, rankion: Rankion | None = None, clock: Clock | None = None
+    config: ServerConfig,
+    *,
+    rankion: Rankion | None = None,
+    clock: Clock | None = None,
+    web_app: bool = True,
 ) -> web.Application:
     """``rankion``: run on the embedding app's ports (left open, never changed);
     ``clock``: the time the services read (default: the system's, or the given
-    ``Rankion``'s)."""
+    ``Rankion``'s); ``web_app``: serve the web app under ``/app`` too (it works at a
+    server's root only: leave it out when mounting the API under a prefix).
+
+    The app may be mounted in a host aiohttp app (``host.add_subapp("/rankion", app)``):
+    everything it hands out then carries the prefix (``mount``)."""
     app = web.Application(
         client_max_size=config.max_body_bytes,
         middlewares=[metrics_middleware, errors_middleware, body_limit_middleware, auth_middleware],
@@ -129,6 +144,9 @@ def create_app(
     app.cleanup_ctx.append(_lifecycle(hooks, clock))
     app.on_response_prepare.append(add_request_id)
     app.on_response_prepare.append(server_header)
+    app.on_response_prepare.append(prefix_location)
     add_routes(app)
-    install_web(app)  # the web app's pages, after the API's routes
+    if web_app:
+        install_web(app)  # the web app's pages, after the API's routes
+    remember(app)
     return app

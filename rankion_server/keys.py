@@ -7,10 +7,10 @@ from typing import Any
 from aiohttp import web
 
 from rankion_core import Actor, Rankion
+from rankion_core.workers import WorkerPool
 
 from .auth import TokenCache
 from .config import ServerConfig
-from .workers import WorkerPool
 
 CONFIG = web.AppKey("config", ServerConfig)
 RANKION = web.AppKey("rankion", Rankion)

@@ -16,6 +16,7 @@ from aiohttp import web
 from rankion_api.common import ErrorOut, MetaOut, WarningOut
 
 from .jsonschema import Schema, SchemaBuilder
+from .mount import prefix_of
 from .operations import Op, Param, op_of
 
 _PATH_PARAM = re.compile(r"\{([^}:]+)[^}]*\}")
@@ -207,6 +208,7 @@ def _operation(op: Op, path: str, name: str, builder: SchemaBuilder) -> dict[str
 def build(app: web.Application, server_url: str = "/") -> dict[str, Any]:
     """The whole document for ``app``'s router."""
     builder = SchemaBuilder()
+    prefix = prefix_of(app)  # paths as the document's server (the mount) sees them
     paths: dict[str, dict[str, Any]] = {}
     seen: set[str] = set()
     for route in app.router.routes():
@@ -218,7 +220,7 @@ def build(app: web.Application, server_url: str = "/") -> dict[str, Any]:
         if name in seen:
             raise RuntimeError(f"two routes are both called {name}")
         seen.add(name)
-        path = _PATH_PARAM.sub(r"{\1}", resource.canonical)
+        path = _PATH_PARAM.sub(r"{\1}", resource.canonical.removeprefix(prefix))
         paths.setdefault(path, {})[route.method.lower()] = _operation(op, path, name, builder)
     return {
         "openapi": "3.1.0",
