@@ -20,8 +20,12 @@ from rankion_server.app import create_app
 from rankion_server.config import ServerConfig
 from rankion_server.keys import RANKION
 from rankion_server.mount import mounted_base
+from rankion_sqlalchemy import SqlStorage
 
 from .conftest import Client, ClientFactory, config, make_team, relative
+from .sqlapi import build_rankion, sql_storage
+
+__all__ = ["sql_storage"]  # the fixture, imported to be used here
 
 PREFIX = "/rankion"
 PUBLIC = "https://host.example/base"
@@ -117,6 +121,18 @@ async def test_a_given_core_is_served_under_the_prefix_and_left_as_it_was(
         await client.close()
     finally:
         await wiring.close(core)
+
+
+async def test_a_given_sql_core_is_served_under_the_prefix(
+    aiohttp_client: ClientFactory, sql_storage: SqlStorage, tmp_path: Path
+) -> None:
+    """SQLite, and PostgreSQL when ``RANKION_TEST_POSTGRES_URL`` is set."""
+    cfg = evolve(config(), public_url=PUBLIC, blobs_url=str(tmp_path / "blobs"))
+    core = build_rankion(sql_storage, cfg)
+    client = await _host(aiohttp_client, create_app(cfg, rankion=core, web_app=False))
+    await _flow(client, core)
+    assert core.deps.base_url == PUBLIC
+    await client.close()
 
 
 def test_the_base_url_gets_the_prefix_once() -> None:
