@@ -6,6 +6,7 @@ and a given core is left as it was."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,19 @@ async def test_a_given_sql_core_is_served_under_the_prefix(
     await _flow(client, core)
     assert core.deps.base_url == PUBLIC
     await client.close()
+
+
+async def test_a_web_app_under_a_prefix_is_warned_about(
+    aiohttp_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="rankion.server"):
+        await _host(aiohttp_client, create_app(config()))
+    assert "web_app_under_prefix" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="rankion.server"):
+        await _host(aiohttp_client, create_app(config(), web_app=False))
+        await aiohttp_client(create_app(config()))  # at a root: nothing to say
+    assert "web_app_under_prefix" not in caplog.text
 
 
 def test_the_base_url_gets_the_prefix_once() -> None:
