@@ -7,9 +7,6 @@ another team's id answered exactly like a missing one."""
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,37 +17,15 @@ import pytest
 from tests.e2e.support import (
     TIMEOUTS,
     Api,
-    Process,
     bootstrap,
     expect,
     free_port,
     poll,
 )
+from tests.embedding.support import EXAMPLES, Example
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "aiohttp_host.py"
+EXAMPLE = EXAMPLES / "aiohttp_host.py"
 IMAGE_NOT_FOUND = b'{"error":{"code":"not_found","message":"image not found"}}'
-
-
-class Example(Process):
-    """The example script (not the ``rankion`` command) as a ``Process``."""
-
-    def start(self) -> Example:
-        with self.log_path.open("ab") as log:
-            self.popen = subprocess.Popen(
-                [sys.executable, str(EXAMPLE), *self.args],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        return self
-
-    def _healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.base_url}/rankion/healthz", timeout=1) as reply:
-                return bool(reply.status == 200)
-        except OSError:
-            return False
 
 
 @pytest.fixture
@@ -59,7 +34,11 @@ def host(tmp_path: Path) -> Iterator[Example]:
     bootstrap(data, team="acme")  # made with the CLI; migrates the SQLite file the host opens
     port = free_port()
     args = ["--port", str(port), "--data", str(data)]
-    process = Example("aiohttp-host", args, tmp_path / "host.log", port=port).start()
+    log = tmp_path / "host.log"
+    process = Example(
+        "aiohttp-host", [str(EXAMPLE), *args], log, port=port, health="/rankion/healthz"
+    )
+    process.start()
     try:
         process.wait_healthy()
         yield process
