@@ -36,9 +36,9 @@ from rankion_core.models import Job, JobKind, ProcessingStatus
 from rankion_core.ports import EditSpec, GenerateSpec, ImageQuery, PreviewSink, ProviderImage
 from rankion_core.services.creation import GenerateRequest
 from rankion_core.services.hooks import Handler
+from rankion_core.workers import WorkerPool
 from rankion_fsspec import open_blob_store
 from rankion_procedural import PillowCodec, ProceduralProvider
-from rankion_server.workers import WorkerPool
 from rankion_sqlalchemy import open_storage
 
 

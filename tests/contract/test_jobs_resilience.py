@@ -24,8 +24,8 @@ from rankion_core.errors import ProviderUnavailable, Unavailable
 from rankion_core.models import ExportStatus, Job, JobStatus, ProcessingStatus
 from rankion_core.ports import EditSpec, GenerateSpec, PreviewSink, ProviderImage, Storage
 from rankion_core.services.creation import EditRequest, GenerateRequest
+from rankion_core.workers import WorkerPool
 from rankion_server.maintenance_checks import orphan_blobs, referenced_blobs, stored_blobs
-from rankion_server.workers import WorkerPool
 from tests.core.fakes import FakeBlobStore, FakeProvider
 from tests.core.support import World, make_world, new_team
 
