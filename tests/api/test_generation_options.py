@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from attrs import evolve
 
+from rankion_client import Client
 from rankion_core.ports import (
     EditSpec,
     GenerateSpec,
@@ -269,3 +270,13 @@ async def test_an_edit_with_a_mask_the_model_does_not_take_is_422(
     answer = await api.edit(source, input_fidelity="high")
     assert answer.status == 422
     assert PLAIN.id in answer.error["message"] and "input_fidelity" in answer.error["details"]
+
+
+async def test_the_python_client_reads_models_and_sends_n(api: Api) -> None:
+    base = str(api.client.make_url("/")).rstrip("/")
+    async with Client(base, api.a.token) as client:
+        [model] = await client.images.models()
+        queued = await client.images.generate("a fox", size="256x256", n=2, moderation="low")
+    assert (model.id, model.max_n, model.default) == (CAPABILITIES[0].id, 4, True)
+    assert queued.images[0].image_id == queued.image_id
+    assert len(queued.images) == 2 and queued.credits_charged == 10
