@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -30,7 +29,7 @@ from typing import Any
 
 from rankion_cli import CommandTree, Parser, fail
 
-from .client import DEFAULT_URL, Client
+from .client import DEFAULT_URL, Client, server_and_token
 from .convert import body as to_json
 from .convert import unstructure
 from .errors import ApiError, JobFailed
@@ -142,8 +141,7 @@ def _event_fields(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    url = getattr(args, "url", None) or os.environ.get("RANKION_URL") or DEFAULT_URL
-    token = getattr(args, "token", None) or os.environ.get("RANKION_TOKEN")
+    url, token = server_and_token(getattr(args, "url", None), getattr(args, "token", None))
     try:
         if not token:
             raise ClientCommandError("no token: pass --token or set RANKION_TOKEN")

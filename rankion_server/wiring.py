@@ -58,9 +58,11 @@ def open_storage(url: str) -> Storage:
     return load("rankion.storage", scheme(url))(url)  # type: ignore[no-any-return]
 
 
-def open_blobs(url: str) -> BlobStore:
+def open_blobs(url: str, *, s3_endpoint_url: str | None = None) -> BlobStore:
+    """The blob store ``url`` names; an ``s3`` one at ``s3_endpoint_url`` when given."""
     name = scheme(url) if "://" in url else "file"
-    return load("rankion.blobs", name)(url)  # type: ignore[no-any-return]
+    options = {"endpoint_url": s3_endpoint_url} if name == "s3" and s3_endpoint_url else {}
+    return load("rankion.blobs", name)(url, **options)  # type: ignore[no-any-return]
 
 
 def open_provider(name: str, options: dict[str, str]) -> ImageProvider:
@@ -86,7 +88,7 @@ async def build(
         await storage.migrate()
     deps = Deps(
         storage=storage,
-        blobs=open_blobs(config.blobs_url),
+        blobs=open_blobs(config.blobs_url, s3_endpoint_url=config.s3_endpoint_url),
         provider=open_provider(config.provider, config.provider_options),
         codec=open_codec(config.codec),
         signer=HmacUrlSigner(config.secret, base_url or config.base_url),

@@ -3,8 +3,9 @@
 until something is true.
 
 - **One environment cleaner**: every child process gets this process's environment
-  with *every* ``RANKION_*`` variable removed, then exactly the settings the test asks
-  for (``clean_env``). A setting left in the developer's shell never leaks into a test.
+  with every variable of the settings table (``rankion_server.settings``) removed, then
+  exactly the settings the test asks for (``clean_env``). A setting left in the
+  developer's shell never leaks into a test.
 - **One timeout policy** (``TIMEOUTS``): a command, a start, a stop, a request, a
   script; a wait that runs out fails with the process's log.
 - **One process class** (``Process``): every process runs in its own session, is
@@ -35,10 +36,9 @@ import aiohttp
 from attrs import define, field
 from multidict import CIMultiDictProxy
 
-T = TypeVar("T")
+from rankion_server.settings import ENV_NAMES
 
-#: every setting of the product is an environment variable with this prefix
-RANKION_PREFIX = "RANKION_"
+T = TypeVar("T")
 
 #: for tests that queue dozens of generations at once: the per-team abuse limits
 #: (active jobs, charges per minute) are not what they test
@@ -67,9 +67,9 @@ TIMEOUTS = Timeouts()
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """This process's environment without any ``RANKION_*`` variable, unbuffered,
-    plus ``extra`` (what the test asks for)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(RANKION_PREFIX)}
+    """This process's environment without any variable of the settings table,
+    unbuffered, plus ``extra`` (what the test asks for)."""
+    env = {k: v for k, v in os.environ.items() if k not in ENV_NAMES}
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra or {})
     return env
