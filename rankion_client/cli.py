@@ -21,19 +21,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import time
+import warnings
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from rankion_cli import CommandTree, Parser, fail
 
-from .client import DEFAULT_URL, Client
+from .client import DEFAULT_URL, Client, server_and_token
 from .convert import body as to_json
 from .convert import unstructure
-from .errors import ApiError, JobFailed
+from .errors import ApiError, ApiWarning, JobFailed
 from .models import ExportOut
 
 __all__ = ["ClientCommandError", "register"]
@@ -142,8 +142,7 @@ def _event_fields(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    url = getattr(args, "url", None) or os.environ.get("RANKION_URL") or DEFAULT_URL
-    token = getattr(args, "token", None) or os.environ.get("RANKION_TOKEN")
+    url, token = server_and_token(getattr(args, "url", None), getattr(args, "token", None))
     try:
         if not token:
             raise ClientCommandError("no token: pass --token or set RANKION_TOKEN")
@@ -160,7 +159,12 @@ def _run(args: argparse.Namespace) -> int:
 async def _call(url: str, token: str, args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     async with Client(url, token) as client:
         try:
-            return await args.client_action(client, args)  # type: ignore[no-any-return]
+            with warnings.catch_warnings(record=True) as said:
+                warnings.simplefilter("always", ApiWarning)
+                done = await args.client_action(client, args)
+            for item in said:  # the server's warnings, on stderr: stdout stays the answer
+                _note(f"warning: {item.message}")
+            return done  # type: ignore[no-any-return]
         except ApiError as exc:
             raise ClientCommandError(f"{exc.code}: {exc.message}") from None
         except JobFailed as exc:

@@ -37,6 +37,14 @@ __all__ = ["Client", "SyncClient"]
 DEFAULT_URL = "http://127.0.0.1:8080"
 
 
+def server_and_token(url: str | None = None, token: str | None = None) -> tuple[str, str | None]:
+    """``url`` and ``token``, else ``RANKION_URL`` (else ``DEFAULT_URL``) and
+    ``RANKION_TOKEN``: the one place the client reads the environment (the rows of
+    docs/settings.md that say "the client")."""
+    url = url or os.environ.get("RANKION_URL") or DEFAULT_URL
+    return url, token if token is not None else os.environ.get("RANKION_TOKEN") or None
+
+
 class Client:
     """Every endpoint of the contract, grouped by resource; errors are ``ApiError``s."""
 
@@ -49,8 +57,7 @@ class Client:
         retries: int = 3,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
-        url = base_url or os.environ.get("RANKION_URL") or DEFAULT_URL
-        token = token if token is not None else os.environ.get("RANKION_TOKEN")
+        url, token = server_and_token(base_url, token)
         self.http = Http(url, token, timeout=timeout, retries=retries, session=session)
         self.images = Images(self.http)
         self.exports = Exports(self.http)

@@ -47,6 +47,11 @@ class HmacUrlSigner:
         self.base_url = base_url.rstrip("/")
         self._recent: dict[tuple[str, int], str] = {}
 
+    def rebased(self, base_url: str) -> HmacUrlSigner:
+        """A signer with the same secret whose URLs start with ``base_url`` (an API
+        mounted under a prefix); links of either verify with both."""
+        return HmacUrlSigner(self._secret, base_url)
+
     def signature(self, path: str, expires: int) -> str:
         msg = f"{path}\n{expires}".encode(errors="surrogatepass")  # any path, even undecodable
         return hmac.new(self._secret, msg, hashlib.sha256).hexdigest()[:32]

@@ -29,7 +29,7 @@ from . import wiring
 from .auth import TokenCache
 from .config import ServerConfig
 from .ics import FEED_CACHE, FeedCache
-from .keys import CONFIG, RANKION, TOKEN_CACHE, WORKERS
+from .keys import CONFIG, RANKION, TOKEN_CACHE, WEB_APP, WORKERS
 from .limits import (
     CHARGE_BUCKETS,
     OPEN_STREAMS,
@@ -40,6 +40,7 @@ from .limits import (
 from .logs import kv
 from .metrics import METRICS, Metrics, metrics_middleware
 from .middleware import add_request_id, auth_middleware, errors_middleware
+from .mount import mounted_base, prefix_location, prefix_of, remember
 from .routes import add_routes
 from .surface import server_header
 from .web.install import install as install_web
@@ -48,16 +49,26 @@ log = logging.getLogger("rankion.server")
 
 
 def _lifecycle(
-    hooks: Hooks, clock: Clock | None
+    hooks: Hooks, clock: Clock | None, web_app: bool
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """The one ``cleanup_ctx`` step: open the backends (unless a ``Rankion`` was
-    given), start the workers; on the way out stop the workers, then close."""
+    given; under a mount's prefix, with links that carry it), start the workers; on the
+    way out stop the workers, then close. A web app mounted under a prefix, where its
+    root-relative links lead nowhere, is logged as a warning."""
 
     async def run(app: web.Application) -> AsyncIterator[None]:
         opened: Rankion | None = None
+        prefix = prefix_of(app)
+        if prefix and web_app:
+            log.warning(kv(event="web_app_under_prefix", prefix=prefix, hint="web_app=False"))
         if RANKION not in app:
-            opened = await wiring.build(app[CONFIG], hooks, clock=clock)
+            base = mounted_base(app[CONFIG].base_url, prefix)
+            opened = await wiring.build(app[CONFIG], hooks, clock=clock, base_url=base)
             app[RANKION] = opened
+        elif prefix:  # a given core under a prefix: its links point into the mount
+            served = app[RANKION]
+            base = mounted_base(served.deps.base_url, prefix)
+            app[RANKION] = served.derive(signer=served.deps.signer.rebased(base))
         pool = app[WORKERS]
         try:
             if pool is not None:
@@ -102,11 +113,19 @@ async def _view_counts(shares: Shares) -> AsyncIterator[None]:
 
 
 def create_app(
-    config: ServerConfig, *, rankion: Rankion | None = None, clock: Clock | None = None
+    config: ServerConfig,
+    *,
+    rankion: Rankion | None = None,
+    clock: Clock | None = None,
+    web_app: bool = True,
 ) -> web.Application:
     """``rankion``: run on the embedding app's ports (left open, never changed);
     ``clock``: the time the services read (default: the system's, or the given
-    ``Rankion``'s)."""
+    ``Rankion``'s); ``web_app``: serve the web app under ``/app`` too (it works at a
+    server's root only: leave it out when mounting the API under a prefix).
+
+    The app may be mounted in a host aiohttp app (``host.add_subapp("/rankion", app)``):
+    everything it hands out then carries the prefix (``mount``)."""
     app = web.Application(
         client_max_size=config.max_body_bytes,
         middlewares=[metrics_middleware, errors_middleware, body_limit_middleware, auth_middleware],
@@ -126,9 +145,13 @@ def create_app(
     if rankion is not None:
         changes = {"clock": clock} if clock is not None else {}
         app[RANKION] = rankion.derive(hooks, **changes)
-    app.cleanup_ctx.append(_lifecycle(hooks, clock))
+    app.cleanup_ctx.append(_lifecycle(hooks, clock, web_app))
     app.on_response_prepare.append(add_request_id)
     app.on_response_prepare.append(server_header)
+    app.on_response_prepare.append(prefix_location)
     add_routes(app)
-    install_web(app)  # the web app's pages, after the API's routes
+    app[WEB_APP] = web_app
+    if web_app:
+        install_web(app)  # the web app's pages, after the API's routes
+    remember(app)
     return app

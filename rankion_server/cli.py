@@ -24,6 +24,7 @@ from rankion_core import RankionError
 from rankion_core.rules.limits import TOKEN_LIFETIME_MAX
 
 from . import commands as cmd
+from .settings import option_help
 
 __all__ = ["register"]
 
@@ -88,10 +89,10 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     """``--database``, ``--blobs``, ``--data-dir`` and ``--json`` on ``parser``."""
     common = parser
     where = common.add_argument_group("where the data lives")
-    where.add_argument("--database", metavar="URL", help="database URL; env RANKION_DATABASE_URL")
-    where.add_argument("--blobs", metavar="URL", help="blob store URL; env RANKION_BLOBS_URL")
+    where.add_argument("--database", metavar="URL", help=option_help("database", "database URL"))
+    where.add_argument("--blobs", metavar="URL", help=option_help("blobs", "blob store URL"))
     where.add_argument(
-        "--data-dir", metavar="DIR", help="SQLite file and blob folder (default ./rankion-data)"
+        "--data-dir", metavar="DIR", help=option_help("data_dir", "SQLite file and blob folder")
     )
     common.add_argument("--json", action="store_true", help="print one JSON object on one line")
 
@@ -99,7 +100,7 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
 def provider_options() -> Parser:
     provider = Parser(add_help=False)
     provider.add_argument(
-        "--provider", metavar="NAME", help="procedural (default) or openai; env RANKION_PROVIDER"
+        "--provider", metavar="NAME", help=option_help("provider", "procedural or openai")
     )
     provider.add_argument(
         "--provider-option",
@@ -138,10 +139,11 @@ def _add_serve(commands: Commands, common: Parser) -> None:
     )
     serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
     serve.add_argument("--port", type=non_negative, default=8080, help="default 8080")
-    serve.add_argument("--public-url", metavar="URL", help="base of links; env RANKION_PUBLIC_URL")
+    public_url = option_help("public_url", "base of links")
+    serve.add_argument("--public-url", metavar="URL", help=public_url)
     slots = serve.add_mutually_exclusive_group()
     slots.add_argument(
-        "--workers", metavar="N", type=non_negative, help="job slots (default 2; RANKION_WORKERS)"
+        "--workers", metavar="N", type=non_negative, help=option_help("workers", "job slots")
     )
     slots.add_argument(
         "--no-workers", action="store_true", help="HTTP only; run `rankion worker` beside it"
@@ -151,15 +153,13 @@ def _add_serve(commands: Commands, common: Parser) -> None:
         "--max-active-jobs",
         metavar="N",
         type=non_negative,
-        help="generations/edits a team may have queued or running (default 20; "
-        "RANKION_MAX_ACTIVE_JOBS)",
+        help=option_help("max_active_jobs", "generations/edits a team may have queued or running"),
     )
     limits.add_argument(
         "--charge-rate",
         metavar="N",
         type=non_negative,
-        help="generate/edit requests per team and minute, per process (default 60; "
-        "RANKION_CHARGE_RATE)",
+        help=option_help("charge_rate", "generate/edit requests per team and minute, per process"),
     )
     serve.set_defaults(handler=guarded(cmd.run_serve))
 
@@ -171,7 +171,7 @@ def _add_worker(commands: Commands, common: Parser) -> None:
         help="job workers and maintenance only, no HTTP (until SIGTERM/SIGINT)",
     )
     worker.add_argument(
-        "--concurrency", metavar="N", type=positive, help="job slots (default 2; RANKION_WORKERS)"
+        "--concurrency", metavar="N", type=positive, help=option_help("workers", "job slots")
     )
     worker.set_defaults(handler=guarded(cmd.run_worker))
 

@@ -7,15 +7,17 @@ from typing import Any
 from aiohttp import web
 
 from rankion_core import Actor, Rankion
+from rankion_core.workers import WorkerPool
 
 from .auth import TokenCache
 from .config import ServerConfig
-from .workers import WorkerPool
 
 CONFIG = web.AppKey("config", ServerConfig)
 RANKION = web.AppKey("rankion", Rankion)
 TOKEN_CACHE = web.AppKey("token_cache", TokenCache)
 WORKERS: web.AppKey[WorkerPool | None] = web.AppKey("workers")
+#: the web app's pages are served beside the API (``create_app(web_app=True)``)
+WEB_APP = web.AppKey("web_app", bool)
 
 ACTOR = web.RequestKey("actor", Actor)
 REQUEST_ID = web.RequestKey("request_id", str)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
-from collections.abc import Mapping
 
 from rankion_core.logfmt import kv
 
-__all__ = ["JsonFormatter", "configure", "kv", "use_json_if_asked"]
+__all__ = ["JsonFormatter", "configure", "kv", "use_json"]
 
 
 def configure(level: int | str = logging.INFO) -> None:
@@ -45,10 +43,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-def use_json_if_asked(environ: Mapping[str, str] = os.environ) -> bool:
-    """Switch the root logger's handlers to JSON when ``RANKION_LOG_FORMAT=json``."""
-    if environ.get("RANKION_LOG_FORMAT", "").strip().lower() != "json":
-        return False
+def use_json() -> None:
+    """Switch the root logger's handlers to JSON (``RANKION_LOG_FORMAT=json``)."""
     for handler in logging.getLogger().handlers:
         handler.setFormatter(JsonFormatter())
-    return True

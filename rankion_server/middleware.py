@@ -15,9 +15,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from urllib.parse import quote
 
 from aiohttp import web
@@ -35,6 +35,7 @@ from .errors import (
 from .keys import ACTOR, RANKION, REQUEST_ID, TOKEN_CACHE
 from .logs import kv
 from .missing import unmatched_kind
+from .mount import api_path, prefix_of
 from .operations import Handler, op_of
 from .query import check_known
 from .web.session import SESSION_KEY
@@ -47,7 +48,7 @@ _GOOD_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
 
 def _request_id(request: web.Request) -> str:
     given = request.headers.get("X-Request-Id", "")
-    return given if _GOOD_ID.fullmatch(given) else uuid.uuid4().hex
+    return given if _GOOD_ID.fullmatch(given) else os.urandom(16).hex()
 
 
 def _route(request: web.Request) -> str:
@@ -75,7 +76,8 @@ def _to_response(request: web.Request, exc: Exception) -> web.StreamResponse:
         if exc.status < 400:
             raise exc  # redirects and the like are answers, not errors
         if exc.status == 404:
-            kind = unmatched_kind(request.app.router, request.path)
+            app = request.app
+            kind = unmatched_kind(app.router, api_path(request), prefix_of(app))
             return not_found_response(f"{kind} not found" if kind else "not found")
         return http_error_response(exc)
     if isinstance(exc, RankionError):
@@ -130,7 +132,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         app = request.app
         key = app.get(SESSION_KEY)  # browser sessions (web.session) when the app is on
         request[ACTOR] = await authenticate(request, app[RANKION], app[TOKEN_CACHE], key)
-    if op is not None and request.path.startswith("/v1/"):
+    if op is not None and api_path(request).startswith("/v1/"):
         check_known(request.query, op.params)
     return await handler(request)
 

@@ -38,10 +38,12 @@ def path_kind(path: str, name: str) -> str:
     return PATH_KINDS.get(path.removeprefix("/v1/").split("/", 1)[0], "resource")
 
 
-def unmatched_kind(router: web.UrlDispatcher, path: str) -> str | None:
-    """For a path no route matched: the kind of the id that kept it from matching a
-    route (``/v1/images/abc``), or None when no route has that shape."""
-    for pattern in _shapes(tuple(r.canonical for r in router.resources())):
+def unmatched_kind(router: web.UrlDispatcher, path: str, prefix: str = "") -> str | None:
+    """For a path no route matched (without the mount's ``prefix``): the kind of the id
+    that kept it from matching a route (``/v1/images/abc``), or None when no route has
+    that shape."""
+    canonicals = tuple(r.canonical.removeprefix(prefix) for r in router.resources())
+    for pattern in _shapes(canonicals):
         found = pattern.fullmatch(path)
         if found is None:
             continue

@@ -13,9 +13,10 @@ from typing import Any
 
 from aiohttp import web
 
-from rankion_api.common import ErrorOut, MetaOut
+from rankion_api.common import ErrorOut, MetaOut, WarningOut
 
 from .jsonschema import Schema, SchemaBuilder
+from .mount import prefix_of
 from .operations import Op, Param, op_of
 
 _PATH_PARAM = re.compile(r"\{([^}:]+)[^}]*\}")
@@ -139,6 +140,10 @@ def _success(op: Op, builder: SchemaBuilder) -> dict[str, Any]:
         answer["content"] = {op.media: {"schema": _media_schema(op.media)}}
         if "event_schema" in op.extra:  # Server-Sent Events: the schema of each `data`
             answer["content"][op.media]["x-event-data"] = builder.ref(op.extra["event_schema"])
+        if "other_events" in op.extra:  # and of the other events' `data`, by event name
+            answer["content"][op.media]["x-events"] = {
+                name: builder.ref(schema) for name, schema in op.extra["other_events"].items()
+            }
     elif op.response is not None:
         data = builder.ref(op.response)
         if op.paged or op.listed:
@@ -146,6 +151,13 @@ def _success(op: Op, builder: SchemaBuilder) -> dict[str, Any]:
         properties: dict[str, Any] = {"data": data}
         if op.paged:
             properties["meta"] = builder.ref(MetaOut)
+        if op.warns:
+            properties["warnings"] = {
+                "type": "array",
+                "items": builder.ref(WarningOut),
+                "description": "what the write did that is allowed but probably not meant "
+                "(empty when nothing)",
+            }
         envelope = {
             "type": "object",
             "required": list(properties),
@@ -200,6 +212,7 @@ def _operation(op: Op, path: str, name: str, builder: SchemaBuilder) -> dict[str
 def build(app: web.Application, server_url: str = "/") -> dict[str, Any]:
     """The whole document for ``app``'s router."""
     builder = SchemaBuilder()
+    prefix = prefix_of(app)  # paths as the document's server (the mount) sees them
     paths: dict[str, dict[str, Any]] = {}
     seen: set[str] = set()
     for route in app.router.routes():
@@ -211,7 +224,7 @@ def build(app: web.Application, server_url: str = "/") -> dict[str, Any]:
         if name in seen:
             raise RuntimeError(f"two routes are both called {name}")
         seen.add(name)
-        path = _PATH_PARAM.sub(r"{\1}", resource.canonical)
+        path = _PATH_PARAM.sub(r"{\1}", resource.canonical.removeprefix(prefix))
         paths.setdefault(path, {})[route.method.lower()] = _operation(op, path, name, builder)
     return {
         "openapi": "3.1.0",

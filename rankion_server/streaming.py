@@ -8,7 +8,6 @@ can only cut the connection: it is logged and the connection is closed.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 from collections.abc import AsyncIterator, Mapping
@@ -16,38 +15,17 @@ from collections.abc import AsyncIterator, Mapping
 from aiohttp import web
 
 from rankion_core.errors import NotFound
-from rankion_core.ports import BlobStore
+from rankion_core.services.files import BlobContent
 
 from .logs import kv
 
 log = logging.getLogger("rankion.server")
-
-CONTENT_TYPES = {
-    "png": "image/png",
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "webp": "image/webp",
-    "avif": "image/avif",
-    "gif": "image/gif",
-    "zip": "application/zip",
-    "json": "application/json",
-}
-
-
-def content_type_of(key: str) -> str:
-    ext = key.rsplit(".", 1)[-1].lower() if "." in key else ""
-    return CONTENT_TYPES.get(ext, "application/octet-stream")
 
 
 async def _close(chunks: AsyncIterator[bytes]) -> None:
     aclose = getattr(chunks, "aclose", None)
     if aclose is not None:
         await aclose()
-
-
-def etag_of(data: bytes) -> str:
-    """The entity tag (unquoted) of an answer whose bytes ``data`` name its version."""
-    return hashlib.blake2b(data, digest_size=12).hexdigest()
 
 
 def not_modified(request: web.Request, etag: str) -> bool:
@@ -57,49 +35,38 @@ def not_modified(request: web.Request, etag: str) -> bool:
 
 
 async def send_blob(
-    request: web.Request,
-    blobs: BlobStore,
-    key: str,
-    *,
-    content_type: str,
-    headers: Mapping[str, str] | None = None,
+    request: web.Request, content: BlobContent, headers: Mapping[str, str] | None = None
 ) -> web.StreamResponse:
     """Send a blob: with sendfile when the store keeps it as a local file (aiohttp's
     ``FileResponse``, which also answers ``Range`` and ``If-Modified-Since``), else
-    streamed. A missing blob is ``NotFound`` either way."""
-    path = blobs.local_file(key)
+    streamed with ``content.etag``. A missing blob is ``NotFound`` either way."""
+    path = content.local_file()
     if path is None:
-        # a key's bytes never change, so the key names the version
-        etag = etag_of(key.encode())
+        etag = content.etag
         if not_modified(request, etag):
             return web.Response(status=304, headers={"ETag": f'"{etag}"', **(headers or {})})
         headers = {"ETag": f'"{etag}"', **(headers or {})}
-        return await stream_blob(request, blobs, key, content_type=content_type, headers=headers)
+        return await stream_blob(request, content, headers)
     if not await asyncio.to_thread(os.path.isfile, path):
         raise NotFound("file")
     response = web.FileResponse(
         path, headers={"X-Content-Type-Options": "nosniff", **(headers or {})}
     )
-    response.content_type = content_type
+    response.content_type = content.content_type
     return response
 
 
 async def stream_blob(
-    request: web.Request,
-    blobs: BlobStore,
-    key: str,
-    *,
-    content_type: str,
-    headers: Mapping[str, str] | None = None,
+    request: web.Request, content: BlobContent, headers: Mapping[str, str] | None = None
 ) -> web.StreamResponse:
-    chunks = blobs.stream(key)
+    chunks = content.chunks()
     try:
         first = await anext(chunks, b"")  # NotFound / Unavailable surface here
     except BaseException:
         await _close(chunks)
         raise
     response = web.StreamResponse(headers={"X-Content-Type-Options": "nosniff", **(headers or {})})
-    response.content_type = content_type
+    response.content_type = content.content_type
     await response.prepare(request)
     try:
         await response.write(first)

@@ -20,10 +20,10 @@ from rankion_core.defaults import SystemClock
 from rankion_core.errors import Invalid
 from rankion_core.ports import BlobStore, Clock, ImageCodec, ImageProvider, Storage
 from rankion_core.rules.webhooks import RetryPolicy
+from rankion_core.workers import WorkerPool
 
 from .config import ServerConfig
 from .webhook_sender import AiohttpWebhookSender
-from .workers import WorkerPool
 
 INSTALL_HINTS = {
     ("rankion.storage", "postgresql"): "pip install 'rankion[postgres]'",
@@ -58,9 +58,11 @@ def open_storage(url: str) -> Storage:
     return load("rankion.storage", scheme(url))(url)  # type: ignore[no-any-return]
 
 
-def open_blobs(url: str) -> BlobStore:
+def open_blobs(url: str, *, s3_endpoint_url: str | None = None) -> BlobStore:
+    """The blob store ``url`` names; an ``s3`` one at ``s3_endpoint_url`` when given."""
     name = scheme(url) if "://" in url else "file"
-    return load("rankion.blobs", name)(url)  # type: ignore[no-any-return]
+    options = {"endpoint_url": s3_endpoint_url} if name == "s3" and s3_endpoint_url else {}
+    return load("rankion.blobs", name)(url, **options)  # type: ignore[no-any-return]
 
 
 def open_provider(name: str, options: dict[str, str]) -> ImageProvider:
@@ -72,19 +74,24 @@ def open_codec(name: str) -> ImageCodec:
 
 
 async def build(
-    config: ServerConfig, hooks: Hooks = Hooks(), *, clock: Clock | None = None
+    config: ServerConfig,
+    hooks: Hooks = Hooks(),
+    *,
+    clock: Clock | None = None,
+    base_url: str | None = None,
 ) -> Rankion:
     """Open every backend the config names and build the services over them, with
-    ``hooks`` (metrics, worker wake-ups) wired in and ``clock`` (default: the system's)."""
+    ``hooks`` (metrics, worker wake-ups) wired in and ``clock`` (default: the system's);
+    links start with ``base_url`` (default: the config's)."""
     storage = open_storage(config.database_url)
     if config.migrate:
         await storage.migrate()
     deps = Deps(
         storage=storage,
-        blobs=open_blobs(config.blobs_url),
+        blobs=open_blobs(config.blobs_url, s3_endpoint_url=config.s3_endpoint_url),
         provider=open_provider(config.provider, config.provider_options),
         codec=open_codec(config.codec),
-        signer=HmacUrlSigner(config.secret, config.base_url),
+        signer=HmacUrlSigner(config.secret, base_url or config.base_url),
         webhook_sender=AiohttpWebhookSender(
             allow_private=config.webhooks_allow_private, timeout=config.webhook_timeout_seconds
         ),
@@ -117,8 +124,5 @@ def webhook_policy(config: ServerConfig) -> RetryPolicy:
 
 
 async def close(app: Rankion) -> None:
-    if app.deps.webhook_sender is not None:
-        await app.deps.webhook_sender.close()
-    await app.deps.provider.close()
-    await app.deps.blobs.close()
-    await app.deps.storage.close()
+    """Close the backends ``build`` opened."""
+    await app.close()

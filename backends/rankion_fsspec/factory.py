@@ -2,11 +2,11 @@
 
 - a plain path or ``file:///abs/dir``: a local folder, created if missing;
 - ``memory://name``: a private in-memory namespace (see ``memory``);
-- ``s3://bucket/prefix``: S3 through s3fs. Options, else the environment:
-  ``endpoint_url`` (``RANKION_S3_ENDPOINT_URL``), ``key``/``secret``
-  (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``), ``region``
-  (``AWS_DEFAULT_REGION``); any other option goes to ``s3fs.S3FileSystem``
-  (``config_kwargs``, ``client_kwargs``, ``profile``...).
+- ``s3://bucket/prefix``: S3 through s3fs. Options: ``endpoint_url`` (where the store
+  is, when it is not AWS), ``key``/``secret`` (else ``AWS_ACCESS_KEY_ID``/
+  ``AWS_SECRET_ACCESS_KEY``), ``region`` (else ``AWS_DEFAULT_REGION``); any other
+  option goes to ``s3fs.S3FileSystem`` (``config_kwargs``, ``client_kwargs``,
+  ``profile``...).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from .store import FsspecBlobStore
 
 __all__ = ["open_blob_store"]
 
+#: AWS's own variables, for the options not given
 _S3_ENV = {
-    "endpoint_url": "RANKION_S3_ENDPOINT_URL",
     "key": "AWS_ACCESS_KEY_ID",
     "secret": "AWS_SECRET_ACCESS_KEY",
     "region": "AWS_DEFAULT_REGION",

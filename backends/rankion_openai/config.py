@@ -65,7 +65,7 @@ _KNOWN = frozenset(
 
 
 def load_config(options: Mapping[str, Any], env: Mapping[str, str] | None = None) -> OpenAIConfig:
-    """Options win over ``OPENAI_API_KEY``, ``OPENAI_BASE_URL``, ``RANKION_OPENAI_MODELS``."""
+    """Options win over ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL``."""
     env = os.environ if env is None else env
     unknown = set(options) - _KNOWN
     if unknown:
@@ -73,7 +73,7 @@ def load_config(options: Mapping[str, Any], env: Mapping[str, str] | None = None
     api_key = options.get("api_key") or env.get("OPENAI_API_KEY")
     if not api_key:
         raise Invalid("the openai provider needs an API key: set OPENAI_API_KEY or pass api_key")
-    models = _names(options.get("models") or env.get("RANKION_OPENAI_MODELS") or _DEFAULT_MODELS)
+    models = _names(options.get("models") or _DEFAULT_MODELS)
     if not models:
         raise Invalid("the openai provider needs at least one model")
     default_model = _default_model(options.get("default_model"), models)

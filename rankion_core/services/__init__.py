@@ -10,10 +10,11 @@ from attrs import evolve
 from .accounts import Accounts, IssuedToken, TokenView
 from .calendar import Calendar, Shift, ShiftResult
 from .chat import Chat
-from .creation import Creation, EditRequest, GenerateRequest, Queued
+from .creation import Creation, EditRequest, GenerateRequest, Queued, QueuedImage
 from .deps import Deps
 from .exports import Exports, ExportView
 from .feeds import CalendarFeeds, FeedContent
+from .files import BlobContent, Files
 from .gallery import BulkDeleteResult, BulkRestoreResult, Gallery, ImagePatch, SimilarView
 from .hooks import Hooks
 from .jobs import Jobs
@@ -24,6 +25,7 @@ from .webhooks import Webhooks
 
 __all__ = [
     "Accounts",
+    "BlobContent",
     "BulkDeleteResult",
     "BulkRestoreResult",
     "Calendar",
@@ -35,6 +37,7 @@ __all__ = [
     "ExportView",
     "Exports",
     "FeedContent",
+    "Files",
     "Gallery",
     "GenerateRequest",
     "Hooks",
@@ -44,6 +47,7 @@ __all__ = [
     "IssuedToken",
     "Jobs",
     "Queued",
+    "QueuedImage",
     "Rankion",
     "RenditionView",
     "ShareView",
@@ -80,6 +84,7 @@ class Rankion:
         self.jobs = Jobs(deps, lease=lease, hooks=hooks)
         self.exports = Exports(deps, self.jobs)
         self.webhooks = Webhooks(deps, self.jobs)
+        self.files = Files(deps)
 
     def derive(self, hooks: Hooks = Hooks(), **changes: Any) -> Rankion:
         """A new ``Rankion`` over the same ports, with ``changes`` to the ``Deps`` it was
@@ -88,6 +93,16 @@ class Rankion:
         carried over."""
         deps = evolve(self._given, **changes) if changes else self._given
         return Rankion(deps, lease=self.jobs.lease, hooks=self.hooks + hooks)
+
+    async def close(self) -> None:
+        """Close the ports it runs on: the webhook sender, the provider, the blob store
+        and the storage (the ``Rankion`` that opened them closes them, once)."""
+        deps = self._given
+        if deps.webhook_sender is not None:
+            await deps.webhook_sender.close()
+        await deps.provider.close()
+        await deps.blobs.close()
+        await deps.storage.close()
 
     async def run_pending(self, worker: str = "inline") -> int:
         """Run every claimable job now, in this task; how many ran (tests, scripts)."""

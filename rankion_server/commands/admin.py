@@ -11,8 +11,8 @@ from rankion_core.models import ApiToken, Team
 from rankion_core.rules.limits import PER_PAGE_MAX
 from rankion_core.rules.timeutil import iso_z
 from rankion_core.services import TokenView
+from rankion_core.workers import maintenance
 
-from ..workers import maintenance
 from .base import CommandError, Output
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -15,6 +14,7 @@ from attrs import define, field
 from rankion_core import Rankion
 
 from ..config import ServerConfig
+from ..settings import SettingError
 
 
 @define(frozen=True)
@@ -44,18 +44,27 @@ def setting(args: argparse.Namespace, name: str, default: Any = None) -> Any:
 
 
 def make_config(
-    args: argparse.Namespace, *, create_dir: bool = False, **overrides: Any
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+    *,
+    create_dir: bool = False,
+    **overrides: Any,
 ) -> ServerConfig:
-    """The configuration the command line and environment give. Only the commands that
-    set up (``team create``, ``migrate``, ``serve``) pass ``create_dir``: the others
-    refuse a data dir that does not exist rather than start an empty one."""
-    return ServerConfig.from_options(
-        database=setting(args, "database"),
-        blobs=setting(args, "blobs"),
-        data_dir=setting(args, "data_dir"),
-        create_dir=create_dir,
-        **overrides,
-    )
+    """The configuration the command line and ``environ`` give (an option that is None
+    was not given). Only the commands that set up (``team create``, ``migrate``,
+    ``serve``) pass ``create_dir``: the others refuse a data dir that does not exist
+    rather than start an empty one. A malformed variable is a ``UsageError``."""
+    try:
+        return ServerConfig.from_env(
+            environ,
+            database=setting(args, "database"),
+            blobs=setting(args, "blobs"),
+            data_dir=setting(args, "data_dir"),
+            create_dir=create_dir,
+            **overrides,
+        )
+    except SettingError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def wants_json(args: argparse.Namespace) -> bool:
@@ -86,13 +95,3 @@ def redact(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
     return urlunsplit(parts._replace(netloc=netloc))
-
-
-def env_count(name: str) -> int | None:
-    """A non-negative whole number from the environment, or None when unset."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit():
-        raise UsageError(f"{name} must be a whole number ≥ 0, not {raw!r}")
-    return int(raw)

@@ -9,11 +9,13 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from .. import wiring
 from ..config import ServerConfig
-from ..logs import use_json_if_asked
+from ..logs import use_json
+from ..settings import BY_NAME, default
 from .admin import create_team, migrate
 from .base import (
     AdminAction,
@@ -21,16 +23,14 @@ from .base import (
     Output,
     UsageError,
     emit,
-    env_count,
     make_config,
     print_json,
     redact,
-    setting,
     wants_json,
     warn,
 )
 
-DEFAULT_WORKERS = 2
+DEFAULT_WORKERS: int = default("workers")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 #: loggers whose INFO lines say nothing an operator needs (alembic lists its plugins)
 QUIET_LOGGERS = ("alembic",)
@@ -46,7 +46,7 @@ CREATES_DATA_DIR = (create_team, migrate)
 
 def run_admin(args: argparse.Namespace) -> int:
     creates = args.admin_action in CREATES_DATA_DIR
-    config = make_config(args, create_dir=creates, workers=0)
+    config = make_config(args, os.environ, create_dir=creates, workers=0)
     output = asyncio.run(with_services(config, args.admin_action, args))
     emit(args, output)
     return 0
@@ -73,6 +73,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     config = make_config(
         args,
+        os.environ,
         create_dir=True,
         host=args.host,
         port=args.port,
@@ -82,7 +83,7 @@ def run_serve(args: argparse.Namespace) -> int:
         charge_rate=args.charge_rate,
         **provider_settings(args),
     )
-    prepare(args)
+    prepare(config, os.environ)
     try:
         surface.run(
             create_app(config),
@@ -100,22 +101,19 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def serve_workers(args: argparse.Namespace) -> int:
-    if args.no_workers:
-        return 0
-    if args.workers is not None:
-        return int(args.workers)
-    from_env = env_count("RANKION_WORKERS")
-    return DEFAULT_WORKERS if from_env is None else from_env
+def serve_workers(args: argparse.Namespace) -> int | None:
+    """The job slots the command line asks for; None: the environment's, or the default."""
+    return 0 if args.no_workers else args.workers
 
 
 # ---------------------------------------------------------------- worker
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    size = args.concurrency or env_count("RANKION_WORKERS") or DEFAULT_WORKERS
-    config = make_config(args, workers=size, **provider_settings(args))
-    prepare(args)
+    config = make_config(args, os.environ, workers=args.concurrency, **provider_settings(args))
+    if config.workers == 0:  # a worker process without job slots has nothing to do
+        config.workers = DEFAULT_WORKERS
+    prepare(config, os.environ)
     asyncio.run(work(args, config))
     return 0
 
@@ -145,37 +143,30 @@ async def work(args: argparse.Namespace, config: ServerConfig) -> None:
 
 
 def provider_settings(args: argparse.Namespace) -> dict[str, Any]:
-    name = args.provider or os.environ.get("RANKION_PROVIDER") or "procedural"
-    options = dict(args.provider_option)
-    if name == "openai" and "api_key" not in options and not os.environ.get("OPENAI_API_KEY"):
+    """The provider and its options the command line names (None: not named)."""
+    return {"provider": args.provider, "provider_options": dict(args.provider_option)}
+
+
+def prepare(config: ServerConfig, environ: Mapping[str, str]) -> None:
+    """A word on what cannot work, logging on stderr, and a word on the secret."""
+    keyless = "api_key" not in config.provider_options and not environ.get("OPENAI_API_KEY")
+    if config.provider == "openai" and keyless:
         raise UsageError("the openai provider needs OPENAI_API_KEY in the environment")
-    return {"provider": name, "provider_options": options}
-
-
-def prepare(args: argparse.Namespace) -> None:
-    """Logging on stderr (``RANKION_LOG_LEVEL``, default INFO), and a word on the secret."""
-    level = os.environ.get("RANKION_LOG_LEVEL", "INFO").upper()
     logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        level=config.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
     )
-    use_json_if_asked()  # RANKION_LOG_FORMAT=json: one JSON object per line
+    if config.log_format == "json":
+        use_json()
     if logging.getLogger().level > logging.DEBUG:
         for chatty in QUIET_LOGGERS:
             logging.getLogger(chatty).setLevel(logging.WARNING)
-    if shares_no_data_dir(args) and not os.environ.get("RANKION_SECRET"):
+    if config.ephemeral_secret:
         warn(
-            "RANKION_SECRET is not set: signed links use a random key that other "
+            f"{BY_NAME['secret'].env} is not set: signed links use a random key that other "
             "processes do not share and that is lost on restart"
         )
-
-
-def shares_no_data_dir(args: argparse.Namespace) -> bool:
-    """True when both URLs are given, so no data dir holds a shared secret key."""
-    given = (
-        setting(args, "database") or os.environ.get("RANKION_DATABASE_URL"),
-        setting(args, "blobs") or os.environ.get("RANKION_BLOBS_URL"),
-    )
-    return setting(args, "data_dir") is None and all(given)
 
 
 def announce(args: argparse.Namespace, config: ServerConfig, *, serving: bool) -> None:

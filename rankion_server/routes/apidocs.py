@@ -40,15 +40,15 @@ PAGE = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Rankion API reference</title>
-<link rel="icon" type="image/png" href="/docs/assets/favicon-32x32.png">
-<link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+<link rel="icon" type="image/png" href="docs/assets/favicon-32x32.png">
+<link rel="stylesheet" href="docs/assets/swagger-ui.css">
 </head>
 <body>
-<noscript><p>The machine-readable contract is <a href="/v1/openapi.json">/v1/openapi.json</a>.
+<noscript><p>The machine-readable contract is <a href="v1/openapi.json">/v1/openapi.json</a>.
 </p></noscript>
 <div id="swagger-ui"></div>
-<script src="/docs/assets/swagger-ui-bundle.js"></script>
-<script src="/docs/assets/rankion-docs.js"></script>
+<script src="docs/assets/swagger-ui-bundle.js"></script>
+<script src="docs/assets/rankion-docs.js"></script>
 </body>
 </html>
 """

@@ -13,6 +13,7 @@ from rankion_core.errors import NotFound
 from rankion_core.rules.limits import ID_MAX
 
 from ..missing import path_kind
+from ..mount import api_path
 
 ID = r"[1-9][0-9]{0,18}"
 
@@ -26,5 +27,5 @@ def path_id(request: web.Request, name: str = "id") -> int:
     """The id ``name`` of the path; one above 2^63 - 1 is the 404 of a missing one."""
     value = int(request.match_info[name])
     if value > ID_MAX:
-        raise NotFound(path_kind(request.path, name))
+        raise NotFound(path_kind(api_path(request), name))
     return value

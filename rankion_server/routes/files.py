@@ -14,7 +14,7 @@ from rankion_core.services.views import FILES_PREFIX
 
 from ..keys import rankion
 from ..operations import Param, operation
-from ..streaming import content_type_of, send_blob
+from ..streaming import send_blob
 
 routes = web.RouteTableDef()
 
@@ -22,7 +22,6 @@ SIGNATURE = (
     Param("expires", {"type": "integer"}, "unix time the link expires", required=True),
     Param("sig", {"type": "string"}, "HMAC signature", required=True),
 )
-MAX_AGE = 3600
 
 
 @routes.get(FILES_PREFIX + "{key:.+}", allow_head=False)
@@ -36,22 +35,15 @@ MAX_AGE = 3600
     "locally. Export ZIPs come as attachments.",
 )
 async def download(request: web.Request) -> web.StreamResponse:
-    app = rankion(request)
-    key = request.match_info["key"]
-    expires, sig = request.query.get("expires", ""), request.query.get("sig", "")
-    now = app.deps.clock.now()
-    if not (expires.isascii() and sig.isascii()) or not app.deps.signer.verify(
-        FILES_PREFIX + key, expires, sig, now
-    ):
-        raise NotFound("file")
-    max_age = max(0, min(MAX_AGE, int(expires) - int(now.timestamp())))
-    headers = {"Cache-Control": f"private, max-age={max_age}"}
-    if key.startswith("exports/"):
-        name = key.rsplit("/", 1)[-1]
-        headers["Content-Disposition"] = f'attachment; filename="rankion-export-{name}"'
+    path = FILES_PREFIX + request.match_info["key"]
+    query = request.query
+    content = await rankion(request).files.open_signed(
+        path, query.get("expires", ""), query.get("sig", "")
+    )
+    headers = {"Cache-Control": f"private, max-age={content.max_age or 0}"}
+    if content.filename is not None:
+        headers["Content-Disposition"] = f'attachment; filename="{content.filename}"'
     try:
-        return await send_blob(
-            request, app.deps.blobs, key, content_type=content_type_of(key), headers=headers
-        )
-    except NotFound:  # signed but gone: the same answer as a bad signature
+        return await send_blob(request, content, headers)
+    except NotFound:  # gone since it was opened: the same answer as a bad signature
         raise NotFound("file") from None

@@ -15,7 +15,8 @@ from rankion_core.models import CalendarEvent, EventStatus, EventType
 from rankion_core.rules import feeds as rules
 from rankion_core.rules.limits import CALENDAR_PER_PAGE_MAX
 
-from .conftest import Answer, Api, Team
+from .conftest import Answer, Api, ClientFactory, Team, config, relative, start
+from .test_web import page, sign_in
 
 
 async def issue(api: Api, project: int, team: Team | None = None) -> dict[str, Any]:
@@ -72,7 +73,10 @@ async def test_the_feed_lists_dated_events_with_every_field(api: Api) -> None:
     assert str(post["uid"]) == f"event-{launch['id']}@127.0.0.1"
     assert str(post["status"]) == "CONFIRMED"
     assert str(post["description"]) == "Hero image from the gallery;\nthen social posts."
-    assert str(post["url"]).endswith(f"/v1/calendar/{launch['id']}")
+    base = api.rankion.deps.base_url  # the configured public URL (here, the default)
+    assert str(post["url"]) == (
+        f"{base}/app/projects/{project}/calendar?month=2026-05#event-{launch['id']}"
+    )
     assert str(events["Newsletter"]["status"]) == "TENTATIVE"
     assert str(events["Old post"]["status"]) == "CANCELLED"
     assert "description" not in events["Newsletter"]
@@ -232,3 +236,37 @@ async def test_the_feed_shows_the_projects_local_times(api: Api, zone: str) -> N
         uid: datetime.fromisoformat(at).astimezone(UTC).isoformat() for uid, at in local.items()
     }
     assert f"DTSTART;TZID={zone}:20260330T".encode() in answer.body
+
+
+async def test_each_events_url_opens_its_month_in_the_web_app(
+    aiohttp_client: ClientFactory,
+) -> None:
+    """URL: the event's month of the project's zone in the web app, absolute from the
+    configured public URL, marking the event; signed in, the page shows it."""
+    cfg = attrs.evolve(config(), public_url="http://cal.example.com/")
+    api = await start(aiohttp_client, cfg)
+    made = await api.post("/v1/projects", {"name": "Blog", "time_zone": "Europe/Berlin"})
+    project = made.data["id"]
+    # 31 May, 23:30 UTC is 1 June, 01:30 in Berlin: the month is June's
+    late = await add_event(api, project, title="Late", scheduled_at="2026-05-31T23:30:00Z")
+    answer = await api.fetch((await issue(api, project))["url"])
+    url = str(vevents(answer)["Late"]["url"])
+    where = f"/app/projects/{project}/calendar?month=2026-06"
+    assert url == f"http://cal.example.com{where}#event-{late['id']}"
+    status, html, _ = await page(api, relative(url), await sign_in(api))
+    assert status == 200, html
+    assert f'id="event-{late["id"]}"' in html
+    assert "June 2026" in html
+    status, _, headers = await page(api, relative(url), None)
+    assert (status, headers["Location"]) == (303, "/app/sign-in")
+
+
+async def test_without_the_web_app_the_feed_has_no_urls(aiohttp_client: ClientFactory) -> None:
+    """An API served without the web app has no page to point at: no URL at all."""
+    api = await start(aiohttp_client, config(), web_app=False)
+    project = await api.project()
+    await add_event(api, project, title="Post", scheduled_at="2026-05-15T09:00:00Z")
+    answer = await api.fetch((await issue(api, project))["url"])
+    assert answer.status == 200
+    assert "url" not in vevents(answer)["Post"]
+    assert b"\r\nURL" not in answer.body

@@ -9,7 +9,11 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from rankion_server.logs import JsonFormatter, use_json_if_asked
+import pytest
+
+from rankion_server.config import ServerConfig
+from rankion_server.logs import JsonFormatter, use_json
+from rankion_server.settings import SettingError
 
 from .conftest import Api
 
@@ -63,15 +67,21 @@ async def test_unknown_paths_are_logged_and_share_tokens_are_not(api: Api) -> No
     assert len(long["path"]) == 200 and long["path"].endswith("…")
 
 
+def log_format(env: dict[str, str]) -> str:
+    return ServerConfig.from_env(env, database="memory://", blobs="memory://x").log_format
+
+
 def test_only_the_json_setting_switches_the_format() -> None:
+    assert log_format({}) == "text"
+    assert log_format({"RANKION_LOG_FORMAT": " JSON "}) == "json"
+    with pytest.raises(SettingError, match="RANKION_LOG_FORMAT must be one of text, json"):
+        log_format({"RANKION_LOG_FORMAT": "xml"})
     root = logging.getLogger()
     handler = logging.StreamHandler(io.StringIO())
     root.addHandler(handler)
     before = {h: h.formatter for h in root.handlers}
     try:
-        assert use_json_if_asked({}) is False
-        assert not isinstance(handler.formatter, JsonFormatter)
-        assert use_json_if_asked({"RANKION_LOG_FORMAT": "JSON"}) is True
+        use_json()
         assert isinstance(handler.formatter, JsonFormatter)
     finally:
         for each, formatter in before.items():

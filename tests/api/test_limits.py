@@ -90,16 +90,14 @@ def test_token_bucket_refills_continuously() -> None:
     assert TokenBuckets(0).take(1) == 0.0
 
 
-def test_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RANKION_MAX_ACTIVE_JOBS", "7")
-    monkeypatch.setenv("RANKION_CHARGE_RATE", "0")
-    cfg = ServerConfig.from_options(database="memory://", blobs="memory://x")
+def test_limits_come_from_the_environment() -> None:
+    env = {"RANKION_MAX_ACTIVE_JOBS": "7", "RANKION_CHARGE_RATE": "0"}
+    cfg = ServerConfig.from_env(env, database="memory://", blobs="memory://x")
     assert (cfg.max_active_jobs, cfg.charge_rate) == (7, 0)
-    cfg = ServerConfig.from_options(database="memory://", blobs="memory://x", charge_rate=9)
+    cfg = ServerConfig.from_env(env, database="memory://", blobs="memory://x", charge_rate=9)
     assert cfg.charge_rate == 9
-    monkeypatch.setenv("RANKION_CHARGE_RATE", "lots")
-    with pytest.raises(ValueError):
-        ServerConfig.from_options(database="memory://", blobs="memory://x")
+    with pytest.raises(ValueError, match="RANKION_CHARGE_RATE"):
+        ServerConfig.from_env({"RANKION_CHARGE_RATE": "lots"}, database="memory://", blobs="m://")
 
 
 TOO_BIG = b"{" + b" " * (1 << 20) + b"}"

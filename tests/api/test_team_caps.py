@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-import pytest
 from attrs import evolve
 
 from rankion_server.config import ServerConfig
@@ -82,11 +81,13 @@ async def test_the_caps_hold_under_concurrency(
     assert Counter(a.status for a in exports) == {202: 2, 429: 6}
 
 
-def test_the_caps_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RANKION_MAX_WEBHOOKS", "0")
-    monkeypatch.setenv("RANKION_MAX_ACTIVE_EXPORTS", "9")
-    monkeypatch.setenv("RANKION_WEBHOOK_TIMEOUT_SECONDS", "2.5")
-    monkeypatch.setenv("RANKION_WEBHOOK_WORKERS", "7")
-    cfg = ServerConfig.from_options(database="memory://", blobs="memory://x")
+def test_the_caps_come_from_the_environment() -> None:
+    env = {
+        "RANKION_MAX_WEBHOOKS": "0",
+        "RANKION_MAX_ACTIVE_EXPORTS": "9",
+        "RANKION_WEBHOOK_TIMEOUT_SECONDS": "2.5",
+        "RANKION_WEBHOOK_WORKERS": "7",
+    }
+    cfg = ServerConfig.from_env(env, database="memory://", blobs="memory://x")
     assert (cfg.max_webhooks, cfg.max_active_exports) == (0, 9)
     assert (cfg.webhook_timeout_seconds, cfg.webhook_workers, cfg.export_workers) == (2.5, 7, 1)

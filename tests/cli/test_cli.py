@@ -13,8 +13,8 @@ import pytest
 
 from rankion_cli import build_parser, main
 from rankion_server.commands import UsageError
-from rankion_server.commands.base import redact
-from rankion_server.commands.run import provider_settings, serve_workers, shares_no_data_dir
+from rankion_server.commands.base import make_config, redact
+from rankion_server.commands.run import prepare, provider_settings, serve_workers
 
 MEMORY = ["--database", "memory://cli", "--blobs", "memory://cli"]
 
@@ -105,43 +105,68 @@ def test_purge_and_migrate_print_their_result(capsys: pytest.CaptureFixture[str]
 @pytest.mark.parametrize(
     ("argv", "env", "expected"),
     [
-        (["serve"], None, 2),
-        (["serve"], "3", 3),
-        (["serve", "--workers", "5"], "3", 5),
-        (["serve", "--no-workers"], "3", 0),
+        (["serve"], {}, 2),
+        (["serve"], {"RANKION_WORKERS": "3"}, 3),
+        (["serve", "--workers", "5"], {"RANKION_WORKERS": "3"}, 5),
+        (["serve", "--no-workers"], {"RANKION_WORKERS": "3"}, 0),
     ],
 )
 def test_serve_workers_come_from_the_flag_then_the_environment(
-    monkeypatch: pytest.MonkeyPatch, argv: list[str], env: str | None, expected: int
+    argv: list[str], env: dict[str, str], expected: int
 ) -> None:
-    if env is not None:
-        monkeypatch.setenv("RANKION_WORKERS", env)
-    assert serve_workers(build_parser().parse_args(argv)) == expected
+    args = build_parser().parse_args([*argv, *MEMORY])
+    assert make_config(args, env, workers=serve_workers(args)).workers == expected
 
 
-def test_a_bad_worker_count_in_the_environment_is_a_usage_error(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("RANKION_WORKERS", "many")
+def test_a_bad_worker_count_in_the_environment_is_a_usage_error() -> None:
+    args = build_parser().parse_args(["serve", *MEMORY])
     with pytest.raises(UsageError, match="RANKION_WORKERS"):
-        serve_workers(build_parser().parse_args(["serve"]))
+        make_config(args, {"RANKION_WORKERS": "many"}, workers=serve_workers(args))
 
 
-def test_provider_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bad_setting_exits_2_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RANKION_LEASE_SECONDS", "soon")
+    assert main(["team", "list", *MEMORY]) == 2
+    err = capsys.readouterr().err
+    assert "RANKION_LEASE_SECONDS must be a number of seconds, not 'soon'" in err
+
+
+def test_provider_settings() -> None:
     argv = ["worker", "--provider-option", "delay=0.5", "--provider-option", "x=a=b"]
-    settings = provider_settings(build_parser().parse_args(argv))
-    assert settings == {"provider": "procedural", "provider_options": {"delay": "0.5", "x": "a=b"}}
-    monkeypatch.setenv("RANKION_PROVIDER", "openai")
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    args = build_parser().parse_args([*argv, *MEMORY])
+    config = make_config(args, {}, **provider_settings(args))
+    assert config.provider == "procedural"
+    assert config.provider_options == {"delay": "0.5", "x": "a=b"}
+    args = build_parser().parse_args(["serve", *MEMORY])
+    config = make_config(args, {"RANKION_PROVIDER": "openai"}, **provider_settings(args))
+    assert config.provider == "openai"
     with pytest.raises(UsageError, match="OPENAI_API_KEY"):
-        provider_settings(build_parser().parse_args(["serve"]))
+        prepare(config, {})
 
 
-def test_both_urls_without_a_data_dir_share_no_secret() -> None:
+def test_the_openai_models_setting_is_the_providers_models_option() -> None:
+    env = {"RANKION_PROVIDER": "openai", "RANKION_OPENAI_MODELS": "gpt-image-1,gpt-image-1.5"}
+    args = build_parser().parse_args(["serve", *MEMORY])
+    config = make_config(args, env, **provider_settings(args))
+    assert config.provider_options == {"models": "gpt-image-1,gpt-image-1.5"}
+    argv = ["serve", *MEMORY, "--provider-option", "models=dall-e-3"]
+    args = build_parser().parse_args(argv)
+    config = make_config(args, env, **provider_settings(args))
+    assert config.provider_options == {"models": "dall-e-3"}
+    args = build_parser().parse_args(["serve", *MEMORY, "--provider", "procedural"])
+    assert make_config(args, env, **provider_settings(args)).provider_options == {}
+
+
+def test_both_urls_without_a_data_dir_share_no_secret(tmp_path: Path) -> None:
     parse = build_parser().parse_args
-    assert shares_no_data_dir(parse(["serve", *MEMORY]))
-    assert not shares_no_data_dir(parse(["serve", *MEMORY, "--data-dir", "D"]))
-    assert not shares_no_data_dir(parse(["serve", "--database", "sqlite:///x.db"]))
+    assert make_config(parse(["serve", *MEMORY]), {}).ephemeral_secret
+    data_dir = ["--data-dir", str(tmp_path)]
+    assert not make_config(parse(["serve", *MEMORY, *data_dir]), {}).ephemeral_secret
+    assert not make_config(parse(["serve", *MEMORY]), {"RANKION_SECRET": "s"}).ephemeral_secret
+    one_url = ["--database", "sqlite:///x.db", *data_dir]
+    assert not make_config(parse(["serve", *one_url]), {}).ephemeral_secret
 
 
 def test_passwords_are_not_printed() -> None:

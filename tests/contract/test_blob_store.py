@@ -13,8 +13,9 @@ import re
 import socket
 import sys
 import tracemalloc
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -72,7 +73,7 @@ class TestS3BlobStore(BlobStoreContract):
 
     async def make_blob_store(self) -> BlobStore:
         s3: MotoS3 = self.request.getfixturevalue("moto_s3")
-        return open_blob_store(s3.url(uuid4().hex))
+        return s3.open(uuid4().hex)
 
     async def test_presign(self, blob_store: BlobStore) -> None:
         data = os.urandom(2000)
@@ -91,19 +92,22 @@ class TestS3BlobStore(BlobStoreContract):
 
 
 @pytest.fixture(params=["memory", "local", "s3"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A URL of an empty store of each flavour (moto is started only for S3)."""
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., FsspecBlobStore]:
+    """Opens an empty store of each flavour (moto is started only for S3)."""
     if request.param == "memory":
-        return f"memory://{uuid4().hex}"
+        return partial(open_blob_store, f"memory://{uuid4().hex}")
     if request.param == "local":
-        return str(tmp_path / "blobs")
+        return partial(open_blob_store, str(tmp_path / "blobs"))
     s3: MotoS3 = request.getfixturevalue("moto_s3")
-    return s3.url(uuid4().hex)
+    return partial(s3.open, uuid4().hex)
 
 
-async def test_keys_are_kind_year_month_uuid_ext(store_url: str) -> None:
+Opener = Callable[..., FsspecBlobStore]
+
+
+async def test_keys_are_kind_year_month_uuid_ext(open_store: Opener) -> None:
     clock = FixedClock(datetime(2031, 7, 4, 12, tzinfo=UTC))
-    async with open_blob_store(store_url, clock=clock) as store:
+    async with open_store(clock=clock) as store:
         first, second = await put(store), await put(store)
     assert KEY.fullmatch(first)
     assert first.startswith("images/2031/07/")
@@ -124,7 +128,7 @@ def s3_client(moto_s3: MotoS3) -> Iterator[Any]:  # noqa: F811
 async def s3_store(moto_s3: MotoS3) -> AsyncIterator[tuple[FsspecBlobStore, str]]:  # noqa: F811
     """An S3 store and the object-key prefix it writes under."""
     prefix = uuid4().hex
-    async with open_blob_store(moto_s3.url(prefix)) as store:
+    async with moto_s3.open(prefix) as store:
         yield store, prefix
 
 
@@ -180,7 +184,8 @@ async def test_s3_presign_honours_a_non_ascii_filename(
 
 
 async def test_s3_missing_bucket_is_unavailable(moto_s3: MotoS3) -> None:  # noqa: F811
-    async with open_blob_store("s3://no-such-bucket") as store:
+    store = open_blob_store("s3://no-such-bucket", endpoint_url=moto_s3.endpoint_url)
+    async with store:
         with pytest.raises(Unavailable):
             await store.ping()
         with pytest.raises(Unavailable):

@@ -32,11 +32,11 @@ def clock() -> FakeClock:
 @pytest.fixture(params=["memory", "s3"])
 async def blobs(request: pytest.FixtureRequest, clock: FakeClock) -> AsyncIterator[FsspecBlobStore]:
     if request.param == "memory":
-        url = f"memory://{uuid.uuid4().hex}"
+        store = open_blob_store(f"memory://{uuid.uuid4().hex}", clock=clock)
     else:
         s3: MotoS3 = request.getfixturevalue("moto_s3")
-        url = s3.url(uuid.uuid4().hex)
-    async with open_blob_store(url, clock=clock) as store:
+        store = s3.open(uuid.uuid4().hex, clock=clock)
+    async with store:
         yield store
 
 

@@ -12,7 +12,8 @@ def test_importing_the_core_pulls_in_no_io_library() -> None:
     code = (
         "import sys, rankion_core, rankion_core.services, rankion_core.ports, rankion_core.rules;"
         "import rankion_core.rules.calendar, rankion_core.rules.tree;"
-        "import rankion_core.services.exports;"
+        "import rankion_core.services.exports, rankion_core.services.files;"
+        "import rankion_core.workers;"
         f"bad = [m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r}];"
         "print(','.join(bad))"
     )

@@ -3,8 +3,9 @@
 until something is true.
 
 - **One environment cleaner**: every child process gets this process's environment
-  with *every* ``RANKION_*`` variable removed, then exactly the settings the test asks
-  for (``clean_env``). A setting left in the developer's shell never leaks into a test.
+  with every variable of the settings table (``rankion_server.settings``) removed, then
+  exactly the settings the test asks for (``clean_env``). A setting left in the
+  developer's shell never leaks into a test.
 - **One timeout policy** (``TIMEOUTS``): a command, a start, a stop, a request, a
   script; a wait that runs out fails with the process's log.
 - **One process class** (``Process``): every process runs in its own session, is
@@ -35,10 +36,9 @@ import aiohttp
 from attrs import define, field
 from multidict import CIMultiDictProxy
 
-T = TypeVar("T")
+from rankion_server.settings import ENV_NAMES
 
-#: every setting of the product is an environment variable with this prefix
-RANKION_PREFIX = "RANKION_"
+T = TypeVar("T")
 
 #: for tests that queue dozens of generations at once: the per-team abuse limits
 #: (active jobs, charges per minute) are not what they test
@@ -67,9 +67,9 @@ TIMEOUTS = Timeouts()
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """This process's environment without any ``RANKION_*`` variable, unbuffered,
-    plus ``extra`` (what the test asks for)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(RANKION_PREFIX)}
+    """This process's environment without any variable of the settings table,
+    unbuffered, plus ``extra`` (what the test asks for)."""
+    env = {k: v for k, v in os.environ.items() if k not in ENV_NAMES}
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra or {})
     return env
@@ -194,7 +194,8 @@ RUNNING: list[Process] = []
 
 @define
 class Process:
-    """One long-running ``rankion`` process, its output in ``log_path``."""
+    """One long-running ``rankion`` process, its output in ``log_path``; with
+    ``command``, that program instead (an example app), ``args`` after it."""
 
     name: str
     args: list[str]
@@ -202,6 +203,9 @@ class Process:
     #: the settings asked for, set on top of the cleaned environment
     env: dict[str, str] = field(factory=dict)
     port: int | None = None
+    command: list[str] | None = None
+    #: what answers 200 once it serves
+    health_path: str = "/healthz"
     popen: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     @property
@@ -217,7 +221,7 @@ class Process:
     def start(self) -> Process:
         with self.log_path.open("ab") as log:
             self.popen = subprocess.Popen(
-                [*rankion_command(), *self.args],
+                [*(self.command or rankion_command()), *self.args],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -259,7 +263,8 @@ class Process:
 
     def _healthy(self) -> bool:
         try:
-            with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=1) as reply:
+            url = self.base_url + self.health_path
+            with urllib.request.urlopen(url, timeout=1) as reply:
                 return bool(reply.status == 200)
         except OSError:
             return False

@@ -201,7 +201,8 @@ async def read_everywhere(apis: list[Api], image_id: int) -> None:
 
 
 async def orphans_of(database_url: str, blobs_url: str) -> set[str]:
-    config = ServerConfig.from_options(database=database_url, blobs=blobs_url, workers=0)
+    # as a ``rankion`` command would: the moto fixture's endpoint is in the environment
+    config = ServerConfig.from_env(os.environ, database=database_url, blobs=blobs_url, workers=0)
     app = await wiring.build(config)
     try:
         return await orphan_blobs(app)

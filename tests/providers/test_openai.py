@@ -273,12 +273,9 @@ async def test_an_image_url_to_a_private_host_is_never_fetched(
 
 
 def test_options_arrive_as_strings_and_the_environment_fills_gaps() -> None:
-    env = {
-        "OPENAI_API_KEY": "sk-env",
-        "OPENAI_BASE_URL": "http://proxy.example/v1",
-        "RANKION_OPENAI_MODELS": "gpt-image-1, gpt-image-1.5",
-    }
-    config = load_config({"timeout": "7.5", "max_retries": "1"}, env)
+    env = {"OPENAI_API_KEY": "sk-env", "OPENAI_BASE_URL": "http://proxy.example/v1"}
+    options = {"timeout": "7.5", "max_retries": "1", "models": "gpt-image-1, gpt-image-1.5"}
+    config = load_config(options, env)
 
     assert (config.api_key, config.base_url) == ("sk-env", "http://proxy.example/v1")
     assert config.models == ("gpt-image-1", "gpt-image-1.5")
@@ -322,12 +319,13 @@ async def test_the_entry_point_opens_the_provider(fake: FakeOpenAI) -> None:
     [entry] = [e for e in entry_points(group="rankion.providers") if e.name == "openai"]
     provider = entry.load()(api_key="test", base_url=fake.base_url, models="gpt-image-1")
     try:
-        assert (provider.name, provider.models, provider.default_model) == (
+        ids = tuple(m.id for m in provider.capabilities)
+        assert (provider.name, ids, provider.default_model) == (
             "openai",
             ("gpt-image-1",),
             "gpt-image-1",
         )
-        assert "auto" in provider.sizes
+        assert "auto" in provider.capabilities[0].sizes
     finally:
         await provider.close()
 

@@ -38,6 +38,8 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from rankion_fsspec import FsspecBlobStore, open_blob_store
+
 __all__ = ["MotoS3", "moto_s3", "running_moto_s3"]
 
 BUCKET = "rankion-test"
@@ -60,6 +62,10 @@ class MotoS3:
     def url(self, prefix: str = "") -> str:
         """``s3://bucket/prefix``: a blob store URL inside the test bucket."""
         return f"s3://{self.bucket}/{prefix.strip('/')}".rstrip("/")
+
+    def open(self, prefix: str = "", **options: Any) -> FsspecBlobStore:
+        """A blob store under ``prefix`` in the test bucket, on this server."""
+        return open_blob_store(self.url(prefix), endpoint_url=self.endpoint_url, **options)
 
     def env(self) -> dict[str, str]:
         """The variables a subprocess needs to reach this server (merge into ``os.environ``)."""

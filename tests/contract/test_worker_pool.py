@@ -1,0 +1,87 @@
+"""The worker pool on plain asyncio, on every storage backend: a lifespan's
+``async with pool.running(rankion)`` runs queued jobs without ``run_pending`` and
+stops the loops on the way out, however the block ends; a stopped pool starts again.
+Importing it pulls in no web framework and nothing of the server."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import subprocess
+import sys
+
+import pytest
+
+from rankion_core.models import ProcessingStatus
+from rankion_core.ports import Storage
+from rankion_core.services.creation import GenerateRequest
+from rankion_core.workers import WorkerPool
+from tests.core.support import make_world, new_team
+
+from .test_jobs_resilience import eventually
+
+
+async def _generated_and_ready(storage: Storage) -> None:
+    world = make_world(storage)
+    actor = await new_team(world)
+    pool = WorkerPool(size=1, poll_seconds=0.05, export_loops=0, delivery_loops=0)
+    app = world.app.derive(pool.hooks())
+
+    async def ready(image_id: int) -> bool:
+        return (await app.gallery.get(actor, image_id)).image.processing_status is (
+            ProcessingStatus.READY
+        )
+
+    for _ in range(2):  # a stopped pool starts again
+        async with pool.running(app, maintenance=False):
+            queued = await app.creation.generate(actor, GenerateRequest(prompt="a dune"))
+            await eventually(functools.partial(ready, queued.image_id))
+        assert pool._tasks == []
+
+
+async def test_running_runs_jobs_and_stops_on_the_way_out(storage: Storage) -> None:
+    await _generated_and_ready(storage)
+
+
+async def test_running_stops_the_loops_when_the_block_fails(storage: Storage) -> None:
+    world = make_world(storage)
+    pool = WorkerPool(size=2, poll_seconds=0.05)
+    before = set(asyncio.all_tasks())
+    started: list[int] = []
+
+    async def failing_lifespan() -> None:
+        async with pool.running(world.app):
+            started.append(len(asyncio.all_tasks() - before))
+            raise LookupError("the host failed to start")
+
+    with pytest.raises(LookupError):
+        await failing_lifespan()
+    # two image loops (no overlap without the pool's hooks), an export loop, four
+    # delivery loops and the maintenance; none left afterwards
+    assert started == [2 + 1 + 4 + 1]
+    assert asyncio.all_tasks() - before == set()
+
+
+async def test_starting_a_running_pool_twice_is_refused(storage: Storage) -> None:
+    world = make_world(storage)
+    pool = WorkerPool(size=1, poll_seconds=0.05)
+    async with pool.running(world.app, maintenance=False):
+        with pytest.raises(RuntimeError):
+            pool.start(world.app)
+
+
+def test_the_worker_module_imports_no_web_framework_and_no_server() -> None:
+    code = (
+        "import sys, rankion_core.workers;"
+        "bad = [m for m in sys.modules"
+        " if m.split('.')[0] in ('aiohttp', 'yarl', 'rankion_server')];"
+        "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", out.stdout
+
+
+def test_the_old_import_path_still_works_with_a_warning() -> None:
+    with pytest.deprecated_call():
+        from rankion_server.workers import WorkerPool as Old
+    assert Old is WorkerPool

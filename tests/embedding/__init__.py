@@ -1,0 +1,1 @@
+"""Rankion inside other apps: the sync facade and the example host apps."""
