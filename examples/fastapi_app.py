@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from rankion_core import Actor, Deps, HmacUrlSigner, Rankion, RankionError
 from rankion_core.errors import InsufficientCredits, Invalid, NotFound, RateLimited, Unavailable
 from rankion_core.ports import ImageQuery
+from rankion_core.rules.limits import ID_MAX
 from rankion_core.services import BlobContent, GenerateRequest, ImageView
 from rankion_core.workers import WorkerPool
 from rankion_fsspec import open_blob_store
@@ -66,7 +67,7 @@ async def rankion_error(request: Request, error: RankionError) -> JSONResponse:
     return JSONResponse({"code": error.code, "message": error.message}, status_code=status)
 
 
-def actor(x_team: Annotated[int, Header(gt=0)]) -> Actor:
+def actor(x_team: Annotated[int, Header(gt=0, le=ID_MAX)]) -> Actor:
     return Actor(team_id=x_team)
 
 

@@ -129,6 +129,7 @@ async def test_list_generate_and_serve_bytes_over_real_http(
         missing = await get(f"/images/{image_id + 1000}", mine)
         assert missing[0] == 404
         assert await get(f"/images/{image_id}", theirs) == missing
+        assert await get(f"/images/{'9' * 30}", mine) == missing  # past any integer column
         assert await get(f"/images/{image_id}/bytes", theirs) == await get(
             f"/images/{image_id + 1000}/bytes", mine
         )
@@ -147,6 +148,7 @@ async def test_list_generate_and_serve_bytes_over_real_http(
         for path, headers in (
             ("/images", {}),  # nobody
             ("/images", {"X-Team": "acme"}),  # not an id
+            ("/images", {"X-Team": "9" * 30}),  # no team id is that large
             (f"/images/{image_id}/bytes?variant={'x' * 100}", mine),  # too long
         ):
             assert (await get(path, headers))[0] == 422, path
