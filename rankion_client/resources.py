@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import time
+import warnings
 from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ import orjson
 from rankion_core.rules.timeutil import iso_z
 
 from .convert import body, structure
-from .errors import JobFailed
+from .errors import ApiWarning, JobFailed
 from .http import Http, new_key
 from .models import (
     BalanceOut,
@@ -86,7 +87,10 @@ class Resource:
     async def _send(
         self, method: str, path: str, cls: type[T], json: Any = None, key: str | None = None
     ) -> T:
-        return structure((await self.http.call(method, path, json=json, key=key))["data"], cls)
+        answer = await self.http.call(method, path, json=json, key=key)
+        for said in answer.get("warnings", ()):
+            warnings.warn(ApiWarning(said["code"], said["message"]), stacklevel=3)
+        return structure(answer["data"], cls)
 
     async def _page(self, path: str, cls: type[T], params: Any) -> Page[T]:
         answer = await self.http.call("GET", path, params=params)

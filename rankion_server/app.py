@@ -29,7 +29,7 @@ from . import wiring
 from .auth import TokenCache
 from .config import ServerConfig
 from .ics import FEED_CACHE, FeedCache
-from .keys import CONFIG, RANKION, TOKEN_CACHE, WORKERS
+from .keys import CONFIG, RANKION, TOKEN_CACHE, WEB_APP, WORKERS
 from .limits import (
     CHARGE_BUCKETS,
     OPEN_STREAMS,
@@ -150,6 +150,7 @@ def create_app(
     app.on_response_prepare.append(server_header)
     app.on_response_prepare.append(prefix_location)
     add_routes(app)
+    app[WEB_APP] = web_app
     if web_app:
         install_web(app)  # the web app's pages, after the API's routes
     remember(app)

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from rankion_api.common import ErrorOut, MetaOut
+from rankion_api.common import ErrorOut, MetaOut, WarningOut
 
 from .jsonschema import Schema, SchemaBuilder
 from .mount import prefix_of
@@ -147,6 +147,13 @@ def _success(op: Op, builder: SchemaBuilder) -> dict[str, Any]:
         properties: dict[str, Any] = {"data": data}
         if op.paged:
             properties["meta"] = builder.ref(MetaOut)
+        if op.warns:
+            properties["warnings"] = {
+                "type": "array",
+                "items": builder.ref(WarningOut),
+                "description": "what the write did that is allowed but probably not meant "
+                "(empty when nothing)",
+            }
         envelope = {
             "type": "object",
             "required": list(properties),
