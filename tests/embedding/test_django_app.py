@@ -1,207 +1,168 @@
-"""``examples/django_app``: sync Django views over Rankion through ``SyncRankion``, on
-SQLite and a blob folder, its worker pool on the facade's loop. Driven with Django's
-test client, then as a real WSGI app behind a threaded ``wsgiref`` server with many
-requests at once; at the end the facade closes and leaves no thread behind."""
+"""``examples/django_app.py``: synchronous Django views calling the core through
+``SyncRankion`` on SQLite and a blob folder, the worker pool on the facade's loop.
+Driven twice, as Django runs in production and in its own tests: with Django's test
+client, and through a real WSGI server (the standard library's, threaded) over HTTP
+with many requests at once. Another team's id gets the 404 a missing one gets.
+
+The example configures Django for the process it is imported in, so each test runs
+it in a child process of its own (``DRIVER`` below)."""
 
 from __future__ import annotations
 
-import io
-import json
-import os
+import subprocess
 import sys
-import threading
-import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from socketserver import ThreadingMixIn
-from types import ModuleType
-from typing import Any
-from urllib.error import HTTPError
-from urllib.request import Request, urlopen
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+import textwrap
+from pathlib import Path
 
 import pytest
-from PIL import Image as PILImage
 
-from tests.e2e.support import TIMEOUTS, free_port
-from tests.embedding.support import EXAMPLES
+from tests.e2e.support import TIMEOUTS, clean_env
 
-SECRET = "a test secret of 16 bytes or more"
-#: requests the WSGI server gets at once (each its own thread there)
-AT_ONCE = 8
+pytest.importorskip("django", reason="the Django example needs the dev extras")
 
+ROOT = Path(__file__).resolve().parents[2]
 
-class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+COMMON = """
+import io, json, sys, time
+sys.path.insert(0, ROOT)
+from PIL import Image
+import examples.django_app as example
+
+def wait_ready(get, image_id, team):
+    for _ in range(600):
+        image = json.loads(get(f"/images/{image_id}", team))
+        assert image["status"] != "failed", image
+        if image["status"] == "ready":
+            return image
+        time.sleep(0.1)
+    raise AssertionError("not ready in 60 s")
+
+NOT_FOUND = {"error": {"code": "not_found", "message": "image not found"}}
+"""
+
+TEST_CLIENT = """
+from django.test import Client
+client = Client()
+
+def post(path, body, team=None):
+    headers = {"X-Team": str(team)} if team else {}
+    return client.post(path, json.dumps(body), content_type="application/json", headers=headers)
+
+def get(path, team):
+    return client.get(path, headers={"X-Team": str(team)}).content
+
+acme = post("/teams", {"name": "acme", "credits": 50}).json()["id"]
+globex = post("/teams", {"name": "globex", "credits": 50}).json()["id"]
+queued = post("/images", {"prompt": "a lighthouse"}, acme)
+assert queued.status_code == 202, queued.content
+image_id = queued.json()["image_id"]
+image = wait_ready(get, image_id, acme)
+listed = client.get("/images?q=lighthouse", headers={"X-Team": str(acme)}).json()
+assert (listed["total"], listed["items"][0]["id"]) == (1, image_id), listed
+original = client.get(f"/images/{image_id}/original", headers={"X-Team": str(acme)})
+assert original["Content-Type"] == "image/png"
+png = b"".join(original.streaming_content)
+assert Image.open(io.BytesIO(png)).format == "PNG"
+thumb = client.get(image["thumbnail_url"].removeprefix(example.PUBLIC_URL))
+assert thumb.status_code == 200 and thumb["Content-Type"] == "image/webp"
+for team, path in ((globex, f"/images/{image_id}"), (acme, f"/images/{image_id + 9}/original")):
+    answer = client.get(path, headers={"X-Team": str(team)})
+    assert (answer.status_code, answer.json()) == (404, NOT_FOUND), path
+for team in ("é", "0", str(2**63), "0" * 30 + "1" + "9" * 20):
+    bad = client.get("/images", headers={"X-Team": team})
+    assert bad.status_code == 422, (team, bad.content)
+for path in (f"/images/{2**63}", f"/images/{10**30}/original"):  # bounded first: no image
+    assert client.get(path, headers={"X-Team": str(acme)}).status_code == 404, path
+forged = client.get(image["url"].removeprefix(example.PUBLIC_URL).replace("sig=", "sig=0"))
+assert forged.status_code == 404
+example.rankion.close()
+assert not example.rankion.thread.is_alive()
+print("ok")
+"""
+
+WSGI = """
+import threading, urllib.request, urllib.error
+from concurrent.futures import ThreadPoolExecutor
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+class Threading(ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
-
-class QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
+class Quiet(WSGIRequestHandler):
+    def log_message(self, *args):
         pass
 
+server = make_server("127.0.0.1", 0, example.application, Threading, Quiet)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+base = f"http://127.0.0.1:{server.server_port}"
 
-@pytest.fixture(scope="module")
-def django_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ModuleType, int]]:
-    """The example's ``urls`` module (its facade opened), and the port it will serve."""
-    port = free_port()
-    data = tmp_path_factory.mktemp("django-gallery")
-    before = set(threading.enumerate())
-    env = {
-        "DJANGO_SETTINGS_MODULE": "django_app.settings",
-        "GALLERY_DATA": str(data),
-        "GALLERY_URL": f"http://127.0.0.1:{port}",
-        "GALLERY_SECRET": SECRET,
-    }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    sys.path.insert(0, str(EXAMPLES))
+def request(path, team=None, body=None):
+    headers = {"X-Team": str(team)} if team else {}
+    data = None if body is None else json.dumps(body).encode()
     try:
-        import django
+        with urllib.request.urlopen(urllib.request.Request(base + path, data, headers)) as r:
+            return r.status, r.headers.get("Content-Type"), r.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Content-Type"), error.read()
 
-        django.setup()
-        from django_app import urls
+def get(path, team):
+    return request(path, team)[2]
 
-        yield urls, port
-        urls.core.close()
-        assert not urls.core.thread.is_alive()
-        deadline = time.monotonic() + 10
-        while (extra := set(threading.enumerate()) - before) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert extra == set()  # no thread left: the loop, the workers, SQLite's, all gone
-    finally:
-        sys.path.remove(str(EXAMPLES))
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+acme = json.loads(request("/teams", body={"name": "acme", "credits": 50})[2])["id"]
+globex = json.loads(request("/teams", body={"name": "globex", "credits": 50})[2])["id"]
+queued = [request("/images", acme, {"prompt": f"pier {n}"})[2] for n in range(3)]
+ids = [json.loads(body)["image_id"] for body in queued]
+images = [wait_ready(get, image_id, acme) for image_id in ids]
 
+def one(n):
+    image = images[n % 3]
+    kind = n % 4
+    if kind == 0:
+        status, kind_, body = request("/images", acme)
+        return status == 200 and json.loads(body)["total"] == 3
+    if kind == 1:
+        status, kind_, body = request(f"/images/{image['id']}/original", acme)
+        return status == 200 and kind_ == "image/png" and body.startswith(b"\\x89PNG")
+    if kind == 2:
+        status, kind_, body = request(image["thumbnail_url"].removeprefix(example.PUBLIC_URL))
+        return status == 200 and Image.open(io.BytesIO(body)).format == "WEBP"
+    status, kind_, body = request(f"/images/{image['id']}", globex)
+    return status == 404 and json.loads(body) == NOT_FOUND
 
-def teams(urls: ModuleType, *names: str) -> list[int]:
-    """Teams made through the facade (a Django app's sign-up or management command)."""
-    return [urls.core.call(urls.rankion.accounts.create_team, n, 100).id for n in names]
-
-
-def picture(body: bytes) -> str:
-    with PILImage.open(io.BytesIO(body)) as opened:
-        opened.load()
-        return str(opened.format)
-
-
-def wait_ready(fetch: Any, image_id: int) -> dict[str, Any]:
-    """``fetch(path) -> (status, body)`` until the image is ready."""
-    deadline = time.monotonic() + 60
-    while True:
-        status, body = fetch(f"/images/{image_id}")
-        assert status == 200, body
-        shown: dict[str, Any] = json.loads(body)
-        assert shown["status"] != "failed", shown
-        if shown["status"] == "ready":
-            return shown
-        assert time.monotonic() < deadline, shown
-        time.sleep(0.1)
+started = time.perf_counter()
+with ThreadPoolExecutor(16) as threads:
+    results = list(threads.map(one, range(400)))
+elapsed = time.perf_counter() - started
+assert all(results), results.count(False)
+server.shutdown()
+example.rankion.close()
+alive = [t.name for t in threading.enumerate() if t.name == "rankion-loop"]
+assert not alive, alive
+print(f"ok: 400 requests from 16 threads in {elapsed:.2f} s")
+"""
 
 
-def test_django_test_client(django_app: tuple[ModuleType, int]) -> None:
-    from django.test import Client
-
-    urls, _port = django_app
-    acme, globex = teams(urls, "acme", "globex")
-    client = Client(headers={"X-Team": str(acme)})
-    rival = Client(headers={"X-Team": str(globex)})
-
-    def body_of(response: Any) -> bytes:
-        if response.streaming:
-            body = b"".join(response.streaming_content)
-            response.close()
-            return body
-        return bytes(response.content)
-
-    def fetch(path: str, who: Client = client) -> tuple[int, bytes]:
-        response = who.get(path)
-        return response.status_code, body_of(response)
-
-    made = client.post("/images", {"prompt": "a harbour", "size": "256x256"}, "application/json")
-    assert made.status_code == 202, made.content
-    image_id = made.json()["id"]
-    shown = wait_ready(fetch, image_id)
-    assert [row["id"] for row in client.get("/images").json()] == [image_id]
-
-    original = client.get(f"/images/{image_id}/bytes")
-    assert original["Content-Type"] == "image/png"
-    original_bytes = body_of(original)
-    assert picture(original_bytes) == "PNG"
-    thumb = client.get(f"/images/{image_id}/bytes?variant=thumbnail")
-    assert thumb["Content-Type"] == "image/webp"
-    thumb_bytes = body_of(thumb)
-    assert picture(thumb_bytes) == "WEBP"
-    for key, expected in (("url", original_bytes), ("thumbnail_url", thumb_bytes)):
-        assert shown[key].startswith(f"http://127.0.0.1:{_port}/files/")
-        assert fetch(shown[key].removeprefix(f"http://127.0.0.1:{_port}")) == (200, expected)
-
-    missing = fetch(f"/images/{image_id + 1000}")
-    assert missing[0] == 404
-    assert fetch(f"/images/{image_id}", rival) == missing
-    assert fetch(f"/images/{image_id}/bytes", rival) == fetch(f"/images/{image_id + 1000}/bytes")
-    assert rival.get("/images").json() == []
-    link = shown["url"].removeprefix(f"http://127.0.0.1:{_port}")
-    bad_link = fetch(link.replace("sig=", "sig=0"))
-    assert bad_link[0] == 404
-    assert fetch(link.split("?")[0]) == bad_link
-    assert fetch(f"/images/{'9' * 30}") == missing  # an id past any integer column
-
-    assert Client().get("/images").status_code == 422  # nobody
-    assert Client(headers={"X-Team": "acme"}).get("/images").status_code == 422
-    for body in ("{", '{"prompt": ""}', "[1]", '{"prompt": "x", "size": "9x9"}'):
-        refused = client.post("/images", body, "application/json")
-        assert refused.status_code == 422, (body, refused.content)
-        assert refused.json()["code"] == "validation_error"
-
-
-def test_real_wsgi_server_many_requests_at_once(django_app: tuple[ModuleType, int]) -> None:
-    from django.core.wsgi import get_wsgi_application
-
-    urls, port = django_app
-    team_ids = teams(urls, *(f"wsgi-{n}" for n in range(4)))
-    server = make_server(
-        "127.0.0.1", port, get_wsgi_application(), ThreadingWSGIServer, QuietHandler
+def drive(script: str, tmp_path: Path) -> str:
+    url = "http://testserver"  # the links are followed by path
+    code = f"ROOT = {str(ROOT)!r}\n" + textwrap.dedent(COMMON) + textwrap.dedent(script)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUTS.script,
+        env=clean_env({"RANKION_EXAMPLE_DATA": str(tmp_path / "data"), "RANKION_EXAMPLE_URL": url}),
+        cwd=tmp_path,
     )
-    serving = threading.Thread(target=server.serve_forever, name="wsgi-test-server")
-    serving.start()
-    base = f"http://127.0.0.1:{port}"
-    try:
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
 
-        def call(path: str, team: int, body: dict[str, str] | None = None) -> tuple[int, bytes]:
-            data = None if body is None else json.dumps(body).encode()
-            request = Request(base + path, data=data, headers={"X-Team": str(team)})
-            try:
-                with urlopen(request, timeout=TIMEOUTS.http) as reply:
-                    return reply.status, reply.read()
-            except HTTPError as error:
-                return error.code, error.read()
 
-        def visitor(n: int) -> tuple[int, int, bytes]:
-            """One browser: generates, waits, downloads through the signed link."""
-            team = team_ids[n % len(team_ids)]
-            status, body = call("/images", team, {"prompt": f"harbour {n}", "size": "256x256"})
-            assert status == 202, body
-            image_id = json.loads(body)["id"]
-            shown = wait_ready(lambda path: call(path, team), image_id)
-            status, signed = call(shown["url"].removeprefix(base), 0)
-            assert status == 200
-            assert call(f"/images/{image_id}/bytes", team) == (200, signed)
-            return team, image_id, signed
+def test_django_views_through_the_test_client(tmp_path: Path) -> None:
+    assert drive(TEST_CLIENT, tmp_path).strip() == "ok"
 
-        with ThreadPoolExecutor(AT_ONCE) as browsers:
-            done = list(browsers.map(visitor, range(AT_ONCE)))
-        for team, image_id, body in done:
-            assert picture(body) == "PNG"
-            listed = json.loads(call("/images", team)[1])
-            assert image_id in {row["id"] for row in listed}
-            assert all(r["id"] in {i for t, i, _ in done if t == team} for r in listed)
-            other = team_ids[(team_ids.index(team) + 1) % len(team_ids)]
-            assert call(f"/images/{image_id}", other)[0] == 404
-    finally:
-        server.shutdown()
-        server.server_close()
-        serving.join()
+
+def test_django_under_a_threaded_wsgi_server_with_16_requests_at_once(tmp_path: Path) -> None:
+    out = drive(WSGI, tmp_path)
+    assert out.startswith("ok"), out
+    print(out)
