@@ -7,16 +7,23 @@ retry); and what each model declares agrees with what the API takes."""
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 from PIL import Image
 
+from rankion_core import Actor, Deps, HmacUrlSigner, Rankion
 from rankion_core.errors import ProviderRejected
 from rankion_core.ports import EditSpec, GenerateSpec
 from rankion_core.rules.limits import INPUT_FIDELITIES
+from rankion_core.services.creation import GenerateRequest
+from rankion_fsspec import open_blob_store
+from rankion_memory import MemoryStorage
 from rankion_openai import OpenAIProvider, open_provider
+from rankion_procedural import PillowCodec
+from rankion_server.maintenance_checks import orphan_blobs
 from tests.support.fake_openai import FINAL_COLOUR, FakeOpenAI, partial_colour, refusal
 
 OpenProvider = Callable[..., OpenAIProvider]
@@ -169,3 +176,42 @@ async def test_the_declared_capabilities_agree_with_what_the_api_takes(
         assert refusal({"partial_images": str(model.partial_images)}) is None
         if model.output_compression:
             assert refusal({"output_format": "webp", "output_compression": "0"}) is None
+
+
+async def test_a_job_on_the_openai_provider_streams_previews_and_keeps_the_completed_image(
+    fake: FakeOpenAI, provider: OpenAIProvider
+) -> None:
+    """The whole path: the worker asks the SDK to stream, stores each partial image as
+    a preview of the job, makes the image from the completed event only, and deletes
+    the previews at the end."""
+    deps = Deps(
+        storage=MemoryStorage(),
+        blobs=open_blob_store(f"memory://{uuid.uuid4().hex}"),
+        provider=provider,
+        codec=PillowCodec(),
+        signer=HmacUrlSigner(b"0123456789abcdef0123", "http://test"),
+    )
+    app = Rankion(deps)
+    actor = Actor((await app.accounts.create_team("acme", 100)).id)
+    request = GenerateRequest(prompt="a lighthouse", size="1024x1024", partial_images=2)
+    queued = await app.creation.generate(actor, request)
+    seen: list[str] = []
+    real_put = deps.blobs.put
+
+    async def put(data: bytes, **kw: Any) -> str:
+        key = await real_put(data, **kw)
+        if kw["kind"].startswith("previews-"):
+            assert _colour(data) != FINAL_COLOUR
+            seen.append(key)
+        return key
+
+    deps.blobs.put = put  # type: ignore[method-assign]
+    await app.run_pending()
+    sent = fake.requests[-1].json or {}
+    assert (sent["stream"], sent["partial_images"]) == (True, 2)
+    image = (await app.gallery.detail(actor, queued.image_id)).view.image
+    assert image.blob_key is not None
+    assert _colour(await deps.blobs.get(image.blob_key)) == FINAL_COLOUR
+    assert len(seen) == 2
+    assert not [k for k in seen if await deps.blobs.exists(k)], "previews end with the job"
+    assert await orphan_blobs(app) == set()
