@@ -66,6 +66,14 @@ class MetaOut:
 
 
 @define(frozen=True)
+class WarningOut:
+    """A write that succeeded but is probably not what was meant (beside ``data``)."""
+
+    code: str = field(metadata=doc("stable, e.g. scheduled_in_past"))
+    message: str
+
+
+@define(frozen=True)
 class ErrorDetailOut:
     code: str
     message: str

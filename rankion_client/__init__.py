@@ -8,11 +8,12 @@ Request and answer classes are the server's own (``rankion_client.models``); err
 from __future__ import annotations
 
 from .client import Client, SyncClient
-from .errors import ApiError, JobFailed, ServerUnreachable
+from .errors import ApiError, ApiWarning, JobFailed, ServerUnreachable
 from .webhooks import verify_signature
 
 __all__ = [
     "ApiError",
+    "ApiWarning",
     "Client",
     "JobFailed",
     "ServerUnreachable",

@@ -23,6 +23,7 @@ import asyncio
 import json
 import sys
 import time
+import warnings
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -32,7 +33,7 @@ from rankion_cli import CommandTree, Parser, fail
 from .client import DEFAULT_URL, Client, server_and_token
 from .convert import body as to_json
 from .convert import unstructure
-from .errors import ApiError, JobFailed
+from .errors import ApiError, ApiWarning, JobFailed
 from .models import ExportOut
 
 __all__ = ["ClientCommandError", "register"]
@@ -158,7 +159,12 @@ def _run(args: argparse.Namespace) -> int:
 async def _call(url: str, token: str, args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     async with Client(url, token) as client:
         try:
-            return await args.client_action(client, args)  # type: ignore[no-any-return]
+            with warnings.catch_warnings(record=True) as said:
+                warnings.simplefilter("always", ApiWarning)
+                done = await args.client_action(client, args)
+            for item in said:  # the server's warnings, on stderr: stdout stays the answer
+                _note(f"warning: {item.message}")
+            return done  # type: ignore[no-any-return]
         except ApiError as exc:
             raise ClientCommandError(f"{exc.code}: {exc.message}") from None
         except JobFailed as exc:

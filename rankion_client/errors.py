@@ -20,6 +20,17 @@ __all__ = [
 ]
 
 
+class ApiWarning(UserWarning):
+    """A write that succeeded but is probably not what was meant: the answer's
+    ``warnings`` (``code``, e.g. ``scheduled_in_past``, and ``message``), issued with
+    ``warnings.warn``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
 class ApiError(Exception):
     """The server answered with the error envelope ``{"error": {code, message, details?}}``."""
 

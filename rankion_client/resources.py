@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import time
+import warnings
 from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ import orjson
 from rankion_core.rules.timeutil import iso_z
 
 from .convert import body, structure
-from .errors import JobFailed
+from .errors import ApiWarning, JobFailed
 from .http import Http, new_key
 from .models import (
     BalanceOut,
@@ -39,6 +40,7 @@ from .models import (
     JobOut,
     LedgerEntryOut,
     MetaOut,
+    ModelOut,
     Page,
     PatchImageBody,
     ProjectOut,
@@ -86,7 +88,10 @@ class Resource:
     async def _send(
         self, method: str, path: str, cls: type[T], json: Any = None, key: str | None = None
     ) -> T:
-        return structure((await self.http.call(method, path, json=json, key=key))["data"], cls)
+        answer = await self.http.call(method, path, json=json, key=key)
+        for said in answer.get("warnings", ()):
+            warnings.warn(ApiWarning(said["code"], said["message"]), stacklevel=3)
+        return structure(answer["data"], cls)
 
     async def _page(self, path: str, cls: type[T], params: Any) -> Page[T]:
         answer = await self.http.call("GET", path, params=params)
@@ -120,6 +125,11 @@ async def _until(check: Callable[[], Any], within: float, poll: float, what: str
 
 
 class Images(Resource):
+    async def models(self) -> builtins.list[ModelOut]:
+        """``GET /v1/models``: each model and what it takes (``max_n``, ``partial_images``, …)."""
+        rows = (await self.http.call("GET", "/v1/models"))["data"]
+        return [structure(row, ModelOut) for row in rows]
+
     async def generate(
         self, prompt: str, *, idempotency_key: str | None = None, **options: Any
     ) -> QueuedOut:

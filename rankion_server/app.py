@@ -29,7 +29,7 @@ from . import wiring
 from .auth import TokenCache
 from .config import ServerConfig
 from .ics import FEED_CACHE, FeedCache
-from .keys import CONFIG, RANKION, TOKEN_CACHE, WORKERS
+from .keys import CONFIG, RANKION, TOKEN_CACHE, WEB_APP, WORKERS
 from .limits import (
     CHARGE_BUCKETS,
     OPEN_STREAMS,
@@ -49,14 +49,18 @@ log = logging.getLogger("rankion.server")
 
 
 def _lifecycle(
-    hooks: Hooks, clock: Clock | None
+    hooks: Hooks, clock: Clock | None, web_app: bool
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """The one ``cleanup_ctx`` step: open the backends (unless a ``Rankion`` was
-    given), start the workers; on the way out stop the workers, then close."""
+    given; under a mount's prefix, with links that carry it), start the workers; on the
+    way out stop the workers, then close. A web app mounted under a prefix, where its
+    root-relative links lead nowhere, is logged as a warning."""
 
     async def run(app: web.Application) -> AsyncIterator[None]:
         opened: Rankion | None = None
         prefix = prefix_of(app)
+        if prefix and web_app:
+            log.warning(kv(event="web_app_under_prefix", prefix=prefix, hint="web_app=False"))
         if RANKION not in app:
             base = mounted_base(app[CONFIG].base_url, prefix)
             opened = await wiring.build(app[CONFIG], hooks, clock=clock, base_url=base)
@@ -141,11 +145,12 @@ def create_app(
     if rankion is not None:
         changes = {"clock": clock} if clock is not None else {}
         app[RANKION] = rankion.derive(hooks, **changes)
-    app.cleanup_ctx.append(_lifecycle(hooks, clock))
+    app.cleanup_ctx.append(_lifecycle(hooks, clock, web_app))
     app.on_response_prepare.append(add_request_id)
     app.on_response_prepare.append(server_header)
     app.on_response_prepare.append(prefix_location)
     add_routes(app)
+    app[WEB_APP] = web_app
     if web_app:
         install_web(app)  # the web app's pages, after the API's routes
     remember(app)

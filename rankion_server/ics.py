@@ -10,7 +10,8 @@ Events have no end: a slot is a point in time.
 URL is the event's month in the web app (``/app/projects/{id}/calendar?month=YYYY-MM``,
 the month of its project's time zone, ``#event-{id}`` marking it), absolute from the
 deployment's public URL: a calendar app opens it in a browser, which signs in with a
-token if it has no session. The API's own URL of the event would answer ``401`` there.
+token if it has no session. The API's own URL of the event would answer ``401`` there,
+so an app served without the web app (``create_app(web_app=False)``) writes no URL.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ def app_url(event: CalendarEvent, base_url: str, zone: tzinfo | None) -> str:
     return f"{base_url}/app/projects/{event.project_id}/calendar{month}#event-{event.id}"
 
 
-def _vevent(event: CalendarEvent, base_url: str, host: str, zone: tzinfo | None) -> Event:
+def _vevent(
+    event: CalendarEvent, base_url: str, host: str, zone: tzinfo | None, with_urls: bool
+) -> Event:
     vevent = Event()
     vevent.add("uid", f"event-{event.id}@{host}")
     vevent.add("dtstamp", event.updated_at)
@@ -51,13 +54,14 @@ def _vevent(event: CalendarEvent, base_url: str, host: str, zone: tzinfo | None)
     vevent.add("summary", event.title)
     vevent.add("status", ics_status(event.status))
     vevent.add("categories", [event.type.value])
-    vevent.add("url", app_url(event, base_url, zone))
+    if with_urls:
+        vevent.add("url", app_url(event, base_url, zone))
     if event.notes:
         vevent.add("description", event.notes)
     return vevent
 
 
-def render(content: FeedContent, base_url: str) -> bytes:
+def render(content: FeedContent, base_url: str, with_urls: bool = True) -> bytes:
     """The whole feed as bytes (CRLF lines, folded at 75 octets by the library)."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -70,19 +74,19 @@ def render(content: FeedContent, base_url: str) -> bytes:
     if zone is not None:
         calendar.add("x-wr-timezone", name)
     for event in content.events:
-        calendar.add_component(_vevent(event, base_url, host, zone))
+        calendar.add_component(_vevent(event, base_url, host, zone, with_urls))
     if zone is not None:
         calendar.add_missing_timezones()  # a VTIMEZONE for the TZID, from the zone's rules
     return bytes(calendar.to_ical())
 
 
-def _fingerprint(content: FeedContent, base_url: str) -> tuple[Any, ...]:
+def _fingerprint(content: FeedContent, base_url: str, with_urls: bool) -> tuple[Any, ...]:
     """Everything the rendering depends on: equal fingerprints, equal bytes."""
     events = tuple(
         (e.id, e.title, e.type, e.status, e.scheduled_at, e.notes, e.created_at, e.updated_at)
         for e in content.events
     )
-    return (base_url, content.project.name, content.project.time_zone, events)
+    return (base_url, with_urls, content.project.name, content.project.time_zone, events)
 
 
 class FeedCache:
@@ -96,13 +100,13 @@ class FeedCache:
         self.size = size
         self._entries: OrderedDict[int, tuple[tuple[Any, ...], bytes]] = OrderedDict()
 
-    async def render(self, content: FeedContent, base_url: str) -> bytes:
-        key, stamp = content.project.id, _fingerprint(content, base_url)
+    async def render(self, content: FeedContent, base_url: str, with_urls: bool = True) -> bytes:
+        key, stamp = content.project.id, _fingerprint(content, base_url, with_urls)
         hit = self._entries.get(key)
         if hit is not None and hit[0] == stamp:
             self._entries.move_to_end(key)
             return hit[1]
-        body = await asyncio.to_thread(render, content, base_url)
+        body = await asyncio.to_thread(render, content, base_url, with_urls)
         self._entries[key] = (stamp, body)
         self._entries.move_to_end(key)
         while len(self._entries) > self.size:

@@ -16,6 +16,8 @@ CONFIG = web.AppKey("config", ServerConfig)
 RANKION = web.AppKey("rankion", Rankion)
 TOKEN_CACHE = web.AppKey("token_cache", TokenCache)
 WORKERS: web.AppKey[WorkerPool | None] = web.AppKey("workers")
+#: the web app's pages are served beside the API (``create_app(web_app=True)``)
+WEB_APP = web.AppKey("web_app", bool)
 
 ACTOR = web.RequestKey("actor", Actor)
 REQUEST_ID = web.RequestKey("request_id", str)

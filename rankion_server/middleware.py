@@ -15,9 +15,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from urllib.parse import quote
 
 from aiohttp import web
@@ -48,7 +48,7 @@ _GOOD_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
 
 def _request_id(request: web.Request) -> str:
     given = request.headers.get("X-Request-Id", "")
-    return given if _GOOD_ID.fullmatch(given) else uuid.uuid4().hex
+    return given if _GOOD_ID.fullmatch(given) else os.urandom(16).hex()
 
 
 def _route(request: web.Request) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from rankion_api.common import ErrorOut, MetaOut
+from rankion_api.common import ErrorOut, MetaOut, WarningOut
 
 from .jsonschema import Schema, SchemaBuilder
 from .mount import prefix_of
@@ -140,6 +140,10 @@ def _success(op: Op, builder: SchemaBuilder) -> dict[str, Any]:
         answer["content"] = {op.media: {"schema": _media_schema(op.media)}}
         if "event_schema" in op.extra:  # Server-Sent Events: the schema of each `data`
             answer["content"][op.media]["x-event-data"] = builder.ref(op.extra["event_schema"])
+        if "other_events" in op.extra:  # and of the other events' `data`, by event name
+            answer["content"][op.media]["x-events"] = {
+                name: builder.ref(schema) for name, schema in op.extra["other_events"].items()
+            }
     elif op.response is not None:
         data = builder.ref(op.response)
         if op.paged or op.listed:
@@ -147,6 +151,13 @@ def _success(op: Op, builder: SchemaBuilder) -> dict[str, Any]:
         properties: dict[str, Any] = {"data": data}
         if op.paged:
             properties["meta"] = builder.ref(MetaOut)
+        if op.warns:
+            properties["warnings"] = {
+                "type": "array",
+                "items": builder.ref(WarningOut),
+                "description": "what the write did that is allowed but probably not meant "
+                "(empty when nothing)",
+            }
         envelope = {
             "type": "object",
             "required": list(properties),

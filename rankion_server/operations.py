@@ -49,6 +49,8 @@ class Op:
     media: str | None = None
     headers: tuple[str, ...] = ()
     deprecated: bool = False
+    #: the answer carries ``warnings`` beside ``data`` (``WarningOut``, maybe empty)
+    warns: bool = False
     description: str = ""
     extra: dict[str, Any] = field(factory=dict)
 

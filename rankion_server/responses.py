@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import orjson
 from aiohttp import web
 
+from rankion_api.common import WarningOut
 from rankion_core.models import Page
 
 from .convert import dumps, unstructure
@@ -31,15 +32,23 @@ def ok(
     location: str | None = None,
     headers: Mapping[str, str] | None = None,
     plain: bool = False,
+    warnings: Sequence[WarningOut] | None = None,
 ) -> web.Response:
     """``data`` (an attrs response object, or plain data) in the success envelope.
 
     ``plain``: ``data`` is already what orjson should write (``render.image_row``):
-    no cattrs pass, datetimes and enums go to orjson as they are."""
+    no cattrs pass, datetimes and enums go to orjson as they are. ``warnings``: the
+    envelope's ``warnings`` array beside ``data`` (on the operations that have one,
+    always, empty when there is nothing to say)."""
     extra = dict(headers or {})
     if location is not None:
         extra["Location"] = location
-    body = dumps_plain({"data": data}) if plain else dumps({"data": unstructure(data)})
+    if plain:
+        body = dumps_plain({"data": data})
+    elif warnings is None:
+        body = dumps({"data": unstructure(data)})
+    else:
+        body = dumps({"data": unstructure(data), "warnings": unstructure(list(warnings))})
     return web.Response(
         status=status,
         body=body,

@@ -322,6 +322,20 @@ class Images:
                 image.edited_at = at
                 self.t.put(image_id, image)
 
+    async def set_trash(
+        self,
+        team_id: int,
+        ids: Sequence[int],
+        deleted_at: datetime | None,
+        purge_at: datetime | None,
+        at: datetime,
+    ) -> None:
+        for image_id in set(ids):
+            image = _scoped(self.t.get(image_id), team_id)
+            if image is not None:
+                image.deleted_at, image.purge_at, image.updated_at = deleted_at, purge_at, at
+                self.t.put(image_id, image)
+
     async def due_for_purge(self, now: datetime, limit: int) -> builtins.list[Image]:
         due = sorted(
             (i for i in self.t.rows() if trash.purge_due(i, now)),
@@ -429,6 +443,14 @@ class Jobs:
         if job is None:
             return False
         job.lease_expires_at = lease_until
+        self.t.put(job_id, job)
+        return True
+
+    async def set_payload(self, job_id: int, attempt: int, payload: dict[str, Any]) -> bool:
+        job = self._held(job_id, attempt)
+        if job is None:
+            return False
+        job.payload = dict(payload)
         self.t.put(job_id, job)
         return True
 

@@ -3,6 +3,8 @@
 - ``scheduled_at`` may be null only while the status is ``idea``;
 - a ``published`` event is history: its ``scheduled_at`` never changes and its status
   may only become ``cancelled`` (re-sending the same value is not a change);
+- a ``scheduled`` event whose time has passed is allowed (a late entry, a back-filled
+  plan) but worth a warning: it is either overdue or already out and not marked so;
 - instants are stored in UTC; a project's IANA ``time_zone`` decides its local days and
   wall-clock times. A shift by whole days keeps the wall-clock time: where that time
   does not exist on the target day (a gap), the event moves forward by the gap; where
@@ -22,7 +24,7 @@ from attrs import define
 from ..errors import Conflict, Invalid
 from ..models import CalendarEvent, EventStatus, EventType
 from . import limits, text
-from .timeutil import day_bounds, ensure_utc
+from .timeutil import day_bounds, ensure_utc, iso_z
 
 UNSET = object()
 
@@ -52,6 +54,29 @@ class EventChange:
     clear_article_id: bool = False
     notes: str | None = None
     clear_notes: bool = False
+
+
+@define(frozen=True)
+class Advice:
+    """Something a write did that is allowed but probably not meant."""
+
+    code: str
+    message: str
+
+
+SCHEDULED_IN_PAST = "scheduled_in_past"
+
+
+def advice(event: CalendarEvent, *, now: datetime) -> list[Advice]:
+    """What to tell the writer of ``event`` (as it is after the write)."""
+    at = event.scheduled_at
+    if event.status is not EventStatus.SCHEDULED or at is None or at >= now:
+        return []
+    message = (
+        f"scheduled_at {iso_z(at)} is in the past: mark the event published if it went "
+        "out, or move it to a later time"
+    )
+    return [Advice(SCHEDULED_IN_PAST, message)]
 
 
 def _check_schedule(status: EventStatus, scheduled_at: datetime | None) -> None:

@@ -10,6 +10,7 @@ yet written: at most the last second's.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 from ..errors import Conflict, NotFound
@@ -53,6 +54,9 @@ class Shares:
         self.deps = deps
         self.tally = ViewTally()
         self.resolved = resolved if resolved is not None else ResolvedShares()
+        #: lookups under way, by token: the views that miss the cache at the same time
+        #: (every second, all of a viral share's) wait for one lookup, not one each
+        self._resolving: dict[str, asyncio.Future[SharedImage]] = {}
 
     async def share(
         self,
@@ -122,11 +126,25 @@ class Shares:
         now = self.deps.clock.now()
         shared = self.resolved.get(token, now)
         if shared is None:
-            shared = await self._resolve(token, now)
-            self.resolved.keep(token, now, shared)
+            shared = await self._resolve_once(token, now)
         if count:
             self.tally.add(shared.share.id, shared.image.id)
         return shared
+
+    async def _resolve_once(self, token: str, now: datetime) -> SharedImage:
+        """``_resolve`` in a task of its own, shared by every view of ``token`` that
+        asks while it runs (a view that goes away does not cancel it for the others)."""
+        lookup = self._resolving.get(token)
+        if lookup is None:
+            lookup = asyncio.ensure_future(self._resolve(token, now))
+            self._resolving[token] = lookup
+            lookup.add_done_callback(lambda done: self._resolved(token, now, done))
+        return await asyncio.shield(lookup)
+
+    def _resolved(self, token: str, now: datetime, lookup: asyncio.Future[SharedImage]) -> None:
+        del self._resolving[token]
+        if not lookup.cancelled() and lookup.exception() is None:
+            self.resolved.keep(token, now, lookup.result())
 
     async def _resolve(self, token: str, now: datetime) -> SharedImage:
         async with self.deps.storage.unit_of_work() as uow:

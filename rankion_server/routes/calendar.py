@@ -14,10 +14,10 @@ from rankion_api.calendar import (
     ShiftOut,
     UpdateEventBody,
 )
-from rankion_api.common import given
+from rankion_api.common import WarningOut, given
 from rankion_core.errors import Invalid
 from rankion_core.models import Actor, CalendarEvent
-from rankion_core.rules.calendar import EventChange, EventDraft
+from rankion_core.rules.calendar import EventChange, EventDraft, advice
 from rankion_core.services import Shift
 
 from .. import render
@@ -40,6 +40,17 @@ async def _out(request: web.Request, who: Actor, event: CalendarEvent) -> EventO
     return render.event(event, zone)
 
 
+def _warnings(request: web.Request, event: CalendarEvent) -> list[WarningOut]:
+    now = rankion(request).deps.clock.now()
+    return [WarningOut(a.code, a.message) for a in advice(event, now=now)]
+
+
+WARNINGS_DOC = (
+    " The answer's warnings say what is allowed but probably not meant: "
+    "scheduled_in_past when the event is scheduled at a time already past."
+)
+
+
 @routes.get(PROJECT_EVENTS, allow_head=False)
 @operation(
     "List a project's events",
@@ -59,7 +70,15 @@ async def list_events(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post(PROJECT_EVENTS)
-@operation("Create an event", TAG, status=201, response=EventOut, body=CreateEventBody)
+@operation(
+    "Create an event",
+    TAG,
+    status=201,
+    response=EventOut,
+    body=CreateEventBody,
+    warns=True,
+    description=WARNINGS_DOC.strip(),
+)
 async def create_event(request: web.Request) -> web.StreamResponse:
     body = await parse(request, CreateEventBody)
     draft = EventDraft(
@@ -73,7 +92,8 @@ async def create_event(request: web.Request) -> web.StreamResponse:
     who = actor(request)
     event = await rankion(request).calendar.create(who, path_id(request, "project"), draft)
     out = await _out(request, who, event)
-    return ok(out, status=201, location=f"/v1/calendar/{event.id}")
+    warnings = _warnings(request, event)
+    return ok(out, status=201, location=f"/v1/calendar/{event.id}", warnings=warnings)
 
 
 @routes.get(EVENT, allow_head=False)
@@ -105,14 +125,15 @@ def _change(body: UpdateEventBody) -> EventChange:
     response=EventOut,
     body=UpdateEventBody,
     errors=(409,),
+    warns=True,
     description="Fields not sent keep their value; null clears scheduled_at, article_id "
     "or notes. A published event may only become cancelled and keeps its date "
-    "(409 event_published).",
+    "(409 event_published)." + WARNINGS_DOC,
 )
 async def update_event(request: web.Request) -> web.StreamResponse:
     change, who = _change(await parse(request, UpdateEventBody)), actor(request)
     event = await rankion(request).calendar.update(who, path_id(request), change)
-    return ok(await _out(request, who, event))
+    return ok(await _out(request, who, event), warnings=_warnings(request, event))
 
 
 @routes.delete(EVENT)

@@ -16,7 +16,7 @@ from rankion_api.feeds import FeedTokenOut
 
 from .. import ics
 from ..bodies import parse
-from ..keys import actor, rankion
+from ..keys import WEB_APP, actor, rankion
 from ..operations import Param, operation
 from ..responses import no_content, ok
 from .common import path_id, seg
@@ -87,7 +87,9 @@ async def calendar_feed(request: web.Request) -> web.StreamResponse:
     token = request.query.get("token", "")
     content = await rankion(request).calendar_feeds.read(path_id(request, "project"), token)
     return web.Response(
-        body=await request.app[ics.FEED_CACHE].render(content, _base(request)),
+        body=await request.app[ics.FEED_CACHE].render(
+            content, _base(request), with_urls=request.app[WEB_APP]
+        ),
         content_type=ics.MEDIA_TYPE,
         charset="utf-8",
         headers=FEED_HEADERS,

@@ -9,6 +9,7 @@ thus stops answering everywhere within that bound.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import quote
 
 from aiohttp import web
@@ -31,6 +32,18 @@ TAG = "public"
 def _page_url(request: web.Request, token: str) -> str:
     base = rankion(request).deps.base_url or str(request.url.origin())
     return f"{base}/s/{quote(token, safe='')}"
+
+
+#: rendered pages kept per process: a page is a few KB (its texts are shortened), and
+#: the same share's page is the same bytes until its signed image link moves on
+PAGES_KEPT = 256
+
+
+@lru_cache(maxsize=PAGES_KEPT)
+def _rendered(data: sharepage.PageData) -> tuple[bytes, str]:
+    """The page's bytes and their entity tag."""
+    body = sharepage.render(data).encode()
+    return body, etag_of(body)
 
 
 def _not_found_page() -> web.Response:
@@ -61,8 +74,7 @@ async def public_share_page(request: web.Request) -> web.StreamResponse:
     image_url = blob_url(app.deps, shared.image.public_blob_key or "", expires)
     page_url = _page_url(request, shared.share.token)
     data = sharepage.page_data(shared.image, image_url=image_url, page_url=page_url)
-    body = sharepage.render(data).encode()
-    etag = etag_of(body)
+    body, etag = _rendered(data)
     headers = {**sharepage.HEADERS, "ETag": f'"{etag}"'}
     if not_modified(request, etag):
         return web.Response(status=304, headers=headers)

@@ -166,9 +166,10 @@ def config(database_url: str = "memory://") -> ServerConfig:
     )
 
 
-async def start(aiohttp_client: ClientFactory, cfg: ServerConfig) -> Api:
+async def start(aiohttp_client: ClientFactory, cfg: ServerConfig, **options: Any) -> Api:
+    """``options`` go to ``create_app`` (``web_app=False``, …)."""
     clock = ShiftClock()
-    app = create_app(cfg, clock=clock)
+    app = create_app(cfg, clock=clock, **options)
     client = await aiohttp_client(app)
     rankion = app[RANKION]
     a = await make_team(rankion, "acme", 1000)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from attrs import evolve
 
+from rankion_core.rules.timeutil import iso_z
 from rankion_server.app import create_app
 from rankion_server.keys import RANKION
 
@@ -278,3 +280,45 @@ async def test_unknown_article_is_422(api: Api, aiohttp_client: ClientFactory) -
     answer = await api.post(f"/v1/projects/{project}/calendar", {**SEED, "article_id": 89})
     assert answer.status == 422
     assert "article_id" in answer.error["details"]
+
+
+async def test_a_scheduled_post_in_the_past_is_kept_with_a_warning(api: Api) -> None:
+    """Allowed (a late entry, a back-filled plan), but the answer says so; any other
+    status, or a future time, has nothing to say."""
+    project = await api.project()
+    now = api.clock.now()
+    past = iso_z(now - timedelta(minutes=5))
+    future = iso_z(now + timedelta(days=2))
+    made = await api.post(
+        f"/v1/projects/{project}/calendar",
+        {"title": "Late", "scheduled_at": past, "status": "scheduled"},
+    )
+    assert made.status == 201, made.body
+    assert made.data["status"] == "scheduled" and made.data["scheduled_at"] == past
+    (warning,) = made.json["warnings"]
+    assert warning["code"] == "scheduled_in_past"
+    assert past in warning["message"] and "published" in warning["message"]
+    event = made.data["id"]
+    assert (await api.get(f"/v1/calendar/{event}")).data == made.data  # stored as sent
+
+    for status in ("idea", "planned", "published", "cancelled"):
+        quiet = await api.post(
+            f"/v1/projects/{project}/calendar",
+            {"title": status, "scheduled_at": past, "status": status},
+        )
+        assert (quiet.status, quiet.json["warnings"]) == (201, []), status
+    ahead = await api.post(
+        f"/v1/projects/{project}/calendar",
+        {"title": "Ahead", "scheduled_at": future, "status": "scheduled"},
+    )
+    assert (ahead.status, ahead.json["warnings"]) == (201, [])
+
+    # a PUT warns about the event as it is afterwards
+    moved = await api.call("PUT", f"/v1/calendar/{event}", {"scheduled_at": future})
+    assert (moved.status, moved.json["warnings"]) == (200, [])
+    api.clock.advance(timedelta(days=3))  # the post's time has come and gone
+    touched = await api.call("PUT", f"/v1/calendar/{event}", {"notes": "still not out"})
+    assert [w["code"] for w in touched.json["warnings"]] == ["scheduled_in_past"]
+    done = await api.call("PUT", f"/v1/calendar/{event}", {"status": "published"})
+    assert (done.status, done.json["warnings"]) == (200, [])
+    assert "warnings" not in (await api.get(f"/v1/calendar/{event}")).json  # reads: no

@@ -259,3 +259,14 @@ async def test_each_events_url_opens_its_month_in_the_web_app(
     assert "June 2026" in html
     status, _, headers = await page(api, relative(url), None)
     assert (status, headers["Location"]) == (303, "/app/sign-in")
+
+
+async def test_without_the_web_app_the_feed_has_no_urls(aiohttp_client: ClientFactory) -> None:
+    """An API served without the web app has no page to point at: no URL at all."""
+    api = await start(aiohttp_client, config(), web_app=False)
+    project = await api.project()
+    await add_event(api, project, title="Post", scheduled_at="2026-05-15T09:00:00Z")
+    answer = await api.fetch((await issue(api, project))["url"])
+    assert answer.status == 200
+    assert "url" not in vevents(answer)["Post"]
+    assert b"\r\nURL" not in answer.body

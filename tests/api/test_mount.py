@@ -6,6 +6,7 @@ and a given core is left as it was."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,12 @@ from rankion_server.app import create_app
 from rankion_server.config import ServerConfig
 from rankion_server.keys import RANKION
 from rankion_server.mount import mounted_base
+from rankion_sqlalchemy import SqlStorage
 
 from .conftest import Client, ClientFactory, config, make_team, relative
+from .sqlapi import build_rankion, sql_storage
+
+__all__ = ["sql_storage"]  # the fixture, imported to be used here
 
 PREFIX = "/rankion"
 PUBLIC = "https://host.example/base"
@@ -117,6 +122,31 @@ async def test_a_given_core_is_served_under_the_prefix_and_left_as_it_was(
         await client.close()
     finally:
         await wiring.close(core)
+
+
+async def test_a_given_sql_core_is_served_under_the_prefix(
+    aiohttp_client: ClientFactory, sql_storage: SqlStorage, tmp_path: Path
+) -> None:
+    """SQLite, and PostgreSQL when ``RANKION_TEST_POSTGRES_URL`` is set."""
+    cfg = evolve(config(), public_url=PUBLIC, blobs_url=str(tmp_path / "blobs"))
+    core = build_rankion(sql_storage, cfg)
+    client = await _host(aiohttp_client, create_app(cfg, rankion=core, web_app=False))
+    await _flow(client, core)
+    assert core.deps.base_url == PUBLIC
+    await client.close()
+
+
+async def test_a_web_app_under_a_prefix_is_warned_about(
+    aiohttp_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="rankion.server"):
+        await _host(aiohttp_client, create_app(config()))
+    assert "web_app_under_prefix" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="rankion.server"):
+        await _host(aiohttp_client, create_app(config(), web_app=False))
+        await aiohttp_client(create_app(config()))  # at a root: nothing to say
+    assert "web_app_under_prefix" not in caplog.text
 
 
 def test_the_base_url_gets_the_prefix_once() -> None:

@@ -210,5 +210,17 @@ def _more_cli_commands(url: str, project: int, env: dict[str, str]) -> None:
     assert changed["status"] == "scheduled" and changed["scheduled_at"] == "2027-05-15T07:00:00Z"
     balance = int(last("credits", "balance"))
     assert json.loads(last("credits", "balance", "--json")) == {"balance": balance}
+    late = run(
+        "calendar",
+        "create",
+        str(project),
+        "Late",
+        "--at",
+        "2020-01-01T09:00:00Z",
+        "--status",
+        "scheduled",
+    )
+    assert late.stdout.strip().isdigit()  # stdout is the answer alone; the warning is on stderr
+    assert "warning: scheduled_at 2020-01-01T09:00:00Z is in the past" in late.stderr
     naive = run_cli("calendar", "create", str(project), "x", "--at", "2027-05-15T09:00", env=env)
     assert naive.returncode == 1 and "no offset" in naive.stderr

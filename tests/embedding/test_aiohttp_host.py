@@ -7,9 +7,7 @@ another team's id answered exactly like a missing one."""
 from __future__ import annotations
 
 import signal
-import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,35 +29,20 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "aiohttp_host.py"
 IMAGE_NOT_FOUND = b'{"error":{"code":"not_found","message":"image not found"}}'
 
 
-class Example(Process):
-    """The example script (not the ``rankion`` command) as a ``Process``."""
-
-    def start(self) -> Example:
-        with self.log_path.open("ab") as log:
-            self.popen = subprocess.Popen(
-                [sys.executable, str(EXAMPLE), *self.args],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        return self
-
-    def _healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.base_url}/rankion/healthz", timeout=1) as reply:
-                return bool(reply.status == 200)
-        except OSError:
-            return False
-
-
 @pytest.fixture
-def host(tmp_path: Path) -> Iterator[Example]:
+def host(tmp_path: Path) -> Iterator[Process]:
     data = tmp_path / "host-data"
     bootstrap(data, team="acme")  # made with the CLI; migrates the SQLite file the host opens
     port = free_port()
     args = ["--port", str(port), "--data", str(data)]
-    process = Example("aiohttp-host", args, tmp_path / "host.log", port=port).start()
+    process = Process(
+        "aiohttp-host",
+        args,
+        tmp_path / "host.log",
+        port=port,
+        command=[sys.executable, str(EXAMPLE)],
+        health_path="/rankion/healthz",
+    ).start()
     try:
         process.wait_healthy()
         yield process
@@ -68,7 +51,7 @@ def host(tmp_path: Path) -> Iterator[Example]:
 
 
 async def test_the_mounted_api_serves_a_whole_flow_under_its_prefix(
-    host: Example, tmp_path: Path
+    host: Process, tmp_path: Path
 ) -> None:
     data = tmp_path / "host-data"
     acme = bootstrap(data, team="acme-2")  # a team and token made while the host runs
