@@ -27,13 +27,13 @@ export function tile(img) {
 }
 
 // Placeholders: each tile's ThumbHash is drawn behind its thumbnail until the
-// thumbnail has loaded. The first page's are drawn right after the first frame (which
-// they must not delay), for the thumbnails still loading then.
+// thumbnail has loaded. The first page's are drawn when the page is first idle (they
+// must not delay the first frame nor the thumbnails' paint), for those still loading.
 grid.addEventListener("load", (e) => {
   const thumb = e.target.closest?.(".thumb");
   if (thumb) { thumb.style.removeProperty("background-image"); thumb.classList.remove("placeheld"); }
 }, true);
-requestAnimationFrame(() => setTimeout(() => paintPlaceholders(grid)));
+requestIdleCallback(() => paintPlaceholders(grid), { timeout: 300 });
 
 function updateSelection() {
   countEl.textContent = `${selected.size} selected`;
