@@ -39,6 +39,7 @@ lint: dev
 
 typecheck: dev
 	$(BIN)/mypy
+	$(BIN)/mypy examples
 
 # the fast inner loop: the core's unit and property tests only
 unit: dev

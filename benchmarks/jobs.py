@@ -33,7 +33,7 @@ from attrs import define
 
 from rankion_core import Actor, Deps, HmacUrlSigner, Hooks, Rankion
 from rankion_core.models import Job, JobKind, ProcessingStatus
-from rankion_core.ports import EditSpec, GenerateSpec, ImageQuery, ProviderImage
+from rankion_core.ports import EditSpec, GenerateSpec, ImageQuery, PreviewSink, ProviderImage
 from rankion_core.services.creation import GenerateRequest
 from rankion_core.services.hooks import Handler
 from rankion_core.workers import WorkerPool
@@ -51,12 +51,16 @@ class FixedLatencyProvider(ProceduralProvider):
         self.picture = picture
         self.calls = 0
 
-    async def generate(self, spec: GenerateSpec) -> ProviderImage:
+    async def generate(
+        self, spec: GenerateSpec, previews: PreviewSink | None = None
+    ) -> ProviderImage:
         self.calls += 1
         await asyncio.sleep(self.latency)
         return ProviderImage(data=self.picture)
 
-    async def edit(self, source: bytes, spec: EditSpec) -> ProviderImage:
+    async def edit(
+        self, source: bytes, spec: EditSpec, previews: PreviewSink | None = None
+    ) -> ProviderImage:
         return await self.generate(GenerateSpec(spec.prompt, spec.model, spec.size, "auto"))
 
 

@@ -7,7 +7,13 @@ from attrs import define, field
 from rankion_core.models import ProcessingStatus
 from rankion_core.rules.limits import (
     BACKGROUNDS,
+    COMPRESSIBLE_FORMATS,
+    COMPRESSION_MAX,
+    INPUT_FIDELITIES,
+    MODERATIONS,
+    N_MAX,
     OUTPUT_FORMATS,
+    PARTIAL_IMAGES_MAX,
     PROMPT_MAX,
     QUALITIES,
     SLOT_MAX,
@@ -20,6 +26,12 @@ from .images import TAGS_DOC
 
 PROMPT_DOC = doc(minLength=1, maxLength=PROMPT_MAX, pattern=NOT_BLANK)
 ID_DOC = doc(minimum=1)
+MODEL_LIMITS = "; the chosen model may take less (GET /v1/models), else 422 naming the model"
+PARTIAL_IMAGES_DOC = doc(
+    "previews sent as `event: preview` on the job's event stream while it runs" + MODEL_LIMITS,
+    minimum=0,
+    maximum=PARTIAL_IMAGES_MAX,
+)
 
 
 @define(frozen=True)
@@ -35,6 +47,27 @@ class GenerateImageBody:
     project_id: int | None = field(default=None, metadata=ID_DOC)
     article_id: int | None = field(default=None, metadata=ID_DOC)
     slot: str | None = field(default=None, metadata=doc(minLength=1, maxLength=SLOT_MAX))
+    n: int | None = field(
+        default=None,
+        metadata=doc(
+            "how many images: each its own image and job, each charged 5" + MODEL_LIMITS,
+            minimum=1,
+            maximum=N_MAX,
+        ),
+    )
+    output_compression: int | None = field(
+        default=None,
+        metadata=doc(
+            f"for output_format {' or '.join(COMPRESSIBLE_FORMATS)} only" + MODEL_LIMITS,
+            minimum=0,
+            maximum=COMPRESSION_MAX,
+        ),
+    )
+    moderation: str | None = field(
+        default=None,
+        metadata=doc("content moderation level" + MODEL_LIMITS, enum=list(MODERATIONS)),
+    )
+    partial_images: int | None = field(default=None, metadata=PARTIAL_IMAGES_DOC)
 
 
 @define(frozen=True)
@@ -49,15 +82,54 @@ class EditImageBody:
     )
     size: str | None = None
     quality: str | None = field(default=None, metadata=doc(enum=list(QUALITIES)))
+    input_fidelity: str | None = field(
+        default=None,
+        metadata=doc(
+            "how closely the edit keeps the source's features" + MODEL_LIMITS,
+            enum=list(INPUT_FIDELITIES),
+        ),
+    )
+    partial_images: int | None = field(default=None, metadata=PARTIAL_IMAGES_DOC)
+
+
+@define(frozen=True)
+class QueuedImageOut:
+    image_id: int
+    job_id: int
 
 
 @define(frozen=True)
 class QueuedOut:
-    job_id: int
-    image_id: int
+    job_id: int = field(metadata=doc("the first image's job"))
+    image_id: int = field(metadata=doc("the first image"))
     processing_status: ProcessingStatus
-    credits_charged: int
+    credits_charged: int = field(metadata=doc("5 per image"))
     credits_remaining: int
+    images: list[QueuedImageOut] = field(
+        factory=list, metadata=doc("every image queued (n of them), the first one first")
+    )
+
+
+@define(frozen=True)
+class ModelOut:
+    """What one model takes: ``GET /v1/models``."""
+
+    id: str
+    sizes: list[str]
+    qualities: list[str]
+    output_formats: list[str]
+    max_n: int = field(metadata=doc("the most images one request may ask for (n)"))
+    supports_edit: bool
+    supports_mask: bool
+    partial_images: int = field(metadata=doc("the most previews a request may ask for; 0: none"))
+    input_fidelity: list[str] = field(
+        metadata=doc("the input_fidelity values an edit may ask for; empty: not taken")
+    )
+    moderation: list[str] = field(metadata=doc("the moderation levels; empty: not taken"))
+    output_compression: bool = field(
+        metadata=doc("whether output_compression is taken (for jpeg and webp)")
+    )
+    default: bool = field(metadata=doc("the model used when a request names none"))
 
 
 @define(frozen=True)

@@ -75,6 +75,16 @@ class DeliveryOut:
 
 
 @define(frozen=True)
+class PreviewEventOut:
+    """The ``data`` of one ``preview`` event of ``GET /v1/jobs/{id}/events``."""
+
+    index: int = field(metadata=doc("the preview's place, from 0, as the provider sent it"))
+    url: str = field(
+        metadata=doc("a signed link (5 minutes) to the partial image; gone when the job ends")
+    )
+
+
+@define(frozen=True)
 class JobEventOut:
     """The ``data`` of one ``job`` event of ``GET /v1/jobs/{id}/events``."""
 

@@ -31,6 +31,8 @@ from rankion_api.creation import (
     EditImageBody,
     EditQueuedOut,
     GenerateImageBody,
+    ModelOut,
+    QueuedImageOut,
     QueuedOut,
 )
 from rankion_api.images import (
@@ -91,11 +93,13 @@ __all__ = [
     "JobStatus",
     "LedgerEntryOut",
     "MetaOut",
+    "ModelOut",
     "Page",
     "PatchImageBody",
     "ProcessingStatus",
     "ProgressOut",
     "ProjectOut",
+    "QueuedImageOut",
     "QueuedOut",
     "RenditionOut",
     "ShareBody",

@@ -40,6 +40,7 @@ from .models import (
     JobOut,
     LedgerEntryOut,
     MetaOut,
+    ModelOut,
     Page,
     PatchImageBody,
     ProjectOut,
@@ -124,6 +125,11 @@ async def _until(check: Callable[[], Any], within: float, poll: float, what: str
 
 
 class Images(Resource):
+    async def models(self) -> builtins.list[ModelOut]:
+        """``GET /v1/models``: each model and what it takes (``max_n``, ``partial_images``, …)."""
+        rows = (await self.http.call("GET", "/v1/models"))["data"]
+        return [structure(row, ModelOut) for row in rows]
+
     async def generate(
         self, prompt: str, *, idempotency_key: str | None = None, **options: Any
     ) -> QueuedOut:

@@ -7,9 +7,11 @@ app catches them directly. Each also subclasses the closest stdlib type, so
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
+    "HTTP_STATUS",
     "Conflict",
     "InsufficientCredits",
     "Invalid",
@@ -20,6 +22,7 @@ __all__ = [
     "RankionError",
     "RateLimited",
     "Unavailable",
+    "http_status",
 ]
 
 
@@ -121,3 +124,26 @@ class ProviderUnavailable(Unavailable):
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+#: The HTTP status of each error, for whatever serves Rankion over HTTP (the reference
+#: server extends it with its own request errors; an embedding app maps its own).
+#: The nearest class in an error's MRO decides; ``LimitExceeded`` is an ``Invalid``,
+#: ``ProviderUnavailable`` an ``Unavailable``.
+HTTP_STATUS: Mapping[type[RankionError], int] = {
+    InsufficientCredits: 402,
+    NotFound: 404,
+    Conflict: 409,
+    Invalid: 422,
+    ProviderRejected: 422,
+    RateLimited: 429,
+    Unavailable: 503,
+}
+
+
+def http_status(exc: RankionError, table: Mapping[type[RankionError], int] = HTTP_STATUS) -> int:
+    """The HTTP status of ``exc`` by ``table``; 500 for an error it does not know."""
+    for cls in type(exc).__mro__:
+        if cls in table:
+            return table[cls]
+    return 500

@@ -13,7 +13,7 @@ on ``commit``.
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -41,6 +41,7 @@ from .models import (
     Team,
     User,
 )
+from .rules.generation import ModelCapabilities
 from .webhooks import Webhook, WebhookDelivery
 
 __all__ = [
@@ -60,6 +61,8 @@ __all__ = [
     "ImageListing",
     "ImageProvider",
     "ImageQuery",
+    "ModelCapabilities",
+    "PreviewSink",
     "ProviderImage",
     "SendResult",
     "Storage",
@@ -271,6 +274,11 @@ class JobRepository(Protocol):
         """Extend the lease while ``attempt`` still holds it."""
         ...
 
+    async def set_payload(self, job_id: int, attempt: int, payload: dict[str, Any]) -> bool:
+        """Replace a running job's payload while ``attempt`` still holds it (fenced):
+        how a worker lists what it wrote while the job runs (its previews)."""
+        ...
+
     async def finish(self, job: Job, attempt: int) -> bool:
         """Store ``job``'s final state only if it is still ``running`` at ``attempt``
         (the fencing token); False when a newer attempt or an end came first."""
@@ -286,7 +294,7 @@ class JobRepository(Protocol):
     async def count_claimable(self, now: datetime) -> int: ...
     async def active_payloads(self) -> builtins.list[dict[str, Any]]:
         """The payloads of every job of any team still ``queued`` or ``running``: the
-        orphan check (an edit's mask blob lives until its job ends)."""
+        orphan check (an edit's mask and a job's previews live until the job ends)."""
         ...
 
 
@@ -544,6 +552,12 @@ class GenerateSpec:
     quality: str
     background: str | None = None
     output_format: str = "png"
+    #: 0..100, for jpeg and webp (None: the provider's default)
+    output_compression: int | None = None
+    #: ``auto`` or ``low`` (None: the provider's default)
+    moderation: str | None = None
+    #: previews to send to the ``PreviewSink`` before the final image (0: none)
+    partial_images: int = 0
 
 
 @define(frozen=True)
@@ -554,6 +568,9 @@ class EditSpec:
     quality: str
     output_format: str = "png"
     mask: bytes | None = field(default=None, repr=False)
+    #: ``high`` or ``low`` (None: the provider's default)
+    input_fidelity: str | None = None
+    partial_images: int = 0
 
 
 @define(frozen=True)
@@ -562,17 +579,32 @@ class ProviderImage:
     revised_prompt: str | None = None
 
 
+#: Told each partial image as it comes: ``(index, bytes)``, index from 0. A preview is
+#: never the final image: that one is the ``ProviderImage`` the call returns.
+PreviewSink = Callable[[int, bytes], Awaitable[None]]
+
+
 class ImageProvider(Protocol):
     """Makes pictures. Raise ``ProviderRejected`` for a final refusal (shown to the
-    user, credits refunded) and ``ProviderUnavailable`` for a transient failure."""
+    user, credits refunded) and ``ProviderUnavailable`` for a transient failure.
+
+    ``capabilities`` declares, as data, what each model takes (``ModelCapabilities``):
+    the core validates requests against it and ``GET /v1/models`` serves it. A spec
+    that reaches the provider was checked against its model's entry. With
+    ``spec.partial_images > 0`` and a ``previews`` sink, the provider hands it up to
+    that many partial images, in order, before it returns the final one.
+    """
 
     name: str
-    models: Sequence[str]
-    sizes: Sequence[str]
     default_model: str
+    capabilities: Sequence[ModelCapabilities]
 
-    async def generate(self, spec: GenerateSpec) -> ProviderImage: ...
-    async def edit(self, source: bytes, spec: EditSpec) -> ProviderImage: ...
+    async def generate(
+        self, spec: GenerateSpec, previews: PreviewSink | None = None
+    ) -> ProviderImage: ...
+    async def edit(
+        self, source: bytes, spec: EditSpec, previews: PreviewSink | None = None
+    ) -> ProviderImage: ...
     async def close(self) -> None: ...
 
 

@@ -41,7 +41,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from .models import JobKind
-from .ports import EditSpec, GenerateSpec, ImageProvider, ProviderImage
+from .ports import EditSpec, GenerateSpec, ImageProvider, PreviewSink, ProviderImage
 from .rules.fairness import LANE_KINDS, Lane
 from .rules.limits import IDEMPOTENCY_TTL
 from .services import Hooks, Rankion
@@ -69,18 +69,21 @@ class ProviderSlots:
     def __init__(self, provider: ImageProvider, limit: int) -> None:
         self.inner = provider
         self.name = provider.name
-        self.models = provider.models
-        self.sizes = provider.sizes
         self.default_model = provider.default_model
+        self.capabilities = provider.capabilities
         self._slots = asyncio.Semaphore(limit)
 
-    async def generate(self, spec: GenerateSpec) -> ProviderImage:
+    async def generate(
+        self, spec: GenerateSpec, previews: PreviewSink | None = None
+    ) -> ProviderImage:
         async with self._slots:
-            return await self.inner.generate(spec)
+            return await self.inner.generate(spec, previews)
 
-    async def edit(self, source: bytes, spec: EditSpec) -> ProviderImage:
+    async def edit(
+        self, source: bytes, spec: EditSpec, previews: PreviewSink | None = None
+    ) -> ProviderImage:
         async with self._slots:
-            return await self.inner.edit(source, spec)
+            return await self.inner.edit(source, spec, previews)
 
     async def close(self) -> None:
         await self.inner.close()

@@ -13,16 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from rankion_core.errors import (
-    Conflict,
-    InsufficientCredits,
-    Invalid,
-    NotFound,
-    ProviderRejected,
-    RankionError,
-    RateLimited,
-    Unavailable,
-)
+from rankion_core.errors import HTTP_STATUS, RankionError, http_status
 
 from .convert import MORE, capped, dumps
 
@@ -59,18 +50,12 @@ class CsrfRefused(RankionError):
     code = "csrf_failed"
 
 
-#: The one table: the nearest class in an error's MRO decides its status.
+#: The one table: the core's statuses, and the server's own request errors.
 STATUS: dict[type[RankionError], int] = {
+    **HTTP_STATUS,
     MalformedJson: 400,
     Unauthorized: 401,
     CsrfRefused: 403,
-    InsufficientCredits: 402,
-    NotFound: 404,
-    Conflict: 409,
-    Invalid: 422,  # LimitExceeded included
-    ProviderRejected: 422,
-    RateLimited: 429,
-    Unavailable: 503,  # ProviderUnavailable included
 }
 
 #: aiohttp's own HTTP errors (routing, body size) and their codes
@@ -93,11 +78,8 @@ INTERNAL_BODY = dumps(
 
 
 def status_of(exc: RankionError) -> int:
-    """The HTTP status of a core error; 500 for one the table does not know."""
-    for cls in type(exc).__mro__:
-        if cls in STATUS:
-            return STATUS[cls]
-    return 500
+    """The HTTP status of a core or server error; 500 for one the table does not know."""
+    return http_status(exc, STATUS)
 
 
 def envelope(code: str, message: str, details: dict[str, Any] | None = None) -> bytes:

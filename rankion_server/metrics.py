@@ -30,7 +30,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from rankion_core import Hooks, ProviderRejected, ProviderUnavailable, Rankion
 from rankion_core.models import Job, JobKind
-from rankion_core.ports import EditSpec, GenerateSpec, ImageProvider, ProviderImage
+from rankion_core.ports import EditSpec, GenerateSpec, ImageProvider, PreviewSink, ProviderImage
 from rankion_core.services.hooks import Handler
 from rankion_core.services.jobs import PermanentFailure
 
@@ -134,9 +134,8 @@ class TimedProvider:
     def __init__(self, provider: ImageProvider, metrics: Metrics) -> None:
         self.inner = provider
         self.name = provider.name
-        self.models = provider.models
-        self.sizes = provider.sizes
         self.default_model = provider.default_model
+        self.capabilities = provider.capabilities
         self._metrics = metrics
 
     async def _timed(self, operation: str, call: Awaitable[T]) -> T:
@@ -156,11 +155,15 @@ class TimedProvider:
             seconds = time.perf_counter() - started
             self._metrics.provider.labels(self.name, operation, outcome).observe(seconds)
 
-    async def generate(self, spec: GenerateSpec) -> ProviderImage:
-        return await self._timed("generate", self.inner.generate(spec))
+    async def generate(
+        self, spec: GenerateSpec, previews: PreviewSink | None = None
+    ) -> ProviderImage:
+        return await self._timed("generate", self.inner.generate(spec, previews))
 
-    async def edit(self, source: bytes, spec: EditSpec) -> ProviderImage:
-        return await self._timed("edit", self.inner.edit(source, spec))
+    async def edit(
+        self, source: bytes, spec: EditSpec, previews: PreviewSink | None = None
+    ) -> ProviderImage:
+        return await self._timed("edit", self.inner.edit(source, spec, previews))
 
     async def close(self) -> None:
         await self.inner.close()

@@ -146,6 +146,10 @@ def _success(op: Op, builder: SchemaBuilder) -> dict[str, Any]:
         answer["content"] = {op.media: {"schema": _media_schema(op.media)}}
         if "event_schema" in op.extra:  # Server-Sent Events: the schema of each `data`
             answer["content"][op.media]["x-event-data"] = builder.ref(op.extra["event_schema"])
+        if "other_events" in op.extra:  # and of the other events' `data`, by event name
+            answer["content"][op.media]["x-events"] = {
+                name: builder.ref(schema) for name, schema in op.extra["other_events"].items()
+            }
     elif op.response is not None:
         data = builder.ref(op.response)
         if op.paged or op.listed:

@@ -12,6 +12,7 @@ import attrs
 from rankion_api.accounts import LedgerEntryOut, ProjectOut, TokenOut
 from rankion_api.bulk import ExportOut, ProgressOut
 from rankion_api.calendar import DayOut, EventOut
+from rankion_api.creation import ModelOut
 from rankion_api.images import ImageOut, ParentOut, VariantOut
 from rankion_api.jobs import ChatSessionOut, JobOut
 from rankion_api.shares import ShareOut
@@ -24,6 +25,7 @@ from rankion_core.models import (
     Project,
     Share,
 )
+from rankion_core.ports import ModelCapabilities
 from rankion_core.rules import renditions
 from rankion_core.rules.calendar import DayCount, local_iso
 from rankion_core.rules.similar import phash_hex
@@ -246,3 +248,9 @@ def chat_session(s: ChatSession) -> ChatSessionOut:
     return ChatSessionOut(
         session_id=s.id, gallery_image_id=s.gallery_image_id, created_at=s.created_at
     )
+
+
+def model(capabilities: ModelCapabilities, default_model: str) -> ModelOut:
+    """One model's declared capabilities (its fields, by name), and whether it is the default."""
+    declared = attrs.asdict(capabilities)
+    return ModelOut(**declared, default=capabilities.id == default_model)

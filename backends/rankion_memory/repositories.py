@@ -432,6 +432,14 @@ class Jobs:
         self.t.put(job_id, job)
         return True
 
+    async def set_payload(self, job_id: int, attempt: int, payload: dict[str, Any]) -> bool:
+        job = self._held(job_id, attempt)
+        if job is None:
+            return False
+        job.payload = dict(payload)
+        self.t.put(job_id, job)
+        return True
+
     async def finish(self, job: Job, attempt: int) -> bool:
         if self._held(job.id, attempt) is None:
             return False

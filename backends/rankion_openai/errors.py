@@ -42,13 +42,17 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
 
 
 def readable_message(body: object, status: int) -> str:
-    """The API's ``error.message`` (the SDK hands us the inner ``error`` object), clipped;
-    a plain sentence naming the status when there is none."""
+    """The API's ``error.message`` (the SDK hands us the inner ``error`` object), clipped,
+    after the ``param`` it names when the message does not say it; a plain sentence
+    naming the status when there is none."""
     if isinstance(body, Mapping) and isinstance(body.get("error"), Mapping):
         body = body["error"]
     message = body.get("message") if isinstance(body, Mapping) else None
+    param = body.get("param") if isinstance(body, Mapping) else None
     if isinstance(message, str) and message.strip():
         text = " ".join(message.split())
+        if isinstance(param, str) and param.isidentifier() and param not in text:
+            text = f"{param}: {text}"
         return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
     return f"the image provider rejected the request (HTTP {status})"
 

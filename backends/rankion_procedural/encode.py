@@ -32,11 +32,12 @@ def parse_size(size: str, allowed: Sequence[str]) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def encode(image: Image.Image, output_format: str) -> bytes:
+def encode(image: Image.Image, output_format: str, compression: int | None = None) -> bytes:
     """The image in ``output_format`` with fast settings: the pictures are flat, so
     PNG's lowest zlib level with run-length matching costs little in size (most of a
     PNG's time is Pillow's per-row filter choice, which no option turns off).
-    Alpha is dropped for JPEG."""
+    Alpha is dropped for JPEG. ``compression`` (0..100, jpeg and webp) is the encoder's
+    quality, as the Images API's ``output_compression`` is (100: least compressed)."""
     try:
         pillow_format, keeps_alpha = FORMATS[output_format]
     except KeyError:
@@ -49,7 +50,7 @@ def encode(image: Image.Image, output_format: str) -> bytes:
     if pillow_format == "PNG":
         image.save(out, "PNG", compress_level=1, compress_type=zlib.Z_RLE)
     elif pillow_format == "JPEG":
-        image.save(out, "JPEG", quality=90)
+        image.save(out, "JPEG", quality=90 if compression is None else max(1, compression))
     else:
-        image.save(out, "WEBP", quality=88, method=0)
+        image.save(out, "WEBP", quality=88 if compression is None else compression, method=0)
     return out.getvalue()

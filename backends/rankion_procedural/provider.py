@@ -1,9 +1,17 @@
 """``ProceduralProvider``: the offline ``ImageProvider``, drawing with Pillow.
 
 Pictures are deterministic: the same prompt, size and quality give the same bytes.
-Two markers in a prompt let tests exercise the failure paths end to end:
-``[reject]`` raises ``ProviderRejected`` and ``[flaky]`` raises
-``ProviderUnavailable`` (the ``fail_prompts`` option lists the markers honoured).
+Markers in a prompt let tests exercise the failure paths end to end: ``[reject]``
+raises ``ProviderRejected``, ``[flaky]`` raises ``ProviderUnavailable``, and
+``[borderline]`` is refused at ``moderation`` ``auto`` but drawn at ``low`` (the
+``fail_prompts`` option lists the markers honoured).
+
+Its one model takes every generation option (``CAPABILITIES``). Partial images are
+the final picture blurred, each sharper than the one before (the last preview is
+still blurred: a preview is never the final image); ``delay`` is spread over them, so
+a slow provider shows its previews while it works. ``output_compression`` is the
+JPEG/WebP encoder's quality; ``input_fidelity`` ``high`` keeps more of the source in
+an edit.
 """
 
 from __future__ import annotations
@@ -12,10 +20,18 @@ import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from rankion_core.errors import Invalid, ProviderRejected, ProviderUnavailable
-from rankion_core.ports import EditSpec, GenerateSpec, ImageProvider, ProviderImage
+from rankion_core.ports import (
+    EditSpec,
+    GenerateSpec,
+    ImageProvider,
+    ModelCapabilities,
+    PreviewSink,
+    ProviderImage,
+)
+from rankion_core.rules.limits import INPUT_FIDELITIES, MODERATIONS, N_MAX, PARTIAL_IMAGES_MAX
 
 from .codec import open_image
 from .effects import apply_effects, apply_mask
@@ -24,7 +40,26 @@ from .scene import render
 
 __all__ = ["ProceduralProvider", "open_provider"]
 
-_MARKERS = ("reject", "flaky")
+_MARKERS = ("reject", "flaky", "borderline")
+_DEFAULT_MARKERS = ",".join(_MARKERS)
+
+#: what its one model takes: everything the contract allows
+CAPABILITIES = (
+    ModelCapabilities(
+        id="procedural-v1",
+        sizes=("auto", "256x256", "512x512", "1024x1024", "1536x1024", "1024x1536"),
+        max_n=N_MAX,
+        supports_edit=True,
+        supports_mask=True,
+        partial_images=PARTIAL_IMAGES_MAX,
+        input_fidelity=INPUT_FIDELITIES,
+        moderation=MODERATIONS,
+        output_compression=True,
+    ),
+)
+#: the blur radius of each preview as a share of the picture's shorter side, the
+#: first the most blurred (a preview of ``k`` images takes the last ``k``)
+_PREVIEW_BLUR = (1 / 16, 1 / 32, 1 / 64)
 
 
 _ALL = frozenset({"all", "on", "true", "1", "yes"})
@@ -45,45 +80,80 @@ def _parse_markers(value: str) -> frozenset[str]:
 class ProceduralProvider:
     # annotated as the port declares them: Protocol attributes are invariant
     name: str = "procedural"
-    models: Sequence[str] = ("procedural-v1",)
     default_model: str = "procedural-v1"
-    sizes: Sequence[str] = ("auto", "256x256", "512x512", "1024x1024", "1536x1024", "1024x1536")
+    capabilities: Sequence[ModelCapabilities] = CAPABILITIES
 
-    def __init__(self, *, delay: float = 0.0, fail_prompts: str = "reject,flaky") -> None:
+    def __init__(self, *, delay: float = 0.0, fail_prompts: str = _DEFAULT_MARKERS) -> None:
         if delay < 0:
             raise Invalid("delay must not be negative")
         self.delay = delay
         self.fail_markers = _parse_markers(fail_prompts)
 
-    async def generate(self, spec: GenerateSpec) -> ProviderImage:
-        await self._before(spec.prompt)
-        width, height = parse_size(spec.size, self.sizes)
-        data = await asyncio.to_thread(_generate, spec, width, height)
-        return ProviderImage(data=data)
+    async def generate(
+        self, spec: GenerateSpec, previews: PreviewSink | None = None
+    ) -> ProviderImage:
+        self._check(spec.prompt, spec.moderation)
+        width, height = parse_size(spec.size, CAPABILITIES[0].sizes)
+        picture = await asyncio.to_thread(_draw, spec, width, height)
+        return await self._deliver(picture, spec.output_format, spec, previews)
 
-    async def edit(self, source: bytes, spec: EditSpec) -> ProviderImage:
+    async def edit(
+        self, source: bytes, spec: EditSpec, previews: PreviewSink | None = None
+    ) -> ProviderImage:
         """The source with the prompt's edit applied; its dimensions are kept
         (``spec.size`` is not a resize request)."""
-        await self._before(spec.prompt)
-        data = await asyncio.to_thread(_edit, source, spec)
-        return ProviderImage(data=data)
+        self._check(spec.prompt, None)
+        picture = await asyncio.to_thread(_edit, source, spec)
+        return await self._deliver(picture, spec.output_format, spec, previews)
 
     async def close(self) -> None:
         return None
 
-    async def _before(self, prompt: str) -> None:
-        if self.delay:
-            await asyncio.sleep(self.delay)
+    def _check(self, prompt: str, moderation: str | None) -> None:
         if "reject" in self.fail_markers and "[reject]" in prompt:
             raise ProviderRejected("the prompt was rejected by the content policy")
+        if "borderline" in self.fail_markers and "[borderline]" in prompt and moderation != "low":
+            raise ProviderRejected(
+                "the prompt was rejected by the content policy (moderation auto)"
+            )
         if "flaky" in self.fail_markers and "[flaky]" in prompt:
             raise ProviderUnavailable("the procedural provider is having a flaky moment")
 
+    async def _deliver(
+        self,
+        picture: Image.Image,
+        output_format: str,
+        spec: GenerateSpec | EditSpec,
+        previews: PreviewSink | None,
+    ) -> ProviderImage:
+        """The previews (each after its share of ``delay``), then the final image."""
+        count = spec.partial_images if previews is not None else 0
+        steps = count + 1
+        compression = getattr(spec, "output_compression", None)
+        for index, share in enumerate(_PREVIEW_BLUR[len(_PREVIEW_BLUR) - count :]):
+            await self._wait(steps)
+            frame = await asyncio.to_thread(_blurred, picture, share, output_format, compression)
+            assert previews is not None
+            await previews(index, frame)
+        await self._wait(steps)
+        data = await asyncio.to_thread(encode, picture, output_format, compression)
+        return ProviderImage(data=data)
 
-def _generate(spec: GenerateSpec, width: int, height: int) -> bytes:
+    async def _wait(self, steps: int) -> None:
+        if self.delay:
+            await asyncio.sleep(self.delay / steps)
+
+
+def _blurred(
+    picture: Image.Image, share: float, output_format: str, compression: int | None
+) -> bytes:
+    radius = max(1.0, min(picture.size) * share)
+    return encode(picture.filter(ImageFilter.GaussianBlur(radius)), output_format, compression)
+
+
+def _draw(spec: GenerateSpec, width: int, height: int) -> Image.Image:
     transparent = spec.background == "transparent"
-    picture = render(spec.prompt, width, height, spec.quality, transparent=transparent)
-    return encode(picture, spec.output_format)
+    return render(spec.prompt, width, height, spec.quality, transparent=transparent)
 
 
 def _decode(data: bytes, what: str) -> Image.Image:
@@ -93,7 +163,11 @@ def _decode(data: bytes, what: str) -> Image.Image:
         raise ProviderRejected(f"the {what} could not be used: {exc.message}") from None
 
 
-def _edit(source: bytes, spec: EditSpec) -> bytes:
+#: how much of the source an edit keeps, by ``input_fidelity`` (None: as ``low``)
+_KEPT = {"high": 0.5, "low": 0.0}
+
+
+def _edit(source: bytes, spec: EditSpec) -> Image.Image:
     original = _decode(source, "source image")
     alpha = None
     if "A" in original.getbands() or "transparency" in original.info:
@@ -101,6 +175,9 @@ def _edit(source: bytes, spec: EditSpec) -> bytes:
         alpha = original.getchannel("A")
     rgb = original if original.mode == "RGB" else original.convert("RGB")
     edited = apply_effects(rgb, spec.prompt)
+    kept = _KEPT.get(spec.input_fidelity or "low", 0.0)
+    if kept:
+        edited = Image.blend(edited, rgb, kept)
     if spec.mask is not None:
         mask = _decode(spec.mask, "mask")
         if mask.size != rgb.size:
@@ -108,7 +185,7 @@ def _edit(source: bytes, spec: EditSpec) -> bytes:
         edited = apply_mask(rgb, edited, mask)
     if alpha is not None:
         edited.putalpha(alpha)
-    return encode(edited, spec.output_format)
+    return edited
 
 
 def _as_float(name: str, value: Any) -> float:
@@ -125,7 +202,7 @@ def open_provider(**options: Any) -> ProceduralProvider:
         raise Invalid(f"unknown procedural provider option(s): {', '.join(sorted(unknown))}")
     return ProceduralProvider(
         delay=_as_float("delay", options.get("delay", 0.0)),
-        fail_prompts=str(options.get("fail_prompts", "reject,flaky")),
+        fail_prompts=str(options.get("fail_prompts", _DEFAULT_MARKERS)),
     )
 
 

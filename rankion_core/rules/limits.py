@@ -60,5 +60,13 @@ TOKEN_LIFETIME_MAX = timedelta(days=3650)
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 
 QUALITIES = ("auto", "low", "medium", "high")
+#: the generation options' bounds; a model may allow less (``ModelCapabilities``)
+N_MAX = 4
+PARTIAL_IMAGES_MAX = 3
+COMPRESSION_MAX = 100
+MODERATIONS = ("auto", "low")
+INPUT_FIDELITIES = ("high", "low")
+#: the output formats ``output_compression`` applies to
+COMPRESSIBLE_FORMATS = ("jpeg", "webp")
 BACKGROUNDS = ("auto", "transparent", "opaque")
 OUTPUT_FORMATS = ("png", "jpeg", "webp")

@@ -10,7 +10,7 @@ from attrs import evolve
 from .accounts import Accounts, IssuedToken, TokenView
 from .calendar import Calendar, Shift, ShiftResult
 from .chat import Chat
-from .creation import Creation, EditRequest, GenerateRequest, Queued
+from .creation import Creation, EditRequest, GenerateRequest, Queued, QueuedImage
 from .deps import Deps
 from .exports import Exports, ExportView
 from .feeds import CalendarFeeds, FeedContent
@@ -47,6 +47,7 @@ __all__ = [
     "IssuedToken",
     "Jobs",
     "Queued",
+    "QueuedImage",
     "Rankion",
     "RenditionView",
     "ShareView",

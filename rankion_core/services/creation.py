@@ -9,13 +9,13 @@ import binascii
 from collections.abc import Sequence
 from datetime import datetime
 
-from attrs import define
+from attrs import define, evolve
 
 from ..errors import Conflict, InsufficientCredits, Invalid, RateLimited
 from ..models import Actor, EditSession, Image, Job, JobKind, JobStatus, ProcessingStatus
-from ..ports import UnitOfWork
-from ..rules import credits, text, tree
-from ..rules.limits import BACKGROUNDS, OUTPUT_FORMATS, QUALITIES, SLOT_MAX
+from ..ports import ModelCapabilities, UnitOfWork
+from ..rules import credits, generation, text, tree
+from ..rules.limits import SLOT_MAX
 from . import joblog
 from .deps import Deps
 from .gallery import get_image
@@ -41,6 +41,11 @@ class GenerateRequest:
     project_id: int | None = None
     article_id: int | None = None
     slot: str | None = None
+    #: how many images (1..4, each its own row and job, each charged)
+    n: int | None = None
+    output_compression: int | None = None
+    moderation: str | None = None
+    partial_images: int | None = None
 
 
 @define(frozen=True)
@@ -50,6 +55,14 @@ class EditRequest:
     mask: str | None = None  # base64 PNG; transparent pixels mark what to change
     size: str | None = None
     quality: str | None = None
+    input_fidelity: str | None = None
+    partial_images: int | None = None
+
+
+@define(frozen=True)
+class QueuedImage:
+    image_id: int
+    job_id: int
 
 
 @define(frozen=True)
@@ -59,17 +72,8 @@ class Queued:
     credits_charged: int
     credits_remaining: int
     edit_session_id: int | None = None
-
-
-def _choice(field: str, value: str | None, allowed: Sequence[str], default: str) -> str:
-    if value is None:
-        return default
-    if value not in allowed:
-        raise Invalid(
-            f"{field} must be one of {', '.join(allowed)}",
-            details={field: f"one of {', '.join(allowed)}"},
-        )
-    return value
+    #: every image queued, the first being ``image_id``/``job_id``
+    images: tuple[QueuedImage, ...] = ()
 
 
 def _positive(field: str, value: int | None) -> None:
@@ -81,65 +85,98 @@ class Creation:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    @property
-    def _default_size(self) -> str:
-        sizes = self.deps.provider.sizes
-        return "1024x1024" if "1024x1024" in sizes else sizes[0]
+    def _model(self, model_id: str | None) -> ModelCapabilities:
+        """The chosen model's capabilities (the provider's default when none is named)."""
+        provider = self.deps.provider
+        models = provider.capabilities
+        chosen = generation.choice(
+            "model", model_id, [m.id for m in models], provider.default_model
+        )
+        found = generation.model_named(models, chosen)
+        assert found is not None  # choice() picked one of them
+        return found
 
     async def generate(self, actor: Actor, req: GenerateRequest) -> Queued:
-        provider = self.deps.provider
         now = self.deps.clock.now()
         _positive("project_id", req.project_id)
         _positive("article_id", req.article_id)
         if req.slot is not None:
             text.check_length("slot", req.slot, low=1, high=SLOT_MAX)
-        image = Image(
-            id=0,
-            team_id=actor.team_id,
-            prompt=text.prompt(req.prompt),
-            model=_choice("model", req.model, provider.models, provider.default_model),
-            size=_choice("size", req.size, provider.sizes, self._default_size),
-            quality=_choice("quality", req.quality, QUALITIES, "auto"),
-            background=_choice("background", req.background, BACKGROUNDS, "auto"),
-            output_format=_choice("output_format", req.output_format, OUTPUT_FORMATS, "png"),
-            title=text.title(req.title),
-            tags=text.normalize_tags(req.tags or []),
-            project_id=req.project_id,
-            article_id=req.article_id,
-            slot=req.slot,
-            created_at=now,
-            updated_at=now,
+        model = self._model(req.model)
+        options = generation.check_generate(
+            model,
+            size=req.size,
+            quality=req.quality,
+            background=req.background,
+            output_format=req.output_format,
+            n=req.n,
+            output_compression=req.output_compression,
+            moderation=req.moderation,
+            partial_images=req.partial_images,
         )
+        prompt, title = text.prompt(req.prompt), text.title(req.title)
+        tags = text.normalize_tags(req.tags or [])
+        images = [
+            Image(
+                id=0,
+                team_id=actor.team_id,
+                prompt=prompt,
+                model=model.id,
+                size=options.size,
+                quality=options.quality,
+                background=options.background,
+                output_format=options.output_format,
+                title=title,
+                tags=list(tags),
+                project_id=req.project_id,
+                article_id=req.article_id,
+                slot=req.slot,
+                created_at=now,
+                updated_at=now,
+            )
+            for _ in range(options.n)
+        ]
+        payload = _with_options({}, options.job_options())
         async with self.deps.storage.unit_of_work() as uow:
             await self._check_links(uow, actor, req.project_id, req.article_id)
-            queued, job = await self._enqueue(uow, image, JobKind.GENERATE, {})
+            queued, jobs = await self._enqueue(uow, images, JobKind.GENERATE, payload)
             await uow.commit()
-        joblog.queued(job)
+        for job in jobs:
+            joblog.queued(job)
         self.deps.notify_job()
         return queued
 
     async def edit(self, actor: Actor, image_id: int, req: EditRequest) -> Queued:
         now = self.deps.clock.now()
         prompt = text.prompt(req.prompt)
-        quality = _choice("quality", req.quality, QUALITIES, "auto")
         mask = _decode_mask(req.mask)
         async with self.deps.storage.unit_of_work() as uow:
             source = await get_image(uow, actor, image_id)
             _check_editable(source)
-            size = _choice("size", req.size, self.deps.provider.sizes, source.size)
+            model = self._edit_model(source.model)
+            options = generation.check_edit(
+                model,
+                size=req.size,
+                quality=req.quality,
+                default_size=source.size,
+                has_mask=mask is not None,
+                input_fidelity=req.input_fidelity,
+                partial_images=req.partial_images,
+            )
             if mask is not None:
                 await asyncio.to_thread(
                     self.deps.codec.check_mask, mask, source.width or 0, source.height or 0
                 )
             session = await self._session(uow, actor, source, req.edit_session_id)
-            variant = _variant_of(source, prompt, size, quality, session.id, now)
-            if source.model not in self.deps.provider.models:
-                variant.model = self.deps.provider.default_model
+            variant = _variant_of(source, prompt, options.size, options.quality, session.id, now)
+            variant.model = model.id
             family = await uow.images.tree(actor.team_id, source.tree_root)
             mask_key = await self._store_mask(mask)
             try:
-                payload: dict[str, object] = {"source_id": source.id, "mask_key": mask_key}
-                queued, job = await self._enqueue(uow, variant, JobKind.EDIT, payload)
+                payload = _with_options(
+                    {"source_id": source.id, "mask_key": mask_key}, options.job_options()
+                )
+                queued, jobs = await self._enqueue(uow, [variant], JobKind.EDIT, payload)
                 touched = [*tree.ancestor_ids(family, source), source.id]
                 await uow.images.set_edited_at(actor.team_id, touched, now)
                 await uow.commit()
@@ -147,15 +184,14 @@ class Creation:
                 if mask_key:
                     await self.deps.blobs.delete(mask_key)
                 raise
-        joblog.queued(job)
+        joblog.queued(jobs[0])
         self.deps.notify_job()
-        return Queued(
-            queued.job_id,
-            queued.image_id,
-            queued.credits_charged,
-            queued.credits_remaining,
-            edit_session_id=session.id,
-        )
+        return evolve(queued, edit_session_id=session.id)
+
+    def _edit_model(self, source_model: str) -> ModelCapabilities:
+        """The source's model when the provider still offers it, else the default."""
+        models = self.deps.provider.capabilities
+        return generation.model_named(models, source_model) or self._model(None)
 
     async def _check_links(
         self, uow: UnitOfWork, actor: Actor, project_id: int | None, article_id: int | None
@@ -194,31 +230,39 @@ class Creation:
         return await self.deps.blobs.put(mask, kind="masks", ext="png", content_type="image/png")
 
     async def _enqueue(
-        self, uow: UnitOfWork, image: Image, kind: JobKind, payload: dict[str, object]
-    ) -> tuple[Queued, Job]:
-        """Insert image and job and take the charge, all in the caller's transaction."""
+        self, uow: UnitOfWork, images: Sequence[Image], kind: JobKind, payload: dict[str, object]
+    ) -> tuple[Queued, list[Job]]:
+        """Insert each image with a job of its own and take their charge, all in the
+        caller's transaction: one charge for the lot, one ledger entry per job (so a
+        failed job is refunded on its own)."""
         now = self.deps.clock.now()
         cost = credits.cost(kind)
-        image.credits_charged = cost
-        await uow.images.add(image)
-        job = Job(
-            id=0,
-            team_id=image.team_id,
-            kind=kind,
-            status=JobStatus.QUEUED,
-            created_at=now,
-            payload={"image_id": image.id, **payload},
-        )
-        await uow.jobs.add(job)
-        remaining = await uow.teams.charge(image.team_id, cost)
+        jobs: list[Job] = []
+        for image in images:
+            image.credits_charged = cost
+            await uow.images.add(image)
+            job = Job(
+                id=0,
+                team_id=image.team_id,
+                kind=kind,
+                status=JobStatus.QUEUED,
+                created_at=now,
+                payload={"image_id": image.id, **payload},
+            )
+            jobs.append(await uow.jobs.add(job))
+        team_id, total = images[0].team_id, cost * len(images)
+        remaining = await uow.teams.charge(team_id, total)
         if remaining is None:
-            raise InsufficientCredits(cost, await uow.teams.balance(image.team_id))
-        await self._check_active_jobs(uow, image.team_id)
-        entry = credits.charge_entry(
-            team_id=image.team_id, kind=kind, image_id=image.id, job_id=job.id, now=now
-        )
-        await uow.ledger.add(entry)
-        return Queued(job.id, image.id, cost, remaining), job
+            raise InsufficientCredits(total, await uow.teams.balance(team_id))
+        await self._check_active_jobs(uow, team_id)
+        for image, job in zip(images, jobs, strict=True):
+            entry = credits.charge_entry(
+                team_id=team_id, kind=kind, image_id=image.id, job_id=job.id, now=now
+            )
+            await uow.ledger.add(entry)
+        made = tuple(QueuedImage(image.id, job.id) for image, job in zip(images, jobs, strict=True))
+        queued = Queued(made[0].job_id, made[0].image_id, total, remaining, images=made)
+        return queued, jobs
 
     async def _check_active_jobs(self, uow: UnitOfWork, team_id: int) -> None:
         """At most ``max_active_jobs`` generate/edit jobs per team, this one included.
@@ -232,6 +276,11 @@ class Creation:
                 f"the team already has {limit} generations or edits queued or running",
                 retry_after=ACTIVE_JOBS_RETRY_AFTER,
             )
+
+
+def _with_options(payload: dict[str, object], options: dict[str, object]) -> dict[str, object]:
+    """A job's payload, with the provider options it was asked for (if any)."""
+    return {**payload, "options": options} if options else payload
 
 
 def _check_editable(source: Image) -> None:

@@ -14,7 +14,7 @@ from ..models import Actor, Image, Page
 from ..ports import ImageQuery, UnitOfWork
 from ..reads import reads_of
 from ..rules import bulk, renditions, text, trash, tree
-from ..rules.limits import BULK_MAX, PER_PAGE_DEFAULT, TOTAL_COUNT_LIMIT
+from ..rules.limits import BULK_MAX, ID_MAX, PER_PAGE_DEFAULT, TOTAL_COUNT_LIMIT
 from ..rules.similar import DEFAULT_DISTANCE, MAX_DISTANCE
 from .deps import Deps
 from .resolved import ResolvedShares
@@ -50,6 +50,10 @@ class BulkRestoreResult:
 
 
 async def get_image(uow: UnitOfWork, actor: Actor, image_id: int) -> Image:
+    """The actor's image; ``NotFound`` for any other id, one past what storage can hold
+    (an embedding app's route may not bound it) included."""
+    if not 0 < image_id <= ID_MAX:
+        raise NotFound("image")
     image = await uow.images.get(actor.team_id, image_id)
     if image is None:
         raise NotFound("image")

@@ -21,7 +21,14 @@ from attrs import define
 from ..errors import NotFound, ProviderRejected, ProviderUnavailable, RankionError, Unavailable
 from ..models import Actor, ExportStatus, Image, Job, JobKind, JobStatus, ProcessingStatus
 from ..ports import EditSpec, GenerateSpec, UnitOfWork, WebReady
-from ..rules import credits, renditions, similar
+from ..rules import credits, generation, renditions, similar
+from ..rules.previews import (
+    Preview,
+    previews_kind,
+    previews_of,
+    with_preview,
+    without_previews,
+)
 from ..rules.webhooks import image_data
 from ..webhooks import DeliveryStatus, WebhookEvent
 from . import joblog
@@ -149,6 +156,8 @@ class Jobs:
     async def _fail(self, job: Job, attempt: int, message: str) -> None:
         now = self.deps.clock.now()
         job.status, job.error, job.finished_at = JobStatus.FAILED, message, now
+        previews = previews_of(job.payload)
+        job.payload = without_previews(job.payload)
         async with self.deps.storage.unit_of_work() as uow:
             if not await uow.jobs.finish(job, attempt):
                 return
@@ -166,6 +175,7 @@ class Jobs:
         if refund:
             joblog.refunded(job, refund)
         await self._drop_mask(job)
+        await self._discard([p.key for p in previews])
 
     async def _refund(self, uow: UnitOfWork, job: Job, image: Image | None, now: datetime) -> int:
         """Give the job's charge back (once); the credits refunded, 0 if none."""
@@ -209,6 +219,9 @@ class Jobs:
     async def _render(self, job: Job) -> None:
         image = await self._start_image(job)
         provider = self.deps.provider
+        options = generation.options_of(job.payload)
+        wanted = int(options.get("partial_images", 0))
+        sink = _PreviewSink(self, job, wanted) if wanted else None
         if job.kind is JobKind.EDIT:
             source_bytes, mask = await self._edit_inputs(job)
             spec = EditSpec(
@@ -218,8 +231,10 @@ class Jobs:
                 quality=image.quality,
                 output_format=image.output_format,
                 mask=mask,
+                input_fidelity=options.get("input_fidelity"),
+                partial_images=wanted,
             )
-            made = await provider.edit(source_bytes, spec)
+            made = await provider.edit(source_bytes, spec, sink)
         else:
             made = await provider.generate(
                 GenerateSpec(
@@ -229,7 +244,11 @@ class Jobs:
                     quality=image.quality,
                     background=image.background,
                     output_format=image.output_format,
-                )
+                    output_compression=options.get("output_compression"),
+                    moderation=options.get("moderation"),
+                    partial_images=wanted,
+                ),
+                sink,
             )
         await self._store_result(job, made.data)
 
@@ -299,6 +318,8 @@ class Jobs:
             image.public_key = made.public_key
             image.renditions = [r.as_data() for r in made.renditions]
             image.updated_at = now
+            previews = previews_of(job.payload)
+            job.payload = without_previews(job.payload)
             job.status, job.result, job.finished_at = JobStatus.SUCCEEDED, result, now
             if not await uow.jobs.finish(job, job.attempts):
                 await self._discard(written)
@@ -310,6 +331,7 @@ class Jobs:
             )
             await uow.commit()
         await self._drop_mask(job)
+        await self._discard([p.key for p in previews])
 
     async def _store_web_ready(
         self, web: WebReady, ext: str, mime_type: str, written: list[str]
@@ -328,6 +350,43 @@ class Jobs:
             written.append(rkey)
             made.append(renditions.Rendition(r.format, r.width, r.height, len(r.data), rkey))
         return _Stored(public_key, made)
+
+
+class _PreviewSink:
+    """Where a provider's partial images go while a job runs: each is checked, stored
+    under the job's own blob kind, and listed in the job's payload (fenced on the
+    attempt, so any process's event stream finds it). At most ``wanted`` per attempt;
+    a lost lease removes the blob just written and stops the job."""
+
+    def __init__(self, jobs: Jobs, job: Job, wanted: int) -> None:
+        self.jobs, self.job, self.wanted = jobs, job, wanted
+        self.taken = 0
+
+    async def __call__(self, index: int, data: bytes) -> None:
+        if self.taken >= self.wanted:
+            return
+        self.taken += 1
+        deps, job = self.jobs.deps, self.job
+        try:
+            info = await asyncio.to_thread(deps.codec.inspect, data)
+        except RankionError:
+            log.warning("job %s: preview %s is no image; left out", job.id, index)
+            return
+        key = await deps.blobs.put(
+            data, kind=previews_kind(job.id), ext=info.ext, content_type=info.mime_type
+        )
+        payload = with_preview(job.payload, Preview(index, key, job.attempts))
+        try:
+            async with deps.storage.unit_of_work() as uow:
+                held = await uow.jobs.set_payload(job.id, job.attempts, payload)
+                await uow.commit()
+        except BaseException:
+            await deps.blobs.delete(key)
+            raise
+        if not held:
+            await deps.blobs.delete(key)
+            raise LeaseLost
+        job.payload = payload
 
 
 @define(frozen=True)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from rankion_api.creation import EditImageBody, EditQueuedOut, GenerateImageBody, QueuedOut
+from rankion_api.creation import (
+    EditImageBody,
+    EditQueuedOut,
+    GenerateImageBody,
+    QueuedImageOut,
+    QueuedOut,
+)
 from rankion_core.models import ProcessingStatus
 from rankion_core.services import EditRequest, GenerateRequest
 
@@ -31,7 +37,11 @@ TAG = "images"
     params=(IDEMPOTENCY_KEY,),
     errors=(402, 409, 429),
     headers=("Location",),
-    description="Poll Location (the image) or GET /v1/jobs/{job_id} until ready.",
+    description="Poll Location (the image) or GET /v1/jobs/{job_id} until ready. With n > 1 "
+    "each image is its own job (listed in images, the first being image_id/job_id), charged "
+    "5 and refunded on its own if it fails. Options are checked against the chosen model's "
+    "capabilities (GET /v1/models): a value it does not take is 422 naming the field and the "
+    "model.",
 )
 @idempotent
 @rate_limited
@@ -49,6 +59,10 @@ async def generate(request: web.Request) -> web.StreamResponse:
         project_id=body.project_id,
         article_id=body.article_id,
         slot=body.slot,
+        n=body.n,
+        output_compression=body.output_compression,
+        moderation=body.moderation,
+        partial_images=body.partial_images,
     )
     queued = await rankion(request).creation.generate(actor(request), req)
     out = QueuedOut(
@@ -57,6 +71,7 @@ async def generate(request: web.Request) -> web.StreamResponse:
         processing_status=ProcessingStatus.QUEUED,
         credits_charged=queued.credits_charged,
         credits_remaining=queued.credits_remaining,
+        images=[QueuedImageOut(i.image_id, i.job_id) for i in queued.images],
     )
     return ok(out, status=202, location=f"/v1/images/{queued.image_id}")
 
@@ -84,6 +99,8 @@ async def edit(request: web.Request) -> web.StreamResponse:
         mask=body.mask,
         size=body.size,
         quality=body.quality,
+        input_fidelity=body.input_fidelity,
+        partial_images=body.partial_images,
     )
     queued = await rankion(request).creation.edit(actor(request), path_id(request), req)
     out = EditQueuedOut(

@@ -4,9 +4,13 @@ The stream reads the job from storage every ``events_poll_seconds`` (so a job th
 worker in another process runs is followed just the same) and sends one ``job`` event
 whenever its status, attempt, error or export progress changes: ``queued`` →
 ``running`` (→ ``queued`` again on a retry) → ``succeeded`` | ``failed``. It ends
-after the final state. A comment line keeps idle connections open; after
-``events_timeout_seconds`` a ``timeout`` event ends the stream (reconnect to go on).
-Another team's job is the same ``404`` as everywhere, before any byte is streamed.
+after the final state. While a job asked for ``partial_images`` runs, each preview
+the worker lists in the job is sent once as ``event: preview`` ``{index, url}`` (a
+signed link of ``PREVIEW_LINK_SECONDS``), before any later ``job`` event; a preview
+is deleted when its job ends, so a stream that polls after the end sees none. A
+comment line keeps idle connections open; after ``events_timeout_seconds`` a
+``timeout`` event ends the stream (reconnect to go on). Another team's job is the
+same ``404`` as everywhere, before any byte is streamed.
 
 A client that leaves is noticed at the next poll (its connection is checked, not only
 written to), so its stream ends within ``events_poll_seconds``, quietly. A team holds
@@ -22,12 +26,16 @@ import time
 from typing import Any
 
 from aiohttp import web
+from attrs import define
 
 from rankion_api.bulk import ProgressOut
-from rankion_api.webhooks import JobEventOut
+from rankion_api.webhooks import JobEventOut, PreviewEventOut
 from rankion_core import Actor, Rankion, RankionError
 from rankion_core.errors import NotFound
 from rankion_core.models import JobKind, JobStatus
+from rankion_core.rules.previews import Preview, previews_of
+from rankion_core.services.views import blob_url
+from rankion_core.signing import short_expiry
 
 from .. import render
 from ..convert import dumps, unstructure
@@ -38,16 +46,27 @@ from .common import path_id, seg
 
 routes = web.RouteTableDef()
 FINAL = (JobStatus.SUCCEEDED, JobStatus.FAILED)
+#: how long a preview's signed link opens (the preview itself lives until the job ends)
+PREVIEW_LINK_SECONDS = 300
 DESCRIPTION = (
     "text/event-stream. Each `event: job` carries a JobEvent as `data` (status, attempts, "
     "error, export progress {done, total}); sent on every change, first with the current "
-    "state. The stream ends after succeeded or failed; `: keep-alive` comments are sent "
+    "state. With partial_images, each preview comes once as `event: preview` with "
+    "`{index, url}` (a signed link valid 5 minutes; previews are deleted when the job "
+    "ends), before the job's final event. "
+    "The stream ends after succeeded or failed; `: keep-alive` comments are sent "
     "while nothing changes; `event: timeout` ends a stream that ran too long. A team holds "
     "at most 20 open streams per server process (`429 rate_limited` with `Retry-After`)."
 )
 
 
-async def snapshot(app: Rankion, who: Actor, job_id: int) -> JobEventOut:
+@define(frozen=True)
+class Snapshot:
+    state: JobEventOut
+    previews: list[Preview]
+
+
+async def snapshot(app: Rankion, who: Actor, job_id: int) -> Snapshot:
     async with app.deps.storage.unit_of_work() as uow:
         job = await uow.jobs.get(who.team_id, job_id)
         export = await uow.exports.get(who.team_id, job_id) if job else None
@@ -57,7 +76,7 @@ async def snapshot(app: Rankion, who: Actor, job_id: int) -> JobEventOut:
     if job.kind is JobKind.EXPORT and progress is None:
         progress = ProgressOut(0, 0)
     public = render.job(job)
-    return JobEventOut(
+    state = JobEventOut(
         id=job.id,
         kind=job.kind,
         status=job.status,
@@ -67,6 +86,12 @@ async def snapshot(app: Rankion, who: Actor, job_id: int) -> JobEventOut:
         result=public.result,
         finished_at=job.finished_at,
     )
+    return Snapshot(state, previews_of(job.payload))
+
+
+def preview_event(app: Rankion, preview: Preview) -> PreviewEventOut:
+    expires = short_expiry(app.deps.clock.now(), PREVIEW_LINK_SECONDS)
+    return PreviewEventOut(index=preview.index, url=blob_url(app.deps, preview.key, expires))
 
 
 def _frame(event: str, data: Any, seq: int | None = None) -> bytes:
@@ -86,11 +111,11 @@ def _key(state: JobEventOut) -> tuple[Any, ...]:
     media="text/event-stream",
     errors=(429,),
     description=DESCRIPTION,
-    extra={"event_schema": JobEventOut},
+    extra={"event_schema": JobEventOut, "other_events": {"preview": PreviewEventOut}},
 )
 async def job_events(request: web.Request) -> web.StreamResponse:
     app, who, job_id = rankion(request), actor(request), path_id(request, "job_id")
-    state = await snapshot(app, who, job_id)  # 404 before the stream starts
+    first = await snapshot(app, who, job_id)  # 404 before the stream starts
     with request.app[OPEN_STREAMS].hold(who.team_id):  # 429 past the team's limit
         response = web.StreamResponse(
             headers={
@@ -102,7 +127,7 @@ async def job_events(request: web.Request) -> web.StreamResponse:
         await response.prepare(request)
         # a client that left while we wrote: nothing more to say, nobody to say it to
         with contextlib.suppress(ConnectionError):
-            await _follow(request, response, lambda: snapshot(app, who, job_id), state)
+            await _follow(request, response, lambda: snapshot(app, who, job_id), first)
     return response
 
 
@@ -112,13 +137,21 @@ def _client_gone(request: web.Request) -> bool:
 
 
 async def _follow(
-    request: web.Request, response: web.StreamResponse, read: Any, state: JobEventOut
+    request: web.Request, response: web.StreamResponse, read: Any, first: Snapshot
 ) -> None:
     config = request.app[CONFIG]
+    app = rankion(request)
     started = last_write = time.monotonic()
-    seq, last = 0, None
+    seq, last, shown = 0, None, set[str]()
+    current = first
     while True:
         now = time.monotonic()
+        state = current.state
+        for preview in current.previews:  # each once, before the state they came with
+            if preview.key not in shown:
+                shown.add(preview.key)
+                seq, last_write = seq + 1, now
+                await response.write(_frame("preview", preview_event(app, preview), seq))
         if _key(state) != last:
             seq, last, last_write = seq + 1, _key(state), now
             await response.write(_frame("job", state, seq))
@@ -134,7 +167,7 @@ async def _follow(
         if _client_gone(request):
             return
         try:
-            state = await read()
+            current = await read()
         except RankionError as exc:  # storage down or job deleted: say so, then end
             await response.write(_frame("error", {"code": exc.code, "message": exc.message}))
             return

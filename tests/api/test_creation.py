@@ -23,6 +23,7 @@ async def test_generate_answers_202_and_queues(api: Api) -> None:
         "processing_status",
         "credits_charged",
         "credits_remaining",
+        "images",
     }
     assert data["processing_status"] == "queued"
     assert (data["credits_charged"], data["credits_remaining"]) == (5, 995)

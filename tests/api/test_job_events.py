@@ -75,3 +75,50 @@ async def test_another_teams_job_is_the_same_404(fast: Api) -> None:
     missing = await fast.get("/v1/jobs/999999/events")
     assert theirs.status == missing.status == 404 and theirs.body == missing.body
     assert (await fast.get("/v1/jobs/1/events", anonymous=True)).status == 401
+
+
+def _procedural(provider: Any) -> Any:
+    """The procedural provider under the wrappers the server put around it."""
+    while hasattr(provider, "inner"):
+        provider = provider.inner
+    return provider
+
+
+async def test_previews_come_over_real_http_before_the_ready_event(aiohttp_client: Any) -> None:
+    """A real TCP connection: each preview arrives as ``event: preview`` while the job
+    runs, opens without the token, is not the final image, and is gone once the
+    ``succeeded`` event has come."""
+    cfg = attrs.evolve(config(), events_poll_seconds=0.02, events_timeout_seconds=30)
+    api = await start(aiohttp_client, cfg)
+    _procedural(api.rankion.deps.provider).delay = 1.5  # 0.5 s before each frame
+    body = {"prompt": "a kite", "size": "256x256", "partial_images": 2}
+    answer = await api.post("/v1/generate/image", body)
+    events: list[tuple[str, Any]] = []
+    fetched: dict[int, bytes] = {}
+    worker = asyncio.create_task(api.run_jobs())
+    url = f"/v1/jobs/{answer.data['job_id']}/events"
+    async with api.client.get(url, headers=api.a.auth) as resp:
+        assert resp.status == 200
+        event = ""
+        async for raw in resp.content:
+            line = raw.decode().rstrip("\n")
+            if line.startswith("event: "):
+                event = line[len("event: ") :]
+            elif line.startswith("data: "):
+                data = json.loads(line[len("data: ") :])
+                events.append((event, data))
+                if event == "preview":  # while the job still runs
+                    got = await api.fetch(data["url"])
+                    assert got.status == 200
+                    fetched[data["index"]] = got.body
+    await asyncio.wait_for(worker, 30)
+    kinds = [e for e, _ in events]
+    assert kinds.count("preview") == 2
+    assert kinds[-1] == "job" and events[-1][1]["status"] == "succeeded"
+    assert kinds.index("preview") < len(kinds) - 1
+    assert sorted(fetched) == [0, 1]
+    image = await api.image(answer.data["image_id"])
+    final = (await api.fetch(image["url"])).body
+    assert all(final != preview for preview in fetched.values())
+    for _, data in (e for e in events if e[0] == "preview"):
+        assert (await api.fetch(data["url"])).status == 404, "previews end with the job"

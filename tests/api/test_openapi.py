@@ -180,3 +180,41 @@ async def test_scheduled_local_is_rfc3339_at_any_date(api: Api, zone: str) -> No
         local = datetime.fromisoformat(answer.data["scheduled_local"])
         assert re.fullmatch(r".*[+-]\d\d:\d\d", answer.data["scheduled_local"]), local
         assert local == datetime.fromisoformat(at)  # the same instant
+
+
+async def test_the_generation_options_and_models_are_documented(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+
+    def keyword(schema: dict[str, Any], name: str) -> Any:
+        """``name`` of a nullable property (``anyOf`` with ``null``)."""
+        return next(s[name] for s in schema.get("anyOf", [schema]) if name in s)
+
+    generate = schemas["GenerateImageBody"]["properties"]
+    assert (keyword(generate["n"], "minimum"), keyword(generate["n"], "maximum")) == (1, 4)
+    assert keyword(generate["output_compression"], "maximum") == 100
+    assert keyword(generate["moderation"], "enum") == ["auto", "low"]
+    assert keyword(generate["partial_images"], "maximum") == 3
+    edit = schemas["EditImageBody"]["properties"]
+    assert keyword(edit["input_fidelity"], "enum") == ["high", "low"]
+    assert "images" in schemas["Queued"]["properties"]
+    listed = document["paths"]["/v1/models"]["get"]["responses"]["200"]
+    data = listed["content"]["application/json"]["schema"]["properties"]["data"]
+    assert data["type"] == "array"
+    model = schemas["Model"]
+    assert {"id", "sizes", "max_n", "partial_images", "input_fidelity"} <= set(model["required"])
+
+
+async def test_models_answers_match_the_documented_schema(
+    api: Api, document: dict[str, Any]
+) -> None:
+    answer = await api.get("/v1/models")
+    schema = document["paths"]["/v1/models"]["get"]["responses"]["200"]["content"]
+    _schema_validator(document, schema["application/json"]["schema"]).validate(answer.json)
+
+
+async def test_the_preview_event_is_documented(document: dict[str, Any]) -> None:
+    answer = document["paths"]["/v1/jobs/{job_id}/events"]["get"]["responses"]["200"]
+    media = answer["content"]["text/event-stream"]
+    assert media["x-events"]["preview"] == {"$ref": "#/components/schemas/PreviewEvent"}
+    preview = document["components"]["schemas"]["PreviewEvent"]
+    assert set(preview["required"]) == {"index", "url"}

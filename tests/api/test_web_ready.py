@@ -16,7 +16,7 @@ from PIL import Image as PILImage
 from PIL.PngImagePlugin import PngInfo
 
 from rankion_client import Client
-from rankion_core.ports import EditSpec, GenerateSpec, ImageProvider, ProviderImage
+from rankion_core.ports import EditSpec, GenerateSpec, ImageProvider, PreviewSink, ProviderImage
 from rankion_server.maintenance_checks import orphan_blobs, stored_blobs
 
 from .conftest import Api, relative
@@ -28,8 +28,8 @@ class TaggingProvider:
 
     def __init__(self, inner: ImageProvider) -> None:
         self.inner = inner
-        self.name, self.models = inner.name, inner.models
-        self.sizes, self.default_model = inner.sizes, inner.default_model
+        self.name, self.default_model = inner.name, inner.default_model
+        self.capabilities = inner.capabilities
 
     @staticmethod
     def _tag(made: ProviderImage) -> ProviderImage:
@@ -44,11 +44,15 @@ class TaggingProvider:
         image.save(out, "PNG", pnginfo=info, exif=exif)
         return ProviderImage(out.getvalue())
 
-    async def generate(self, spec: GenerateSpec) -> ProviderImage:
-        return self._tag(await self.inner.generate(spec))
+    async def generate(
+        self, spec: GenerateSpec, previews: PreviewSink | None = None
+    ) -> ProviderImage:
+        return self._tag(await self.inner.generate(spec, previews))
 
-    async def edit(self, source: bytes, spec: EditSpec) -> ProviderImage:
-        return self._tag(await self.inner.edit(source, spec))
+    async def edit(
+        self, source: bytes, spec: EditSpec, previews: PreviewSink | None = None
+    ) -> ProviderImage:
+        return self._tag(await self.inner.edit(source, spec, previews))
 
     async def close(self) -> None:
         await self.inner.close()

@@ -22,7 +22,7 @@ from attrs import define
 from rankion_core import Actor, ProviderRejected
 from rankion_core.errors import ProviderUnavailable, Unavailable
 from rankion_core.models import ExportStatus, Job, JobStatus, ProcessingStatus
-from rankion_core.ports import EditSpec, GenerateSpec, ProviderImage, Storage
+from rankion_core.ports import EditSpec, GenerateSpec, PreviewSink, ProviderImage, Storage
 from rankion_core.services.creation import EditRequest, GenerateRequest
 from rankion_core.workers import WorkerPool
 from rankion_server.maintenance_checks import orphan_blobs, referenced_blobs, stored_blobs
@@ -55,19 +55,25 @@ class GatedProvider(FakeProvider):
             if self.fail_with is not None:
                 raise self.fail_with
 
-    async def generate(self, spec: GenerateSpec) -> ProviderImage:
+    async def generate(
+        self, spec: GenerateSpec, previews: PreviewSink | None = None
+    ) -> ProviderImage:
         await self._hold()
-        return await super().generate(spec)
+        return await super().generate(spec, previews)
 
-    async def edit(self, source: bytes, spec: EditSpec) -> ProviderImage:
+    async def edit(
+        self, source: bytes, spec: EditSpec, previews: PreviewSink | None = None
+    ) -> ProviderImage:
         await self._hold()
-        return await super().edit(source, spec)
+        return await super().edit(source, spec, previews)
 
 
 class BusyProvider(FakeProvider):
     """Always unavailable, with a ``Retry-After`` hint."""
 
-    async def generate(self, spec: GenerateSpec) -> ProviderImage:
+    async def generate(
+        self, spec: GenerateSpec, previews: PreviewSink | None = None
+    ) -> ProviderImage:
         self.calls += 1
         raise ProviderUnavailable("busy, come back later", retry_after=100)
 

@@ -13,6 +13,8 @@ from rankion_core.ports import (
     EncodedRendition,
     GenerateSpec,
     ImageInfo,
+    ModelCapabilities,
+    PreviewSink,
     ProviderImage,
     WebReady,
 )
@@ -72,9 +74,18 @@ class FakeProvider:
     """Deterministic bytes; ``[reject]`` and ``[flaky]`` in a prompt fail it."""
 
     name = "fake"
-    models = ("fake-1",)
-    sizes = ("256x256", "1024x1024")
     default_model = "fake-1"
+    capabilities = (
+        ModelCapabilities(
+            id="fake-1",
+            sizes=("256x256", "1024x1024"),
+            max_n=4,
+            partial_images=3,
+            input_fidelity=("high", "low"),
+            moderation=("auto", "low"),
+            output_compression=True,
+        ),
+    )
 
     def __init__(self) -> None:
         self.calls = 0
@@ -86,11 +97,15 @@ class FakeProvider:
         if "[flaky]" in prompt:
             raise ProviderUnavailable("provider is down")
 
-    async def generate(self, spec: GenerateSpec) -> ProviderImage:
+    async def generate(
+        self, spec: GenerateSpec, previews: PreviewSink | None = None
+    ) -> ProviderImage:
         self._check(spec.prompt)
         return ProviderImage(MAGIC + f"{spec.size}:{spec.prompt}".encode())
 
-    async def edit(self, source: bytes, spec: EditSpec) -> ProviderImage:
+    async def edit(
+        self, source: bytes, spec: EditSpec, previews: PreviewSink | None = None
+    ) -> ProviderImage:
         self._check(spec.prompt)
         digest = hashlib.sha256(source).hexdigest()[:8]
         return ProviderImage(MAGIC + f"{spec.size}:{digest}:{spec.prompt}".encode())

@@ -1,4 +1,5 @@
-"""Every runnable ``python`` block of docs/ is executed, so the docs cannot rot."""
+"""Every runnable ``python`` block of docs/ is executed, so the docs cannot rot; a block
+marked ``<!-- example: examples/… -->`` is that file, which its own test runs as an app."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
 BLOCK = re.compile(r"```python\n(.*?)```", re.S)
+EXAMPLE = re.compile(r"<!-- example: (\S+) -->\n```python\n(.*?)```", re.S)
 
 
 def blocks() -> list[tuple[str, str]]:
@@ -30,3 +33,16 @@ def test_doc_example_runs(where: str, code: str, tmp_path: Path) -> None:
         [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path
     )
     assert done.returncode == 0, f"{where} failed:\n{done.stderr}"
+
+
+def examples() -> list[tuple[str, str]]:
+    return [
+        m.groups() for page in sorted(DOCS.glob("*.md")) for m in EXAMPLE.finditer(page.read_text())
+    ]
+
+
+def test_docs_show_the_example_apps_as_they_are() -> None:
+    shown = examples()
+    assert {path for path, _ in shown} >= {"examples/fastapi_app.py", "examples/django_app.py"}
+    for path, code in shown:
+        assert code == (ROOT / path).read_text(), f"{path} differs from the docs' copy"

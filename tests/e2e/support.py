@@ -194,7 +194,8 @@ RUNNING: list[Process] = []
 
 @define
 class Process:
-    """One long-running ``rankion`` process, its output in ``log_path``."""
+    """One long-running ``rankion`` process, its output in ``log_path``; with
+    ``command``, that program instead (an example app), ``args`` after it."""
 
     name: str
     args: list[str]
@@ -202,6 +203,9 @@ class Process:
     #: the settings asked for, set on top of the cleaned environment
     env: dict[str, str] = field(factory=dict)
     port: int | None = None
+    command: list[str] | None = None
+    #: what answers 200 once it serves
+    health_path: str = "/healthz"
     popen: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     @property
@@ -217,7 +221,7 @@ class Process:
     def start(self) -> Process:
         with self.log_path.open("ab") as log:
             self.popen = subprocess.Popen(
-                [*rankion_command(), *self.args],
+                [*(self.command or rankion_command()), *self.args],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -259,7 +263,8 @@ class Process:
 
     def _healthy(self) -> bool:
         try:
-            with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=1) as reply:
+            url = self.base_url + self.health_path
+            with urllib.request.urlopen(url, timeout=1) as reply:
                 return bool(reply.status == 200)
         except OSError:
             return False

@@ -7,6 +7,7 @@ another team's id answered exactly like a missing one."""
 from __future__ import annotations
 
 import signal
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,28 +18,31 @@ import pytest
 from tests.e2e.support import (
     TIMEOUTS,
     Api,
+    Process,
     bootstrap,
     expect,
     free_port,
     poll,
 )
-from tests.embedding.support import EXAMPLES, Example
 
-EXAMPLE = EXAMPLES / "aiohttp_host.py"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "aiohttp_host.py"
 IMAGE_NOT_FOUND = b'{"error":{"code":"not_found","message":"image not found"}}'
 
 
 @pytest.fixture
-def host(tmp_path: Path) -> Iterator[Example]:
+def host(tmp_path: Path) -> Iterator[Process]:
     data = tmp_path / "host-data"
     bootstrap(data, team="acme")  # made with the CLI; migrates the SQLite file the host opens
     port = free_port()
     args = ["--port", str(port), "--data", str(data)]
-    log = tmp_path / "host.log"
-    process = Example(
-        "aiohttp-host", [str(EXAMPLE), *args], log, port=port, health="/rankion/healthz"
-    )
-    process.start()
+    process = Process(
+        "aiohttp-host",
+        args,
+        tmp_path / "host.log",
+        port=port,
+        command=[sys.executable, str(EXAMPLE)],
+        health_path="/rankion/healthz",
+    ).start()
     try:
         process.wait_healthy()
         yield process
@@ -47,7 +51,7 @@ def host(tmp_path: Path) -> Iterator[Example]:
 
 
 async def test_the_mounted_api_serves_a_whole_flow_under_its_prefix(
-    host: Example, tmp_path: Path
+    host: Process, tmp_path: Path
 ) -> None:
     data = tmp_path / "host-data"
     acme = bootstrap(data, team="acme-2")  # a team and token made while the host runs

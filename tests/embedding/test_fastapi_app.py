@@ -1,163 +1,110 @@
-"""``examples/fastapi_app.py`` under uvicorn, as a real process on a free port, on SQLite
-and a blob folder. Over real HTTP: an image generated (the lifespan's workers make
-it), listed, its bytes streamed through ``rankion.files.open`` and through the signed
-``/files/…`` links it was given, each a real picture; another team's id and a bad
-link answered exactly like missing ones; a clean exit on SIGTERM."""
+"""``examples/fastapi_app.py`` under uvicorn, as a real process on a free port: the core
+on SQLite and a blob folder, the worker pool in the app's lifespan. Over real HTTP: two
+teams, an image generated and listed, its bytes streamed through ``rankion.files`` (by
+id, and through the signed links it hands out), another team's id and a forged link
+answered with the same 404, and a graceful stop."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import signal
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from PIL import Image as PILImage
+from PIL import Image
 
-from rankion_core import Deps, HmacUrlSigner, Rankion
-from rankion_fsspec import open_blob_store
-from rankion_procedural import PillowCodec, ProceduralProvider
-from rankion_sqlalchemy import open_storage
-from tests.e2e.support import TIMEOUTS, free_port, poll
-from tests.embedding.support import EXAMPLES, Example
+from tests.e2e.support import TIMEOUTS, Process, free_port, poll
 
-SECRET = "a test secret of 16 bytes or more"
+pytest.importorskip("fastapi", reason="the FastAPI example needs the dev extras")
+pytest.importorskip("uvicorn", reason="the FastAPI example needs the dev extras")
 
-
-async def make_teams(data: Path, *names: str) -> list[int]:
-    """Teams with credits, made through the core on the database the app opens (an
-    embedding app makes them from its own sign-up)."""
-    storage = open_storage(f"sqlite:///{data / 'gallery.db'}")
-    await storage.migrate()
-    deps = Deps(
-        storage=storage,
-        blobs=open_blob_store(str(data / "blobs")),
-        provider=ProceduralProvider(),
-        codec=PillowCodec(),
-        signer=HmacUrlSigner(SECRET.encode()),
-    )
-    rankion = Rankion(deps)
-    try:
-        return [(await rankion.accounts.create_team(name, 100)).id for name in names]
-    finally:
-        await rankion.close()
+ROOT = Path(__file__).resolve().parents[2]
+IMAGE_NOT_FOUND = {"error": {"code": "not_found", "message": "image not found"}}
+FILE_NOT_FOUND = {"error": {"code": "not_found", "message": "file not found"}}
 
 
 @pytest.fixture
-def gallery(tmp_path: Path) -> Iterator[tuple[Example, list[int]]]:
-    data = tmp_path / "gallery"
-    data.mkdir()
-    teams = asyncio.run(make_teams(data, "acme", "globex"))
+def app(tmp_path: Path) -> Iterator[Process]:
     port = free_port()
-    argv = ["-m", "uvicorn", "fastapi_app:app", "--app-dir", str(EXAMPLES)]
-    env = {
-        "GALLERY_DATA": str(data),
-        "GALLERY_URL": f"http://127.0.0.1:{port}",
-        "GALLERY_SECRET": SECRET,
-    }
-    process = Example(
+    command = [sys.executable, "-m", "uvicorn", "examples.fastapi_app:app", "--app-dir", str(ROOT)]
+    process = Process(
         "fastapi",
-        [*argv, "--host", "127.0.0.1", "--port", str(port)],
+        ["--host", "127.0.0.1", "--port", str(port)],
         tmp_path / "fastapi.log",
-        env=env,
+        env={
+            "RANKION_EXAMPLE_DATA": str(tmp_path / "data"),
+            "RANKION_EXAMPLE_URL": f"http://127.0.0.1:{port}",
+        },
         port=port,
-        health="/images",
-        health_headers={"X-Team": str(teams[0])},
-    )
-    process.start()
+        command=command,
+        health_path="/docs",  # FastAPI's own page: it answers once the lifespan has run
+    ).start()
     try:
         process.wait_healthy()
-        yield process, teams
+        yield process
     finally:
         process.stop()
 
 
-def picture(body: bytes) -> str:
-    """The format Pillow finds in ``body`` (fails unless it is a whole image)."""
-    with PILImage.open(io.BytesIO(body)) as opened:
-        opened.load()
-        assert opened.width > 0
-        return str(opened.format)
-
-
-async def test_list_generate_and_serve_bytes_over_real_http(
-    gallery: tuple[Example, list[int]],
-) -> None:
-    app, (acme, globex) = gallery
+async def test_a_fastapi_app_lists_generates_and_serves_bytes(app: Process) -> None:
     base = app.base_url
-    mine, theirs = {"X-Team": str(acme)}, {"X-Team": str(globex)}
-    async with aiohttp.ClientSession(base, timeout=aiohttp.ClientTimeout(TIMEOUTS.http)) as http:
+    async with aiohttp.ClientSession(base) as http:
 
-        async def get(path: str, headers: dict[str, str]) -> tuple[int, str, bytes]:
-            async with http.get(path, headers=headers) as reply:
-                return reply.status, reply.content_type, await reply.read()
+        async def call(method: str, path: str, team: int, **kw: Any) -> tuple[int, Any]:
+            async with http.request(method, path, headers={"X-Team": str(team)}, **kw) as r:
+                return r.status, await r.json()
 
-        body = {"prompt": "a harbour", "size": "256x256"}
-        async with http.post("/images", json=body, headers=mine) as reply:
-            assert reply.status == 202, await reply.text()
-            image_id = (await reply.json())["id"]
+        async def team(name: str) -> int:
+            async with http.post("/teams", json={"name": name, "credits": 50}) as reply:
+                assert reply.status == 201
+                return int((await reply.json())["id"])
+
+        acme, globex = await team("acme"), await team("globex")
+        status, queued = await call("POST", "/images", acme, json={"prompt": "a lighthouse"})
+        assert status == 202, queued
+        image_id = queued["image_id"]
 
         async def ready() -> dict[str, Any] | None:
-            async with http.get(f"/images/{image_id}", headers=mine) as reply:
-                assert reply.status == 200
-                shown: dict[str, Any] = await reply.json()
-            assert shown["status"] != "failed", shown
-            return shown if shown["status"] == "ready" else None
+            status, image = await call("GET", f"/images/{image_id}", acme)
+            assert status == 200 and image["status"] != "failed", image
+            return image if image["status"] == "ready" else None
 
-        shown = await poll(ready, within=60, what="the image ready")
-        async with http.get("/images", headers=mine) as reply:
-            listed = await reply.json()
-        assert [row["id"] for row in listed] == [image_id]
-        assert listed[0]["url"] == shown["url"]
+        image = await poll(ready, within=60)  # the lifespan's workers made it
+        status, listed = await call("GET", "/images", acme, params={"q": "lighthouse"})
+        assert (status, listed["total"], listed["items"][0]["id"]) == (200, 1, image_id)
+        assert (await call("GET", "/images", globex))[1]["total"] == 0
 
-        status, kind, original = await get(f"/images/{image_id}/bytes", mine)
-        assert (status, kind) == (200, "image/png")
-        assert picture(original) == "PNG"
-        status, kind, thumb = await get(f"/images/{image_id}/bytes?variant=thumbnail", mine)
-        assert (status, kind) == (200, "image/webp")
-        assert picture(thumb) == "WEBP"
+        async with http.get(f"/images/{image_id}/original", headers={"X-Team": str(acme)}) as r:
+            assert (r.status, r.content_type) == (200, "image/png")
+            original = await r.read()
+        assert Image.open(io.BytesIO(original)).size == (1024, 1024)
+        async with http.get(image["thumbnail_url"]) as r:  # a signed link, no team header
+            assert r.status == 200 and r.content_type == "image/webp"
+            assert r.headers["Cache-Control"].startswith("private, max-age=")
+            assert Image.open(io.BytesIO(await r.read())).format == "WEBP"
+        async with http.get(image["url"]) as r:
+            assert await r.read() == original
 
-        # the signed links the services hand out point at this app's /files route
-        for key, expected in (("url", original), ("thumbnail_url", thumb)):
-            assert shown[key].startswith(f"{base}/files/"), shown[key]
-            status, _kind, body = await get(shown[key], {})
-            assert (status, body) == (200, expected)
-
-        missing = await get(f"/images/{image_id + 1000}", mine)
-        assert missing[0] == 404
-        assert await get(f"/images/{image_id}", theirs) == missing
-        assert await get(f"/images/{image_id}/bytes", theirs) == await get(
-            f"/images/{image_id + 1000}/bytes", mine
-        )
-        async with http.get("/images", headers=theirs) as reply:
-            assert await reply.json() == []
-
-        bad_link = await get(shown["url"].replace("sig=", "sig=0"), {})
-        assert bad_link[0] == 404
-        assert await get(shown["url"].split("?")[0], {}) == bad_link
-        # one link's signature on another blob's path
-        other_path = shown["thumbnail_url"].split("?")[0]
-        assert await get(f"{other_path}?{shown['url'].split('?')[1]}", {}) == bad_link
-        unknown_variant = await get(f"/images/{image_id}/bytes?variant=huge", mine)
-        assert unknown_variant[0] == 404
-
-        for path, headers in (
-            ("/images", {}),  # nobody
-            ("/images", {"X-Team": "acme"}),  # not an id
-            (f"/images/{image_id}/bytes?variant={'x' * 100}", mine),  # too long
+        # another team's id, a missing id, a missing variant: one 404
+        for team_id, path in (
+            (globex, f"/images/{image_id}"),
+            (globex, f"/images/{image_id}/original"),
+            (acme, f"/images/{image_id + 99}/original"),
+            (acme, f"/images/{image_id}/avif-9999"),
         ):
-            assert (await get(path, headers))[0] == 422, path
-        async with http.post("/images", json={"prompt": ""}, headers=mine) as reply:
-            assert reply.status == 422
-            assert (await reply.json())["code"] == "validation_error"
+            assert await call("GET", path, team_id) == (404, IMAGE_NOT_FOUND), path
+        for path in (f"/images/{2**63}", f"/images/{2**63}/original"):  # bounded first
+            assert (await call("GET", path, acme))[0] == 422, path
+        forged = image["url"].replace("sig=", "sig=0")
+        async with http.get(forged) as r:
+            assert (r.status, await r.json()) == (404, FILE_NOT_FOUND)
 
     assert app.popen is not None
-    app.popen.send_signal(signal.SIGTERM)  # the lifespan stops the workers, closes the ports
-    # uvicorn ends its graceful shutdown by raising the signal it caught again
+    app.popen.send_signal(signal.SIGTERM)
+    # uvicorn ends the lifespan (the pool's stop, the core's close), then re-raises the signal
     assert app.popen.wait(TIMEOUTS.stop) in (0, -signal.SIGTERM)
-    log = app.log()
-    assert "Application shutdown complete" in log, log
-    assert "Traceback" not in log and "ERROR" not in log, log
+    assert "Application shutdown complete" in app.log(), app.log()

@@ -280,3 +280,14 @@ def test_a_failing_build_leaves_no_thread() -> None:
     with pytest.raises(ValueError, match="no database"):
         SyncRankion(broken)
     assert extra_threads(before) == []
+
+
+@pytest.mark.parametrize("image_id", [0, -1, 2**63, 10**30])
+def test_an_id_no_storage_holds_is_not_found(tmp_path: Path, image_id: int) -> None:
+    """An embedding app's route may hand any int to the core: no overflow, a 404's error."""
+    pool = WorkerPool(size=0)
+    with SyncRankion(sql_rankion(f"sqlite:///{tmp_path / 'app.db'}", tmp_path, pool)) as sync:
+        me = Actor(team_id=sync.call(sync.rankion.accounts.create_team, "acme", 1).id)
+        for method in (sync.rankion.gallery.get, sync.rankion.files.open):
+            with pytest.raises(NotFound):
+                sync.call(method, me, image_id)

@@ -319,12 +319,13 @@ async def test_the_entry_point_opens_the_provider(fake: FakeOpenAI) -> None:
     [entry] = [e for e in entry_points(group="rankion.providers") if e.name == "openai"]
     provider = entry.load()(api_key="test", base_url=fake.base_url, models="gpt-image-1")
     try:
-        assert (provider.name, provider.models, provider.default_model) == (
+        ids = tuple(m.id for m in provider.capabilities)
+        assert (provider.name, ids, provider.default_model) == (
             "openai",
             ("gpt-image-1",),
             "gpt-image-1",
         )
-        assert "auto" in provider.sizes
+        assert "auto" in provider.capabilities[0].sizes
     finally:
         await provider.close()
 

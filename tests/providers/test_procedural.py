@@ -302,8 +302,9 @@ def test_the_entry_point_opens_the_provider() -> None:
     [entry] = [e for e in entry_points(group="rankion.providers") if e.name == "procedural"]
     provider = entry.load()()
     assert (provider.name, provider.default_model) == ("procedural", MODEL)
-    assert "auto" in provider.sizes
-    assert provider.default_model in provider.models
+    [model] = provider.capabilities
+    assert "auto" in model.sizes
+    assert model.id == provider.default_model
 
 
 # --------------------------------------------------------------------------- codec

@@ -1,10 +1,18 @@
 """A small stand-in for OpenAI's Images API, served by aiohttp on 127.0.0.1.
 
 ``POST /v1/images/generations`` (JSON) and ``POST /v1/images/edits`` (multipart)
-answer like the real thing, with a real picture of the requested size. A test
-scripts what the next requests meet (``fake.queue(rate_limited(), ok())``); an
-empty script means success. Every request is recorded (path, headers, JSON body or
-multipart fields and files) so a test can assert what the SDK actually sent.
+answer like the real thing, with a real picture of the requested size. With
+``stream`` they answer in the Images API's server-sent events: ``partial_images``
+frames of ``event: image_generation.partial_image`` (``image_edit.partial_image``
+for edits), each a picture of its own colour, then one ``*.completed`` event with
+the final picture. Values the real API refuses (``n`` outside 1..10,
+``partial_images`` outside 0..3, ``output_compression`` outside 0..100 or with
+png, an unknown ``moderation``, an ``input_fidelity`` the model does not take) are
+``400`` in the real API's error shape (``invalid_request_error`` naming the
+``param``). A test scripts what the next requests meet
+(``fake.queue(rate_limited(), ok())``); an empty script means success. Every request
+is recorded (path, headers, JSON body or multipart fields and files) so a test can
+assert what the SDK actually sent.
 
     async with FakeOpenAI() as fake:
         client = AsyncOpenAI(base_url=fake.base_url, api_key="test")
@@ -28,13 +36,17 @@ from attrs import define, field
 from PIL import Image
 
 __all__ = [
+    "FINAL_COLOUR",
     "Behaviour",
     "FakeOpenAI",
     "RecordedRequest",
     "UploadedFile",
+    "invalid",
     "moderation_blocked",
     "ok",
+    "partial_colour",
     "rate_limited",
+    "refusal",
     "server_error",
     "slow",
 ]
@@ -114,12 +126,84 @@ class RecordedRequest:
     files: dict[str, UploadedFile] = field(factory=dict)
 
 
-def _picture(size: str, output_format: str) -> bytes:
+FINAL_COLOUR = (40, 120, 200)
+
+
+def _picture(size: str, output_format: str, colour: tuple[int, int, int] = FINAL_COLOUR) -> bytes:
     width, height = (1024, 1024) if size in ("", "auto") else map(int, size.split("x"))
     out = io.BytesIO()
-    image = Image.new("RGB", (width, height), (40, 120, 200))
+    image = Image.new("RGB", (width, height), colour)
     image.save(out, {"jpeg": "JPEG", "webp": "WEBP"}.get(output_format, "PNG"))
     return out.getvalue()
+
+
+def partial_colour(index: int) -> tuple[int, int, int]:
+    """The colour of partial image ``index``: never the final picture's."""
+    return (200, 40 + 50 * index, 40)
+
+
+#: the ``input_fidelity`` values each model takes (others: the option is unknown)
+INPUT_FIDELITY = {
+    "gpt-image-1": ("high", "low"),
+    "gpt-image-1.5": ("high", "low"),
+    "gpt-image-1-mini": ("low",),
+}
+
+
+def invalid(param: str, message: str, code: str) -> dict[str, Any]:
+    """The real API's ``400`` body for a parameter it refuses."""
+    return {"message": message, "type": "invalid_request_error", "param": param, "code": code}
+
+
+def _integer(params: dict[str, str], name: str, low: int, high: int) -> dict[str, Any] | None:
+    raw = params.get(name)
+    if raw is None:
+        return None
+    value = int(raw)
+    if value > high:
+        text = (
+            f"Invalid '{name}': integer above maximum value. "
+            f"Expected a value <= {high}, but got {value} instead."
+        )
+        return invalid(name, text, "integer_above_max_value")
+    if value < low:
+        text = (
+            f"Invalid '{name}': integer below minimum value. "
+            f"Expected a value >= {low}, but got {value} instead."
+        )
+        return invalid(name, text, "integer_below_min_value")
+    return None
+
+
+def _one_of(params: dict[str, str], name: str, allowed: tuple[str, ...]) -> dict[str, Any] | None:
+    value = params.get(name)
+    if value is None or value in allowed:
+        return None
+    supported = " and ".join(f"'{a}'" for a in allowed)
+    text = f"Invalid value: '{value}'. Supported values are: {supported}."
+    return invalid(name, text, "invalid_value")
+
+
+def refusal(params: dict[str, str]) -> dict[str, Any] | None:
+    """The ``400`` error the real API answers ``params`` with, or None."""
+    found = (
+        _integer(params, "n", 1, 10)
+        or _integer(params, "partial_images", 0, 3)
+        or _integer(params, "output_compression", 0, 100)
+        or _one_of(params, "moderation", ("low", "auto"))
+    )
+    if found:
+        return found
+    if "output_compression" in params and params.get("output_format", "png") == "png":
+        text = "output_compression is only supported for the jpeg and webp output formats."
+        return invalid("output_compression", text, "invalid_value")
+    if "input_fidelity" in params:
+        allowed = INPUT_FIDELITY.get(params.get("model", "gpt-image-1"), ())
+        if not allowed:
+            text = "Unknown parameter: 'input_fidelity'."
+            return invalid("input_fidelity", text, "unknown_parameter")
+        return _one_of(params, "input_fidelity", allowed)
+    return None
 
 
 def _entry(size: str, output_format: str, behaviour: Behaviour) -> dict[str, str]:
@@ -162,6 +246,8 @@ class FakeOpenAI:
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
         self.script: deque[Behaviour] = deque()
+        #: seconds between two streamed partial images
+        self.frame_delay = 0.0
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._port = 0
@@ -207,26 +293,33 @@ class FakeOpenAI:
         self.requests.append(record)
         return record
 
-    async def _generations(self, request: web.Request) -> web.Response:
+    async def _generations(self, request: web.Request) -> web.StreamResponse:
         record = self._record(request)
         record.json = await request.json()
         body = record.json or {}
-        size, output_format = body.get("size", "auto"), body.get("output_format", "png")
-        return await self._answer(str(size), str(output_format))
+        params = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in body.items()}
+        return await self._answer(request, params, "image_generation")
 
-    async def _edits(self, request: web.Request) -> web.Response:
+    async def _edits(self, request: web.Request) -> web.StreamResponse:
         record = self._record(request)
         await _read_multipart(request, record)
-        fields = record.fields
-        return await self._answer(fields.get("size", "auto"), fields.get("output_format", "png"))
+        return await self._answer(request, dict(record.fields), "image_edit")
 
-    async def _answer(self, size: str, output_format: str) -> web.Response:
+    async def _answer(
+        self, request: web.Request, params: dict[str, str], events: str
+    ) -> web.StreamResponse:
         behaviour = self.script.popleft() if self.script else ok()
         if behaviour.delay:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), behaviour.delay)
+        size, output_format = params.get("size", "auto"), params.get("output_format", "png")
+        refused = refusal(params) if behaviour.error is None else None
+        if refused is not None:
+            behaviour = Behaviour(status=400, error=refused)
         if behaviour.error is not None:
             payload: dict[str, Any] = {"error": behaviour.error}
+        elif params.get("stream") == "true":
+            return await self._stream(request, params, events, behaviour)
         else:
             payload = _success(size, output_format, behaviour)
         return web.Response(
@@ -235,3 +328,40 @@ class FakeOpenAI:
             content_type="application/json",
             headers=behaviour.headers,
         )
+
+    async def _stream(
+        self, request: web.Request, params: dict[str, str], events: str, behaviour: Behaviour
+    ) -> web.StreamResponse:
+        """The Images API's streaming answer: partial images, then the completed one."""
+        size, output_format = params.get("size", "auto"), params.get("output_format", "png")
+        common = {
+            "created_at": int(time.time()),
+            "size": size,
+            "quality": params.get("quality", "auto"),
+            "background": params.get("background", "auto"),
+            "output_format": output_format,
+        }
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream; charset=utf-8", **behaviour.headers}
+        )
+        await response.prepare(request)
+        for index in range(int(params.get("partial_images", "0"))):
+            frame = _picture(size, output_format, partial_colour(index))
+            event = {
+                "type": f"{events}.partial_image",
+                "b64_json": base64.b64encode(frame).decode(),
+                "partial_image_index": index,
+                **common,
+            }
+            await response.write(_sse(event))
+            await asyncio.sleep(self.frame_delay)
+        done = _success(size, output_format, behaviour)
+        entry = done["data"][0]
+        completed = {"type": f"{events}.completed", **entry, "usage": done["usage"], **common}
+        await response.write(_sse(completed))
+        await response.write_eof()
+        return response
+
+
+def _sse(event: dict[str, Any]) -> bytes:
+    return f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()

@@ -109,6 +109,9 @@ class JobRepo(Repository):
     async def heartbeat(self, job_id: int, attempt: int, lease_until: datetime) -> bool:
         return await self._fenced(job_id, attempt, lease_expires_at=lease_until)
 
+    async def set_payload(self, job_id: int, attempt: int, payload: dict[str, Any]) -> bool:
+        return await self._fenced(job_id, attempt, payload=dict(payload))
+
     async def finish(self, job: Job, attempt: int) -> bool:
         """Writes the whole ``job`` (its status, error, result, finished_at, …) at
         ``attempt``, with the lease cleared."""

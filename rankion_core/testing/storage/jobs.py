@@ -137,6 +137,28 @@ class JobsContract(StorageFixtures):
         assert (await stored(storage, held.id)).lease_expires_at == at(100)
         assert await claim(storage, "w2", LEASE + 1) is None  # still leased
 
+    async def test_set_payload_is_fenced_and_seen_by_active_payloads(
+        self, storage: Storage
+    ) -> None:
+        team, _ = await two_teams(storage)
+        await add_jobs(storage, job(team, payload={"image_id": 1}))
+        held = await claim(storage, "w1", 0)
+        assert held is not None
+        listed = {"image_id": 1, "previews": [{"index": 0, "key": "previews-1/x.png"}]}
+        async with storage.unit_of_work() as uow:
+            assert await uow.jobs.set_payload(held.id, 2, {"stale": True}) is False
+            assert await uow.jobs.set_payload(held.id, 1, listed) is True
+            await uow.commit()
+        assert (await stored(storage, held.id)).payload == listed
+        async with storage.unit_of_work() as uow:
+            assert listed in await uow.jobs.active_payloads()
+        taken = await claim(storage, "w2", LEASE + 1)  # the lease ran out: attempt 2
+        assert taken is not None and taken.payload == listed
+        async with storage.unit_of_work() as uow:
+            assert await uow.jobs.set_payload(held.id, 1, {"late": True}) is False
+            await uow.commit()
+        assert (await stored(storage, held.id)).payload == listed
+
     async def test_finish_stores_the_end_and_clears_the_lease(self, storage: Storage) -> None:
         team, _ = await two_teams(storage)
         await add_jobs(storage, job(team))
