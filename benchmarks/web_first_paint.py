@@ -29,8 +29,9 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
+from PIL import Image, ImageDraw
 
+from rankion_procedural.codec import placeholder
 from tests.e2e.browser import CHROMIUM_ARGS, chromium_path
 
 from .list_endpoint import _free_port, prepare_sqlite, running
@@ -72,11 +73,18 @@ INJECT = """(urls) => {
 
 
 def give_thumbnails(data_dir: Path) -> None:
-    """A real 256 px WebP at every ready image's thumbnail key (the seed only names them)."""
+    """A real 256 px WebP at every ready image's thumbnail key (the seed only names them),
+    and its ThumbHash as the image's placeholder, as a generation job leaves them."""
     buffer = io.BytesIO()
-    Image.new("RGB", (256, 256), (120, 140, 180)).save(buffer, "WEBP", quality=60)
+    picture = Image.new("RGB", (256, 256), (120, 140, 180))
+    ImageDraw.Draw(picture).ellipse((48, 48, 208, 208), fill=(230, 180, 60))
+    picture.save(buffer, "WEBP", quality=60)
     body = buffer.getvalue()
     with sqlite3.connect(data_dir / "rankion.db") as con:
+        con.execute(
+            "UPDATE images SET placeholder = ? WHERE thumbnail_key IS NOT NULL",
+            (placeholder(picture),),
+        )
         keys = [
             k
             for (k,) in con.execute(
@@ -88,7 +96,7 @@ def give_thumbnails(data_dir: Path) -> None:
         (data_dir / "blobs" / folder).mkdir(parents=True, exist_ok=True)
     for key in keys:
         path = data_dir / "blobs" / key
-        if not path.exists():
+        if not path.exists() or path.read_bytes() != body:
             path.write_bytes(body)
 
 

@@ -5,7 +5,7 @@ The core is async; ``SyncRankion`` runs it on one event loop in a thread of its 
 in a project the settings go to ``settings.py`` and the views to an app. Your own
 authentication decides the team: here an ``X-Team`` header stands in for it.
 
-    RANKION_EXAMPLE_DATA=./django-data python -m wsgiref.simple_server …  # any WSGI server
+    EXAMPLE_DATA=./django-data python -m wsgiref.simple_server …  # any WSGI server
     gunicorn --threads 8 examples.django_app                                # e.g.
 """
 
@@ -38,10 +38,10 @@ from rankion_fsspec import open_blob_store
 from rankion_procedural import PillowCodec, ProceduralProvider
 from rankion_sqlalchemy import open_storage
 
-DATA = Path(os.environ.get("RANKION_EXAMPLE_DATA", "./django-data"))
+DATA = Path(os.environ.get("EXAMPLE_DATA", "./django-data"))
 DATA.mkdir(parents=True, exist_ok=True)
-PUBLIC_URL = os.environ.get("RANKION_EXAMPLE_URL", "http://127.0.0.1:8000")
-SECRET = os.environ.get("RANKION_EXAMPLE_SECRET", "change me: at least 16 bytes").encode()
+PUBLIC_URL = os.environ.get("EXAMPLE_URL", "http://127.0.0.1:8000")
+SECRET = os.environ.get("EXAMPLE_SECRET", "change me: at least 16 bytes").encode()
 
 settings.configure(
     ROOT_URLCONF=__name__,

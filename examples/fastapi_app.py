@@ -5,7 +5,7 @@ the app's lifespan; image bytes and signed ``/files/…`` links are streamed thr
 ``rankion.files``. Your own authentication decides the team: here an ``X-Team``
 header stands in for it.
 
-    uvicorn examples.fastapi_app:app --port 8000      # RANKION_EXAMPLE_DATA=./fastapi-data
+    uvicorn examples.fastapi_app:app --port 8000      # EXAMPLE_DATA=./fastapi-data
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ from rankion_fsspec import open_blob_store
 from rankion_procedural import PillowCodec, ProceduralProvider
 from rankion_sqlalchemy import open_storage
 
-DATA = FsPath(os.environ.get("RANKION_EXAMPLE_DATA", "./fastapi-data"))
+DATA = FsPath(os.environ.get("EXAMPLE_DATA", "./fastapi-data"))
 DATA.mkdir(parents=True, exist_ok=True)
-PUBLIC_URL = os.environ.get("RANKION_EXAMPLE_URL", "http://127.0.0.1:8000")
-SECRET = os.environ.get("RANKION_EXAMPLE_SECRET", "change me: at least 16 bytes").encode()
+PUBLIC_URL = os.environ.get("EXAMPLE_URL", "http://127.0.0.1:8000")
+SECRET = os.environ.get("EXAMPLE_SECRET", "change me: at least 16 bytes").encode()
 
 
 @asynccontextmanager

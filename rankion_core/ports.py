@@ -227,6 +227,18 @@ class ImageRepository(Protocol):
         ...
 
     async def set_edited_at(self, team_id: int, ids: Sequence[int], at: datetime) -> None: ...
+    async def set_trash(
+        self,
+        team_id: int,
+        ids: Sequence[int],
+        deleted_at: datetime | None,
+        purge_at: datetime | None,
+        at: datetime,
+    ) -> None:
+        """The team's images among ``ids`` get these trash dates and ``updated_at = at``
+        (others' ids are left alone), in one statement: bulk trash and restore."""
+        ...
+
     async def due_for_purge(self, now: datetime, limit: int) -> builtins.list[Image]:
         """Trashed images of any team whose ``purge_at`` is at or before ``now``."""
         ...

@@ -322,6 +322,20 @@ class Images:
                 image.edited_at = at
                 self.t.put(image_id, image)
 
+    async def set_trash(
+        self,
+        team_id: int,
+        ids: Sequence[int],
+        deleted_at: datetime | None,
+        purge_at: datetime | None,
+        at: datetime,
+    ) -> None:
+        for image_id in set(ids):
+            image = _scoped(self.t.get(image_id), team_id)
+            if image is not None:
+                image.deleted_at, image.purge_at, image.updated_at = deleted_at, purge_at, at
+                self.t.put(image_id, image)
+
     async def due_for_purge(self, now: datetime, limit: int) -> builtins.list[Image]:
         due = sorted(
             (i for i in self.t.rows() if trash.purge_due(i, now)),

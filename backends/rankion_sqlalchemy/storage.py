@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,10 +41,17 @@ def _upgrade(connection: Connection) -> None:
 class SqlStorage:
     """Units of work over one engine; ``open_storage(url)`` makes one."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, queue_writers: bool = True, writer_wait: float = 5.0
+    ) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        #: SQLite (whose units of work begin IMMEDIATE unless told otherwise): this
+        #: process's units of work take the write lock one after another
+        queued = queue_writers and self.dialect == "sqlite"
+        self._writer = asyncio.Lock() if queued else None
+        self._writer_wait = writer_wait
         path = sqlite_file(engine.url)
         self._sqlite_reads = SqliteReads(path) if path is not None else None
         self._pg_reads = PgReads(engine) if self.dialect == "postgresql" else None
@@ -52,7 +60,7 @@ class SqlStorage:
         )
 
     def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._sessions, self.dialect)
+        return SqlUnitOfWork(self._sessions, self.dialect, self._writer, self._writer_wait)
 
     def reads(self) -> GalleryReads:
         """The gallery's hot reads: the stdlib driver on a SQLite file, asyncpg on
@@ -87,7 +95,9 @@ def open_storage(url: str, **options: Any) -> SqlStorage:
     and asyncpg). ``options``: ``busy_timeout_ms`` and ``sqlite_begin`` for SQLite,
     anything else goes to ``create_async_engine`` (``pool_size``, ``connect_args``, …).
     """
-    return SqlStorage(create_engine(url, **options))
+    deferred = str(options.get("sqlite_begin", "IMMEDIATE")).upper() == "DEFERRED"
+    wait = int(options.get("busy_timeout_ms", 5000)) / 1000
+    return SqlStorage(create_engine(url, **options), queue_writers=not deferred, writer_wait=wait)
 
 
 if TYPE_CHECKING:  # mypy proves the ports are implemented, structurally

@@ -151,8 +151,9 @@ class Gallery:
                 image.tags = tags
             image.updated_at = now
             await uow.images.update(image)
+            (view,) = await self._views(uow, actor, [image])  # before the commit: one transaction
             await uow.commit()
-            return (await self._views(uow, actor, [image]))[0]
+        return view
 
     async def toggle_favorite(self, actor: Actor, image_id: int) -> Image:
         async with self.deps.storage.unit_of_work() as uow:
@@ -178,8 +179,9 @@ class Gallery:
             image = await get_image(uow, actor, image_id)
             trash.restore(image, self.deps.clock.now())
             await uow.images.update(image)
+            (view,) = await self._views(uow, actor, [image])
             await uow.commit()
-            return (await self._views(uow, actor, [image]))[0]
+        return view
 
     async def delete_forever(self, actor: Actor, image_id: int) -> None:
         async with self.deps.storage.unit_of_work() as uow:
@@ -225,12 +227,19 @@ class Gallery:
         now = self.deps.clock.now()
         async with self.deps.storage.unit_of_work() as uow:
             found = {i.id: i for i in await uow.images.get_many(actor.team_id, wanted)}
+            moved: builtins.list[Image] = []
             for image_id in wanted:
                 image = found.get(image_id)
                 outcome = "not_found" if image is None else sort(image, now)
                 if image is not None and outcome == changed:
-                    await uow.images.update(image)
+                    moved.append(image)
                 outcomes[outcome].append(image_id)
+            if moved:  # every moved image got the same dates from ``sort``: one statement
+                first = moved[0]
+                ids = [i.id for i in moved]
+                await uow.images.set_trash(
+                    actor.team_id, ids, first.deleted_at, first.purge_at, first.updated_at
+                )
             await uow.commit()
         return outcomes
 

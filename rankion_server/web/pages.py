@@ -37,6 +37,10 @@ from .session import CSRF_FIELD, SESSION_COOKIE, SESSION_KEY
 routes = web.RouteTableDef()
 TAG = "web"
 HTML = "text/html"
+#: the gallery's first screenful (three rows at 1280 px), requested at once; later
+#: tiles load lazily. The first row (six tiles at 1280 px) asks for high priority.
+EAGER_TILES = 18
+FIRST_ROW = 6
 
 
 def _page(op_summary: str, description: str = "") -> Callable[[Handler], Handler]:
@@ -210,6 +214,8 @@ async def gallery(request: web.Request) -> web.StreamResponse:
             "query": query,
             "tags": query.getall("tags[]", []),
             "query_next": _next_page(query, meta["page"]) if meta else "",
+            "eager": EAGER_TILES,
+            "first_row": FIRST_ROW,
         },
         status=422 if error else 200,
     )

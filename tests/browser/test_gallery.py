@@ -4,11 +4,13 @@ guards: CSRF, another team's image, the CSP, sign-out and revocation."""
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 from typing import Any
 
 import aiohttp
+from PIL import Image, ImageStat
 
 from tests.e2e.support import Api, Server, cli_value, expect, generate
 
@@ -153,3 +155,67 @@ def _token_id(server: Server, token: str) -> int:
     out = cli_value("token", "list", "--team", "e2e", "--json", data_dir=server.data_dir)
     prefix = token.split("_")[1]
     return int(next(row["id"] for row in json.loads(out)["tokens"] if row["prefix"] == prefix))
+
+
+async def test_placeholder_shows_while_the_thumbnail_loads(
+    page: Any, server: Server, api: Api
+) -> None:
+    image = await generate(api, "a red kite over green hills", title="Kite")
+    assert image["placeholder"]
+    async with aiohttp.ClientSession() as client, client.get(image["thumbnail_url"]) as reply:
+        thumbnail = Image.open(io.BytesIO(await reply.read())).convert("RGB")
+    expected = ImageStat.Stat(thumbnail).mean
+    problems = watch(page)
+    held: list[Any] = []
+
+    async def hold(route: Any) -> None:
+        if held and held[0] is None:  # let go
+            await route.continue_()
+        else:
+            held.append(route)
+
+    # thumbnails answer only when let go (from the start: the browser caches them)
+    await page.route("**/files/thumbnails/**", hold)
+    await page.goto(server.base_url + "/app/sign-in")
+    await page.fill("#token", server.tenant.token)
+    await page.click("button[type=submit]", no_wait_after=True)
+    await page.wait_for_url(server.base_url + "/app", wait_until="commit")
+    thumb = page.locator(f'.tile[data-id="{image["id"]}"] .thumb')
+    await thumb.and_(page.locator(".placeheld")).wait_for()
+    # the placeholder is a data URL decoded from the ThumbHash: its average colour is
+    # the thumbnail's
+    drawn = await thumb.evaluate(
+        """async (a) => {
+             const url = getComputedStyle(a).backgroundImage.slice(5, -2);
+             const img = new Image();
+             img.src = url;
+             await img.decode();
+             const c = document.createElement('canvas');
+             c.width = img.width; c.height = img.height;
+             const g = c.getContext('2d');
+             g.drawImage(img, 0, 0);
+             const px = g.getImageData(0, 0, c.width, c.height).data;
+             const sum = [0, 0, 0];
+             for (let i = 0; i < px.length; i += 4) for (let k = 0; k < 3; k++) sum[k] += px[i + k];
+             return {url: url.slice(0, 22), w: c.width, avg: sum.map((s) => s / (px.length / 4))};
+           }"""
+    )
+    assert drawn["url"] == "data:image/png;base64,"
+    assert drawn["w"] == 32
+    assert all(abs(a - b) < 24 for a, b in zip(drawn["avg"], expected, strict=True)), (
+        drawn["avg"],
+        expected,
+    )
+    assert await thumb.evaluate("(a) => a.querySelector('img').complete") is False
+
+    # the thumbnail arrives: the placeholder goes
+    waiting, held[:] = list(held), [None]
+    for route in waiting:
+        await route.continue_()
+    await page.wait_for_function(
+        "(id) => { const a = document.querySelector(`.tile[data-id='${id}'] .thumb`);"
+        " return a.querySelector('img').naturalWidth > 0 && !a.classList.contains('placeheld')"
+        " && a.style.backgroundImage === ''; }",
+        arg=image["id"],
+    )
+    assert problems == []

@@ -41,6 +41,15 @@ def examples() -> list[tuple[str, str]]:
     ]
 
 
+def test_every_block_of_the_embedding_page_is_run() -> None:
+    """docs/embedding.md: each block is a script run above or an example app run by its
+    own test; none is a fragment that could rot."""
+    page = (DOCS / "embedding.md").read_text()
+    runnable = {code for _, code in blocks()} | {code for _, code in examples()}
+    fragments = [code[:60] for code in BLOCK.findall(page) if code not in runnable]
+    assert fragments == []
+
+
 def test_docs_show_the_example_apps_as_they_are() -> None:
     shown = examples()
     assert {path for path, _ in shown} >= {"examples/fastapi_app.py", "examples/django_app.py"}

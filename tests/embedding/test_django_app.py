@@ -151,7 +151,7 @@ def drive(script: str, tmp_path: Path) -> str:
         capture_output=True,
         text=True,
         timeout=TIMEOUTS.script,
-        env=clean_env({"RANKION_EXAMPLE_DATA": str(tmp_path / "data"), "RANKION_EXAMPLE_URL": url}),
+        env=clean_env({"EXAMPLE_DATA": str(tmp_path / "data"), "EXAMPLE_URL": url}),
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stdout + done.stderr

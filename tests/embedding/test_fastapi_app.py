@@ -36,8 +36,8 @@ def app(tmp_path: Path) -> Iterator[Process]:
         ["--host", "127.0.0.1", "--port", str(port)],
         tmp_path / "fastapi.log",
         env={
-            "RANKION_EXAMPLE_DATA": str(tmp_path / "data"),
-            "RANKION_EXAMPLE_URL": f"http://127.0.0.1:{port}",
+            "EXAMPLE_DATA": str(tmp_path / "data"),
+            "EXAMPLE_URL": f"http://127.0.0.1:{port}",
         },
         port=port,
         command=command,

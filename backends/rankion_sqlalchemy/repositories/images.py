@@ -131,6 +131,20 @@ class ImageRepo(Repository):
             stmt = update(images).where(_c.team_id == team_id, _c.id.in_(sorted(set(ids))))
             await self.session.execute(stmt.values(edited_at=at))
 
+    async def set_trash(
+        self,
+        team_id: int,
+        ids: Sequence[int],
+        deleted_at: datetime | None,
+        purge_at: datetime | None,
+        at: datetime,
+    ) -> None:
+        if ids:
+            stmt = update(images).where(_c.team_id == team_id, _c.id.in_(sorted(set(ids))))
+            await self.session.execute(
+                stmt.values(deleted_at=deleted_at, purge_at=purge_at, updated_at=at)
+            )
+
     async def due_for_purge(self, now: datetime, limit: int) -> builtins.list[Image]:
         stmt = (
             _IMAGE.select()

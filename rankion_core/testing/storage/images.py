@@ -409,6 +409,33 @@ class ImagesContract(StorageFixtures):
         assert foreign is not None
         assert foreign.edited_at is None
 
+    async def test_set_trash_moves_only_the_teams_ids_and_back(self, storage: Storage) -> None:
+        team, other = await two_teams(storage)
+        a, b, c = await add_images(storage, image(team), image(team), image(team))
+        (theirs,) = await add_images(storage, image(other))
+        async with storage.unit_of_work() as uow:
+            await uow.images.set_trash(team, [a.id, c.id, theirs.id, a.id], at(7), at(37), at(7))
+            await uow.images.set_trash(team, [], None, None, at(8))
+            await uow.commit()
+        async with storage.unit_of_work() as uow:
+            got = await uow.images.get_many(team, [a.id, b.id, c.id])
+            foreign = await uow.images.get(other, theirs.id)
+        trash = {i.id: (i.deleted_at, i.purge_at, i.updated_at) for i in got}
+        assert trash == {
+            a.id: (at(7), at(37), at(7)),
+            b.id: (None, None, b.updated_at),
+            c.id: (at(7), at(37), at(7)),
+        }
+        assert foreign is not None
+        assert foreign.deleted_at is None
+        async with storage.unit_of_work() as uow:
+            await uow.images.set_trash(team, [a.id], None, None, at(9))
+            await uow.commit()
+        async with storage.unit_of_work() as uow:
+            back = await uow.images.get(team, a.id)
+        assert back is not None
+        assert (back.deleted_at, back.purge_at, back.updated_at) == (None, None, at(9))
+
     async def test_due_for_purge_spans_teams_oldest_first_with_a_limit(
         self, storage: Storage
     ) -> None:

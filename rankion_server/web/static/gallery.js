@@ -1,6 +1,7 @@
 // The gallery: infinite scroll, keyboard navigation, selection and bulk actions,
 // favourites, and generation with live progress.
 import { api, toast, followJob, setBalance, el } from "./api.js";
+import { paintPlaceholders } from "./thumbhash.js";
 
 const grid = document.getElementById("grid");
 const selected = new Set();
@@ -14,6 +15,7 @@ function label(img) { return img.title || (img.prompt || "").slice(0, 60) || `im
 export function tile(img) {
   const li = el("li", { class: "tile" + (img.is_favorite ? " fav" : ""), "data-id": img.id, "data-status": img.processing_status });
   const link = el("a", { class: "thumb", href: `/app/images/${img.id}`, "aria-label": label(img) + (img.parent_id ? " (variant)" : "") });
+  if (img.placeholder && img.thumbnail_url) link.dataset.placeholder = img.placeholder;
   if (img.thumbnail_url) link.append(el("img", { src: img.thumbnail_url, alt: "", width: 256, height: 256, loading: "lazy", decoding: "async" }));
   else link.append(el("span", { class: "pending", text: img.processing_status }));
   const bar = el("div", { class: "tile-bar" },
@@ -23,6 +25,15 @@ export function tile(img) {
   li.append(link, bar);
   return li;
 }
+
+// Placeholders: each tile's ThumbHash is drawn behind its thumbnail until the
+// thumbnail has loaded. The first page's are drawn when the page is first idle (they
+// must not delay the first frame nor the thumbnails' paint), for those still loading.
+grid.addEventListener("load", (e) => {
+  const thumb = e.target.closest?.(".thumb");
+  if (thumb) { thumb.style.removeProperty("background-image"); thumb.classList.remove("placeheld"); }
+}, true);
+requestIdleCallback(() => paintPlaceholders(grid), { timeout: 300 });
 
 function updateSelection() {
   countEl.textContent = `${selected.size} selected`;
@@ -95,6 +106,7 @@ async function loadMore() {
   try {
     const { data } = await api("GET", `/images?${params}`);
     for (const img of data) grid.append(tile(img));
+    paintPlaceholders(grid);
     nextPage += 1;
     if (nextPage > lastPage && more) more.remove();
   } catch (e) { toast(e.message, true); }
@@ -102,7 +114,9 @@ async function loadMore() {
 }
 if (more) {
   more.addEventListener("click", (e) => { e.preventDefault(); loadMore(); });
-  new IntersectionObserver((entries) => { if (entries.some((x) => x.isIntersecting)) loadMore(); }, { rootMargin: "600px" }).observe(more);
+  // watched once the first page has loaded, so the next page never competes with it
+  const watch = () => new IntersectionObserver((entries) => { if (entries.some((x) => x.isIntersecting)) loadMore(); }, { rootMargin: "600px" }).observe(more);
+  if (document.readyState === "complete") watch(); else addEventListener("load", watch, { once: true });
 }
 
 // Filters: empty boxes are dropped, so the query string keeps only what is asked.
@@ -178,6 +192,7 @@ document.getElementById("generate").addEventListener("submit", async (e) => {
     const { data: img } = await api("GET", `/images/${data.image_id}`);
     const fresh = tile(img);
     li.replaceWith(fresh);
+    paintPlaceholders(fresh);
     if (last && last.status === "failed") toast(img.error || last.error || "the generation failed", true);
   } catch (err) { errorEl.textContent = err.message; }
 });
