@@ -6,16 +6,16 @@ from datetime import datetime
 
 from attrs import define, field
 
-from rankion_core.rules.calendar import DEFAULT_ZONE, ZONE_NAME_MAX
+from rankion_core.rules.calendar import DEFAULT_ZONE, zone_names
 from rankion_core.rules.limits import PROJECT_NAME_MAX
+from rankion_core.rules.text import NOT_BLANK
 
 from .common import UNSET, Unset, doc
 
-NAME_DOC = doc(minLength=1, maxLength=PROJECT_NAME_MAX)
+NAME_DOC = doc(minLength=1, maxLength=PROJECT_NAME_MAX, pattern=NOT_BLANK)
 ZONE_DOC = doc(
     "an IANA time zone name (Europe/Berlin): the calendar's local days and times",
-    minLength=1,
-    maxLength=ZONE_NAME_MAX,
+    enum=sorted(zone_names()),
 )
 
 

@@ -10,11 +10,16 @@ from attrs import define, field
 from rankion_core.models import EventStatus, EventType
 from rankion_core.rules.calendar import SHIFT_DAYS_MAX
 from rankion_core.rules.limits import NOTES_MAX, TITLE_MAX
+from rankion_core.rules.text import NOT_BLANK
 
 from .common import UNSET, Unset, doc
 
-TITLE_DOC = doc(minLength=1, maxLength=TITLE_MAX)
-WHEN_DOC = doc("may be null only while the status is idea")
+TITLE_DOC = doc(minLength=1, maxLength=TITLE_MAX, pattern=NOT_BLANK)
+WHEN_DOC = doc(
+    "may be null only while the status is idea; in UTC between 0001-01-01T00:00:00Z and "
+    "9999-12-31T23:59:59Z (an offset that moves it outside is 422); a scheduled event in "
+    "the past is kept, with a scheduled_in_past warning"
+)
 ARTICLE_DOC = doc("an article of the same project", minimum=1)
 NOTES_DOC = doc(maxLength=NOTES_MAX)
 
@@ -93,7 +98,12 @@ class ShiftBody:
         )
     )
     days: int = field(
-        metadata=doc("whole days, not 0", minimum=-SHIFT_DAYS_MAX, maximum=SHIFT_DAYS_MAX)
+        metadata=doc(
+            "whole days, not 0",
+            minimum=-SHIFT_DAYS_MAX,
+            maximum=SHIFT_DAYS_MAX,
+            **{"not": {"const": 0}},
+        )
     )
     statuses: list[EventStatus] | None = field(
         default=None, metadata=doc("only events of these statuses", maxItems=len(EventStatus))

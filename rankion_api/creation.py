@@ -19,11 +19,12 @@ from rankion_core.rules.limits import (
     SLOT_MAX,
     TITLE_MAX,
 )
+from rankion_core.rules.text import NOT_BLANK
 
 from .common import doc
 from .images import TAGS_DOC
 
-PROMPT_DOC = doc(minLength=1, maxLength=PROMPT_MAX)
+PROMPT_DOC = doc(minLength=1, maxLength=PROMPT_MAX, pattern=NOT_BLANK)
 ID_DOC = doc(minimum=1)
 MODEL_LIMITS = "; the chosen model may take less (GET /v1/models), else 422 naming the model"
 PARTIAL_IMAGES_DOC = doc(

@@ -8,6 +8,7 @@ from attrs import define, field
 
 from rankion_core.models import ProcessingStatus
 from rankion_core.rules.limits import TAG_MAX, TAGS_MAX, TITLE_MAX
+from rankion_core.rules.text import NOT_BLANK
 
 from .common import UNSET, Unset, doc
 from .shares import ShareOut
@@ -15,7 +16,7 @@ from .shares import ShareOut
 TAGS_DOC = doc(
     "trimmed and de-duplicated case-insensitively (first spelling wins)",
     maxItems=TAGS_MAX,
-    items={"type": "string", "minLength": 1, "maxLength": TAG_MAX},
+    items={"type": "string", "minLength": 1, "maxLength": TAG_MAX, "pattern": NOT_BLANK},
 )
 
 

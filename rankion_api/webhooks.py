@@ -8,6 +8,7 @@ from typing import Any
 from attrs import define, field
 
 from rankion_core.models import JobKind, JobStatus
+from rankion_core.outbound import HTTP_URL_PATTERN
 from rankion_core.rules.webhooks import DESCRIPTION_MAX, URL_MAX
 from rankion_core.webhooks import DeliveryStatus, WebhookEvent
 
@@ -29,6 +30,7 @@ class CreateWebhookBody:
             "http(s), no credentials; a host that is a private, loopback or link-local address"
             " in any spelling (after IDNA normalisation), or localhost, is refused",
             maxLength=URL_MAX,
+            pattern=HTTP_URL_PATTERN,
         )
     )
     events: list[str] = field(metadata=EVENTS_DOC)

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 __all__ = [
     "HTTP_SCHEMES",
+    "HTTP_URL_PATTERN",
     "NOT_PUBLIC",
     "URL_MAX",
     "Address",
@@ -43,6 +44,20 @@ __all__ = [
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 HTTP_SCHEMES: tuple[str, ...] = ("http", "https")
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" for c in word)
+
+
+#: the form ``url_problem`` asks of an http(s) URL, as a JSON Schema (ECMA-262) pattern:
+#: a scheme in any case, a non-empty authority without credentials, and no white space,
+#: control character or backslash anywhere. What only the host can tell (a private
+#: address, a bad port) is left to ``url_problem``.
+HTTP_URL_PATTERN = (
+    f"^(?:{'|'.join(_any_case(s) for s in HTTP_SCHEMES)})://"
+    r"[^\s\x00-\x1f\\@/?#]+(?:[/?#][^\s\x00-\x1f\\]*)?$"
+)
 URL_MAX = 2000
 NOT_PUBLIC = "points at a private, loopback or link-local address"
 

@@ -19,11 +19,16 @@ import attrs
 
 from rankion_api.common import Unset
 
+from .convert import INT_MAX, INT_MIN
+
 Schema = dict[str, Any]
+
+#: an integer as ``convert`` reads one: signed 64 bits
+INTEGER: Schema = {"type": "integer", "minimum": INT_MIN, "maximum": INT_MAX}
 
 _PRIMITIVES: dict[Any, Schema] = {
     str: {"type": "string"},
-    int: {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},  # as convert.py
+    int: INTEGER,
     bool: {"type": "boolean"},
     float: {"type": "number"},
     datetime: {"type": "string", "format": "date-time"},
@@ -97,8 +102,9 @@ class SchemaBuilder:
         if origin is typing.Literal:
             return {"enum": list(typing.get_args(tp)), **extra}
         if origin in (list, tuple, set, frozenset) or origin is typing.Sequence:
-            item = typing.get_args(tp)[0]
-            return {"type": "array", "items": self.type_schema(item), **extra}
+            item = typing.get_args(tp)[0]  # a field's ``items`` keywords add to the item's own
+            items = self.type_schema(item, extra.get("items"))
+            return {"type": "array", **extra, "items": items}
         if origin is dict:
             value = typing.get_args(tp)[1]
             return {"type": "object", "additionalProperties": self.type_schema(value), **extra}

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from rankion_api.common import ErrorOut, MetaOut, WarningOut
 
+from .jsonschema import INTEGER as ID
 from .jsonschema import Schema, SchemaBuilder
 from .mount import prefix_of
 from .operations import Op, Param, op_of
@@ -89,9 +90,14 @@ def _param(p: Param) -> dict[str, Any]:
 
 
 def _path_params(path: str) -> list[dict[str, Any]]:
+    """An id of ``/v1`` is 1..2^63-1 as the API reads it; the web app's pages (``/app``)
+    answer a signed-out visitor the sign-in page whatever the id, so only ``minimum``."""
     params = []
+    id_schema = (
+        {**ID, "minimum": 1} if path.startswith("/v1/") else {"type": "integer", "minimum": 1}
+    )
     for name in _PATH_PARAM.findall(path):
-        schema = {"type": "integer", "minimum": 1} if name in _ID_PARAMS else {"type": "string"}
+        schema = id_schema if name in _ID_PARAMS else {"type": "string"}
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
     return params
 

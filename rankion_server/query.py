@@ -23,6 +23,7 @@ from rankion_core.models import EventStatus, EventType, ImageSort, ProcessingSta
 from rankion_core.ports import EventQuery, ImageQuery
 from rankion_core.rules import limits
 from rankion_core.rules.similar import DEFAULT_DISTANCE, MAX_DISTANCE
+from rankion_core.rules.text import NOT_BLANK
 from rankion_core.rules.timeutil import day_bounds
 
 from .convert import MORE, FieldError, capped, parse_datetime
@@ -257,7 +258,7 @@ IMAGE_FILTERS = (
         {
             "type": "array",
             "maxItems": limits.TAGS_MAX,
-            "items": {"type": "string", "maxLength": limits.TAG_MAX, "pattern": r"\S"},
+            "items": {"type": "string", "maxLength": limits.TAG_MAX, "pattern": NOT_BLANK},
         },
         "has all of these tags",
     ),

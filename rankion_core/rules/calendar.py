@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -177,13 +177,14 @@ FIXED_STATUSES = frozenset({EventStatus.PUBLISHED, EventStatus.CANCELLED})
 
 
 @cache
-def _zone_names() -> frozenset[str]:
+def zone_names() -> frozenset[str]:
+    """The names ``check_zone`` accepts."""
     return frozenset(available_timezones()) - _NOT_ZONES
 
 
 def check_zone(name: str, field: str = "time_zone") -> str:
     """``name`` if it is an IANA zone name (``Europe/Berlin``), else ``Invalid``."""
-    if not (0 < len(name) <= ZONE_NAME_MAX) or name not in _zone_names():
+    if not (0 < len(name) <= ZONE_NAME_MAX) or name not in zone_names():
         raise Invalid(
             "unknown time zone", details={field: "an IANA time zone name such as Europe/Berlin"}
         )
@@ -199,8 +200,22 @@ def zone_of(name: str) -> ZoneInfo:
 
 
 def local_iso(at: datetime, zone: tzinfo) -> str:
-    """``at`` as ISO 8601 with the zone's offset at that instant (``…T11:00:00+02:00``)."""
-    return at.astimezone(zone).isoformat()
+    """``at`` as ISO 8601 with the zone's offset at that instant (``…T11:00:00+02:00``).
+
+    An offset with seconds (local mean time before a zone's first standard time, such
+    as +11:39:04 in Sydney before 1895) is not RFC 3339: it is rounded to the minute,
+    and the wall-clock time written with it still names the same instant. An instant
+    whose local time would leave the years 1-9999 (the first hours of year 1 west of
+    UTC) is written in UTC."""
+    try:
+        local = at.astimezone(zone)
+    except OverflowError:
+        return at.astimezone(UTC).isoformat()
+    offset = local.utcoffset() or timedelta()
+    if offset % timedelta(minutes=1):
+        minutes = round(offset.total_seconds() / 60)
+        local = at.astimezone(timezone(timedelta(minutes=minutes)))
+    return local.isoformat()
 
 
 def _wall(at: datetime, zone: tzinfo) -> datetime:

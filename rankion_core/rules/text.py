@@ -7,6 +7,10 @@ from collections.abc import Iterable
 from ..errors import Invalid
 from . import limits
 
+#: "not blank" as a JSON Schema pattern: at least one character that trimming keeps
+#: (``str.strip`` removes what Python's ``\s`` matches)
+NOT_BLANK = r"\S"
+
 
 def check_length(field: str, value: str, *, low: int, high: int) -> str:
     if not low <= len(value) <= high:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -128,6 +130,56 @@ async def test_error_answers_match_the_error_schema(api: Api, document: dict[str
         await api.get("/v1/images", anonymous=True),
     ):
         validator.validate(answer.json)
+
+
+async def test_the_document_states_what_the_server_enforces(
+    api: Api, document: dict[str, Any]
+) -> None:
+    """Each constraint is in the document, and the server answers as it says."""
+    schemas = document["components"]["schemas"]
+    (item_id,) = [
+        p["schema"]
+        for p in document["paths"]["/v1/images/{id}"]["get"]["parameters"]
+        if p["name"] == "id"
+    ]
+    assert (item_id["minimum"], item_id["maximum"]) == (1, 2**63 - 1)
+    ids = schemas["BulkIdsBody"]["properties"]["ids"]["items"]
+    assert (ids["minimum"], ids["maximum"]) == (1, 2**63 - 1)  # items keywords add to int's
+    too_big = await api.post("/v1/images/bulk/delete", {"ids": [2**63]})
+    assert too_big.status == 422
+    zones = schemas["CreateProjectBody"]["properties"]["time_zone"]["enum"]
+    assert "Europe/Berlin" in zones and "localtime" not in zones
+    assert (await api.post("/v1/projects", {"name": "x", "time_zone": "Mars/Base"})).status == 422
+    assert schemas["ShiftBody"]["properties"]["days"]["not"] == {"const": 0}
+
+    blank = "\u2003\x1f"  # white space to str.strip, so blank
+    title = schemas["CreateEventBody"]["properties"]["title"]
+    assert re.search(title["pattern"], blank) is None
+    project = await api.project()
+    answer = await api.post(f"/v1/projects/{project}/calendar", {"title": blank, "status": "idea"})
+    assert answer.status == 422
+    url = schemas["CreateWebhookBody"]["properties"]["url"]
+    for bad in ("", "ftp://example.com/", "http://", "http://user@example.com/", "http://a b/"):
+        assert re.search(url["pattern"], bad) is None, bad
+        sent = await api.post("/v1/webhooks", {"url": bad, "events": ["image.ready"]})
+        assert sent.status == 422, bad
+    assert re.search(url["pattern"], "HTTPS://hooks.example.com/in?x=1")
+
+
+@pytest.mark.parametrize("zone", ["Australia/Sydney", "America/New_York", "Asia/Tokyo"])
+async def test_scheduled_local_is_rfc3339_at_any_date(api: Api, zone: str) -> None:
+    """Local mean time (+10:04:52 in Sydney before 1895) is written to the minute; the
+    first hours of year 1 west of UTC, and the last of 9999 east of it, in UTC."""
+    made = await api.post("/v1/projects", {"name": "Old", "time_zone": zone})
+    project = made.data["id"]
+    for at in ("0001-01-01T00:00:00Z", "0167-05-24T08:16:36Z", "9999-12-31T23:00:00Z"):
+        answer = await api.post(
+            f"/v1/projects/{project}/calendar", {"title": "Old", "scheduled_at": at}
+        )
+        assert answer.status == 201, answer.body
+        local = datetime.fromisoformat(answer.data["scheduled_local"])
+        assert re.fullmatch(r".*[+-]\d\d:\d\d", answer.data["scheduled_local"]), local
+        assert local == datetime.fromisoformat(at)  # the same instant
 
 
 async def test_the_generation_options_and_models_are_documented(document: dict[str, Any]) -> None:

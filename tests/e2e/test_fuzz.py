@@ -40,6 +40,13 @@ def schemathesis_command(server: Server, *extra: str) -> list[str]:
         f"Authorization: Bearer {server.tenant.token}",
         "--checks",
         "all",
+        # DELETE /v1/images/{id} moves the image to the trash, and the contract keeps
+        # its detail answering (with deleted_at) until it is purged: a correct 200 that
+        # the use-after-free check takes for a failure, and no setting narrows that
+        # check to one operation in the stateful phase. Hard deletes answer 404 after
+        # (tests/api: webhooks, events, tokens, shares).
+        "--exclude-checks",
+        "use_after_free",
         "--generation-deterministic",
         "--max-examples",
         str(EXAMPLES),
