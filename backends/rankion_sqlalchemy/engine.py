@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from rankion_core.errors import Invalid
 from rankion_core.rules import similar
 
-__all__ = ["create_engine", "normalise_url", "sqlite_file"]
+__all__ = ["begin_mode", "create_engine", "install_sqlite_hooks", "normalise_url", "sqlite_file"]
 
 _DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -56,11 +56,16 @@ def create_engine(
         _postgres_settings(options)
     engine = create_async_engine(normalised, **options)
     if normalised.get_backend_name() == "sqlite":
-        mode = sqlite_begin.upper()
-        if mode not in _BEGIN_MODES:
-            raise Invalid(f"sqlite_begin must be one of {', '.join(_BEGIN_MODES)}")
-        _install_sqlite_hooks(engine, busy_timeout_ms, mode)
+        install_sqlite_hooks(engine.sync_engine, busy_timeout_ms, begin_mode(sqlite_begin))
     return engine
+
+
+def begin_mode(sqlite_begin: str) -> str:
+    """``DEFERRED``, ``IMMEDIATE`` or ``EXCLUSIVE`` (any case); else ``Invalid``."""
+    mode = sqlite_begin.upper()
+    if mode not in _BEGIN_MODES:
+        raise Invalid(f"sqlite_begin must be one of {', '.join(_BEGIN_MODES)}")
+    return mode
 
 
 def _postgres_settings(options: dict[str, Any]) -> None:
@@ -81,10 +86,15 @@ def _hash_distance(a: int | None, b: int | None) -> int | None:
     return similar.distance(a, b)
 
 
-def _install_sqlite_hooks(engine: AsyncEngine, busy_timeout_ms: int, mode: str) -> None:
-    """SQLAlchemy's documented recipe: the driver emits no BEGIN, we emit our own."""
+def install_sqlite_hooks(
+    engine: Engine, busy_timeout_ms: int, mode: str, *, then_busy_timeout_ms: int | None = None
+) -> None:
+    """Every SQLite connection of ``engine``: WAL, ``busy_timeout_ms``, foreign keys,
+    ``synchronous=NORMAL``, the hash distance function; and SQLAlchemy's documented
+    recipe for its transactions: the driver emits no BEGIN, we emit ``BEGIN <mode>``.
+    ``then_busy_timeout_ms``: the busy timeout once those pragmas have run."""
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -93,13 +103,18 @@ def _install_sqlite_hooks(engine: AsyncEngine, busy_timeout_ms: int, mode: str) 
             f"PRAGMA busy_timeout={int(busy_timeout_ms)}",
             "PRAGMA foreign_keys=ON",
             "PRAGMA synchronous=NORMAL",
+            *(
+                []
+                if then_busy_timeout_ms is None
+                else [f"PRAGMA busy_timeout={then_busy_timeout_ms}"]
+            ),
         ):
             cursor.execute(pragma)
         cursor.close()
         # ``similar``: SQLite has no bit count; this counts the bits two hashes differ in
         dbapi_connection.create_function(HASH_DISTANCE, 2, _hash_distance, deterministic=True)
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
