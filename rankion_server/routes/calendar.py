@@ -59,7 +59,8 @@ WARNINGS_DOC = (
     paged=True,
     params=CALENDAR_LIST,
     description="Ordered by scheduled_at (nulls last), then id. A date in from/to is a "
-    "whole day in the project's time zone; unscheduled=true lists the undated ideas.",
+    "whole day in the project's time zone; unscheduled=true lists the undated ideas. "
+    "from after to (compared once both are instants in that zone) is 422.",
 )
 async def list_events(request: web.Request) -> web.StreamResponse:
     who, calendar = actor(request), rankion(request).calendar
@@ -153,7 +154,9 @@ async def delete_event(request: web.Request) -> web.StreamResponse:
     "of the project's time zone, keeping its wall-clock time across DST changes (a time "
     "that does not exist on the new day moves forward by the gap). Published and "
     "cancelled events never move (counted in skipped). All or nothing; each moved "
-    "event sends calendar.event.changed.",
+    "event sends calendar.event.changed. from after to (compared once both are instants "
+    "in the project's zone) is 422, and so is a move that would take an event outside "
+    "years 1..9999.",
 )
 async def shift_events(request: web.Request) -> web.StreamResponse:
     who, calendar = actor(request), rankion(request).calendar
@@ -176,7 +179,8 @@ async def shift_events(request: web.Request) -> web.StreamResponse:
     listed=True,
     params=CALENDAR_DAYS,
     description="One row per day of the project's time zone that has events in "
-    "[from, to] (at most 366 days), with the count per status.",
+    "[from, to], with the count per status. from after to, or a range of more than 366 "
+    "days (compared once both are instants in the project's zone), is 422.",
 )
 async def event_days(request: web.Request) -> web.StreamResponse:
     who, calendar = actor(request), rankion(request).calendar
