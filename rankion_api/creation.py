@@ -89,7 +89,11 @@ class GenerateImageBody:
 class EditImageBody:
     prompt: str = field(metadata=PROMPT_DOC)
     edit_session_id: int | None = field(
-        default=None, metadata=doc("continue this session (of the same variant tree)", minimum=1)
+        default=None,
+        metadata=doc(
+            "continue this session; one that is missing or of another variant tree is 422",
+            minimum=1,
+        ),
     )
     mask: str | None = field(
         default=None,

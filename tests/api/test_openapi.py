@@ -263,6 +263,10 @@ async def test_rules_no_schema_holds_are_in_the_operations_descriptions(
         assert "from after to" in described(path, method), path
     assert "from after to" in described(f"{calendar}/shift", "post")
     assert "366 days" in described(f"{calendar}/days", "get")
+    for path in ("/v1/images", "/v1/projects/{project}/images"):
+        assert "after to: 422" in described(path, "get"), path
+    session = document["components"]["schemas"]["EditImageBody"]["properties"]["edit_session_id"]
+    assert "another variant tree is 422" in session["description"]
     for method in ("post", "patch"):
         assert "not in the future is 422" in described("/v1/images/{id}/share", method)
     webhooks = described("/v1/webhooks", "post")
