@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -21,6 +23,10 @@ _DRIVERS = {
     "postgresql+asyncpg": "postgresql+asyncpg",
 }
 _BEGIN_MODES = ("DEFERRED", "IMMEDIATE", "EXCLUSIVE")
+
+#: a pooled PostgreSQL connection idle at least this long is pinged before it is
+#: handed out; one in steady use is not (the ping costs three round trips)
+PING_AFTER_IDLE_SECONDS = 5.0
 
 
 def normalise_url(url: str | URL) -> URL:
@@ -40,6 +46,7 @@ def create_engine(
     *,
     busy_timeout_ms: int = 5000,
     sqlite_begin: str = "IMMEDIATE",
+    ping_after_idle: float = PING_AFTER_IDLE_SECONDS,
     **options: Any,
 ) -> AsyncEngine:
     """The engine for ``url``; ``options`` go to ``create_async_engine``.
@@ -49,12 +56,18 @@ def create_engine(
     a unit of work that reads and then writes can then never fail with "database is
     locked" half-way (a deferred one can, when another writer committed in between).
     WAL keeps readers outside units of work unblocked.
+
+    On PostgreSQL a pooled connection that sat idle ``ping_after_idle`` seconds or more
+    is pinged before use, and replaced when it is dead (a restarted server, an idle
+    timeout); one used within that time is handed out as it is.
     """
     normalised = normalise_url(url)
-    if normalised.get_backend_name() == "postgresql":
-        options.setdefault("pool_pre_ping", True)
+    postgres = normalised.get_backend_name() == "postgresql"
+    if postgres:
         _postgres_settings(options)
     engine = create_async_engine(normalised, **options)
+    if postgres and not options.get("pool_pre_ping"):
+        _install_idle_ping(engine, ping_after_idle)
     if normalised.get_backend_name() == "sqlite":
         install_sqlite_hooks(engine.sync_engine, busy_timeout_ms, begin_mode(sqlite_begin))
     return engine
@@ -74,6 +87,29 @@ def _postgres_settings(options: dict[str, Any]) -> None:
     connect_args = dict(options.get("connect_args") or {})
     settings = {"plan_cache_mode": "force_custom_plan", **connect_args.get("server_settings", {})}
     options["connect_args"] = {**connect_args, "server_settings": settings}
+
+
+def _install_idle_ping(engine: AsyncEngine, idle_seconds: float) -> None:
+    """SQLAlchemy's ``pool_pre_ping``, only for connections idle ``idle_seconds``."""
+    idle_since = "rankion_idle_since"
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connected(_dbapi_connection: Any, record: Any) -> None:
+        record.info[idle_since] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info[idle_since] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(idle_since)
+        if since is not None and time.monotonic() - since < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as dead:  # the pool drops it and connects anew
+            raise sa_exc.DisconnectionError("the pooled connection is gone") from dead
 
 
 #: the SQL function SQLite connections get for perceptual-hash distances
