@@ -35,7 +35,7 @@ from rankion_core.models import EventStatus
 from .client import DEFAULT_URL, Client, server_and_token
 from .convert import body as to_json
 from .convert import unstructure
-from .errors import ApiError, ApiWarning, JobFailed
+from .errors import ApiError, ApiWarning, JobFailed, ServerUnreachable
 from .models import ExportOut
 
 __all__ = ["ClientCommandError", "register"]
@@ -190,7 +190,7 @@ async def _call(url: str, token: str, args: argparse.Namespace) -> tuple[str, di
             return done  # type: ignore[no-any-return]
         except ApiError as exc:
             raise ClientCommandError(f"{exc.code}: {exc.message}") from None
-        except JobFailed as exc:
+        except (JobFailed, ServerUnreachable) as exc:  # said in full: no traceback to offer
             raise ClientCommandError(str(exc)) from None
 
 
