@@ -18,6 +18,7 @@ probes outnumber what they save and storage compares every hash instead.
 
 from __future__ import annotations
 
+from functools import cache
 from itertools import combinations
 
 __all__ = [
@@ -68,13 +69,14 @@ def band(phash: int, shift: int) -> int:
     return (phash >> shift) & BAND_MASK
 
 
-def _within(value: int, radius: int) -> list[int]:
-    """Every band value at most ``radius`` bits from ``value``, ``value`` first."""
-    found = [value]
-    for flipped in range(1, radius + 1):
-        for bits in combinations(range(BAND_BITS), flipped):
-            found.append(value ^ sum(1 << b for b in bits))
-    return found
+@cache
+def _flips(radius: int) -> tuple[int, ...]:
+    """Every band mask of at most ``radius`` set bits, fewest first (0 first)."""
+    return tuple(
+        sum(1 << b for b in bits)
+        for flipped in range(radius + 1)
+        for bits in combinations(range(BAND_BITS), flipped)
+    )
 
 
 def band_probes(phash: int, max_distance: int) -> list[tuple[int, list[int]]] | None:
@@ -84,4 +86,4 @@ def band_probes(phash: int, max_distance: int) -> list[tuple[int, list[int]]] | 
     radius = max_distance // len(BAND_SHIFTS)
     if radius > MAX_BAND_RADIUS:
         return None
-    return [(shift, _within(band(phash, shift), radius)) for shift in BAND_SHIFTS]
+    return [(shift, [band(phash, shift) ^ m for m in _flips(radius)]) for shift in BAND_SHIFTS]

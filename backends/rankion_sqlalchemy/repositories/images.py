@@ -5,12 +5,15 @@ from __future__ import annotations
 import builtins
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Executable,
+    Integer,
     Select,
+    bindparam,
     cast,
     delete,
     func,
@@ -25,7 +28,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, BIT
 
 from rankion_core.models import Image
 from rankion_core.ports import ImageQuery
-from rankion_core.rules.similar import band_probes
+from rankion_core.rules.similar import BAND_SHIFTS, band_probes
 from rankion_core.rules.text import tag_key
 
 from ..engine import HASH_DISTANCE
@@ -55,20 +58,18 @@ def tag_rows(image: Image) -> builtins.list[dict[str, object]]:
 
 
 def _probed(
-    hashed: tuple[ColumnElement[bool], ...],
-    bits: ColumnElement[int],
-    shift: int,
-    values: Sequence[int],
+    hashed: tuple[ColumnElement[bool], ...], bits: ColumnElement[int], shift: int
 ) -> Select[tuple[int, int]]:
-    """PostgreSQL: one index lookup per probed value of the band at ``shift``.
+    """PostgreSQL: one index lookup per probed value of the band at ``shift``
+    (the array parameter ``band<shift>``).
 
     Asked ``band = ANY(values)``, PostgreSQL costs each of the values as a descent of
     its own and, with many values or no statistics yet (a freshly loaded table), reads
     the team's whole range of the band's index instead: four times the scan. Here each
     value drives a lookup of its own (``OFFSET 0`` keeps the planner from folding the
     lateral subquery into a join it could answer by hashing the whole range)."""
-    probe = func.unnest(literal(list(values), ARRAY(BigInteger))).table_valued("v")
-    probe = probe.render_derived(name=f"p{shift}")
+    values = bindparam(f"band{shift}", type_=ARRAY(BigInteger))
+    probe = func.unnest(values).table_valued("v").render_derived(name=f"p{shift}")
     near = (
         select(_c.id, bits.label("d"))
         .where(*hashed, phash_band(shift) == probe.c.v)
@@ -76,6 +77,37 @@ def _probed(
         .lateral(f"b{shift}")
     )
     return select(near.c.id, near.c.d).select_from(probe).join(near, true())
+
+
+@cache
+def _similar_statement(dialect: str, banded: bool) -> Executable:
+    """``similar``'s statement, built once per dialect and kind (its parameters are
+    named: ``team_id``, ``phash``, ``exclude_id``, ``max_distance``, ``band<shift>``):
+    building it anew per call, with hundreds of probed values, took longer than
+    SQLite took to answer it."""
+    phash = bindparam("phash", type_=BigInteger)
+    if dialect == "postgresql":
+        bits = func.bit_count(cast(_c.phash.op("#")(phash), BIT(64)))
+    else:
+        bits = getattr(func, HASH_DISTANCE)(_c.phash, phash, type_=Integer)
+    hashed = (
+        _c.team_id == bindparam("team_id"),
+        *HASHED,
+        _c.id != bindparam("exclude_id"),
+        bits <= bindparam("max_distance"),
+    )
+    if not banded:
+        return select(_c.id, bits).where(*hashed)
+    if dialect == "postgresql":
+        return union_all(*(_probed(hashed, bits, shift) for shift in BAND_SHIFTS))
+    return union_all(
+        *(
+            select(_c.id, bits).where(
+                *hashed, phash_band(shift).in_(bindparam(f"band{shift}", expanding=True))
+            )
+            for shift in BAND_SHIFTS
+        )
+    )
 
 
 class ImageRepo(Repository):
@@ -225,24 +257,16 @@ class ImageRepo(Repository):
         way the distance is counted in SQL: PostgreSQL by ``bit_count`` of the XOR,
         SQLite by a function each connection gets (``engine.HASH_DISTANCE``). Then
         the page's rows are read by id."""
-        if self.dialect == "postgresql":
-            bits = func.bit_count(cast(_c.phash.op("#")(phash), BIT(64)))
-        else:
-            bits = getattr(func, HASH_DISTANCE)(_c.phash, phash)
-        hashed = (_c.team_id == team_id, *HASHED, _c.id != exclude_id, bits <= max_distance)
         probes = band_probes(phash, max_distance)
-        if probes is None:
-            found: Executable = select(_c.id, bits).where(*hashed)
-        elif self.dialect == "postgresql":
-            found = union_all(*(_probed(hashed, bits, s, values) for s, values in probes))
-        else:
-            found = union_all(
-                *(
-                    select(_c.id, bits).where(*hashed, phash_band(shift).in_(values))
-                    for shift, values in probes
-                )
-            )
-        distances = {int(i): int(d) for i, d in (await self.session.execute(found)).all()}
+        found = _similar_statement(self.dialect, probes is not None)
+        values = {
+            "team_id": team_id,
+            "phash": phash,
+            "exclude_id": exclude_id,
+            "max_distance": max_distance,
+            **{f"band{shift}": probed for shift, probed in probes or []},
+        }
+        distances = {int(i): int(d) for i, d in (await self.session.execute(found, values)).all()}
         near = sorted((d, i) for i, d in distances.items())
         shown = near[(page - 1) * per_page : page * per_page]
         by_id = {i.id: i for i in await self.get_many(team_id, [i for _, i in shown])}
