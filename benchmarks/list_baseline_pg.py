@@ -33,10 +33,9 @@ def asyncpg_url(url: str) -> str:
     return f"{scheme.split('+')[0]}{sep}{rest}"
 
 
-def make_app(url: str, pool_size: int) -> web.Application:
-    async def images(request: web.Request) -> web.Response:
-        rows = [dict(row) for row in await request.app[POOL].fetch(PAGE, 1)]
-        return web.Response(body=orjson.dumps({"data": rows}), content_type="application/json")
+def with_pool(app: web.Application, url: str, pool_size: int) -> web.Application:
+    """``app`` with an asyncpg pool of ``pool_size`` connections at ``app[POOL]``
+    while it runs."""
 
     async def pool(app: web.Application) -> AsyncIterator[None]:
         async with asyncpg.create_pool(
@@ -45,10 +44,18 @@ def make_app(url: str, pool_size: int) -> web.Application:
             app[POOL] = opened
             yield
 
-    app = web.Application()
     app.cleanup_ctx.append(pool)
-    app.router.add_get("/v1/images", images)
     return app
+
+
+def make_app(url: str, pool_size: int) -> web.Application:
+    async def images(request: web.Request) -> web.Response:
+        rows = [dict(row) for row in await request.app[POOL].fetch(PAGE, 1)]
+        return web.Response(body=orjson.dumps({"data": rows}), content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/v1/images", images)
+    return with_pool(app, url, pool_size)
 
 
 if __name__ == "__main__":

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import orjson
 from aiohttp import web
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 COST = 5
 TAGS = ("bench", "write")
@@ -99,11 +102,19 @@ def make_app(path: str, team: int, project: int, image: int) -> web.Application:
             (team, project, body["title"], at, at, at),
         )
 
-    async def alive(_request: web.Request) -> web.Response:
-        return web.Response(text="ok")
+    return writes_app(generate, patch, favorite, calendar)
 
+
+async def _alive(_request: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+def writes_app(
+    generate: Handler, patch: Handler, favorite: Handler, calendar: Handler
+) -> web.Application:
+    """The app of the four write routes (and ``GET /``, to see it is up)."""
     app = web.Application()
-    app.router.add_get("/", alive)
+    app.router.add_get("/", _alive)
     app.router.add_post("/generate", generate)
     app.router.add_patch("/image", patch)
     app.router.add_post("/favorite", favorite)

@@ -2,12 +2,17 @@
 
     .venv/bin/python -m benchmarks.write_path [--duration 5] [--rounds 2]
         [--dir /tmp/rankion-bench] [--only generate,favorite]
+        [--postgres postgresql://postgres@127.0.0.1:5432/test]
 
-Makes a fresh data dir ``--dir/write`` (SQLite): a team with a billion credits, a
-project, a token and one image (queued through the API, never run: no workers). Then
-starts ``rankion serve --no-workers`` with the per-team abuse limits off
-(``RANKION_MAX_ACTIVE_JOBS=0``, ``RANKION_CHARGE_RATE=0``, as the tests' ``NO_LIMITS``)
-and ``benchmarks.write_baseline`` on the same file, and loads, with ``wrk -t1``:
+Makes a fresh data dir ``--dir/write`` (SQLite), or with ``--postgres`` a fresh database
+``rankion_bench_write`` created through that URL (``--dir/write-pg`` then only holds
+the URL-signing secret): a team with a billion credits, a project, a token and one
+image (queued through the API, never run: no workers). Then starts ``rankion serve
+--no-workers`` with the per-team abuse limits off (``RANKION_MAX_ACTIVE_JOBS=0``,
+``RANKION_CHARGE_RATE=0``, as the tests' ``NO_LIMITS``) and the baseline on the same
+database (``benchmarks.write_baseline``, raw ``sqlite3``, or
+``benchmarks.write_baseline_pg``, a raw ``asyncpg`` pool of 5), and loads, with
+``wrk -t1``:
 
 | server | baseline | connections |
 |---|---|---|
@@ -24,6 +29,7 @@ loopback and is bounded in time; a non-2xx answer aborts the run.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import re
@@ -35,14 +41,18 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from .list_endpoint import RANKION, _free_port, _markdown, _ms, running
+from .list_endpoint import RANKION, _admin, _free_port, _markdown, _ms, _with_database, running
 
 NO_LIMITS = {"RANKION_MAX_ACTIVE_JOBS": "0", "RANKION_CHARGE_RATE": "0"}
 GENERATE = {"prompt": "a lighthouse at dusk", "size": "256x256", "tags": ["bench", "write"]}
 
 
-def _cli(data_dir: Path, *args: str) -> str:
-    command = [RANKION, "--data-dir", str(data_dir), *args]
+#: the database of a ``--postgres`` run, dropped and made anew each run
+PG_DATABASE = "rankion_bench_write"
+
+
+def _cli(where: list[str], *args: str) -> str:
+    command = [RANKION, *where, *args]
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return out.strip().splitlines()[-1]
 
@@ -91,23 +101,42 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/rankion-bench"))
     parser.add_argument("--only", default="", help="comma-separated substrings of names")
+    parser.add_argument(
+        "--postgres", metavar="URL", help=f"benchmark PostgreSQL; {PG_DATABASE} is made through URL"
+    )
     args = parser.parse_args()
-    data_dir = args.dir / "write"
+    data_dir = args.dir / ("write-pg" if args.postgres else "write")
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
-    _cli(data_dir, "migrate")
-    team = _cli(data_dir, "team", "create", "writers", "--credits", "1000000000")
-    project = _cli(data_dir, "project", "create", "--team", "writers", "Launch")
-    token = _cli(data_dir, "token", "create", "--team", "writers")
+    where = ["--data-dir", str(data_dir)]
+    if args.postgres:
+        fresh = (
+            f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)',
+            f'CREATE DATABASE "{PG_DATABASE}"',
+        )
+        asyncio.run(_admin(args.postgres, *fresh))
+        database = _with_database(args.postgres, PG_DATABASE)
+        where += ["--database", database]
+        label, raw_module, raw_target = "PostgreSQL", "benchmarks.write_baseline_pg", database
+    else:
+        label, raw_module, raw_target = (
+            "SQLite",
+            "benchmarks.write_baseline",
+            str(data_dir / "rankion.db"),
+        )
+    _cli(where, "migrate")
+    team = _cli(where, "team", "create", "writers", "--credits", "1000000000")
+    project = _cli(where, "project", "create", "--team", "writers", "Launch")
+    token = _cli(where, "token", "create", "--team", "writers")
     real, base = _free_port(), _free_port()
     real_url, base_url = f"http://127.0.0.1:{real}", f"http://127.0.0.1:{base}"
     auth = {"Authorization": f"Bearer {token}"}
-    serve = [RANKION, "--data-dir", str(data_dir), "serve", "--no-workers", "--port", str(real)]
+    serve = [RANKION, *where, "serve", "--no-workers", "--port", str(real)]
     os.environ.update(NO_LIMITS)  # the server's environment (running() passes it on)
     with running(serve, f"{real_url}/v1/images", auth):
         image = _api(real_url, "POST", "/v1/generate/image", token, GENERATE)["data"]["image_id"]
-        baseline = [sys.executable, "-m", "benchmarks.write_baseline"]
-        baseline += [str(data_dir / "rankion.db"), team, project, str(image), str(base)]
+        baseline = [sys.executable, "-m", raw_module, raw_target]
+        baseline += [team, project, str(image), str(base)]
         when = "2027-01-15T09:00:00Z"
         pairs = [
             ("POST /v1/generate/image", "/v1/generate/image", "/generate", "POST", GENERATE, 16),
@@ -138,7 +167,7 @@ def main() -> None:
         ]
         wanted = [w for w in args.only.split(",") if w]
         with running(baseline, f"{base_url}/", {}):
-            print(f"\nSQLite, {args.duration} s runs, best of {args.rounds} alternate rounds")
+            print(f"\n{label}, {args.duration} s runs, best of {args.rounds} alternate rounds")
             print(
                 _markdown(
                     [

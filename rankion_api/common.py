@@ -35,6 +35,11 @@ def doc(description: str | None = None, **schema: Any) -> dict[str, Any]:
     return {"schema": extra}
 
 
+def json_name(name: str) -> str:
+    """A body field named after a Python keyword ends in ``_`` (``from_`` is ``from``)."""
+    return name.removesuffix("_")
+
+
 #: field metadata key: the error code of an array longer than its ``maxItems``
 TOO_MANY = "too_many_code"
 

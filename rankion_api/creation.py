@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from attrs import define, field
 
 from rankion_core.models import ProcessingStatus
@@ -36,6 +38,18 @@ PARTIAL_IMAGES_DOC = doc(
 
 @define(frozen=True)
 class GenerateImageBody:
+    #: output_compression (not null) only with a jpeg or webp output_format: png, the
+    #: default when output_format is left out, has no compression level
+    __json_schema__: ClassVar[dict[str, Any]] = {
+        "anyOf": [
+            {"properties": {"output_compression": {"type": "null"}}},
+            {
+                "required": ["output_format"],
+                "properties": {"output_format": {"enum": list(COMPRESSIBLE_FORMATS)}},
+            },
+        ]
+    }
+
     prompt: str = field(metadata=PROMPT_DOC)
     model: str | None = field(default=None, metadata=doc("one of the provider's models"))
     size: str | None = field(default=None, metadata=doc("one of the provider's sizes"))
@@ -58,7 +72,8 @@ class GenerateImageBody:
     output_compression: int | None = field(
         default=None,
         metadata=doc(
-            f"for output_format {' or '.join(COMPRESSIBLE_FORMATS)} only" + MODEL_LIMITS,
+            f"only with output_format {' or '.join(COMPRESSIBLE_FORMATS)} (not the default "
+            "png), else 422" + MODEL_LIMITS,
             minimum=0,
             maximum=COMPRESSION_MAX,
         ),
@@ -74,7 +89,11 @@ class GenerateImageBody:
 class EditImageBody:
     prompt: str = field(metadata=PROMPT_DOC)
     edit_session_id: int | None = field(
-        default=None, metadata=doc("continue this session (of the same variant tree)", minimum=1)
+        default=None,
+        metadata=doc(
+            "continue this session; one that is missing or of another variant tree is 422",
+            minimum=1,
+        ),
     )
     mask: str | None = field(
         default=None,

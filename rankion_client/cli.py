@@ -7,6 +7,7 @@
     rankion images export 12 13 14 -o photos.zip
     rankion calendar list 3 / create 3 "Launch post" --at 2027-05-15T09:00:00Z
     rankion calendar update 41 --status published
+    rankion calendar shift 3 --from 2027-05-01 --to 2027-05-31 --days 7
     rankion credits balance
 
 ``--url`` (env ``RANKION_URL``, default http://127.0.0.1:8080) and ``--token`` (env
@@ -29,11 +30,12 @@ from datetime import datetime
 from typing import Any
 
 from rankion_cli import CommandTree, Parser, fail
+from rankion_core.models import EventStatus
 
 from .client import DEFAULT_URL, Client, server_and_token
 from .convert import body as to_json
 from .convert import unstructure
-from .errors import ApiError, ApiWarning, JobFailed
+from .errors import ApiError, ApiWarning, JobFailed, ServerUnreachable
 from .models import ExportOut
 
 __all__ = ["ClientCommandError", "register"]
@@ -79,6 +81,7 @@ def _image_commands(tree: CommandTree, shared: Parser) -> None:
     generate.add_argument("--model")
     generate.add_argument("--title")
     generate.add_argument("--project", type=int, metavar="ID", help="a project id")
+    generate.add_argument("--tag", action="append", dest="tags", metavar="TAG", help="repeatable")
     _waiting(generate)
     listing = verb("list", _list_images, "list the gallery; one image a line")
     listing.add_argument("--q", help="words in title, prompt or tags")
@@ -131,6 +134,26 @@ def _calendar_commands(tree: CommandTree, shared: Parser) -> None:
     update.add_argument("--title")
     _event_fields(update)
     update.set_defaults(handler=_run, client_action=_calendar_update)
+    shift = verbs.add_parser(
+        "shift",
+        parents=[shared],
+        help="move a stretch of the calendar by whole days; prints how many moved",
+    )
+    shift.add_argument("project", type=int, metavar="PROJECT")
+    shift.add_argument("--from", dest="from_", metavar="WHEN", required=True, help=_DAY_OR_TIME)
+    shift.add_argument("--to", metavar="WHEN", required=True, help=_DAY_OR_TIME)
+    shift.add_argument("--days", type=int, required=True, help="whole days, negative: earlier")
+    shift.add_argument(
+        "--status",
+        action="append",
+        dest="statuses",
+        choices=[s.value for s in EventStatus],
+        help="only events of this status (repeatable)",
+    )
+    shift.set_defaults(handler=_run, client_action=_calendar_shift)
+
+
+_DAY_OR_TIME = "a date (that whole day in the project's zone) or an ISO time with an offset"
 
 
 def _event_fields(parser: argparse.ArgumentParser) -> None:
@@ -167,7 +190,7 @@ async def _call(url: str, token: str, args: argparse.Namespace) -> tuple[str, di
             return done  # type: ignore[no-any-return]
         except ApiError as exc:
             raise ClientCommandError(f"{exc.code}: {exc.message}") from None
-        except JobFailed as exc:
+        except (JobFailed, ServerUnreachable) as exc:  # said in full: no traceback to offer
             raise ClientCommandError(str(exc)) from None
 
 
@@ -181,7 +204,7 @@ def _plain(obj: Any) -> dict[str, Any]:
 
 async def _generate(client: Client, args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     options = {"size": args.size, "model": args.model, "title": args.title}
-    options["project_id"] = args.project
+    options["project_id"], options["tags"] = args.project, args.tags
     queued = await client.images.generate(args.prompt, **{k: v for k, v in options.items() if v})
     _note(f"queued image {queued.image_id} (job {queued.job_id}, {queued.credits_charged} credits)")
     data = await _maybe_wait(client, args, queued.image_id, queued.job_id, _plain(queued))
@@ -315,6 +338,14 @@ async def _calendar_update(client: Client, args: argparse.Namespace) -> tuple[st
         raise ClientCommandError("nothing to change: give --title, --at, --status, … ")
     event = await client.calendar.update(args.event, **changes)
     return str(event.id), _plain(event)
+
+
+async def _calendar_shift(client: Client, args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    shifted = await client.calendar.shift(
+        args.project, from_=args.from_, to=args.to, days=args.days, statuses=args.statuses
+    )
+    _note(f"moved {shifted.moved} events by {args.days} days ({shifted.skipped} skipped)")
+    return str(shifted.moved), _plain(shifted)
 
 
 def _event_changes(args: argparse.Namespace) -> dict[str, Any]:

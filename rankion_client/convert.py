@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import attrs
 from cattrs import Converter
 
-from rankion_api.common import Unset
+from rankion_api.common import Unset, json_name
 from rankion_core.rules.timeutil import iso_z
 
 T = TypeVar("T")
@@ -47,5 +47,5 @@ def body(obj: Any) -> dict[str, Any]:
         value = getattr(obj, f.name)
         if isinstance(value, Unset) or (value is None and f.default is None):
             continue
-        out[f.name] = _plain(value)
+        out[json_name(f.name)] = _plain(value)
     return out

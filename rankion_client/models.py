@@ -25,7 +25,7 @@ from rankion_api.bulk import (
     ExportStartedOut,
     ProgressOut,
 )
-from rankion_api.calendar import CreateEventBody, EventOut, UpdateEventBody
+from rankion_api.calendar import CreateEventBody, EventOut, ShiftBody, ShiftOut, UpdateEventBody
 from rankion_api.common import UNSET, MetaOut, Unset
 from rankion_api.creation import (
     EditImageBody,
@@ -105,6 +105,8 @@ __all__ = [
     "ShareBody",
     "ShareExpiryBody",
     "ShareOut",
+    "ShiftBody",
+    "ShiftOut",
     "SimilarImageOut",
     "TokenOut",
     "TrashedOut",

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+from rankion_core.models import EventStatus
 from rankion_core.rules.timeutil import iso_z
 
 from .convert import body, structure
@@ -48,6 +49,8 @@ from .models import (
     ShareBody,
     ShareExpiryBody,
     ShareOut,
+    ShiftBody,
+    ShiftOut,
     SimilarImageOut,
     TokenOut,
     TrashedOut,
@@ -61,10 +64,14 @@ T = TypeVar("T")
 FINAL_JOB = ("succeeded", "failed")
 
 
-def _when(value: datetime | date | str | None) -> str | None:
-    if value is None or isinstance(value, str):
+def _time_text(value: datetime | date | str) -> str:
+    if isinstance(value, str):
         return value
     return iso_z(value) if isinstance(value, datetime) else value.isoformat()
+
+
+def _when(value: datetime | date | str | None) -> str | None:
+    return None if value is None else _time_text(value)
 
 
 def _query(**values: Any) -> list[tuple[str, str]]:
@@ -377,6 +384,22 @@ class Calendar(Resource):
 
     async def delete(self, event_id: int) -> None:
         await self.http.call("DELETE", f"/v1/calendar/{event_id}")
+
+    async def shift(
+        self,
+        project_id: int,
+        *,
+        from_: datetime | date | str,
+        to: datetime | date | str,
+        days: int,
+        statuses: builtins.list[str] | None = None,
+    ) -> ShiftOut:
+        """Move every event with ``scheduled_at`` in [from_, to] (a date: that whole day
+        in the project's zone) by ``days`` whole days, keeping its local time; published
+        and cancelled events stay (counted in ``skipped``). All or nothing."""
+        only = [EventStatus(s) for s in statuses] if statuses is not None else None
+        sent = body(ShiftBody(_time_text(from_), _time_text(to), days, only))
+        return await self._send("POST", f"/v1/projects/{project_id}/calendar/shift", ShiftOut, sent)
 
 
 class Projects(Resource):

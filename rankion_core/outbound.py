@@ -26,6 +26,8 @@ import unicodedata
 from collections.abc import Collection
 from urllib.parse import urlsplit
 
+from .rules.text import WHITE_SPACE
+
 __all__ = [
     "HTTP_SCHEMES",
     "HTTP_URL_PATTERN",
@@ -56,7 +58,7 @@ def _any_case(word: str) -> str:
 #: address, a bad port) is left to ``url_problem``.
 HTTP_URL_PATTERN = (
     f"^(?:{'|'.join(_any_case(s) for s in HTTP_SCHEMES)})://"
-    r"[^\s\x00-\x1f\\@/?#]+(?:[/?#][^\s\x00-\x1f\\]*)?$"
+    rf"[^{WHITE_SPACE}\x00-\x1f\\@/?#]+(?:[/?#][^{WHITE_SPACE}\x00-\x1f\\]*)?$"
 )
 URL_MAX = 2000
 NOT_PUBLIC = "points at a private, loopback or link-local address"

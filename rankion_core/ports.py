@@ -207,7 +207,17 @@ class ImageRepository(Protocol):
         """The team's images among ``ids`` (trashed too), in no particular order."""
         ...
 
-    async def update(self, image: Image) -> None: ...
+    async def update(self, image: Image, *, tags: bool = True) -> None:
+        """Write every field of ``image``; its tag rows too unless ``tags`` is false
+        (the caller left ``image.tags`` as read)."""
+        ...
+
+    async def toggle_favorite(self, team_id: int, image_id: int, at: datetime) -> Image | None:
+        """Flip the image's favourite flag and set ``updated_at = at`` in one statement
+        (trashed images too); the image as written, or ``None`` when the team has none
+        of that id."""
+        ...
+
     async def delete(self, team_id: int, image_id: int) -> None:
         """Remove the row for good (shares and chat sessions of it go too)."""
         ...

@@ -30,7 +30,7 @@ from cattrs.cols import is_sequence, list_structure_factory
 from cattrs.gen import make_dict_structure_fn, override
 from cattrs.preconf.orjson import OrjsonConverter, make_converter
 
-from rankion_api.common import TOO_MANY, Unset
+from rankion_api.common import TOO_MANY, Unset, json_name
 from rankion_core.errors import Invalid, LimitExceeded
 from rankion_core.rules.limits import DETAILS_MAX
 from rankion_core.rules.timeutil import iso_z
@@ -146,11 +146,6 @@ def _is_optional(tp: Any) -> bool:
         and type(None) in tp.__args__
         and Unset not in tp.__args__
     )
-
-
-def json_name(name: str) -> str:
-    """A body field named after a Python keyword ends in ``_`` (``from_`` is ``from``)."""
-    return name.removesuffix("_")
 
 
 #: ``from_`` in an error path: the body calls it ``from``

@@ -38,7 +38,9 @@ KEPT_HEADERS = ("Location",)
 PARAM = Param(
     HEADER,
     {"type": "string", "minLength": 1, "maxLength": 255},
-    "replays the first answer to the same request for 24 h; charges nothing more",
+    "replays the first answer to the same request for 24 h; charges nothing more. The "
+    "same key with a different request is 422 idempotency_key_reused; while the first "
+    "is still being answered, 409 idempotency_key_in_flight",
     where="header",
 )
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from rankion_api.common import Unset
+from rankion_api.common import Unset, json_name
 
 from .convert import INT_MAX, INT_MIN
 
@@ -59,7 +59,7 @@ class SchemaBuilder:
         properties: dict[str, Schema] = {}
         required: list[str] = []
         for f in attrs.fields(cls):
-            name = f.name.removesuffix("_")  # ``from_`` is the body's ``from``
+            name = json_name(f.name)
             properties[name] = self.field_schema(f)
             if f.default is attrs.NOTHING:
                 required.append(name)

@@ -245,7 +245,7 @@ _WHEN = {
 
 PAGING = _paging_params(limits.PER_PAGE_DEFAULT, limits.PER_PAGE_MAX)
 RANGE = (
-    Param("from", _WHEN, "inclusive; a date means from the start of that UTC day"),
+    Param("from", _WHEN, "inclusive; a date means from the start of that UTC day; after to: 422"),
     Param("to", _WHEN, "inclusive; a date means to the end of that UTC day"),
 )
 IMAGE_FILTERS = (
@@ -280,7 +280,10 @@ IMAGE_LIST = (
 )
 LOCAL_RANGE = (
     Param(
-        "from", _WHEN, "inclusive; a date means from the start of that day in the project's zone"
+        "from",
+        _WHEN,
+        "inclusive; a date means from the start of that day in the project's zone; after "
+        "to (compared as instants): 422",
     ),
     Param("to", _WHEN, "inclusive; a date means to the end of that day in the project's zone"),
 )

@@ -282,8 +282,15 @@ class Images:
         rows = (self.t.peek(i) for i in set(ids))
         return [clone(r) for r in rows if r is not None and r.team_id == team_id]
 
-    async def update(self, image: Image) -> None:
+    async def update(self, image: Image, *, tags: bool = True) -> None:
         self.t.put(image.id, image)
+
+    async def toggle_favorite(self, team_id: int, image_id: int, at: datetime) -> Image | None:
+        image: Image | None = _scoped(self.t.get(image_id), team_id)
+        if image is not None:
+            image.is_favorite, image.updated_at = not image.is_favorite, at
+            self.t.put(image_id, image)
+        return image
 
     async def delete(self, team_id: int, image_id: int) -> None:
         if _scoped(self.t.peek(image_id), team_id) is None:

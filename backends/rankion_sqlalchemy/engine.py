@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from rankion_core.errors import Invalid
 from rankion_core.rules import similar
 
-__all__ = ["create_engine", "normalise_url", "sqlite_file"]
+__all__ = ["begin_mode", "create_engine", "install_sqlite_hooks", "normalise_url", "sqlite_file"]
 
 _DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -21,6 +23,10 @@ _DRIVERS = {
     "postgresql+asyncpg": "postgresql+asyncpg",
 }
 _BEGIN_MODES = ("DEFERRED", "IMMEDIATE", "EXCLUSIVE")
+
+#: a pooled PostgreSQL connection idle at least this long is pinged before it is
+#: handed out; one in steady use is not (the ping costs three round trips)
+PING_AFTER_IDLE_SECONDS = 5.0
 
 
 def normalise_url(url: str | URL) -> URL:
@@ -40,6 +46,7 @@ def create_engine(
     *,
     busy_timeout_ms: int = 5000,
     sqlite_begin: str = "IMMEDIATE",
+    ping_after_idle: float = PING_AFTER_IDLE_SECONDS,
     **options: Any,
 ) -> AsyncEngine:
     """The engine for ``url``; ``options`` go to ``create_async_engine``.
@@ -49,18 +56,29 @@ def create_engine(
     a unit of work that reads and then writes can then never fail with "database is
     locked" half-way (a deferred one can, when another writer committed in between).
     WAL keeps readers outside units of work unblocked.
+
+    On PostgreSQL a pooled connection that sat idle ``ping_after_idle`` seconds or more
+    is pinged before use, and replaced when it is dead (a restarted server, an idle
+    timeout); one used within that time is handed out as it is.
     """
     normalised = normalise_url(url)
-    if normalised.get_backend_name() == "postgresql":
-        options.setdefault("pool_pre_ping", True)
+    postgres = normalised.get_backend_name() == "postgresql"
+    if postgres:
         _postgres_settings(options)
     engine = create_async_engine(normalised, **options)
+    if postgres and not options.get("pool_pre_ping"):
+        _install_idle_ping(engine, ping_after_idle)
     if normalised.get_backend_name() == "sqlite":
-        mode = sqlite_begin.upper()
-        if mode not in _BEGIN_MODES:
-            raise Invalid(f"sqlite_begin must be one of {', '.join(_BEGIN_MODES)}")
-        _install_sqlite_hooks(engine, busy_timeout_ms, mode)
+        install_sqlite_hooks(engine.sync_engine, busy_timeout_ms, begin_mode(sqlite_begin))
     return engine
+
+
+def begin_mode(sqlite_begin: str) -> str:
+    """``DEFERRED``, ``IMMEDIATE`` or ``EXCLUSIVE`` (any case); else ``Invalid``."""
+    mode = sqlite_begin.upper()
+    if mode not in _BEGIN_MODES:
+        raise Invalid(f"sqlite_begin must be one of {', '.join(_BEGIN_MODES)}")
+    return mode
 
 
 def _postgres_settings(options: dict[str, Any]) -> None:
@@ -69,6 +87,29 @@ def _postgres_settings(options: dict[str, Any]) -> None:
     connect_args = dict(options.get("connect_args") or {})
     settings = {"plan_cache_mode": "force_custom_plan", **connect_args.get("server_settings", {})}
     options["connect_args"] = {**connect_args, "server_settings": settings}
+
+
+def _install_idle_ping(engine: AsyncEngine, idle_seconds: float) -> None:
+    """SQLAlchemy's ``pool_pre_ping``, only for connections idle ``idle_seconds``."""
+    idle_since = "rankion_idle_since"
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connected(_dbapi_connection: Any, record: Any) -> None:
+        record.info[idle_since] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info[idle_since] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(idle_since)
+        if since is not None and time.monotonic() - since < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as dead:  # the pool drops it and connects anew
+            raise sa_exc.DisconnectionError("the pooled connection is gone") from dead
 
 
 #: the SQL function SQLite connections get for perceptual-hash distances
@@ -81,10 +122,15 @@ def _hash_distance(a: int | None, b: int | None) -> int | None:
     return similar.distance(a, b)
 
 
-def _install_sqlite_hooks(engine: AsyncEngine, busy_timeout_ms: int, mode: str) -> None:
-    """SQLAlchemy's documented recipe: the driver emits no BEGIN, we emit our own."""
+def install_sqlite_hooks(
+    engine: Engine, busy_timeout_ms: int, mode: str, *, then_busy_timeout_ms: int | None = None
+) -> None:
+    """Every SQLite connection of ``engine``: WAL, ``busy_timeout_ms``, foreign keys,
+    ``synchronous=NORMAL``, the hash distance function; and SQLAlchemy's documented
+    recipe for its transactions: the driver emits no BEGIN, we emit ``BEGIN <mode>``.
+    ``then_busy_timeout_ms``: the busy timeout once those pragmas have run."""
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -93,13 +139,18 @@ def _install_sqlite_hooks(engine: AsyncEngine, busy_timeout_ms: int, mode: str) 
             f"PRAGMA busy_timeout={int(busy_timeout_ms)}",
             "PRAGMA foreign_keys=ON",
             "PRAGMA synchronous=NORMAL",
+            *(
+                []
+                if then_busy_timeout_ms is None
+                else [f"PRAGMA busy_timeout={then_busy_timeout_ms}"]
+            ),
         ):
             cursor.execute(pragma)
         cursor.close()
         # ``similar``: SQLite has no bit count; this counts the bits two hashes differ in
         dbapi_connection.create_function(HASH_DISTANCE, 2, _hash_distance, deterministic=True)
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 

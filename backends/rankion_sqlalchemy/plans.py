@@ -18,13 +18,13 @@ match either way, and driving never walks non-matching rows).
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
 from rankion_core.ports import ImageQuery
 
 from .queries import Plan, tag_keys, tag_matches, text_matches
 from .search import query_words
+from .session import Session
 
 __all__ = ["DRIVE_LIMIT", "choose_plan"]
 
@@ -41,7 +41,7 @@ def _capped_counts(query: ImageQuery) -> list[Select[int]]:
     return [select(func.count()).select_from(sub) for sub in capped]
 
 
-async def choose_plan(session: AsyncSession, query: ImageQuery, dialect: str) -> Plan:
+async def choose_plan(session: Session, query: ImageQuery, dialect: str) -> Plan:
     if dialect != "sqlite":
         return "default"
     counts = [int(await session.scalar(stmt) or 0) for stmt in _capped_counts(query)]

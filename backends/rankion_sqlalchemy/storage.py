@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from rankion_core.errors import Unavailable
 from rankion_core.ports import GalleryReads, Storage, UnitOfWork
 
-from .engine import create_engine, sqlite_file
+from .engine import begin_mode, create_engine, sqlite_file
+from .inline import InlineSession, inline_engine
 from .pg_reads import PgReads
 from .reads import SqlReads
+from .session import Session
 from .sqlite_reads import SqliteReads
 from .uow import UNAVAILABLE_ERRORS, SqlUnitOfWork
 
@@ -42,11 +46,23 @@ class SqlStorage:
     """Units of work over one engine; ``open_storage(url)`` makes one."""
 
     def __init__(
-        self, engine: AsyncEngine, *, queue_writers: bool = True, writer_wait: float = 5.0
+        self,
+        engine: AsyncEngine,
+        *,
+        queue_writers: bool = True,
+        writer_wait: float = 5.0,
+        inline: Engine | None = None,
     ) -> None:
+        """``inline``: a SQLite file's engine for ``InlineSession`` (``inline_engine``);
+        units of work then run on the calling thread, ``engine`` serves the rest."""
         self.engine = engine
         self.dialect = engine.dialect.name
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self.inline_engine = inline
+        self._sessions: Callable[[], Session] = (
+            async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+            if inline is None
+            else partial(InlineSession, inline, writer_wait)
+        )
         #: SQLite (whose units of work begin IMMEDIATE unless told otherwise): this
         #: process's units of work take the write lock one after another
         queued = queue_writers and self.dialect == "sqlite"
@@ -87,6 +103,8 @@ class SqlStorage:
             await self._sqlite_reads.close()
         if self._pg_reads is not None:
             await self._pg_reads.close()
+        if self.inline_engine is not None:
+            self.inline_engine.dispose()
         await self.engine.dispose()
 
 
@@ -94,10 +112,21 @@ def open_storage(url: str, **options: Any) -> SqlStorage:
     """``sqlite:///path.db``, ``postgresql://…`` (drivers are normalised to aiosqlite
     and asyncpg). ``options``: ``busy_timeout_ms`` and ``sqlite_begin`` for SQLite,
     anything else goes to ``create_async_engine`` (``pool_size``, ``connect_args``, …).
+
+    The units of work of a SQLite file that begin ``IMMEDIATE`` or ``EXCLUSIVE`` (the
+    default) run inline with the stdlib driver (``inline``); deferred ones (which may
+    have to wait for the write lock half-way) and in-memory databases on aiosqlite.
     """
-    deferred = str(options.get("sqlite_begin", "IMMEDIATE")).upper() == "DEFERRED"
-    wait = int(options.get("busy_timeout_ms", 5000)) / 1000
-    return SqlStorage(create_engine(url, **options), queue_writers=not deferred, writer_wait=wait)
+    mode = begin_mode(str(options.get("sqlite_begin", "IMMEDIATE")))
+    busy_timeout_ms = int(options.get("busy_timeout_ms", 5000))
+    engine = create_engine(url, **options)
+    path = sqlite_file(engine.url)
+    inline = None
+    if path is not None and mode != "DEFERRED":
+        inline = inline_engine(path, busy_timeout_ms=busy_timeout_ms, begin=mode)
+    return SqlStorage(
+        engine, queue_writers=mode != "DEFERRED", writer_wait=busy_timeout_ms / 1000, inline=inline
+    )
 
 
 if TYPE_CHECKING:  # mypy proves the ports are implemented, structurally

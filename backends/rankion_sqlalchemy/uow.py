@@ -1,13 +1,13 @@
-"""One unit of work: one ``AsyncSession``, one transaction, every repository."""
+"""One unit of work: one session, one transaction, every repository."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rankion_core import ports
 from rankion_core.errors import RankionError, Unavailable
@@ -30,6 +30,7 @@ from .repositories import (
 )
 from .repositories.feeds import CalendarFeedRepo
 from .repositories.webhooks import WebhookRepo
+from .session import Session
 
 __all__ = ["UNAVAILABLE_ERRORS", "SqlUnitOfWork"]
 
@@ -48,6 +49,9 @@ class SqlUnitOfWork:
 
     Database outages surface as ``rankion_core.errors.Unavailable`` when the block is
     left, so the server answers 503 and a worker retries.
+
+    ``sessions`` makes the session: an ``AsyncSession``, or on a SQLite file an
+    ``InlineSession`` (``inline``: the statements run on the calling thread).
 
     On SQLite every unit of work takes the database's write lock when it begins
     (``BEGIN IMMEDIATE``), so only one runs at a time anyway; ``writer`` makes the
@@ -77,19 +81,19 @@ class SqlUnitOfWork:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        sessions: Callable[[], Session],
         dialect: str,
         writer: asyncio.Lock | None = None,
         writer_wait: float = 5.0,
     ) -> None:
         self._sessions = sessions
         self._dialect = dialect
-        self._session: AsyncSession | None = None
+        self._session: Session | None = None
         self._writer = writer
         self._writer_wait = writer_wait
 
     @property
-    def session(self) -> AsyncSession:
+    def session(self) -> Session:
         if self._session is None:
             raise RuntimeError("use the unit of work as `async with storage.unit_of_work()`")
         return self._session

@@ -7,9 +7,13 @@ from collections.abc import Iterable
 from ..errors import Invalid
 from . import limits
 
+#: what ``str.isspace`` (and so ``str.strip``) counts as white space, as the body of a
+#: regex character class. Spelled out because a JSON Schema pattern is read as ECMA-262,
+#: whose ``\s`` is not Python's: it leaves out U+001C..U+001F and U+0085 and takes U+FEFF.
+#: Both engines read this class alike.
+WHITE_SPACE = r"\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 #: "not blank" as a JSON Schema pattern: at least one character that trimming keeps
-#: (``str.strip`` removes what Python's ``\s`` matches)
-NOT_BLANK = r"\S"
+NOT_BLANK = f"[^{WHITE_SPACE}]"
 
 
 def check_length(field: str, value: str, *, low: int, high: int) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from attrs import evolve
 
 from .accounts import Accounts, IssuedToken, TokenView
-from .calendar import Calendar, Shift, ShiftResult
+from .calendar import Calendar, Shift, ShiftResult, ZonedEvent
 from .chat import Chat
 from .creation import Creation, EditRequest, GenerateRequest, Queued, QueuedImage
 from .deps import Deps
@@ -59,6 +59,7 @@ __all__ = [
     "TokenView",
     "VariantView",
     "Webhooks",
+    "ZonedEvent",
 ]
 
 

@@ -51,6 +51,15 @@ class ShiftResult:
     skipped: int
 
 
+@define(frozen=True)
+class ZonedEvent:
+    """An event and its project's time zone (an answer shows its local time), read in
+    the event's own unit of work."""
+
+    event: CalendarEvent
+    zone: ZoneInfo
+
+
 class Calendar:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
@@ -79,26 +88,30 @@ class Calendar:
             items, total = await uow.events.list(query)
         return Page(items, query.page, query.per_page, total)
 
-    async def create(self, actor: Actor, project_id: int, draft: EventDraft) -> CalendarEvent:
+    async def create(self, actor: Actor, project_id: int, draft: EventDraft) -> ZonedEvent:
         event = new_event(
             draft, team_id=actor.team_id, project_id=project_id, now=self.deps.clock.now()
         )
         async with self.deps.storage.unit_of_work() as uow:
-            await self._project(uow, actor, project_id)
+            project = await self._project(uow, actor, project_id)
             await self._check_article(actor, project_id, event.article_id)
             await uow.events.add(event)
             await emit(self.deps, uow, actor.team_id, CHANGED, event_data(event, "created"))
             await uow.commit()
-        return event
+        return ZonedEvent(event, zone_of(project.time_zone))
 
-    async def get(self, actor: Actor, event_id: int) -> CalendarEvent:
+    async def _zoned(self, uow: UnitOfWork, actor: Actor, event: CalendarEvent) -> ZonedEvent:
+        project = await self._project(uow, actor, event.project_id)
+        return ZonedEvent(event, zone_of(project.time_zone))
+
+    async def get(self, actor: Actor, event_id: int) -> ZonedEvent:
         async with self.deps.storage.unit_of_work() as uow:
             event = await uow.events.get(actor.team_id, event_id)
-        if event is None:
-            raise NotFound("event")
-        return event
+            if event is None:
+                raise NotFound("event")
+            return await self._zoned(uow, actor, event)
 
-    async def update(self, actor: Actor, event_id: int, change: EventChange) -> CalendarEvent:
+    async def update(self, actor: Actor, event_id: int, change: EventChange) -> ZonedEvent:
         async with self.deps.storage.unit_of_work() as uow:
             event = await uow.events.get(actor.team_id, event_id)
             if event is None:
@@ -109,8 +122,9 @@ class Calendar:
                 await self._check_article(actor, event.project_id, event.article_id)
             await uow.events.update(event)
             await emit(self.deps, uow, actor.team_id, CHANGED, event_data(event, "updated"))
+            zoned = await self._zoned(uow, actor, event)  # before the commit: one transaction
             await uow.commit()
-        return event
+        return zoned
 
     async def delete(self, actor: Actor, event_id: int) -> None:
         async with self.deps.storage.unit_of_work() as uow:

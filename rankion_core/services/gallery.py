@@ -150,17 +150,19 @@ class Gallery:
             if tags is not None:
                 image.tags = tags
             image.updated_at = now
-            await uow.images.update(image)
+            await uow.images.update(image, tags=tags is not None)
             (view,) = await self._views(uow, actor, [image])  # before the commit: one transaction
             await uow.commit()
         return view
 
     async def toggle_favorite(self, actor: Actor, image_id: int) -> Image:
+        """One statement: flip the flag where the row is (no read first)."""
+        if not 0 < image_id <= ID_MAX:
+            raise NotFound("image")
         async with self.deps.storage.unit_of_work() as uow:
-            image = await get_image(uow, actor, image_id)
-            image.is_favorite = not image.is_favorite
-            image.updated_at = self.deps.clock.now()
-            await uow.images.update(image)
+            image = await uow.images.toggle_favorite(actor.team_id, image_id, self.deps.clock.now())
+            if image is None:
+                raise NotFound("image")
             await uow.commit()
         return image
 
@@ -169,7 +171,7 @@ class Gallery:
         async with self.deps.storage.unit_of_work() as uow:
             image = await get_image(uow, actor, image_id)
             if trash.soft_delete(image, self.deps.clock.now()):
-                await uow.images.update(image)
+                await uow.images.update(image, tags=False)
                 await uow.commit()
         self.resolved.forget_images((image.id,))
         return image
@@ -178,7 +180,7 @@ class Gallery:
         async with self.deps.storage.unit_of_work() as uow:
             image = await get_image(uow, actor, image_id)
             trash.restore(image, self.deps.clock.now())
-            await uow.images.update(image)
+            await uow.images.update(image, tags=False)
             (view,) = await self._views(uow, actor, [image])
             await uow.commit()
         return view
@@ -276,5 +278,5 @@ async def _hard_delete(uow: UnitOfWork, image: Image, now: datetime) -> None:
         return
     family = await uow.images.tree(current.team_id, current.tree_root)
     for moved in tree.detach_for_delete(family, current, now):
-        await uow.images.update(moved)
+        await uow.images.update(moved, tags=False)
     await uow.images.delete(current.team_id, current.id)

@@ -191,7 +191,7 @@ class Jobs:
         )
         if image is not None:
             image.credits_charged = 0
-            await uow.images.update(image)
+            await uow.images.update(image, tags=False)
         return cost
 
     async def _set_image(
@@ -202,7 +202,7 @@ class Jobs:
         if image is not None:
             image.processing_status, image.error = status, error
             image.updated_at = self.deps.clock.now()
-            await uow.images.update(image)
+            await uow.images.update(image, tags=False)
         return image
 
     async def _drop_mask(self, job: Job) -> None:
@@ -324,7 +324,7 @@ class Jobs:
             if not await uow.jobs.finish(job, job.attempts):
                 await self._discard(written)
                 raise LeaseLost  # a newer attempt owns the job
-            await uow.images.update(image)
+            await uow.images.update(image, tags=False)
             # webhooks: queued in the transaction that makes the image ready
             await emit(
                 self.deps, uow, job.team_id, WebhookEvent.IMAGE_READY, image_data(image, job.id)

@@ -16,7 +16,7 @@ from rankion_api.calendar import (
 )
 from rankion_api.common import WarningOut, given
 from rankion_core.errors import Invalid
-from rankion_core.models import Actor, CalendarEvent
+from rankion_core.models import CalendarEvent
 from rankion_core.rules.calendar import EventChange, EventDraft, advice
 from rankion_core.services import Shift
 
@@ -32,12 +32,6 @@ routes = web.RouteTableDef()
 TAG = "calendar"
 PROJECT_EVENTS = f"/v1/projects/{seg('project')}/calendar"
 EVENT = f"/v1/calendar/{seg('id')}"
-
-
-async def _out(request: web.Request, who: Actor, event: CalendarEvent) -> EventOut:
-    """The event as answered: ``scheduled_local`` in its project's zone."""
-    zone = await rankion(request).calendar.zone(who, event.project_id)
-    return render.event(event, zone)
 
 
 def _warnings(request: web.Request, event: CalendarEvent) -> list[WarningOut]:
@@ -59,7 +53,8 @@ WARNINGS_DOC = (
     paged=True,
     params=CALENDAR_LIST,
     description="Ordered by scheduled_at (nulls last), then id. A date in from/to is a "
-    "whole day in the project's time zone; unscheduled=true lists the undated ideas.",
+    "whole day in the project's time zone; unscheduled=true lists the undated ideas. "
+    "from after to (compared once both are instants in that zone) is 422.",
 )
 async def list_events(request: web.Request) -> web.StreamResponse:
     who, calendar = actor(request), rankion(request).calendar
@@ -89,19 +84,20 @@ async def create_event(request: web.Request) -> web.StreamResponse:
         article_id=body.article_id,
         notes=body.notes,
     )
-    who = actor(request)
-    event = await rankion(request).calendar.create(who, path_id(request, "project"), draft)
-    out = await _out(request, who, event)
+    zoned = await rankion(request).calendar.create(
+        actor(request), path_id(request, "project"), draft
+    )
+    event = zoned.event
     warnings = _warnings(request, event)
+    out = render.event(event, zoned.zone)
     return ok(out, status=201, location=f"/v1/calendar/{event.id}", warnings=warnings)
 
 
 @routes.get(EVENT, allow_head=False)
 @operation("Read an event", TAG, response=EventOut)
 async def get_event(request: web.Request) -> web.StreamResponse:
-    who = actor(request)
-    event = await rankion(request).calendar.get(who, path_id(request))
-    return ok(await _out(request, who, event))
+    zoned = await rankion(request).calendar.get(actor(request), path_id(request))
+    return ok(render.event(zoned.event, zoned.zone))
 
 
 def _change(body: UpdateEventBody) -> EventChange:
@@ -131,9 +127,10 @@ def _change(body: UpdateEventBody) -> EventChange:
     "(409 event_published)." + WARNINGS_DOC,
 )
 async def update_event(request: web.Request) -> web.StreamResponse:
-    change, who = _change(await parse(request, UpdateEventBody)), actor(request)
-    event = await rankion(request).calendar.update(who, path_id(request), change)
-    return ok(await _out(request, who, event), warnings=_warnings(request, event))
+    change = _change(await parse(request, UpdateEventBody))
+    zoned = await rankion(request).calendar.update(actor(request), path_id(request), change)
+    out = render.event(zoned.event, zoned.zone)
+    return ok(out, warnings=_warnings(request, zoned.event))
 
 
 @routes.delete(EVENT)
@@ -153,7 +150,9 @@ async def delete_event(request: web.Request) -> web.StreamResponse:
     "of the project's time zone, keeping its wall-clock time across DST changes (a time "
     "that does not exist on the new day moves forward by the gap). Published and "
     "cancelled events never move (counted in skipped). All or nothing; each moved "
-    "event sends calendar.event.changed.",
+    "event sends calendar.event.changed. from after to (compared once both are instants "
+    "in the project's zone) is 422, and so is a move that would take an event outside "
+    "years 1..9999.",
 )
 async def shift_events(request: web.Request) -> web.StreamResponse:
     who, calendar = actor(request), rankion(request).calendar
@@ -176,7 +175,8 @@ async def shift_events(request: web.Request) -> web.StreamResponse:
     listed=True,
     params=CALENDAR_DAYS,
     description="One row per day of the project's time zone that has events in "
-    "[from, to] (at most 366 days), with the count per status.",
+    "[from, to], with the count per status. from after to, or a range of more than 366 "
+    "days (compared once both are instants in the project's zone), is 422.",
 )
 async def event_days(request: web.Request) -> web.StreamResponse:
     who, calendar = actor(request), rankion(request).calendar

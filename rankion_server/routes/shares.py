@@ -29,7 +29,8 @@ SHARE = f"/v1/images/{seg('id')}/share"
     errors=(409,),
     extra={"created_status": 201},
     description="Returns the active share (200) or makes one (201). expires_at in the "
-    "body sets the expiry of a new or the existing share.",
+    "body sets the expiry of a new or the existing share; one that is not in the future "
+    "is 422.",
 )
 async def create_share(request: web.Request) -> web.StreamResponse:
     body = await parse(request, ShareBody, optional=True)
@@ -47,7 +48,8 @@ async def create_share(request: web.Request) -> web.StreamResponse:
     TAG,
     response=ShareOut,
     body=ShareExpiryBody,
-    description="404 when the image has no active share.",
+    description="404 when the image has no active share; an expires_at that is not in "
+    "the future is 422.",
 )
 async def change_expiry(request: web.Request) -> web.StreamResponse:
     body = await parse(request, ShareExpiryBody)

@@ -26,8 +26,11 @@ from .common import path_id, seg
 routes = web.RouteTableDef()
 TAG = "webhooks"
 SIGNING = (
-    "Every delivery is a POST of {id, type, created_at, data} signed with the webhook's "
-    "secret: Rankion-Signature: t=<unix>,v1=<hex HMAC-SHA256 of t + '.' + body>."
+    "Every delivery is a POST of {id, type, created_at, data} signed twice with the "
+    "webhook's secret: the Standard Webhooks headers (webhook-id, webhook-timestamp, "
+    "webhook-signature: v1,<base64 HMAC-SHA256 of id + '.' + timestamp + '.' + body, keyed "
+    "with the base64 after whsec_>) and Rankion-Signature: t=<unix>,v1=<hex HMAC-SHA256 "
+    "of t + '.' + body, keyed with the whole secret>."
 )
 
 
@@ -69,7 +72,9 @@ async def list_webhooks(request: web.Request) -> web.StreamResponse:
     response=WebhookCreatedOut,
     body=CreateWebhookBody,
     headers=("Location",),
-    description=SIGNING + " A team may have 20 webhooks (a setting): past it, 422 limit_exceeded.",
+    description=SIGNING + " A URL whose host is private, loopback or link-local (in any "
+    "spelling, or localhost) is 422, as is one that does not match the url pattern. A team "
+    "may have 20 webhooks (a setting): past it, 422 limit_exceeded.",
 )
 async def create_webhook(request: web.Request) -> web.StreamResponse:
     body = await parse(request, CreateWebhookBody)

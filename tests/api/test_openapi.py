@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
+import sys
+import unicodedata
 from datetime import datetime
 from typing import Any
 
 import pytest
 from jsonschema.validators import Draft202012Validator
 from openapi_spec_validator import validate
+
+from rankion_core.outbound import HTTP_URL_PATTERN, url_problem
+from rankion_core.rules.text import NOT_BLANK
 
 from .conftest import Api
 
@@ -218,3 +224,73 @@ async def test_the_preview_event_is_documented(document: dict[str, Any]) -> None
     assert media["x-events"]["preview"] == {"$ref": "#/components/schemas/PreviewEvent"}
     preview = document["components"]["schemas"]["PreviewEvent"]
     assert set(preview["required"]) == {"index", "url"}
+
+
+async def test_output_compression_needs_a_compressible_format_in_the_document_too(
+    api: Api, document: dict[str, Any]
+) -> None:
+    """png (the default format) has no compression level: the schema says so, and the
+    server answers as the schema does."""
+    schema = {"$ref": "#/components/schemas/GenerateImageBody"}
+    validator = _schema_validator(document, schema)
+    cases = [
+        ({"prompt": "x", "output_compression": 50}, False),
+        ({"prompt": "x", "output_compression": 50, "output_format": "png"}, False),
+        ({"prompt": "x", "output_compression": 50, "output_format": None}, False),
+        ({"prompt": "x", "output_compression": 50, "output_format": "webp"}, True),
+        ({"prompt": "x", "output_compression": None}, True),
+        ({"prompt": "x", "output_format": "png"}, True),
+    ]
+    for body, valid in cases:
+        assert validator.is_valid(body) is valid, body
+        answer = await api.post("/v1/generate/image", body)
+        assert answer.status == (202 if valid else 422), (body, answer.body)
+
+
+async def test_rules_no_schema_holds_are_in_the_operations_descriptions(
+    document: dict[str, Any],
+) -> None:
+    """A schema-valid request the server refuses is refused for a reason its operation
+    states (the fuzz run's "schema-valid request rejected" cases)."""
+    paths = document["paths"]
+
+    def described(path: str, method: str) -> str:
+        operation = paths[path][method]
+        return " ".join([operation.get("description", ""), json.dumps(operation)])
+
+    calendar = "/v1/projects/{project}/calendar"
+    for path, method in ((calendar, "get"), (f"{calendar}/days", "get")):
+        assert "from after to" in described(path, method), path
+    assert "from after to" in described(f"{calendar}/shift", "post")
+    assert "366 days" in described(f"{calendar}/days", "get")
+    for path in ("/v1/images", "/v1/projects/{project}/images"):
+        assert "after to: 422" in described(path, "get"), path
+    session = document["components"]["schemas"]["EditImageBody"]["properties"]["edit_session_id"]
+    assert "another variant tree is 422" in session["description"]
+    for method in ("post", "patch"):
+        assert "not in the future is 422" in described("/v1/images/{id}/share", method)
+    webhooks = described("/v1/webhooks", "post")
+    assert "private, loopback or link-local" in webhooks and "webhook-signature" in webhooks
+    assert "idempotency_key_reused" in described("/v1/generate/image", "post")
+    assert "whether or not the project had" in described(f"{calendar}/feed-token", "delete")
+
+
+def test_patterns_read_alike_in_json_schema_and_in_the_server() -> None:
+    """A JSON Schema pattern is ECMA-262 (jsonschema_rs reads it so, as the fuzzer does),
+    whose ``\\s`` is not Python's: "not blank" and the URL's "no white space" are spelled
+    out, so that a value matches the document exactly when the server takes it."""
+    ecma = pytest.importorskip("jsonschema_rs")
+    not_blank = ecma.validator_for({"type": "string", "pattern": NOT_BLANK})
+    url = ecma.validator_for({"type": "string", "pattern": HTTP_URL_PATTERN})
+    spaces = []
+    for point in range(sys.maxunicode + 1):
+        if 0xD800 <= point <= 0xDFFF:  # surrogates are no text
+            continue
+        char = chr(point)
+        assert not_blank.is_valid(f" {char} ") == bool(char.strip()), hex(point)
+        if char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Zs"):
+            spaces.append(char)
+    assert "\x1f" in spaces and "\ufeff" in spaces
+    for char in spaces:
+        sent = f"https://hooks.example.com/in{char}x"
+        assert url.is_valid(sent) == (url_problem(sent, allow_private=True) is None), hex(ord(char))

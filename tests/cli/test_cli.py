@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -285,3 +286,19 @@ def test_exit_codes_are_the_documented_three(
     err = capsys.readouterr().err
     assert sum("error: " in line for line in lines(err)) == 6  # one line per refusal
     assert "Traceback" not in err
+
+
+def test_a_server_that_does_not_answer_is_one_plain_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The client commands say where they looked, as a refusal: no type name, no hint at
+    a traceback."""
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    assert main(["images", "list", "--url", url, "--token", "rk_x"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and len(lines(err)) == 1
+    assert err.startswith(f"rankion: error: cannot reach {url} (")
+    assert f"is the server running at {url}?" in err
+    assert "ServerUnreachable" not in err and "RANKION_DEBUG" not in err

@@ -136,11 +136,13 @@ def plans(seeded: SqlStorage) -> Plans:
             if statement.lstrip().upper().startswith(("SELECT", "WITH", "UPDATE")):
                 sent.append((statement, params))
 
-        event.listen(seeded.engine.sync_engine, "before_cursor_execute", capture)
+        # units of work on a SQLite file run on its inline engine
+        engine = seeded.inline_engine or seeded.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", capture)
         try:
             await action(seeded)
         finally:
-            event.remove(seeded.engine.sync_engine, "before_cursor_execute", capture)
+            event.remove(engine, "before_cursor_execute", capture)
         return [await _explain(seeded, statement, params) for statement, params in sent]
 
     return run

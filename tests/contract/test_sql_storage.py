@@ -9,6 +9,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, StatementError
@@ -19,6 +20,8 @@ from rankion_core.ports import ImageQuery
 from rankion_core.testing.builders import T0, add_images, at, image, job, make_team, two_teams
 from rankion_sqlalchemy import SqlStorage, open_storage, plans
 from rankion_sqlalchemy.engine import normalise_url
+
+from .backends import POSTGRES_URL, postgres_options
 
 
 @pytest.mark.parametrize(
@@ -197,5 +200,44 @@ async def test_both_sqlite_plans_for_match_filters_agree(
             12,
         )
         assert await listed(q="no1", tags=("sky",)) == ([made[11].id, made[10].id, made[1].id], 3)
+    finally:
+        await storage.close()
+
+
+def _postgres(schema: str, **options: Any) -> SqlStorage:
+    assert POSTGRES_URL is not None
+    return open_storage(POSTGRES_URL, **postgres_options(schema), **options)
+
+
+async def _backend_pid(storage: SqlStorage) -> int:
+    async with storage.unit_of_work() as uow:
+        return int((await uow.session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+
+async def test_postgres_connections_in_steady_use_are_not_pinged(
+    postgres_schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = _postgres(postgres_schema, ping_after_idle=3600)
+    pings: list[object] = []
+    monkeypatch.setattr(storage.engine.dialect, "do_ping", pings.append)
+    try:
+        for _ in range(3):
+            await _backend_pid(storage)
+    finally:
+        await storage.close()
+    assert pings == []  # the pool's pre-ping is three round trips per unit of work
+
+
+async def test_postgres_replaces_an_idle_connection_found_dead(postgres_schema: str) -> None:
+    storage = _postgres(postgres_schema, ping_after_idle=0)
+    try:
+        pid = await _backend_pid(storage)  # its connection is back in the pool
+        assert POSTGRES_URL is not None
+        other = await asyncpg.connect(POSTGRES_URL)
+        try:
+            await other.execute("SELECT pg_terminate_backend($1)", pid)
+        finally:
+            await other.close()
+        assert await _backend_pid(storage) != pid
     finally:
         await storage.close()

@@ -13,14 +13,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 BLOCK = re.compile(r"```python\n(.*?)```", re.S)
+#: a block that needs a running server: ``tests/e2e/test_docs_shell.py`` runs it
+SERVED = re.compile(r"<!-- run against a server -->\n```python\n(.*?)```", re.S)
 EXAMPLE = re.compile(r"<!-- example: (\S+) -->\n```python\n(.*?)```", re.S)
 
 
 def blocks() -> list[tuple[str, str]]:
     found = []
     for page in sorted(DOCS.glob("*.md")):
+        served = set(SERVED.findall(page.read_text()))
         for n, code in enumerate(BLOCK.findall(page.read_text())):
-            if "asyncio.run(" in code or "if __name__" in code:
+            if ("asyncio.run(" in code or "if __name__" in code) and code not in served:
                 found.append((f"{page.name}#{n}", code))
     return found
 

@@ -7,7 +7,7 @@ processes: ``rankion serve --no-workers`` and a separate ``rankion worker``.
 - A receiver on 127.0.0.1 gets a signed ``image.ready``; one that fails twice gets it
   on the third try, and the deliveries record all three attempts.
 - ``rankion images generate --wait -o`` (with progress), ``images list/edit/trash/
-  restore/share/unshare/export``, ``calendar list/create/update`` and ``credits
+  restore/share/unshare/export``, ``calendar list/create/update/shift`` and ``credits
   balance`` work against the server.
 """
 
@@ -187,9 +187,10 @@ def _more_cli_commands(url: str, project: int, env: dict[str, str]) -> None:
     def last(*args: str) -> str:
         return run(*args).stdout.strip().splitlines()[-1]
 
-    made = run("images", "generate", "a red kite", "--title", "Kite", "--wait")
+    made = run("images", "generate", "a red kite", "--title", "Kite", "--tag", "bird", "--wait")
     kite = made.stdout.strip().splitlines()[-1]
     assert "attempt 1" in made.stderr and "succeeded" in made.stderr
+    assert json.loads(last("images", "get", kite))["tags"] == ["bird"]
     found = json.loads(last("images", "list", "--q", "kite", "--json"))["images"]
     assert [str(i["id"]) for i in found] == [kite] and found[0]["created_at"].endswith("Z")
     variant = last("images", "edit", kite, "at dawn", "--wait")
@@ -208,6 +209,12 @@ def _more_cli_commands(url: str, project: int, env: dict[str, str]) -> None:
     )
     changed = json.loads(last("calendar", "update", event, "--status", "scheduled", "--json"))
     assert changed["status"] == "scheduled" and changed["scheduled_at"] == "2027-05-15T07:00:00Z"
+    week = ("--from", "2027-05-15", "--to", "2027-05-15", "--days", "7")
+    assert last("calendar", "shift", str(project), *week) == "1"
+    events = json.loads(last("calendar", "list", str(project), "--json"))["events"]
+    assert [e["scheduled_at"] for e in events if str(e["id"]) == event] == ["2027-05-22T07:00:00Z"]
+    only_ideas = run("calendar", "shift", str(project), *week, "--status", "idea", "--json")
+    assert json.loads(only_ideas.stdout) == {"moved": 0, "skipped": 0}
     balance = int(last("credits", "balance"))
     assert json.loads(last("credits", "balance", "--json")) == {"balance": balance}
     late = run(

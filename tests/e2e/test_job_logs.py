@@ -11,7 +11,18 @@ from typing import Any
 import aiohttp
 import pytest
 
-from .support import Api, Process, Server, Tenant, bootstrap, expect, free_port, poll, serve
+from .support import (
+    Api,
+    Process,
+    Server,
+    Tenant,
+    bootstrap,
+    expect,
+    free_port,
+    generate,
+    poll,
+    serve,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -150,3 +161,32 @@ async def test_the_plain_format_says_the_same(server: Server, api: Api) -> None:
     line = await poll(logged, within=60)
     assert "rankion.jobs" in line and "INFO" in line
     assert f"kind=generate team={server.tenant.team_id} image={queued['image_id']}" in line
+
+
+async def test_access_lines_show_the_path_and_never_a_secret(server: Server, api: Api) -> None:
+    """The access log of the real process: the path as requested beside its route, no
+    query string, no share or feed token, and ``route=-`` for a path that names nothing."""
+    image = (await generate(api, "a logged path"))["id"]
+    share = (await api.ok("POST", f"/v1/images/{image}/share", status=201))["data"]["token"]
+    project = server.tenant.project_id
+    feed = await api.ok("POST", f"/v1/projects/{project}/calendar/feed-token", status=201)
+    await api.get("/v1/images?q=secret-search")
+    await api.get(f"/v1/images/{image}")
+    await api.get("/v1/no/such/thing")
+    await api.get(f"/s/{share}")
+    await api.get(feed["data"]["url"])
+
+    def line(words: str) -> str:
+        found = [raw for raw in server.process.log().splitlines() if words in raw]
+        return found[-1] if found else ""
+
+    async def logged() -> bool:
+        return bool(line(f"path=/v1/projects/{project}/calendar.ics ")) and bool(line("/s/"))
+
+    await poll(logged, what="the access lines")
+    assert "route=- status=404" in line("path=/v1/no/such/thing ")
+    assert "route=/s/{token} status=200" in line("path=/s/… ")
+    assert "route=/v1/images/{id} status=200" in line(f"path=/v1/images/{image} ")
+    assert "route=/v1/images status=200" in line("path=/v1/images ")
+    log = server.process.log()
+    assert share not in log and feed["data"]["token"] not in log and "secret-search" not in log

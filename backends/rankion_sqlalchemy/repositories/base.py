@@ -8,12 +8,12 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import ColumnElement, Table, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable, Select
 from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
 
 from ..queries import Condition
 from ..rows import EntityRows, table_of, values_of
+from ..session import Session
 
 __all__ = ["Repository"]
 
@@ -27,7 +27,7 @@ class Repository:
     and only an explicit ``add`` or ``update`` writes.
     """
 
-    def __init__(self, session: AsyncSession, dialect: str) -> None:
+    def __init__(self, session: Session, dialect: str) -> None:
         self.session = session
         self.dialect = dialect
 

@@ -56,10 +56,22 @@ class ImageRepo(Repository):
         stmt = _IMAGE.select().where(_c.team_id == team_id, wanted).order_by(_c.id)
         return await self._all(_IMAGE, stmt)
 
-    async def update(self, image: Image) -> None:
+    async def update(self, image: Image, *, tags: bool = True) -> None:
         where = (_c.id == image.id, _c.team_id == image.team_id)
-        if await self._update_row(images, image, *where, search_text=image_search_text(image)):
+        written = await self._update_row(
+            images, image, *where, search_text=image_search_text(image)
+        )
+        if written and tags:
             await self._write_tags(image, replace=True)
+
+    async def toggle_favorite(self, team_id: int, image_id: int, at: datetime) -> Image | None:
+        stmt = (
+            update(images)
+            .where(_c.team_id == team_id, _c.id == image_id)
+            .values(is_favorite=~_c.is_favorite, updated_at=at)
+            .returning(*_IMAGE.columns)
+        )
+        return await self._returned(_IMAGE, stmt)
 
     async def _write_tags(self, image: Image, *, replace: bool) -> None:
         rows = tag_rows(image)

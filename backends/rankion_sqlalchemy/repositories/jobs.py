@@ -39,11 +39,15 @@ class JobRepo(Repository):
         return await self._add(job, lane=lane.value)
 
     async def _turn(self, lane: Lane, team_id: int) -> int:
-        """The next turn of ``team_id`` in ``lane``: two probes of the turn indexes."""
+        """The next turn of ``team_id`` in ``lane``: two probes of the turn indexes,
+        in one statement."""
         floor = select(_c.turn).where(ACTIVE_JOB, _c.lane == lane.value)
         last = select(_c.turn).where(ACTIVE_JOB, _c.team_id == team_id, _c.lane == lane.value)
-        low = await self.session.scalar(floor.order_by(_c.turn).limit(1))
-        high = await self.session.scalar(last.order_by(_c.turn.desc()).limit(1))
+        probes = select(
+            floor.order_by(_c.turn).limit(1).scalar_subquery(),
+            last.order_by(_c.turn.desc()).limit(1).scalar_subquery(),
+        )
+        low, high = (await self.session.execute(probes)).one()
         return next_turn(low, high)
 
     async def get(self, team_id: int, job_id: int) -> Job | None:

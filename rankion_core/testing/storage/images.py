@@ -122,6 +122,34 @@ class ImagesContract(StorageFixtures):
         assert stored.processing_status is ProcessingStatus.FAILED
         assert (await listed(storage, team, tags=("storm",)))[0] == [img.id]
 
+    async def test_toggle_favorite_flips_the_flag_in_place(self, storage: Storage) -> None:
+        team, other = await two_teams(storage)
+        (img,) = await add_images(storage, image(team, tags=["sea"], title="Kept"))
+        async with storage.unit_of_work() as uow:
+            flipped = await uow.images.toggle_favorite(team, img.id, at(7))
+            assert await uow.images.toggle_favorite(other, img.id, at(7)) is None
+            assert await uow.images.toggle_favorite(team, img.id + 1000, at(7)) is None
+            await uow.commit()
+        assert flipped is not None
+        assert (flipped.is_favorite, flipped.updated_at) == (True, at(7))
+        assert (flipped.title, flipped.tags) == ("Kept", ["sea"])
+        assert await get(storage, team, img.id) == flipped
+        assert (await listed(storage, team, favorite=True))[0] == [img.id]
+        async with storage.unit_of_work() as uow:
+            back = await uow.images.toggle_favorite(team, img.id, at(8))
+            await uow.commit()
+        assert back is not None and not back.is_favorite
+
+    async def test_update_without_tags_keeps_the_tag_rows(self, storage: Storage) -> None:
+        team, _ = await two_teams(storage)
+        (img,) = await add_images(storage, image(team, tags=["sea"]))
+        img.title = "Renamed"  # as added: its tags are the stored ones
+        async with storage.unit_of_work() as uow:
+            await uow.images.update(img, tags=False)
+            await uow.commit()
+        assert await get(storage, team, img.id) == img
+        assert (await listed(storage, team, tags=("sea",)))[0] == [img.id]
+
     async def test_update_of_the_added_object_itself(self, storage: Storage) -> None:
         team, _ = await two_teams(storage)
         async with storage.unit_of_work() as uow:
