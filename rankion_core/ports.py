@@ -263,7 +263,9 @@ class ImageRepository(Protocol):
     ) -> tuple[builtins.list[tuple[Image, int]], int]:
         """The team's live images with a ``phash`` within ``max_distance`` bits of
         ``phash`` (``exclude_id`` left out), closest first, ties by id: one page of
-        ``(image, distance)`` and the total."""
+        ``(image, distance)`` and the total. However a backend narrows the search
+        (``rules.similar``'s hash bands, say), the answer is the one comparing every
+        hash gives; ``testing.storage.similar`` checks that."""
         ...
 
 

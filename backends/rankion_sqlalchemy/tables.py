@@ -18,6 +18,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    ColumnElement,
     ForeignKey,
     Index,
     Integer,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    literal_column,
     text,
 )
 
@@ -38,10 +40,11 @@ from rankion_core.models import (
     JobStatus,
     ProcessingStatus,
 )
+from rankion_core.rules.similar import BAND_MASK, BAND_SHIFTS
 
 from .types import StrEnumType, UTCDateTime
 
-__all__ = ["ACTIVE_JOB_STATUSES", "dialect_allows", "metadata"]
+__all__ = ["ACTIVE_JOB_STATUSES", "dialect_allows", "metadata", "phash_band"]
 
 metadata = MetaData(
     naming_convention={
@@ -239,6 +242,29 @@ images = Table(
     ).ddl_if(dialect="postgresql"),
     sqlite_autoincrement=True,
 )
+
+
+def phash_band(shift: int) -> ColumnElement[int]:
+    """``(phash >> shift) & 65535``: one hash band (``rules.similar.band``), as its
+    index has it. The numbers are literal SQL, not parameters: both databases use an
+    index on an expression only for a query that spells the same expression."""
+    shifted = images.c.phash.op(">>")(literal_column(str(shift)))
+    return shifted.op("&")(literal_column(str(BAND_MASK)))
+
+
+# ``similar``: each band's value beside the hash, per team, for the live hashed images
+# (see docs/images.md); a query probes each band's index for a few values
+for _shift in BAND_SHIFTS:
+    Index(
+        f"ix_images_phash_band{_shift}",
+        images.c.team_id,
+        phash_band(_shift),
+        images.c.phash,
+        images.c.id,
+        sqlite_where=_HASHED,
+        postgresql_where=_HASHED,
+    )
+
 
 image_tags = Table(
     "image_tags",

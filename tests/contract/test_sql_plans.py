@@ -17,14 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, text
+from sqlalchemy import bindparam, event, insert, text, update
 
 from benchmarks.seed import COMMON_TAG, COMMON_WORD, START, analyze, seed_images
 from rankion_core.models import EventStatus, EventType, ImageSort, JobKind, JobStatus
 from rankion_core.ports import EventQuery, ImageQuery
+from rankion_core.rules.similar import to_signed
 from rankion_sqlalchemy import SqlStorage, open_storage
 from rankion_sqlalchemy import plans as rankion_plans
-from rankion_sqlalchemy.tables import calendar_events, jobs, projects
+from rankion_sqlalchemy.tables import calendar_events, images, jobs, projects
 
 from .backends import NO_POSTGRES, POSTGRES_URL, postgres_options, run_aside
 
@@ -60,6 +61,15 @@ async def _seed_rest(storage: SqlStorage) -> None:
         )
         await connection.execute(insert(jobs), job_rows)
         await connection.execute(insert(calendar_events), event_rows)
+        # perceptual hashes for ``similar`` (pseudo-random, one per image)
+        hashed = update(images).where(images.c.id == bindparam("b_id"))
+        await connection.execute(
+            hashed.values(phash=bindparam("b_phash")),
+            [
+                {"b_id": n, "b_phash": to_signed(n * 0x9E37_79B9_7F4A_7C15)}
+                for n in range(1, IMAGES + IMAGES // 5 + 1)
+            ],
+        )
 
 
 async def _seed(url: str, **options: Any) -> None:
@@ -273,3 +283,24 @@ async def test_the_purge_reads_the_purge_index(plans: Plans) -> None:
 
     (select_due,) = await plans(due)
     assert_indexed(select_due, "ix_images_purge")
+
+
+@pytest.mark.parametrize(
+    ("max_distance", "index"),
+    [(8, "ix_images_phash_band"), (15, "ix_images_phash_band"), (32, "ix_images_phash")],
+    ids=["default", "widest-banded", "scan"],
+)
+async def test_similar_probes_the_hash_bands(plans: Plans, max_distance: int, index: str) -> None:
+    async def near(storage: SqlStorage) -> Any:
+        async with storage.unit_of_work() as uow:
+            return await uow.images.similar(
+                1, to_signed(0x9E37_79B9_7F4A_7C15), max_distance, 1, 1, 24
+            )
+
+    found, *_ = await plans(near)
+    assert_indexed(found, index, sorted_by_index=False)
+    # At 15 bits each band has 697 values to probe: on a few thousand images
+    # PostgreSQL may rather read a band index's whole range of the team; its choice.
+    if max_distance == 8:
+        for shift in (48, 32, 16, 0):
+            assert f"ix_images_phash_band{shift}" in found, found

@@ -5,12 +5,30 @@ from __future__ import annotations
 import builtins
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import cast, delete, func, literal, or_, select, union_all, update
-from sqlalchemy.dialects.postgresql import BIT
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Executable,
+    Integer,
+    Select,
+    bindparam,
+    cast,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, BIT
 
 from rankion_core.models import Image
 from rankion_core.ports import ImageQuery
+from rankion_core.rules.similar import BAND_SHIFTS, band_probes
 from rankion_core.rules.text import tag_key
 
 from ..engine import HASH_DISTANCE
@@ -18,7 +36,7 @@ from ..plans import choose_plan
 from ..queries import TRASHED, image_filters, image_page
 from ..rows import rows_of
 from ..search import image_search_text
-from ..tables import chat_sessions, image_tags, images, shares
+from ..tables import chat_sessions, image_tags, images, phash_band, shares
 from ..totals import live_count, unfiltered
 from .base import Repository
 
@@ -26,7 +44,7 @@ __all__ = ["ImageRepo"]
 
 _c = images.c
 _IMAGE = rows_of(Image)
-#: the condition of the partial index ``ix_images_phash``
+#: the condition of the partial indexes ``ix_images_phash`` and its bands'
 HASHED = (_c.deleted_at.is_(None), _c.phash.is_not(None))
 
 
@@ -37,6 +55,59 @@ def tag_rows(image: Image) -> builtins.list[dict[str, object]]:
     return [
         {"image_id": image.id, "team_id": image.team_id, "tag_lower": t, **copied} for t in lowered
     ]
+
+
+def _probed(
+    hashed: tuple[ColumnElement[bool], ...], bits: ColumnElement[int], shift: int
+) -> Select[tuple[int, int]]:
+    """PostgreSQL: one index lookup per probed value of the band at ``shift``
+    (the array parameter ``band<shift>``).
+
+    Asked ``band = ANY(values)``, PostgreSQL costs each of the values as a descent of
+    its own and, with many values or no statistics yet (a freshly loaded table), reads
+    the team's whole range of the band's index instead: four times the scan. Here each
+    value drives a lookup of its own (``OFFSET 0`` keeps the planner from folding the
+    lateral subquery into a join it could answer by hashing the whole range)."""
+    values = bindparam(f"band{shift}", type_=ARRAY(BigInteger))
+    probe = func.unnest(values).table_valued("v").render_derived(name=f"p{shift}")
+    near = (
+        select(_c.id, bits.label("d"))
+        .where(*hashed, phash_band(shift) == probe.c.v)
+        .offset(0)
+        .lateral(f"b{shift}")
+    )
+    return select(near.c.id, near.c.d).select_from(probe).join(near, true())
+
+
+@cache
+def _similar_statement(dialect: str, banded: bool) -> Executable:
+    """``similar``'s statement, built once per dialect and kind (its parameters are
+    named: ``team_id``, ``phash``, ``exclude_id``, ``max_distance``, ``band<shift>``):
+    building it anew per call, with hundreds of probed values, took longer than
+    SQLite took to answer it."""
+    phash = bindparam("phash", type_=BigInteger)
+    if dialect == "postgresql":
+        bits = func.bit_count(cast(_c.phash.op("#")(phash), BIT(64)))
+    else:
+        bits = getattr(func, HASH_DISTANCE)(_c.phash, phash, type_=Integer)
+    hashed = (
+        _c.team_id == bindparam("team_id"),
+        *HASHED,
+        _c.id != bindparam("exclude_id"),
+        bits <= bindparam("max_distance"),
+    )
+    if not banded:
+        return select(_c.id, bits).where(*hashed)
+    if dialect == "postgresql":
+        return union_all(*(_probed(hashed, bits, shift) for shift in BAND_SHIFTS))
+    return union_all(
+        *(
+            select(_c.id, bits).where(
+                *hashed, phash_band(shift).in_(bindparam(f"band{shift}", expanding=True))
+            )
+            for shift in BAND_SHIFTS
+        )
+    )
 
 
 class ImageRepo(Repository):
@@ -52,9 +123,11 @@ class ImageRepo(Repository):
     async def get_many(self, team_id: int, ids: Sequence[int]) -> builtins.list[Image]:
         if not ids:
             return []
-        wanted = _c.id.in_(sorted(set(ids)))
-        stmt = _IMAGE.select().where(_c.team_id == team_id, wanted).order_by(_c.id)
-        return await self._all(_IMAGE, stmt)
+        # Read by primary key alone, the team checked here: asked for ``team_id``
+        # too, PostgreSQL without statistics yet (a freshly loaded table) ANDs the
+        # primary key with a scan of the team's whole range of ``ix_images_root``.
+        stmt = _IMAGE.select().where(_c.id.in_(sorted(set(ids)))).order_by(_c.id)
+        return [i for i in await self._all(_IMAGE, stmt) if i.team_id == team_id]
 
     async def update(self, image: Image, *, tags: bool = True) -> None:
         where = (_c.id == image.id, _c.team_id == image.team_id)
@@ -178,17 +251,23 @@ class ImageRepo(Repository):
     async def similar(
         self, team_id: int, phash: int, max_distance: int, exclude_id: int, page: int, per_page: int
     ) -> tuple[builtins.list[tuple[Image, int]], int]:
-        """The distance is counted in SQL over the team's range of ``ix_images_phash``:
-        PostgreSQL by ``bit_count`` of the XOR, SQLite by a function each connection
-        gets (``engine.HASH_DISTANCE``). Then the page's rows are read by id."""
-        if self.dialect == "postgresql":
-            bits = func.bit_count(cast(_c.phash.op("#")(phash), BIT(64)))
-        else:
-            bits = getattr(func, HASH_DISTANCE)(_c.phash, phash)
-        hashed = (_c.team_id == team_id, *HASHED, _c.id != exclude_id)
-        found = select(_c.id, bits.label("d")).where(*hashed, bits <= max_distance)
-        rows = (await self.session.execute(found)).all()
-        near = sorted((int(d), image_id) for image_id, d in rows)
+        """Up to distance 15, each hash band's index is asked for the band values
+        ``rules.similar.band_probes`` names (a hash found through two bands counts
+        once); wider, the team's whole range of ``ix_images_phash`` is read. Either
+        way the distance is counted in SQL: PostgreSQL by ``bit_count`` of the XOR,
+        SQLite by a function each connection gets (``engine.HASH_DISTANCE``). Then
+        the page's rows are read by id."""
+        probes = band_probes(phash, max_distance)
+        found = _similar_statement(self.dialect, probes is not None)
+        values = {
+            "team_id": team_id,
+            "phash": phash,
+            "exclude_id": exclude_id,
+            "max_distance": max_distance,
+            **{f"band{shift}": probed for shift, probed in probes or []},
+        }
+        distances = {int(i): int(d) for i, d in (await self.session.execute(found, values)).all()}
+        near = sorted((d, i) for i, d in distances.items())
         shown = near[(page - 1) * per_page : page * per_page]
         by_id = {i.id: i for i in await self.get_many(team_id, [i for _, i in shown])}
         return [(by_id[i], d) for d, i in shown if i in by_id], len(near)

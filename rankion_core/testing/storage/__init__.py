@@ -14,6 +14,7 @@ from rankion_core.testing.storage.images import ImagesContract
 from rankion_core.testing.storage.jobs import JobsContract
 from rankion_core.testing.storage.misc import AccountsContract
 from rankion_core.testing.storage.reads import ReadsContract
+from rankion_core.testing.storage.similar import SimilarContract
 from rankion_core.testing.storage.totals import TotalsContract
 from rankion_core.testing.storage.webhooks import WebhooksContract
 
@@ -27,6 +28,7 @@ __all__ = [
     "ImagesContract",
     "JobsContract",
     "ReadsContract",
+    "SimilarContract",
     "StorageContract",
     "StorageFixtures",
     "TotalsContract",
@@ -38,6 +40,7 @@ class StorageContract(
     CreditsContract,
     AccountsContract,
     ImagesContract,
+    SimilarContract,
     TotalsContract,
     ReadsContract,
     JobsContract,
