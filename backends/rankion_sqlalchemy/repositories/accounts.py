@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from rankion_core.models import ApiToken, Project, Team, User
 
@@ -18,13 +18,21 @@ __all__ = ["ProjectRepo", "TeamRepo", "TokenRepo", "UserRepo"]
 _TEAM, _USER = rows_of(Team), rows_of(User)
 _TOKEN, _PROJECT = rows_of(ApiToken), rows_of(Project)
 
+#: built once and run with parameters (see ``base``)
+_CHARGE = (
+    update(teams)
+    .where(teams.c.id == bindparam("team_id"), teams.c.credits >= bindparam("amount"))
+    .values(credits=teams.c.credits - bindparam("amount"))
+    .returning(teams.c.credits)
+)
+
 
 class TeamRepo(Repository):
     async def add(self, team: Team) -> Team:
         return await self._add(team)
 
     async def get(self, team_id: int) -> Team | None:
-        return await self._first(_TEAM, _TEAM.select().where(teams.c.id == team_id))
+        return await self._first_where(_TEAM, id=team_id)
 
     async def get_by_name(self, name: str) -> Team | None:
         return await self._first(_TEAM, _TEAM.select().where(teams.c.name == name))
@@ -39,13 +47,7 @@ class TeamRepo(Repository):
 
     async def charge(self, team_id: int, amount: int) -> int | None:
         """One conditional UPDATE: two charges can never both spend the same credits."""
-        stmt = (
-            update(teams)
-            .where(teams.c.id == team_id, teams.c.credits >= amount)
-            .values(credits=teams.c.credits - amount)
-            .returning(teams.c.credits)
-        )
-        credits = await self.session.scalar(stmt)
+        credits = await self.session.scalar(_CHARGE, {"team_id": team_id, "amount": amount})
         return None if credits is None else int(credits)
 
     async def credit(self, team_id: int, amount: int) -> int:
@@ -63,8 +65,7 @@ class UserRepo(Repository):
         return await self._add(user)
 
     async def get(self, team_id: int, user_id: int) -> User | None:
-        stmt = _USER.select().where(users.c.team_id == team_id, users.c.id == user_id)
-        return await self._first(_USER, stmt)
+        return await self._first_where(_USER, team_id=team_id, id=user_id)
 
     async def get_by_name(self, team_id: int, name: str) -> User | None:
         stmt = _USER.select().where(users.c.team_id == team_id, users.c.name == name)
@@ -105,12 +106,10 @@ class ProjectRepo(Repository):
         return await self._add(project)
 
     async def get(self, team_id: int, project_id: int) -> Project | None:
-        stmt = _PROJECT.select().where(projects.c.team_id == team_id, projects.c.id == project_id)
-        return await self._first(_PROJECT, stmt)
+        return await self._first_where(_PROJECT, team_id=team_id, id=project_id)
 
     async def update(self, project: Project) -> None:
-        c = projects.c
-        await self._update_row(projects, project, c.id == project.id, c.team_id == project.team_id)
+        await self._update_row(projects, project, ("id", "team_id"))
 
     async def list(
         self, team_id: int, page: int, per_page: int
