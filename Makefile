@@ -50,18 +50,19 @@ test: dev lint typecheck
 
 # The lower bounds in pyproject.toml are honest: a venv of its own with the lowest
 # versions they allow of every direct dependency (uv's lowest-direct resolution; uv comes
-# with the dev tools), made anew each run, runs the core and contract tests. An event loop
-# left to the garbage collector under the oldest test plugins is not an error here (the
-# main run keeps that check).
+# with the dev tools), made anew each run, runs the core and contract tests under the
+# same warning rules as `make test`. A test that hangs fails after LOWEST_TIMEOUT seconds
+# (setup, call and teardown) with every thread's stack, so the run always ends.
 LOWEST := .venv-lowest
+LOWEST_TIMEOUT ?= 120
 
 lowest: dev
 	rm -rf $(LOWEST)
 	$(BIN)/uv venv -q --python $(BIN)/python $(LOWEST)
 	$(BIN)/uv pip install -q --python $(LOWEST)/bin/python --resolution lowest-direct \
 		-e '.[$(EXTRAS),dev]'
-	$(LOWEST)/bin/python -m pytest -q -p no:cacheprovider tests/core tests/contract \
-		-W ignore::pytest.PytestUnraisableExceptionWarning
+	$(LOWEST)/bin/python -m pytest -q -p no:cacheprovider --timeout $(LOWEST_TIMEOUT) \
+		tests/core tests/contract
 
 clean:
 	rm -rf $(VENV) $(LOWEST) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -21,7 +21,7 @@ from functools import partial
 
 from rankion_cli import EXIT_USAGE, Commands, CommandTree, Parser, fail
 from rankion_core import RankionError
-from rankion_core.rules.limits import TOKEN_LIFETIME_MAX
+from rankion_core.rules.limits import ID_MAX, TOKEN_LIFETIME_MAX
 
 from . import commands as cmd
 from .settings import option_help
@@ -43,13 +43,17 @@ def positive(text: str) -> int:
     return _bounded_int(text, low=1)
 
 
-def _bounded_int(text: str, *, low: int) -> int:
+def port(text: str) -> int:
+    return _bounded_int(text, low=0, high=65535)
+
+
+def _bounded_int(text: str, *, low: int, high: int = ID_MAX) -> int:
     try:
         number = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if number < low:
-        raise argparse.ArgumentTypeError(f"must be at least {low}, got {number}")
+    if not low <= number <= high:
+        raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {number}")
     return number
 
 
@@ -138,7 +142,7 @@ def _add_serve(commands: Commands, common: Parser) -> None:
         help="run the HTTP server, its job workers and the periodic purge",
     )
     serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
-    serve.add_argument("--port", type=non_negative, default=8080, help="default 8080")
+    serve.add_argument("--port", type=port, default=8080, help="default 8080")
     public_url = option_help("public_url", "base of links")
     serve.add_argument("--public-url", metavar="URL", help=public_url)
     slots = serve.add_mutually_exclusive_group()

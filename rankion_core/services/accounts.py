@@ -13,7 +13,7 @@ from ..errors import Conflict, Invalid, NotFound, Unavailable
 from ..models import Actor, ApiToken, LedgerEntry, Page, Project, Team, User
 from ..rules import credits, text, tokens
 from ..rules.calendar import DEFAULT_ZONE, check_zone
-from ..rules.limits import PROJECT_NAME_MAX
+from ..rules.limits import CREDITS_MAX, ID_MAX, PROJECT_NAME_MAX
 from .deps import Deps
 
 TOKEN_PREFIX = "rk_"
@@ -46,14 +46,25 @@ def split_token(secret: str) -> str | None:
     return prefix if len(prefix) == 16 and rest else None
 
 
+def _as_id(text_: str) -> int | None:
+    """``text_`` as a team id when it spells one (ASCII digits, 1 … ``ID_MAX``)."""
+    if not (text_.isascii() and text_.isdigit()) or len(text_) > len(str(ID_MAX)):
+        return None
+    number = int(text_)
+    return number if 0 < number <= ID_MAX else None
+
+
 class Accounts:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
     async def create_team(self, name: str, credits_: int = 0) -> Team:
         name = text.required("name", name, PROJECT_NAME_MAX)
-        if credits_ < 0:
-            raise Invalid("credits must not be negative", details={"credits": "must be ≥ 0"})
+        if not 0 <= credits_ <= CREDITS_MAX:
+            raise Invalid(
+                f"credits must be from 0 to {CREDITS_MAX}",
+                details={"credits": f"from 0 to {CREDITS_MAX}"},
+            )
         now = self.deps.clock.now()
         async with self.deps.storage.unit_of_work() as uow:
             if await uow.teams.get_by_name(name) is not None:
@@ -80,8 +91,9 @@ class Accounts:
     async def find_team(self, name_or_id: str) -> Team:
         async with self.deps.storage.unit_of_work() as uow:
             team = await uow.teams.get_by_name(name_or_id)
-            if team is None and name_or_id.isdigit():
-                team = await uow.teams.get(int(name_or_id))
+            team_id = _as_id(name_or_id)
+            if team is None and team_id is not None:
+                team = await uow.teams.get(team_id)
         if team is None:
             raise NotFound("team")
         return team
@@ -228,8 +240,14 @@ class Accounts:
         if amount <= 0:
             raise Invalid("a grant must be positive", details={"amount": "must be > 0"})
         async with self.deps.storage.unit_of_work() as uow:
-            if await uow.teams.get(team_id) is None:
+            team = await uow.teams.get(team_id) if 0 < team_id <= ID_MAX else None
+            if team is None:
                 raise NotFound("team")
+            if amount > CREDITS_MAX - team.credits:
+                raise Invalid(
+                    f"a team holds at most {CREDITS_MAX} credits; it has {team.credits}",
+                    details={"amount": f"at most {max(CREDITS_MAX - team.credits, 0)}"},
+                )
             balance = await uow.teams.credit(team_id, amount)
             await uow.ledger.add(
                 LedgerEntry(

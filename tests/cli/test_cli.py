@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from rankion_cli import build_parser, main
+from rankion_core.rules.limits import CREDITS_MAX
 from rankion_server.commands import UsageError
 from rankion_server.commands.base import make_config, redact
 from rankion_server.commands.run import prepare, provider_settings, serve_workers
@@ -286,6 +287,50 @@ def test_exit_codes_are_the_documented_three(
     err = capsys.readouterr().err
     assert sum("error: " in line for line in lines(err)) == 6  # one line per refusal
     assert "Traceback" not in err
+
+
+BEYOND = str(2**63)  # one past the largest id a database column holds
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        (["token", "list", "--team", BEYOND], 1),
+        (["project", "create", "--team", BEYOND, "P"], 1),
+        (["token", "list", "--team", "\u00b2"], 1),  # a digit str.isdigit takes, int() does not
+        (["token", "revoke", BEYOND], 2),
+        (["team", "create", "rich", "--credits", BEYOND], 2),
+        (["team", "create", "rich", "--credits", str(10**13)], 1),
+        (["credits", "grant", "--team", "acme", BEYOND], 1),
+        (["credits", "grant", "--team", "acme", str(2**63 - 1)], 1),
+        (["serve", "--port", "99999"], 2),
+    ],
+)
+def test_numbers_past_what_storage_holds_are_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], code: int
+) -> None:
+    db = ["--data-dir", str(tmp_path)]
+    assert main(["team", "create", "acme", "--credits", "5", *db]) == 0
+    capsys.readouterr()
+    assert main([*argv, *db]) == code
+    out, err = capsys.readouterr()
+    assert out == "" and len(lines(err)) == 1
+    assert "Error:" not in err and "RANKION_DEBUG" not in err  # not an unexpected error
+    assert main(["team", "list", *db]) == 0
+    assert lines(capsys.readouterr().out) == ["1\tacme\t5"]
+
+
+def test_grants_stop_at_the_most_credits_a_team_may_hold(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = ["--data-dir", str(tmp_path)]
+    assert main(["team", "create", "acme", "--credits", str(CREDITS_MAX - 10), *db]) == 0
+    assert main(["credits", "grant", "--team", "acme", "10", *db]) == 0
+    assert lines(capsys.readouterr().out)[-1] == str(CREDITS_MAX)
+    assert main(["credits", "grant", "--team", "acme", "1", *db]) == 1
+    assert f"at most {CREDITS_MAX}" in capsys.readouterr().err
+    assert main(["team", "list", *db]) == 0
+    assert lines(capsys.readouterr().out) == [f"1\tacme\t{CREDITS_MAX}"]
 
 
 def test_a_server_that_does_not_answer_is_one_plain_line(

@@ -160,6 +160,21 @@ async def test_a_lost_connection_is_replaced(pg: SqlStorage) -> None:
     assert (await reads._fetch("SELECT pg_backend_pid()", []))[0][0] != pid
 
 
+async def test_lost_connections_leave_the_pool_whole(pg: SqlStorage) -> None:
+    """A connection lost under a read is given back to the pool, however the loss
+    shows (a closed socket, or the server's goodbye first): a pool of one still
+    answers after many, and closes."""
+    reads = PgReads(pg.engine, pool_size=1)
+    try:
+        for _ in range(8):
+            pid = (await reads._fetch("SELECT pg_backend_pid()", []))[0][0]
+            async with pg.engine.connect() as connection:
+                await connection.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+            assert (await reads._fetch("SELECT pg_backend_pid()", []))[0][0] != pid
+    finally:
+        await reads.close()
+
+
 class FlakyPool:
     """Hands out a connection that is found closed, ``failures`` times."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import uuid
 from collections.abc import Callable
@@ -71,13 +70,10 @@ def fresh_storage(
     ),
     q=TEXT,
 )
-def test_full_text_agrees_with_the_core(
+async def test_full_text_agrees_with_the_core(
     fresh_storage: Callable[[], SqlStorage], rows: list[Row], q: str
 ) -> None:
-    async def check() -> None:
-        storage = fresh_storage()
-        if storage.dialect == "postgresql":
-            await empty_postgres(storage)
-        await _agree(storage, rows, q)
-
-    asyncio.run(check())
+    storage = fresh_storage()
+    if storage.dialect == "postgresql":
+        await empty_postgres(storage)
+    await _agree(storage, rows, q)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from rankion_core.models import ApiToken, Project, Team, User
 
@@ -17,6 +17,14 @@ __all__ = ["ProjectRepo", "TeamRepo", "TokenRepo", "UserRepo"]
 
 _TEAM, _USER = rows_of(Team), rows_of(User)
 _TOKEN, _PROJECT = rows_of(ApiToken), rows_of(Project)
+
+#: built once and run with parameters (see ``base``)
+_CHARGE = (
+    update(teams)
+    .where(teams.c.id == bindparam("team_id"), teams.c.credits >= bindparam("amount"))
+    .values(credits=teams.c.credits - bindparam("amount"))
+    .returning(teams.c.credits)
+)
 
 
 class TeamRepo(Repository):
@@ -39,13 +47,7 @@ class TeamRepo(Repository):
 
     async def charge(self, team_id: int, amount: int) -> int | None:
         """One conditional UPDATE: two charges can never both spend the same credits."""
-        stmt = (
-            update(teams)
-            .where(teams.c.id == team_id, teams.c.credits >= amount)
-            .values(credits=teams.c.credits - amount)
-            .returning(teams.c.credits)
-        )
-        credits = await self.session.scalar(stmt)
+        credits = await self.session.scalar(_CHARGE, {"team_id": team_id, "amount": amount})
         return None if credits is None else int(credits)
 
     async def credit(self, team_id: int, amount: int) -> int:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, bindparam, func, select, update
 
 from rankion_core.models import Job, JobKind, JobStatus
 from rankion_core.rules.fairness import LANE_KINDS, Lane, lane_of, lanes_of, next_turn
@@ -25,6 +25,19 @@ __all__ = ["JobRepo"]
 
 _c = jobs.c
 _JOB = rows_of(Job)
+
+
+_LANE = _c.lane == bindparam("lane")
+#: the lowest turn queued in a lane, and the highest of one team there
+#: built once and run with parameters (see ``base``)
+_TURN_PROBES = select(
+    select(_c.turn).where(ACTIVE_JOB, _LANE).order_by(_c.turn).limit(1).scalar_subquery(),
+    select(_c.turn)
+    .where(ACTIVE_JOB, _c.team_id == bindparam("team_id"), _LANE)
+    .order_by(_c.turn.desc())
+    .limit(1)
+    .scalar_subquery(),
+)
 
 
 def _held(job_id: int, attempt: int) -> tuple[ColumnElement[bool], ...]:
@@ -41,13 +54,8 @@ class JobRepo(Repository):
     async def _turn(self, lane: Lane, team_id: int) -> int:
         """The next turn of ``team_id`` in ``lane``: two probes of the turn indexes,
         in one statement."""
-        floor = select(_c.turn).where(ACTIVE_JOB, _c.lane == lane.value)
-        last = select(_c.turn).where(ACTIVE_JOB, _c.team_id == team_id, _c.lane == lane.value)
-        probes = select(
-            floor.order_by(_c.turn).limit(1).scalar_subquery(),
-            last.order_by(_c.turn.desc()).limit(1).scalar_subquery(),
-        )
-        low, high = (await self.session.execute(probes)).one()
+        params = {"lane": lane.value, "team_id": team_id}
+        low, high = (await self.session.execute(_TURN_PROBES, params)).one()
         return next_turn(low, high)
 
     async def get(self, team_id: int, job_id: int) -> Job | None:

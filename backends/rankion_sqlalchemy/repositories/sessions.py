@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, or_, update
+from sqlalchemy import ColumnElement, bindparam, or_, update
 
 from rankion_core.models import ChatSession, EditSession, Share
 
@@ -19,12 +20,24 @@ _s = shares.c
 _SHARE, _CHAT, _EDIT = rows_of(Share), rows_of(ChatSession), rows_of(EditSession)
 
 
-def _active(team_id: int, now: datetime) -> list[ColumnElement[bool]]:
+def _active(team_id: Any, now: Any) -> list[ColumnElement[bool]]:
+    """The team's shares active at ``now`` (values, or ``bindparam``s)."""
     return [
         _s.team_id == team_id,
         _s.revoked_at.is_(None),
         or_(_s.expires_at.is_(None), _s.expires_at > now),
     ]
+
+
+#: built once and run with parameters (see ``base``)
+_ACTIVE_OF = (
+    _SHARE.select()
+    .where(
+        *_active(bindparam("team_id"), bindparam("now")),
+        _s.image_id.in_(bindparam("image_ids", expanding=True)),
+    )
+    .order_by(_s.id)
+)
 
 
 class ShareRepo(Repository):
@@ -45,13 +58,10 @@ class ShareRepo(Repository):
     ) -> dict[int, Share]:
         if not image_ids:
             return {}
-        stmt = (
-            _SHARE.select()
-            .where(*_active(team_id, now), _s.image_id.in_(sorted(set(image_ids))))
-            .order_by(_s.id)
-        )
+        params = {"team_id": team_id, "now": now, "image_ids": sorted(set(image_ids))}
+        found = _SHARE.many(await self.session.execute(_ACTIVE_OF, params))
         # Ascending ids: the newest active share of an image wins, as in active_for_image.
-        return {share.image_id: share for share in await self._all(_SHARE, stmt)}
+        return {share.image_id: share for share in found}
 
     async def get_by_token(self, token: str) -> Share | None:
         return await self._first(_SHARE, _SHARE.select().where(_s.token == token))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import Row, bindparam, delete, insert, select, update
 
 from rankion_core.webhooks import DeliveryStatus, Webhook, WebhookDelivery
 
@@ -15,6 +15,7 @@ from .base import Repository
 __all__ = ["WebhookRepo"]
 
 _w = webhooks.c
+_OF_TEAM = select(webhooks).where(_w.team_id == bindparam("team_id")).order_by(_w.id)
 _d = webhook_deliveries.c
 
 
@@ -78,8 +79,7 @@ class WebhookRepo(Repository):
         return True
 
     async def subscribed(self, team_id: int, event: str) -> builtins.list[Webhook]:
-        stmt = select(webhooks).where(_w.team_id == team_id).order_by(_w.id)
-        hooks = [_hook(r) for r in await self.session.execute(stmt)]
+        hooks = [_hook(r) for r in await self.session.execute(_OF_TEAM, {"team_id": team_id})]
         return [h for h in hooks if event in h.events]
 
     async def add_delivery(self, delivery: WebhookDelivery) -> WebhookDelivery:
