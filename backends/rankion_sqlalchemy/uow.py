@@ -100,8 +100,11 @@ class SqlUnitOfWork:
 
     async def __aenter__(self) -> Self:
         if self._writer is not None:
-            try:  # as long as SQLite's busy timeout would have waited, then the same 503
-                await asyncio.wait_for(self._writer.acquire(), self._writer_wait)
+            # as long as SQLite's busy timeout would have waited, then the same 503
+            # (``timeout``, not ``wait_for``: no task and turn of the loop per unit of work)
+            try:
+                async with asyncio.timeout(self._writer_wait):
+                    await self._writer.acquire()
             except TimeoutError:
                 raise Unavailable("storage is unavailable (busy)") from None
         session = self._session = self._sessions()

@@ -32,7 +32,7 @@ class TeamRepo(Repository):
         return await self._add(team)
 
     async def get(self, team_id: int) -> Team | None:
-        return await self._first(_TEAM, _TEAM.select().where(teams.c.id == team_id))
+        return await self._first_where(_TEAM, id=team_id)
 
     async def get_by_name(self, name: str) -> Team | None:
         return await self._first(_TEAM, _TEAM.select().where(teams.c.name == name))
@@ -65,8 +65,7 @@ class UserRepo(Repository):
         return await self._add(user)
 
     async def get(self, team_id: int, user_id: int) -> User | None:
-        stmt = _USER.select().where(users.c.team_id == team_id, users.c.id == user_id)
-        return await self._first(_USER, stmt)
+        return await self._first_where(_USER, team_id=team_id, id=user_id)
 
     async def get_by_name(self, team_id: int, name: str) -> User | None:
         stmt = _USER.select().where(users.c.team_id == team_id, users.c.name == name)
@@ -107,12 +106,10 @@ class ProjectRepo(Repository):
         return await self._add(project)
 
     async def get(self, team_id: int, project_id: int) -> Project | None:
-        stmt = _PROJECT.select().where(projects.c.team_id == team_id, projects.c.id == project_id)
-        return await self._first(_PROJECT, stmt)
+        return await self._first_where(_PROJECT, team_id=team_id, id=project_id)
 
     async def update(self, project: Project) -> None:
-        c = projects.c
-        await self._update_row(projects, project, c.id == project.id, c.team_id == project.team_id)
+        await self._update_row(projects, project, ("id", "team_id"))
 
     async def list(
         self, team_id: int, page: int, per_page: int

@@ -29,13 +29,10 @@ class EventRepo(Repository):
         return await self._add(event)
 
     async def get(self, team_id: int, event_id: int) -> CalendarEvent | None:
-        stmt = _EVENT.select().where(_c.team_id == team_id, _c.id == event_id)
-        return await self._first(_EVENT, stmt)
+        return await self._first_where(_EVENT, team_id=team_id, id=event_id)
 
     async def update(self, event: CalendarEvent) -> None:
-        await self._update_row(
-            calendar_events, event, _c.id == event.id, _c.team_id == event.team_id
-        )
+        await self._update_row(calendar_events, event, ("id", "team_id"))
 
     async def delete(self, team_id: int, event_id: int) -> bool:
         stmt = delete(calendar_events).where(_c.team_id == team_id, _c.id == event_id)

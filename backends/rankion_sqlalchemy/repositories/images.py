@@ -44,6 +44,13 @@ __all__ = ["ImageRepo"]
 
 _c = images.c
 _IMAGE = rows_of(Image)
+#: built once (see ``base``): the parameters are ``where_team_id``, ``where_id``, ``updated_at``
+_TOGGLE_FAVORITE = (
+    update(images)
+    .where(_c.team_id == bindparam("where_team_id"), _c.id == bindparam("where_id"))
+    .values(is_favorite=~_c.is_favorite)
+    .returning(*_IMAGE.columns)
+)
 #: the condition of the partial indexes ``ix_images_phash`` and its bands'
 HASHED = (_c.deleted_at.is_(None), _c.phash.is_not(None))
 
@@ -117,8 +124,7 @@ class ImageRepo(Repository):
         return image
 
     async def get(self, team_id: int, image_id: int) -> Image | None:
-        stmt = _IMAGE.select().where(_c.team_id == team_id, _c.id == image_id)
-        return await self._first(_IMAGE, stmt)
+        return await self._first_where(_IMAGE, team_id=team_id, id=image_id)
 
     async def get_many(self, team_id: int, ids: Sequence[int]) -> builtins.list[Image]:
         if not ids:
@@ -130,21 +136,16 @@ class ImageRepo(Repository):
         return [i for i in await self._all(_IMAGE, stmt) if i.team_id == team_id]
 
     async def update(self, image: Image, *, tags: bool = True) -> None:
-        where = (_c.id == image.id, _c.team_id == image.team_id)
         written = await self._update_row(
-            images, image, *where, search_text=image_search_text(image)
+            images, image, ("id", "team_id"), search_text=image_search_text(image)
         )
         if written and tags:
             await self._write_tags(image, replace=True)
 
     async def toggle_favorite(self, team_id: int, image_id: int, at: datetime) -> Image | None:
-        stmt = (
-            update(images)
-            .where(_c.team_id == team_id, _c.id == image_id)
-            .values(is_favorite=~_c.is_favorite, updated_at=at)
-            .returning(*_IMAGE.columns)
-        )
-        return await self._returned(_IMAGE, stmt)
+        params = {"where_team_id": team_id, "where_id": image_id, "updated_at": at}
+        row = (await self.session.execute(_TOGGLE_FAVORITE, params)).first()
+        return None if row is None else _IMAGE.one(row)
 
     async def _write_tags(self, image: Image, *, replace: bool) -> None:
         rows = tag_rows(image)

@@ -34,7 +34,7 @@ class ExportRepo(Repository):
         return await self._first(_EXPORT, _EXPORT.select().where(_x.job_id == job_id))
 
     async def update(self, export: Export) -> None:
-        await self._update_row(exports, export, _x.job_id == export.job_id)
+        await self._update_row(exports, export, ("job_id",))
 
     async def expired(self, now: datetime) -> builtins.list[Export]:
         stmt = (

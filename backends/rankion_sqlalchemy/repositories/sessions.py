@@ -67,7 +67,7 @@ class ShareRepo(Repository):
         return await self._first(_SHARE, _SHARE.select().where(_s.token == token))
 
     async def update(self, share: Share) -> None:
-        await self._update_row(shares, share, _s.id == share.id, _s.team_id == share.team_id)
+        await self._update_row(shares, share, ("id", "team_id"))
 
     async def add_views(self, share_id: int, image_id: int, views: int) -> None:
         """Two ``x = x + n`` UPDATEs: concurrent writers never lose a view."""
