@@ -86,6 +86,12 @@ def _lifecycle(
     return run
 
 
+async def _end_streams(app: web.Application) -> None:
+    """On a graceful stop, before the server waits for the requests in hand: open event
+    streams end, so they do not hold the stop up (the workers still run)."""
+    app[OPEN_STREAMS].closing = True
+
+
 @contextlib.asynccontextmanager
 async def _view_counts(shares: Shares) -> AsyncIterator[None]:
     """Write the share views counted in this process every ``FLUSH_SECONDS``, and once
@@ -145,6 +151,7 @@ def create_app(
     if rankion is not None:
         changes = {"clock": clock} if clock is not None else {}
         app[RANKION] = rankion.derive(hooks, **changes)
+    app.on_shutdown.append(_end_streams)
     app.cleanup_ctx.append(_lifecycle(hooks, clock, web_app))
     app.on_response_prepare.append(add_request_id)
     app.on_response_prepare.append(server_header)

@@ -103,6 +103,8 @@ class OpenStreams:
     def __init__(self, per_team: int) -> None:
         self.per_team = per_team
         self._open: dict[int, int] = {}
+        #: the server is stopping: every open stream ends at its next poll
+        self.closing = False
 
     def count(self, team_id: int) -> int:
         return self._open.get(team_id, 0)

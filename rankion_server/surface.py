@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import Callable
 
 from aiohttp import web
@@ -116,18 +117,26 @@ class QuietAppRunner(web.AppRunner):
 
 async def _serve(app: web.Application, host: str, port: int, started: Callable[[], None]) -> None:
     # access_log=None: the app's middleware logs every request (rankion.access)
-    runner = QuietAppRunner(app, access_log=None, handle_signals=True)
+    runner = QuietAppRunner(app, access_log=None)
     await runner.setup()
+    # A signal only sets the event: the cleanup below runs inside this task while the
+    # job workers still run, so they finish the jobs in hand. (aiohttp's own handlers
+    # raise GracefulExit out of the loop, and asyncio.run then cancels every task at
+    # once, the workers mid-job included.)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     try:
         await web.TCPSite(runner, host, port).start()
         started()
-        await asyncio.Event().wait()  # until SIGTERM or SIGINT (GracefulExit)
+        await stop.wait()
     finally:
         await runner.cleanup()
 
 
 def run(app: web.Application, *, host: str, port: int, started: Callable[[], None]) -> None:
-    """Serve ``app`` until SIGTERM or SIGINT, then stop gracefully (``web.run_app``'s
-    job, through ``QuietAppRunner``)."""
-    with contextlib.suppress(web.GracefulExit, KeyboardInterrupt):
+    """Serve ``app`` until SIGTERM or SIGINT, then stop gracefully: the server stops
+    taking requests, the app's cleanup stops the workers (the jobs in hand finish)."""
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(app, host, port, started))

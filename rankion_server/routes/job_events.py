@@ -164,8 +164,8 @@ async def _follow(
             await response.write(_frame("timeout", {"after_seconds": round(now - started)}))
             return
         await asyncio.sleep(config.events_poll_seconds)
-        if _client_gone(request):
-            return
+        if _client_gone(request) or request.app[OPEN_STREAMS].closing:
+            return  # a stopping server ends its streams: a client reconnects elsewhere
         try:
             current = await read()
         except RankionError as exc:  # storage down or job deleted: say so, then end

@@ -166,6 +166,15 @@ async def test_pages_render_with_data(api: Api) -> None:
     assert status == 422 and "sort" in html  # the API's own message
 
 
+async def test_a_bad_filter_is_said_once(api: Api) -> None:
+    cookie = await sign_in(api)
+    tags = "&".join(f"tags[]=t{n}" for n in range(21))
+    status, html, _ = await page(api, f"/app?{tags}", cookie)
+    assert status == 422
+    (alert,) = re.findall(r'<p class="error" role="alert">([^<]+)</p>', html)
+    assert alert.count("at most 20 tags") == 1, alert
+
+
 async def test_first_load_of_the_gallery_is_light(api: Api) -> None:
     for n in range(30):  # more than a page
         await api.generate(run=n % 10 == 9, prompt=f"picture {n}")
