@@ -18,7 +18,7 @@ from rankion_core.errors import Unavailable
 from rankion_core.ports import GalleryReads, Storage, UnitOfWork
 
 from .engine import begin_mode, create_engine, sqlite_file
-from .inline import InlineSession, inline_engine
+from .inline import InlineConnection, InlineSession, inline_engine
 from .pg_reads import PgReads
 from .reads import SqlReads
 from .session import Session
@@ -54,18 +54,21 @@ class SqlStorage:
         inline: Engine | None = None,
     ) -> None:
         """``inline``: a SQLite file's engine for ``InlineSession`` (``inline_engine``);
-        units of work then run on the calling thread, ``engine`` serves the rest."""
+        units of work then run on the calling thread, one at a time on one connection
+        (``InlineConnection``), ``engine`` serves the rest."""
         self.engine = engine
         self.dialect = engine.dialect.name
         self.inline_engine = inline
+        self._inline = InlineConnection(inline) if inline is not None else None
         self._sessions: Callable[[], Session] = (
             async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-            if inline is None
-            else partial(InlineSession, inline, writer_wait)
+            if self._inline is None
+            else partial(InlineSession, self._inline, writer_wait)
         )
         #: SQLite (whose units of work begin IMMEDIATE unless told otherwise): this
-        #: process's units of work take the write lock one after another
-        queued = queue_writers and self.dialect == "sqlite"
+        #: process's units of work take the write lock one after another (always with
+        #: ``inline``: its units of work share one connection)
+        queued = (queue_writers or inline is not None) and self.dialect == "sqlite"
         self._writer = asyncio.Lock() if queued else None
         self._writer_wait = writer_wait
         path = sqlite_file(engine.url)
@@ -103,8 +106,8 @@ class SqlStorage:
             await self._sqlite_reads.close()
         if self._pg_reads is not None:
             await self._pg_reads.close()
-        if self.inline_engine is not None:
-            self.inline_engine.dispose()
+        if self._inline is not None:
+            self._inline.close()
         await self.engine.dispose()
 
 
