@@ -46,8 +46,8 @@ def at_cap(count: int, limit: int) -> bool:
 
 GENERATE_COST = 5
 #: the most credits a team may hold: a grant (or a new team's credits) past it is refused,
-#: so a balance always fits the 64-bit integer column with room to spare
-CREDITS_MAX = 10**12
+#: so a balance always fits the integer column (32-bit on PostgreSQL) with room to spare
+CREDITS_MAX = 10**9
 EDIT_COST = 10
 
 TRASH_RETENTION = timedelta(days=30)
