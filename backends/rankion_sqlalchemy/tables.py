@@ -64,12 +64,18 @@ _TRASHED = text("deleted_at IS NOT NULL")
 _HASHED = text("deleted_at IS NULL AND phash IS NOT NULL")
 
 
+#: Ids and references to them: 64-bit on PostgreSQL, as the API's ids are (1 … 2^63 - 1);
+#: SQLite's INTEGER is 64-bit already, and ``INTEGER PRIMARY KEY`` is what makes its rowid
+#: the id.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
 def _id() -> Column[int]:
-    return Column("id", Integer, primary_key=True, autoincrement=True)
+    return Column("id", Id, primary_key=True, autoincrement=True)
 
 
 def _team() -> Column[int]:
-    return Column("team_id", Integer, ForeignKey("teams.id"), nullable=False)
+    return Column("team_id", Id, ForeignKey("teams.id"), nullable=False)
 
 
 def _live(name: str, *columns: Any) -> Index:
@@ -89,7 +95,7 @@ def dialect_allows(index: Any, dialect_name: str) -> bool:
 teams = Table(
     "teams",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("id", Id, primary_key=True, autoincrement=True),
     Column("name", String(200), nullable=False, unique=True),
     Column("credits", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
@@ -113,7 +119,7 @@ api_tokens = Table(
     metadata,
     _id(),
     _team(),
-    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
     Column("prefix", String(64), nullable=False, index=True),
     Column("digest", String(255), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
@@ -140,12 +146,12 @@ calendar_events = Table(
     metadata,
     _id(),
     _team(),
-    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("project_id", Id, ForeignKey("projects.id"), nullable=False),
     Column("title", String(200), nullable=False),
     Column("type", StrEnumType(EventType), nullable=False),
     Column("status", StrEnumType(EventStatus), nullable=False),
     Column("scheduled_at", UTCDateTime, nullable=True),
-    Column("article_id", Integer, nullable=True),
+    Column("article_id", Id, nullable=True),
     Column("notes", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
@@ -166,8 +172,8 @@ images = Table(
     Column("quality", String(50), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
-    Column("project_id", Integer, ForeignKey("projects.id"), nullable=True),
-    Column("article_id", Integer, nullable=True),
+    Column("project_id", Id, ForeignKey("projects.id"), nullable=True),
+    Column("article_id", Id, nullable=True),
     Column("slot", String(100), nullable=True),
     Column("title", String(200), nullable=True),
     Column("background", String(50), nullable=True),
@@ -182,9 +188,9 @@ images = Table(
     Column("height", Integer, nullable=True),
     Column("mime_type", String(100), nullable=True),
     Column("bytes", Integer, nullable=True),
-    Column("parent_id", Integer, nullable=True),
-    Column("root_id", Integer, nullable=True),
-    Column("edit_session_id", Integer, nullable=True),
+    Column("parent_id", Id, nullable=True),
+    Column("root_id", Id, nullable=True),
+    Column("edit_session_id", Id, nullable=True),
     Column("credits_charged", Integer, nullable=False),
     Column("share_views", Integer, nullable=False),
     Column("edited_at", UTCDateTime, nullable=True),
@@ -271,12 +277,12 @@ image_tags = Table(
     metadata,
     Column(
         "image_id",
-        Integer,
+        Id,
         ForeignKey("images.id", ondelete="CASCADE"),
         primary_key=True,
     ),
     Column("tag_lower", String(200), primary_key=True),
-    Column("team_id", Integer, ForeignKey("teams.id"), nullable=False),
+    Column("team_id", Id, ForeignKey("teams.id"), nullable=False),
     # copies of the image's, kept by the repository and a trigger (migration 0005):
     # a tag's images in date order are one index range
     Column("created_at", UTCDateTime, nullable=False),
@@ -291,11 +297,11 @@ image_tags = Table(
 image_words = Table(
     "image_words",
     metadata,
-    Column("image_id", Integer, primary_key=True, autoincrement=False),
+    Column("image_id", Id, primary_key=True, autoincrement=False),
     # PostgreSQL: byte order whatever the database's collation, so the words that start
     # with a prefix are one range of the index (as on SQLite)
     Column("word", Text().with_variant(Text(collation="C"), "postgresql"), primary_key=True),
-    Column("team_id", Integer, nullable=False),
+    Column("team_id", Id, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("live", Boolean, nullable=False),
     Index("ix_image_words_newest", "team_id", "word", "live", "created_at", "image_id"),
@@ -307,7 +313,7 @@ edit_sessions = Table(
     metadata,
     _id(),
     _team(),
-    Column("root_id", Integer, nullable=False),
+    Column("root_id", Id, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     sqlite_autoincrement=True,
 )
@@ -367,7 +373,7 @@ shares = Table(
     metadata,
     _id(),
     _team(),
-    Column("image_id", Integer, ForeignKey("images.id", ondelete="CASCADE"), nullable=False),
+    Column("image_id", Id, ForeignKey("images.id", ondelete="CASCADE"), nullable=False),
     Column("token", String(200), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=True),
@@ -384,12 +390,12 @@ chat_sessions = Table(
     _team(),
     Column(
         "gallery_image_id",
-        Integer,
+        Id,
         ForeignKey("images.id", ondelete="CASCADE"),
         nullable=False,
         index=True,
     ),
-    Column("user_id", Integer, ForeignKey("users.id"), nullable=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     sqlite_autoincrement=True,
 )
@@ -397,7 +403,7 @@ chat_sessions = Table(
 exports = Table(
     "exports",
     metadata,
-    Column("job_id", Integer, ForeignKey("jobs.id"), primary_key=True, autoincrement=False),
+    Column("job_id", Id, ForeignKey("jobs.id"), primary_key=True, autoincrement=False),
     _team(),
     Column("ids", JSON, nullable=False),
     Column("status", StrEnumType(ExportStatus), nullable=False),
@@ -419,8 +425,8 @@ ledger_entries = Table(
     Column("delta", Integer, nullable=False),
     Column("reason", String(50), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
-    Column("image_id", Integer, nullable=True),
-    Column("job_id", Integer, nullable=True),
+    Column("image_id", Id, nullable=True),
+    Column("job_id", Id, nullable=True),
     # NULLs are distinct in a UNIQUE constraint on both dialects: only entries of a
     # job are constrained, so a refund can never be written twice.
     UniqueConstraint("job_id", "reason", name="uq_ledger_entries_job_id_reason"),
@@ -431,7 +437,7 @@ ledger_entries = Table(
 idempotency_records = Table(
     "idempotency_records",
     metadata,
-    Column("team_id", Integer, ForeignKey("teams.id"), primary_key=True),
+    Column("team_id", Id, ForeignKey("teams.id"), primary_key=True),
     Column("key", String(255), primary_key=True),
     Column("fingerprint", String(255), nullable=False),
     Column("created_at", UTCDateTime, nullable=False, index=True),
@@ -459,9 +465,9 @@ webhooks = Table(
 webhook_deliveries = Table(
     "webhook_deliveries",
     metadata,
-    Column("job_id", Integer, ForeignKey("jobs.id"), primary_key=True, autoincrement=False),
+    Column("job_id", Id, ForeignKey("jobs.id"), primary_key=True, autoincrement=False),
     _team(),
-    Column("webhook_id", Integer, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("webhook_id", Id, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
     Column("event", String(50), nullable=False),
     Column("status", String(20), nullable=False),
     Column("attempts", JSON, nullable=False),
@@ -475,7 +481,7 @@ webhook_deliveries = Table(
 calendar_feeds = Table(
     "calendar_feeds",
     metadata,
-    Column("project_id", Integer, ForeignKey("projects.id"), primary_key=True, autoincrement=False),
+    Column("project_id", Id, ForeignKey("projects.id"), primary_key=True, autoincrement=False),
     _team(),
     Column("digest", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
@@ -486,6 +492,6 @@ calendar_feeds = Table(
 image_counts = Table(
     "image_counts",
     metadata,
-    Column("team_id", Integer, primary_key=True, autoincrement=False),
+    Column("team_id", Id, primary_key=True, autoincrement=False),
     Column("live", Integer, nullable=False),
 )

@@ -93,6 +93,27 @@ class ImagesContract(StorageFixtures):
         async with storage.unit_of_work() as uow:
             assert await uow.images.get_many(other, [mine.id]) == []
 
+    async def test_ids_up_to_64_bits_are_missing_or_stored_never_an_error(
+        self, storage: Storage
+    ) -> None:
+        """The API takes ids up to 2^63 - 1: a storage answers a large one like any
+        missing id, and keeps a large external article id as it is."""
+        team, _ = await two_teams(storage)
+        big = (2**31, 2**63 - 1)
+        (img,) = await add_images(storage, image(team, article_id=2**63 - 1))
+        loaded = await get(storage, team, img.id)
+        assert loaded is not None
+        assert loaded.article_id == 2**63 - 1
+        for large in big:
+            assert await get(storage, team, large) is None
+        async with storage.unit_of_work() as uow:
+            assert await uow.images.get_many(team, [img.id, *big]) == [loaded]
+            assert await uow.images.toggle_favorite(team, big[0], at(7)) is None
+            assert await uow.projects.get(team, big[0]) is None
+            assert await uow.events.get(team, big[1]) is None
+            assert await uow.jobs.get(team, big[1]) is None
+        assert await listed(storage, team, project_id=big[1]) == ([], 0)
+
     async def test_get_many_returns_the_teams_rows_trashed_too(self, storage: Storage) -> None:
         team, other = await two_teams(storage)
         a, b, _ = await add_images(storage, image(team), image(team, deleted_at=at(1)), image(team))
