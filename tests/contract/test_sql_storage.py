@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from datetime import datetime, timedelta, timezone
 from importlib.metadata import entry_points
@@ -159,6 +160,39 @@ async def test_sqlite_units_of_work_begin_immediate(tmp_path: Path) -> None:
                 async with storage.unit_of_work() as second:
                     await second.teams.get(1)
     finally:
+        await storage.close()
+
+
+async def test_a_sqlite_write_lock_held_by_another_process_never_blocks_the_loop(
+    tmp_path: Path,
+) -> None:
+    """Units of work run inline on the loop's thread; while another connection (another
+    process) holds the write lock, one waits for it without blocking the loop, then
+    runs."""
+    path = tmp_path / "x.db"
+    storage = open_storage(f"sqlite:///{path}")
+    await storage.migrate()
+    team = await make_team(storage, credits=10)
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # the write lock, as another process takes it
+
+        async def credit() -> int:
+            async with storage.unit_of_work() as uow:
+                credits = await uow.teams.credit(team.id, 5)
+                await uow.commit()
+            return credits
+
+        waiting = asyncio.create_task(credit())
+        turns = 0
+        while turns < 20:  # the loop keeps running other tasks meanwhile
+            await asyncio.sleep(0)
+            turns += 1
+        assert not waiting.done()
+        other.execute("COMMIT")
+        assert await waiting == 15
+    finally:
+        other.close()
         await storage.close()
 
 
