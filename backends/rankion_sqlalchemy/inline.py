@@ -19,6 +19,11 @@ process (a CLI command, a second server worker) holds it. The connections here h
 ``OperationalError`` surfaces (the unit of work answers ``Unavailable``). Once the
 transaction holds the write lock, no statement of it waits for another connection
 (WAL: readers never block the writer).
+
+A statement whose work grows with a team's data rather than with a page (``similar``
+at a wide distance reads every hash of the team) would hold the loop for its whole
+run, delaying every other team's requests: ``rows_off_loop`` runs such a statement on
+a worker thread instead, on the same connection, while the loop serves the others.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from urllib.request import pathname2url
 
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Connection, Engine, Result, ScalarResult
+from sqlalchemy.engine import Connection, Engine, Result, Row, ScalarResult
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.selectable import TypedReturnsRows
@@ -161,6 +166,23 @@ class InlineSession:
 
     async def scalar(self, statement: Executable, params: Any = None) -> Any:
         return (await self._ready()).scalar(statement, params)
+
+    async def rows_off_loop(
+        self, statement: Executable, params: Any = None
+    ) -> list[Row[*tuple[Any, ...]]]:
+        """Every row of ``statement``, run on a worker thread (the module says when).
+        The connection stays this unit of work's (its caller holds the writer queue);
+        a cancelled caller still waits for the statement to end before it goes on, so
+        the connection is never used by two threads at once."""
+        connection = await self._ready()
+        running = asyncio.ensure_future(
+            asyncio.to_thread(lambda: list(connection.execute(statement, params).all()))
+        )
+        try:
+            return await asyncio.shield(running)
+        finally:
+            if not running.done():
+                await asyncio.wait({running})
 
     async def scalars(self, statement: Executable, params: Any = None) -> ScalarResult[Any]:
         return (await self._ready()).scalars(statement, params)

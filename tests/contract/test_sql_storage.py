@@ -196,6 +196,35 @@ async def test_a_sqlite_write_lock_held_by_another_process_never_blocks_the_loop
         await storage.close()
 
 
+async def test_a_wide_similar_lets_other_tasks_run_while_it_reads(tmp_path: Path) -> None:
+    """``similar`` past the hash bands reads every hash of the team: on SQLite, where
+    units of work run inline on the loop's thread, that statement runs on a worker
+    thread, so the loop serves other tasks (other teams' requests) meanwhile."""
+    storage = open_storage(f"sqlite:///{tmp_path}/x.db")
+    await storage.migrate()
+    try:
+        team, _ = await two_teams(storage)
+        near, _far, itself = await add_images(
+            storage, image(team, phash=0b1011), image(team, phash=-1), image(team, phash=0)
+        )
+        order: list[str] = []
+
+        async def similar() -> list[tuple[int, int]]:
+            async with storage.unit_of_work() as uow:
+                found, _ = await uow.images.similar(team, 0, 32, itself.id, 1, 10)
+            order.append("similar")
+            return [(i.id, d) for i, d in found]
+
+        async def other() -> None:
+            order.append("other")
+
+        found, _ = await asyncio.gather(similar(), other())
+        assert order == ["other", "similar"]
+        assert found == [(near.id, 3)]  # -1 is 64 bits away, the image itself left out
+    finally:
+        await storage.close()
+
+
 def test_an_unknown_begin_mode_is_refused() -> None:
     with pytest.raises(Invalid):
         open_storage("sqlite:///x.db", sqlite_begin="sometimes")

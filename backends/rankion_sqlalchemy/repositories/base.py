@@ -7,10 +7,11 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult
+from sqlalchemy.engine import CursorResult, Row
 from sqlalchemy.sql import Executable, Select
 from sqlalchemy.sql.dml import Insert, ReturningInsert, ReturningUpdate, Update
 
+from ..inline import InlineSession
 from ..queries import Condition
 from ..rows import EntityRows, table_of, values_of
 from ..session import Session
@@ -93,6 +94,16 @@ class Repository:
     async def _all(self, rows: EntityRows[T], stmt: Select[Any]) -> list[T]:
         """The entities of ``stmt`` (a select of ``rows.columns``)."""
         return rows.many(await self.session.execute(stmt))
+
+    async def _rows_off_loop(
+        self, stmt: Executable, params: dict[str, Any]
+    ) -> Sequence[Row[*tuple[Any, ...]]]:
+        """The rows of a statement whose work grows with the team's data, not with a
+        page: off the event loop's thread where units of work run inline (SQLite),
+        as any other statement elsewhere (the driver awaits the database already)."""
+        if isinstance(self.session, InlineSession):
+            return await self.session.rows_off_loop(stmt, params)
+        return (await self.session.execute(stmt, params)).all()
 
     async def _first_where(self, rows: EntityRows[T], **equal: Any) -> T | None:
         """The first entity whose columns equal ``equal`` (by a statement built once)."""

@@ -267,7 +267,7 @@ class ImageRepo(Repository):
             "max_distance": max_distance,
             **{f"band{shift}": probed for shift, probed in probes or []},
         }
-        distances = {int(i): int(d) for i, d in (await self.session.execute(found, values)).all()}
+        distances = {int(i): int(d) for i, d in await self._rows_off_loop(found, values)}
         near = sorted((d, i) for i, d in distances.items())
         shown = near[(page - 1) * per_page : page * per_page]
         by_id = {i.id: i for i in await self.get_many(team_id, [i for _, i in shown])}
