@@ -1,7 +1,7 @@
 """``Gallery.similar`` (``GET /v1/images/{id}/similar``) over a team with many images.
 
     .venv/bin/python -m benchmarks.similar [DATABASE_URL] [--images N ...] [--runs R]
-        [--distances D ...]
+        [--distances D ...] [--variants scan bands]
 
 Seeds one team with N ready images (default 10,000 and 100,000), each with a random
 64-bit perceptual hash (a few near-duplicate clusters among them), then asks for the
@@ -13,6 +13,12 @@ and every query reading the team's whole hash range (as before the bands). ``see
 is the time to insert the N rows, so the two show what the band indexes cost a write.
 On PostgreSQL each query is timed right after the seeding (``fresh``) and again
 after ``VACUUM ANALYZE`` (``vacuumed``, where autovacuum leaves a table).
+
+``loop gap``: each distance is asked R times more while a task on the same event loop
+ticks every millisecond (another team's request, as the server has them); per call,
+the longest the loop went without a tick beyond that millisecond (p50 and max over the
+calls), beside the calls' own p50 in that pass: a call that holds the loop shows a gap
+as long as itself.
 
 The URL defaults to a SQLite file in a temporary folder; a PostgreSQL URL gets a new
 schema per run in that database, dropped afterwards.
@@ -89,6 +95,37 @@ async def timed(call: Callable[[], Awaitable[object]], runs: int) -> list[float]
     return took
 
 
+async def stalled(call: Callable[[], Awaitable[object]], runs: int) -> tuple[float, float, float]:
+    """While ``call`` runs ``runs`` times beside a task ticking every millisecond: per
+    call, the longest gap (ms) between two ticks beyond that millisecond; their p50 and
+    max, and the calls' p50 (ms) meanwhile."""
+    done = False
+    gap = 0.0
+
+    async def ticker() -> None:
+        nonlocal gap
+        while not done:
+            start = time.perf_counter()
+            await asyncio.sleep(0.001)
+            gap = max(gap, time.perf_counter() - start - 0.001)
+
+    ticking = asyncio.create_task(ticker())
+    await asyncio.sleep(0.01)
+    gaps, took = [], []
+    try:
+        for _ in range(runs):
+            gap = 0.0
+            start = time.perf_counter()
+            await call()
+            took.append((time.perf_counter() - start) * 1000)
+            await asyncio.sleep(0.002)  # a gap that ends after the call is the call's
+            gaps.append(gap * 1000)
+    finally:
+        done = True
+        await ticking
+    return statistics.median(gaps), max(gaps), statistics.median(took)
+
+
 async def seed(storage: SqlStorage, team_id: int, n: int, variant: str) -> tuple[int, float]:
     """The first image's id and the seconds the inserts took."""
     made = rows(team_id, n, random.Random(n))
@@ -129,11 +166,17 @@ async def measure(
         for d in distances:
             near = await timed(lambda d=d: gallery.similar(actor, image_id, d), runs)  # type: ignore[misc]
             found = await gallery.similar(actor, image_id, d)
+            gap, worst, during = await stalled(
+                lambda d=d: gallery.similar(actor, image_id, d),  # type: ignore[misc]
+                runs,
+            )
             p50, p95 = statistics.median(near), statistics.quantiles(near, n=20)[-1]
             print(
                 f"{dialect:10} {n:>7} images {variant:5} {state:8} seed {seconds:5.1f} s  "
                 f"d={d:<2} similar p50 {p50:6.1f} ms p95 {p95:6.1f} ms ({found.total} found)  "
-                f"list page p50 {base:5.1f} ms  ratio {p50 / base:4.1f}x",
+                f"list page p50 {base:5.1f} ms  ratio {p50 / base:4.1f}x  "
+                f"loop gap p50 {gap:6.1f} ms max {worst:6.1f} ms "
+                f"(calls meanwhile p50 {during:6.1f} ms)",
                 flush=True,
             )
 
@@ -167,10 +210,11 @@ async def main() -> None:
     parser.add_argument("--images", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--distances", type=int, nargs="+", default=[8])
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     args = parser.parse_args()
     banded = image_repo.band_probes
     for n in args.images:
-        for variant in VARIANTS:
+        for variant in args.variants:
             # the baseline: every query reads the team's whole hash range
             image_repo.band_probes = banded if variant == "bands" else lambda *_: None  # type: ignore[assignment]
             await run(args.url, n, args.runs, variant, args.distances)
