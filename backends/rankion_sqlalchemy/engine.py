@@ -11,7 +11,6 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from rankion_core.errors import Invalid
-from rankion_core.rules import similar
 
 __all__ = ["begin_mode", "create_engine", "install_sqlite_hooks", "normalise_url", "sqlite_file"]
 
@@ -112,22 +111,12 @@ def _install_idle_ping(engine: AsyncEngine, idle_seconds: float) -> None:
             raise sa_exc.DisconnectionError("the pooled connection is gone") from dead
 
 
-#: the SQL function SQLite connections get for perceptual-hash distances
-HASH_DISTANCE = "rankion_hash_distance"
-
-
-def _hash_distance(a: int | None, b: int | None) -> int | None:
-    if a is None or b is None:
-        return None
-    return similar.distance(a, b)
-
-
 def install_sqlite_hooks(
     engine: Engine, busy_timeout_ms: int, mode: str, *, then_busy_timeout_ms: int | None = None
 ) -> None:
     """Every SQLite connection of ``engine``: WAL, ``busy_timeout_ms``, foreign keys,
-    ``synchronous=NORMAL``, the hash distance function; and SQLAlchemy's documented
-    recipe for its transactions: the driver emits no BEGIN, we emit ``BEGIN <mode>``.
+    ``synchronous=NORMAL``; and SQLAlchemy's documented recipe for its transactions:
+    the driver emits no BEGIN, we emit ``BEGIN <mode>``.
     ``then_busy_timeout_ms``: the busy timeout once those pragmas have run."""
 
     @event.listens_for(engine, "connect")
@@ -147,8 +136,6 @@ def install_sqlite_hooks(
         ):
             cursor.execute(pragma)
         cursor.close()
-        # ``similar``: SQLite has no bit count; this counts the bits two hashes differ in
-        dbapi_connection.create_function(HASH_DISTANCE, 2, _hash_distance, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:

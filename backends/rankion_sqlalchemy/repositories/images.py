@@ -11,10 +11,8 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Executable,
-    Integer,
     Select,
     bindparam,
-    cast,
     delete,
     func,
     literal,
@@ -24,14 +22,14 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, BIT
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from rankion_core.models import Image
 from rankion_core.ports import ImageQuery
 from rankion_core.rules.similar import BAND_SHIFTS, band_probes
 from rankion_core.rules.text import tag_key
 
-from ..engine import HASH_DISTANCE
+from ..hashes import hash_distance
 from ..plans import choose_plan
 from ..queries import TRASHED, image_filters, image_page
 from ..rows import rows_of
@@ -92,11 +90,7 @@ def _similar_statement(dialect: str, banded: bool) -> Executable:
     named: ``team_id``, ``phash``, ``exclude_id``, ``max_distance``, ``band<shift>``):
     building it anew per call, with hundreds of probed values, took longer than
     SQLite took to answer it."""
-    phash = bindparam("phash", type_=BigInteger)
-    if dialect == "postgresql":
-        bits = func.bit_count(cast(_c.phash.op("#")(phash), BIT(64)))
-    else:
-        bits = getattr(func, HASH_DISTANCE)(_c.phash, phash, type_=Integer)
+    bits = hash_distance(dialect, _c.phash, bindparam("phash", type_=BigInteger))
     hashed = (
         _c.team_id == bindparam("team_id"),
         *HASHED,
@@ -255,9 +249,9 @@ class ImageRepo(Repository):
         """Up to distance 15, each hash band's index is asked for the band values
         ``rules.similar.band_probes`` names (a hash found through two bands counts
         once); wider, the team's whole range of ``ix_images_phash`` is read. Either
-        way the distance is counted in SQL: PostgreSQL by ``bit_count`` of the XOR,
-        SQLite by a function each connection gets (``engine.HASH_DISTANCE``). Then
-        the page's rows are read by id."""
+        way the distance is counted in SQL (``hashes.hash_distance``), the
+        statement run off the event loop where units of work run inline (SQLite).
+        Then the page's rows are read by id."""
         probes = band_probes(phash, max_distance)
         found = _similar_statement(self.dialect, probes is not None)
         values = {
