@@ -10,7 +10,9 @@ from functools import cache
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    CompoundSelect,
     Executable,
+    Integer,
     Select,
     bindparam,
     delete,
@@ -19,6 +21,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union,
     union_all,
     update,
 )
@@ -85,11 +88,13 @@ def _probed(
 
 
 @cache
-def _similar_statement(dialect: str, banded: bool) -> Executable:
-    """``similar``'s statement, built once per dialect and kind (its parameters are
-    named: ``team_id``, ``phash``, ``exclude_id``, ``max_distance``, ``band<shift>``):
-    building it anew per call, with hundreds of probed values, took longer than
-    SQLite took to answer it."""
+def _similar_statements(dialect: str, banded: bool) -> tuple[Executable, Executable]:
+    """``similar``'s statements, built once per dialect and kind: the page (``id``,
+    ``d``, ``total``: closest first, then by id) and the count alone (for a page past
+    the last). Their parameters are named: ``team_id``, ``phash``, ``exclude_id``,
+    ``max_distance``, ``band<shift>``, and the page's ``limit`` and ``offset``. Building
+    them anew per call, with hundreds of probed values, took longer than SQLite took to
+    answer; an image found through two bands is one row of the ``UNION``."""
     bits = hash_distance(dialect, _c.phash, bindparam("phash", type_=BigInteger))
     hashed = (
         _c.team_id == bindparam("team_id"),
@@ -97,18 +102,28 @@ def _similar_statement(dialect: str, banded: bool) -> Executable:
         _c.id != bindparam("exclude_id"),
         bits <= bindparam("max_distance"),
     )
+    found: Select[tuple[int, int]] | CompoundSelect[tuple[int, int]]
     if not banded:
-        return select(_c.id, bits).where(*hashed)
-    if dialect == "postgresql":
-        return union_all(*(_probed(hashed, bits, shift) for shift in BAND_SHIFTS))
-    return union_all(
-        *(
-            select(_c.id, bits).where(
-                *hashed, phash_band(shift).in_(bindparam(f"band{shift}", expanding=True))
+        found = select(_c.id, bits.label("d")).where(*hashed)
+    elif dialect == "postgresql":
+        found = union(*(_probed(hashed, bits, shift) for shift in BAND_SHIFTS))
+    else:
+        found = union(
+            *(
+                select(_c.id, bits.label("d")).where(
+                    *hashed, phash_band(shift).in_(bindparam(f"band{shift}", expanding=True))
+                )
+                for shift in BAND_SHIFTS
             )
-            for shift in BAND_SHIFTS
         )
+    near = found.subquery("near")
+    page = (
+        select(near.c.id, near.c.d, func.count().over().label("total"))
+        .order_by(near.c.d, near.c.id)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
     )
+    return page, select(func.count()).select_from(near)
 
 
 class ImageRepo(Repository):
@@ -247,13 +262,15 @@ class ImageRepo(Repository):
         self, team_id: int, phash: int, max_distance: int, exclude_id: int, page: int, per_page: int
     ) -> tuple[builtins.list[tuple[Image, int]], int]:
         """Up to distance 15, each hash band's index is asked for the band values
-        ``rules.similar.band_probes`` names (a hash found through two bands counts
-        once); wider, the team's whole range of ``ix_images_phash`` is read. Either
-        way the distance is counted in SQL (``hashes.hash_distance``), the
-        statement run off the event loop where units of work run inline (SQLite).
-        Then the page's rows are read by id."""
+        ``rules.similar.band_probes`` names; wider, the team's whole range of
+        ``ix_images_phash`` is read. Either way the database counts the distances
+        (``hashes.hash_distance``), orders, counts and cuts out the page, so only
+        the page's ids come back however many images match (half the team's at a
+        wide distance: tens of thousands of rows to build, sort and count in Python,
+        on the event loop); where units of work run inline (SQLite) it runs off the
+        event loop. Then the page's rows are read by id."""
         probes = band_probes(phash, max_distance)
-        found = _similar_statement(self.dialect, probes is not None)
+        paged, counted = _similar_statements(self.dialect, probes is not None)
         values = {
             "team_id": team_id,
             "phash": phash,
@@ -261,8 +278,14 @@ class ImageRepo(Repository):
             "max_distance": max_distance,
             **{f"band{shift}": probed for shift, probed in probes or []},
         }
-        distances = {int(i): int(d) for i, d in await self._rows_off_loop(found, values)}
-        near = sorted((d, i) for i, d in distances.items())
-        shown = near[(page - 1) * per_page : page * per_page]
-        by_id = {i.id: i for i in await self.get_many(team_id, [i for _, i in shown])}
-        return [(by_id[i], d) for d, i in shown if i in by_id], len(near)
+        shown = await self._rows_off_loop(
+            paged, {**values, "limit": per_page, "offset": (page - 1) * per_page}
+        )
+        if shown:
+            total = int(shown[0].total)
+        elif page > 1:  # past the last page: the count alone
+            total = int((await self._rows_off_loop(counted, values))[0][0])
+        else:
+            total = 0
+        by_id = {i.id: i for i in await self.get_many(team_id, [int(r.id) for r in shown])}
+        return [(by_id[r.id], int(r.d)) for r in shown if r.id in by_id], total
