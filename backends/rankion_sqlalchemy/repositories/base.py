@@ -16,7 +16,7 @@ from ..queries import Condition
 from ..rows import EntityRows, table_of, values_of
 from ..session import Session
 
-__all__ = ["Repository"]
+__all__ = ["Repository", "dialect_insert"]
 
 T = TypeVar("T")
 
@@ -65,6 +65,11 @@ def _select_of(rows: EntityRows[Any], keys: tuple[str, ...]) -> Select[Any]:
         stmt = rows.select().where(*(table.c[key] == bindparam(key) for key in keys))
         _SELECTS[(rows, keys)] = stmt
     return stmt
+
+
+def dialect_insert(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's INSERT, which knows ``ON CONFLICT``."""
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 class Repository:
@@ -158,5 +163,4 @@ class Repository:
 
     def _insert(self, table: Table) -> Any:
         """The dialect's INSERT, which knows ``ON CONFLICT DO NOTHING``."""
-        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        return dialect_insert(table)
+        return dialect_insert(self.dialect, table)
