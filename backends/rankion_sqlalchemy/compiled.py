@@ -42,6 +42,8 @@ from sqlalchemy.engine.result import SimpleResultMetaData
 from sqlalchemy.sql import ClauseElement, Executable, TextClause
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from .engine import driver_error
+
 __all__ = ["Plan", "Plans"]
 
 Processor = Callable[[Any], Any]
@@ -145,12 +147,7 @@ class Plan:
             cursor = execute(sql, values)
             rows = cursor.fetchall() if self._metadata is not None else None
         except sqlite3.Error as failure:
-            raise cast(
-                BaseException,
-                sa_exc.DBAPIError.instance(
-                    sql, values, failure, sqlite3.Error, dialect=connection.dialect
-                ),
-            ) from failure
+            raise driver_error(sql, values, failure, connection.dialect) from failure
         if rows is None or self._metadata is None:
             done = Affected(_NO_ROWS, iter(()))
             done.rowcount, done.lastrowid = cursor.rowcount, cursor.lastrowid
