@@ -36,10 +36,11 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
+from sqlalchemy import ClauseElement, TextClause
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Dialect, IteratorResult, Result
 from sqlalchemy.engine.result import SimpleResultMetaData
-from sqlalchemy.sql import ClauseElement, Executable, TextClause
+from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from .engine import driver_error
@@ -79,8 +80,8 @@ class Plan:
         for name in compiled.positiontup or ():
             bind = binds[name]
             given = name in names
-            if not given and (bind.required or bind.callable is not None):
-                raise LookupError(name)
+            if not given and (bind.required or bind.callable is not None or bind.expanding):
+                raise LookupError(name)  # a value only SQLAlchemy knows how to find
             order.append((name, given, None if given else bind.value))
         self._order = tuple(order)
         processors = compiled._bind_processors
