@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from typing import Any, TypeVar, cast
 
@@ -76,13 +75,22 @@ def dialect_insert(dialect: str, table: Table) -> postgresql.Insert | sqlite.Ins
 _JSON_COLUMNS: dict[Table, frozenset[str]] = {}
 
 
+def _copied(value: Any) -> Any:
+    """A JSON value's own copy (its lists and dicts new, the rest immutable)."""
+    if isinstance(value, list):
+        return [_copied(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    return value
+
+
 def _snapshot(table: Table, values: dict[str, Any]) -> dict[str, Any]:
     """``values`` as they are now: JSON values (lists, dicts the caller may change in
-    place) copied deeply."""
+    place) copied."""
     json = _JSON_COLUMNS.get(table)
     if json is None:
         json = _JSON_COLUMNS[table] = frozenset(c.name for c in table.c if isinstance(c.type, JSON))
-    return {k: copy.deepcopy(v) if k in json else v for k, v in values.items()}
+    return {k: _copied(v) if k in json else v for k, v in values.items()}
 
 
 class Repository:
