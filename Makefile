@@ -23,8 +23,11 @@ $(DEV_STAMP): $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[$(EXTRAS),dev]'
 	touch $(DEV_STAMP)
 
+# the port, when 8080 is taken: `make serve PORT=8081`
+PORT ?= 8080
+
 serve: install
-	$(BIN)/rankion serve --host 127.0.0.1 --port 8080
+	$(BIN)/rankion serve --host 127.0.0.1 --port $(PORT)
 
 # Code, comments and docs speak of the product: no references to work items outside the
 # changelog. The layer rules are import-linter contracts in pyproject.toml.

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from rankion_core.errors import Invalid
 from rankion_core.rules import similar
 
-__all__ = ["begin_mode", "create_engine", "install_sqlite_hooks", "normalise_url", "sqlite_file"]
+__all__ = [
+    "begin_mode",
+    "create_engine",
+    "driver_error",
+    "install_sqlite_hooks",
+    "normalise_url",
+    "sqlite_file",
+]
 
 _DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -122,6 +129,17 @@ def _hash_distance(a: int | None, b: int | None) -> int | None:
     return similar.distance(a, b)
 
 
+def driver_error(
+    statement: str, params: Any, failure: Exception, dialect: Dialect
+) -> BaseException:
+    """A driver's error wrapped as SQLAlchemy wraps it (``IntegrityError``,
+    ``OperationalError``, …) for a statement run on the driver directly."""
+    base = dialect.loaded_dbapi.Error
+    return cast(
+        BaseException, sa_exc.DBAPIError.instance(statement, params, failure, base, dialect=dialect)
+    )
+
+
 def install_sqlite_hooks(
     engine: Engine, busy_timeout_ms: int, mode: str, *, then_busy_timeout_ms: int | None = None
 ) -> None:
@@ -150,9 +168,18 @@ def install_sqlite_hooks(
         # ``similar``: SQLite has no bit count; this counts the bits two hashes differ in
         dbapi_connection.create_function(HASH_DISTANCE, 2, _hash_distance, deterministic=True)
 
+    begin = f"BEGIN {mode}"
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        # on the driver's cursor: SQLAlchemy's execution of it cost more than the BEGIN
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(begin)
+        except connection.dialect.loaded_dbapi.Error as failure:
+            raise driver_error(begin, (), failure, connection.dialect) from failure
+        finally:
+            cursor.close()
 
 
 def sqlite_file(url: URL) -> str | None:

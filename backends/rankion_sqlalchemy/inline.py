@@ -43,6 +43,7 @@ from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
+from .compiled import Plans
 from .engine import install_sqlite_hooks
 
 __all__ = ["FIRST_PAUSE", "MAX_PAUSE", "InlineConnection", "InlineSession", "inline_engine"]
@@ -90,6 +91,8 @@ class InlineConnection:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._connection: Connection | None = None
+        #: the frequent statements' compiled forms, run on the driver (``compiled``)
+        self.plans = Plans(engine.dialect)
 
     def take(self) -> Connection:
         connection = self._connection
@@ -129,6 +132,7 @@ class InlineSession:
 
     def __init__(self, shared: InlineConnection, wait: float) -> None:
         self._shared = shared
+        self._plans = shared.plans
         self._wait = wait
         self._connection: Connection | None = None
 
@@ -162,10 +166,24 @@ class InlineSession:
         self, statement: Executable, params: Any = None
     ) -> Result[*tuple[Any, ...]]: ...
     async def execute(self, statement: Executable, params: Any = None) -> Result[*tuple[Any, ...]]:
-        return (await self._ready()).execute(statement, params)
+        return self._run(await self._ready(), statement, params)
+
+    def _run(
+        self, connection: Connection, statement: Executable, params: Any
+    ) -> Result[*tuple[Any, ...]]:
+        """By the statement's plan where it has one (``compiled``) and nobody listens
+        for statements, by SQLAlchemy otherwise."""
+        dispatch = connection.dispatch
+        if not (dispatch.before_cursor_execute or dispatch.after_cursor_execute):
+            plan = self._plans.lookup(statement, params)
+            if plan is not None:
+                result = plan.run(connection, params)
+                if result is not None:
+                    return result
+        return connection.execute(statement, params)
 
     async def scalar(self, statement: Executable, params: Any = None) -> Any:
-        return (await self._ready()).scalar(statement, params)
+        return self._run(await self._ready(), statement, params).scalar()
 
     async def rows_off_loop(
         self, statement: Executable, params: Any = None
@@ -185,7 +203,7 @@ class InlineSession:
                 await asyncio.wait({running})
 
     async def scalars(self, statement: Executable, params: Any = None) -> ScalarResult[Any]:
-        return (await self._ready()).scalars(statement, params)
+        return self._run(await self._ready(), statement, params).scalars()
 
     async def commit(self) -> None:
         if self._connection is not None:

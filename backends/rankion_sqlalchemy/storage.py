@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rankion_core.errors import Unavailable
 from rankion_core.ports import GalleryReads, Storage, UnitOfWork
@@ -21,7 +21,7 @@ from .engine import begin_mode, create_engine, sqlite_file
 from .inline import InlineConnection, InlineSession, inline_engine
 from .pg_reads import PgReads
 from .reads import SqlReads
-from .session import Session
+from .session import ConnectionSession, Session
 from .sqlite_reads import SqliteReads
 from .uow import UNAVAILABLE_ERRORS, SqlUnitOfWork
 
@@ -61,7 +61,7 @@ class SqlStorage:
         self.inline_engine = inline
         self._inline = InlineConnection(inline) if inline is not None else None
         self._sessions: Callable[[], Session] = (
-            async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+            partial(ConnectionSession, engine)
             if self._inline is None
             else partial(InlineSession, self._inline, writer_wait)
         )

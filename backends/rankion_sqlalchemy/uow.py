@@ -50,7 +50,7 @@ class SqlUnitOfWork:
     Database outages surface as ``rankion_core.errors.Unavailable`` when the block is
     left, so the server answers 503 and a worker retries.
 
-    ``sessions`` makes the session: an ``AsyncSession``, or on a SQLite file an
+    ``sessions`` makes the session: a ``ConnectionSession``, or on a SQLite file an
     ``InlineSession`` (``inline``: the statements run on the calling thread).
 
     On SQLite every unit of work takes the database's write lock when it begins

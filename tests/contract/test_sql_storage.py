@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from rankion_core.errors import Invalid, Unavailable
@@ -134,6 +134,41 @@ async def test_ids_of_deleted_images_are_never_reused(sql_storage: SqlStorage) -
         await uow.commit()
     (new,) = await add_images(sql_storage, image(team.id))
     assert new.id > last.id
+
+
+async def test_an_update_writes_what_changed_since_the_read(sql_storage: SqlStorage) -> None:
+    """An image read by key and changed writes the changed fields only (a list changed
+    in place counts); one not read in the unit of work writes every field."""
+    team = await make_team(sql_storage)
+    (stored,) = await add_images(sql_storage, image(team.id, title="old", tags=["a"]))
+    sent: list[str] = []
+
+    def capture(_c: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("UPDATE images"):
+            sent.append(statement.split(" WHERE ")[0])
+
+    engine = sql_storage.inline_engine or sql_storage.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        async with sql_storage.unit_of_work() as uow:
+            loaded = await uow.images.get(team.id, stored.id)
+            assert loaded is not None
+            loaded.title = "new"
+            loaded.tags.append("b")
+            await uow.images.update(loaded, tags=False)
+            await uow.commit()
+        async with sql_storage.unit_of_work() as uow:
+            await uow.images.update(stored, tags=False)  # not read here: every field
+            await uow.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    narrow, whole = sent
+    assert "title" in narrow and "tags" in narrow, narrow
+    assert "prompt" not in narrow and "created_at" not in narrow, narrow
+    assert "prompt" in whole and "created_at" in whole, whole
+    async with sql_storage.unit_of_work() as uow:
+        again = await uow.images.get(team.id, stored.id)
+    assert again is not None and (again.title, again.tags) == ("old", ["a"])  # the last write
 
 
 async def test_sqlite_runs_in_wal_with_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:

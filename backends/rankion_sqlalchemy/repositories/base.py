@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import JSON, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Row
 from sqlalchemy.sql import Executable, Select
@@ -16,7 +16,7 @@ from ..queries import Condition
 from ..rows import EntityRows, table_of, values_of
 from ..session import Session
 
-__all__ = ["Repository"]
+__all__ = ["Repository", "dialect_insert"]
 
 T = TypeVar("T")
 
@@ -67,16 +67,53 @@ def _select_of(rows: EntityRows[Any], keys: tuple[str, ...]) -> Select[Any]:
     return stmt
 
 
+def dialect_insert(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's INSERT, which knows ``ON CONFLICT``."""
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+_JSON_COLUMNS: dict[Table, frozenset[str]] = {}
+
+
+def _copied(value: Any) -> Any:
+    """A JSON value's own copy (its lists and dicts new, the rest immutable)."""
+    if isinstance(value, list):
+        return [_copied(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    return value
+
+
+def _snapshot(table: Table, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` as they are now: JSON values (lists, dicts the caller may change in
+    place) copied."""
+    json = _JSON_COLUMNS.get(table)
+    if json is None:
+        json = _JSON_COLUMNS[table] = frozenset(c.name for c in table.c if isinstance(c.type, JSON))
+    return {k: _copied(v) if k in json else v for k, v in values.items()}
+
+
 class Repository:
     """Base of the repositories of one unit of work.
 
     Entities are plain values: what a repository hands out is the caller's to mutate,
     and only an explicit ``add`` or ``update`` writes.
+
+    ``update`` of an entity this unit of work read by key (``_first_where``) writes the
+    fields that differ from what was read, not every field: an ``UPDATE`` of every
+    column of an image fired every trigger and rewrote every index of the row (~250 µs
+    on SQLite, against ~25 µs for a title and its time).
     """
 
     def __init__(self, session: Session, dialect: str) -> None:
         self.session = session
         self.dialect = dialect
+        #: the values of the rows read by key in this unit of work, by table and key
+        self._read: dict[tuple[Table, tuple[Any, ...]], dict[str, Any]] = {}
+
+    def _remember(self, table: Table, values: dict[str, Any]) -> None:
+        key = tuple(values[c.name] for c in table.primary_key)
+        self._read[(table, key)] = _snapshot(table, values)
 
     async def _add(self, entity: T, **private: Any) -> T:
         """INSERT the entity's row (with ``private`` columns, not entity fields); a
@@ -106,10 +143,15 @@ class Repository:
         return (await self.session.execute(stmt, params)).all()
 
     async def _first_where(self, rows: EntityRows[T], **equal: Any) -> T | None:
-        """The first entity whose columns equal ``equal`` (by a statement built once)."""
+        """The first entity whose columns equal ``equal`` (by a statement built once);
+        remembered for ``_update_row``."""
         stmt = _select_of(rows, tuple(equal))
         row = (await self.session.execute(stmt, equal)).first()
-        return None if row is None else rows.one(row)
+        if row is None:
+            return None
+        entity = rows.one(row)
+        self._remember(table_of(type(entity)), values_of(entity))
+        return entity
 
     async def _first(self, rows: EntityRows[T], stmt: Select[Any]) -> T | None:
         row = (await self.session.execute(stmt)).first()
@@ -142,14 +184,25 @@ class Repository:
     async def _update_row(
         self, table: Table, entity: Any, where: tuple[str, ...], **extra: Any
     ) -> int:
-        """Write every field of ``entity`` (and ``extra``) to the row whose ``where``
-        columns equal the entity's fields; rows matched."""
+        """Write the fields of ``entity`` (and ``extra``) to the row whose ``where``
+        columns equal the entity's fields; rows matched. Of a row read by key in this
+        unit of work, only the fields changed since (the class says why); an entity
+        with no change and no ``extra`` writes nothing (the row was read: 1)."""
         values = values_of(entity)
         params = {_WHERE + key: values[key] for key in where}
+        key = tuple(values[c.name] for c in table.primary_key)
+        before = self._read.get((table, key))
+        self._remember(table, values)
+        if before is not None:
+            changed = {k: v for k, v in values.items() if k not in before or before[k] != v}
+        else:
+            changed = dict(values)
         for column in table.primary_key:
-            values.pop(column.name, None)
+            changed.pop(column.name, None)
+        if not changed and not extra:
+            return 1
         stmt = _update_of(table, where)
-        result = await self.session.execute(stmt, {**values, **extra, **params})
+        result = await self.session.execute(stmt, {**changed, **extra, **params})
         return cast("CursorResult[Any]", result).rowcount
 
     async def _rowcount(self, stmt: Executable) -> int:
@@ -158,5 +211,4 @@ class Repository:
 
     def _insert(self, table: Table) -> Any:
         """The dialect's INSERT, which knows ``ON CONFLICT DO NOTHING``."""
-        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        return dialect_insert(table)
+        return dialect_insert(self.dialect, table)

@@ -38,7 +38,7 @@ from ..rows import rows_of
 from ..search import image_search_text
 from ..tables import chat_sessions, image_tags, images, phash_band, shares
 from ..totals import live_count, unfiltered
-from .base import Repository
+from .base import Repository, dialect_insert
 
 __all__ = ["ImageRepo"]
 
@@ -117,6 +117,12 @@ def _similar_statement(dialect: str, banded: bool) -> Executable:
     )
 
 
+@cache
+def _tag_insert(dialect: str) -> Executable:
+    """``INSERT INTO image_tags … ON CONFLICT DO NOTHING``, built once per dialect."""
+    return dialect_insert(dialect, image_tags).on_conflict_do_nothing()
+
+
 class ImageRepo(Repository):
     async def add(self, image: Image) -> Image:
         await self._add(image, search_text=image_search_text(image))
@@ -157,8 +163,7 @@ class ImageRepo(Repository):
                 )
             )
         if rows:
-            insert = self._insert(image_tags).on_conflict_do_nothing()
-            await self.session.execute(insert, rows)
+            await self.session.execute(_tag_insert(self.dialect), rows)
 
     async def delete(self, team_id: int, image_id: int) -> None:
         owned = select(_c.id).where(_c.team_id == team_id, _c.id == image_id)
