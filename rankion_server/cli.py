@@ -263,6 +263,13 @@ def guarded(handler: Handler) -> Handler:
     return partial(_run_guarded, handler)
 
 
+def os_error(exc: OSError) -> str:
+    """What the system refused, in words and with its path, without the errno."""
+    if exc.strerror and exc.filename:
+        return f"{exc.strerror.lower()}: {exc.filename}"
+    return exc.strerror or str(exc)
+
+
 def _run_guarded(handler: Handler, args: argparse.Namespace) -> int:
     try:
         return handler(args)
@@ -272,5 +279,5 @@ def _run_guarded(handler: Handler, args: argparse.Namespace) -> int:
         return fail(str(exc))
     except RankionError as exc:
         return fail(exc.message)
-    except OSError as exc:  # a port in use, a folder that cannot be written...
-        return fail(str(exc))
+    except OSError as exc:  # a folder that cannot be written, a file in the way...
+        return fail(os_error(exc))

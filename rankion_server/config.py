@@ -25,6 +25,22 @@ def _data_urls(data_dir: str) -> tuple[str, str]:
     return f"sqlite+aiosqlite:///{root / 'rankion.db'}", str(root / "blobs")
 
 
+class DataDirUnusable(OSError):
+    """The data dir cannot be made or used: it names the path and why, in words."""
+
+    def __init__(self, directory: str, why: str) -> None:
+        super().__init__(f"cannot use {Path(directory).resolve()} as the data dir: {why}")
+
+
+def _make_data_dir(directory: str) -> None:
+    try:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise DataDirUnusable(directory, "a file is in the way (it must be a folder)") from None
+    except OSError as exc:
+        raise DataDirUnusable(directory, (exc.strerror or str(exc)).lower()) from None
+
+
 class NoDataDir(FileNotFoundError):
     """The data dir a command reads does not exist: it names the path it looked at."""
 
@@ -145,7 +161,7 @@ class ServerConfig:
         if uses_dir and not create_dir and not Path(directory).is_dir():
             raise NoDataDir(directory)
         if uses_dir:
-            Path(directory).mkdir(parents=True, exist_ok=True)
+            _make_data_dir(directory)
         fields = {name: value for name, value in overrides.items() if value is not None}
         if secret:
             key = secret.encode() if isinstance(secret, str) else secret

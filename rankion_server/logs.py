@@ -5,17 +5,38 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 
 from rankion_core.logfmt import kv
 
-__all__ = ["JsonFormatter", "configure", "kv", "use_json"]
+__all__ = ["JsonFormatter", "TextFormatter", "configure", "kv", "use_json"]
+
+
+class TextFormatter(logging.Formatter):
+    """``logging.Formatter`` whose time (the default ``2026-12-06 05:24:22,482``) is
+    written once per second and its milliseconds added per line: the same text, without
+    a ``localtime`` and ``strftime`` for every line of a busy access log."""
+
+    _second: tuple[int, str] = (-1, "")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        if datefmt:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        known, text = self._second
+        if known != second:
+            text = time.strftime(self.default_time_format, self.converter(record.created))
+            self._second = (second, text)
+        if self.default_msec_format:
+            return self.default_msec_format % (text, record.msecs)
+        return text
 
 
 def configure(level: int | str = logging.INFO) -> None:
     """Log to stderr as ``time level logger key=value...`` (for ``rankion serve``)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        logging.Formatter("ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+        TextFormatter("ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
     )
     root = logging.getLogger("rankion")
     root.handlers[:] = [handler]

@@ -40,6 +40,8 @@ __all__ = ["CONTENT_TYPE", "METRICS", "Metrics", "metrics_middleware"]
 log = logging.getLogger("rankion.server")
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # what generate_latest writes
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+#: (method, route, status) combinations whose metrics are kept at hand (past it, looked up)
+ANSWERS_KEPT = 1024
 SLOW_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 T = TypeVar("T")
 
@@ -81,10 +83,20 @@ class Metrics:
             buckets=SLOW_BUCKETS,
             registry=r,
         )
+        #: the counter and histogram of each (method, route, status) seen: ``labels()``
+        #: takes a lock and checks its values on every call
+        self._answers: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        key = (method, route, status)
+        counted = self._answers.get(key)
+        if counted is None:
+            counter = self.requests.labels(method, route, str(status))
+            counted = (counter, self.latency.labels(method, route))
+            if len(self._answers) < ANSWERS_KEPT:
+                self._answers[key] = counted
+        counted[0].inc()
+        counted[1].observe(seconds)
 
     async def refresh(self, app: Rankion) -> None:
         """Read what lives in storage (the queue depth); NaN when storage is down."""

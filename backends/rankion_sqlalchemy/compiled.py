@@ -132,18 +132,22 @@ class Plan:
 
     def run(self, connection: Connection, params: Parameters) -> Result[Any] | None:
         """Run on ``connection``'s driver connection (in its transaction already);
-        None: not run, this plan does not apply to ``params`` (see ``arguments``)."""
+        None: not run, this plan does not apply to ``params`` (see ``arguments``), or
+        a value's type refuses it (SQLAlchemy then raises its ``StatementError``)."""
         driver = cast(sqlite3.Connection, connection.connection.dbapi_connection)
-        if params is not None and not isinstance(params, Mapping):
-            if self._metadata is not None or self._expanding:
-                return None  # several sets: only for statements that return nothing
-            sql, values = self.sql, [self.values(one) for one in params]
-            execute: Callable[[str, Any], sqlite3.Cursor] = driver.executemany
-        else:
-            arguments = self.arguments(params)
-            if arguments is None:
-                return None
-            (sql, values), execute = arguments, driver.execute
+        try:
+            if params is not None and not isinstance(params, Mapping):
+                if self._metadata is not None or self._expanding:
+                    return None  # several sets: only for statements that return nothing
+                sql, values = self.sql, [self.values(one) for one in params]
+                execute: Callable[[str, Any], sqlite3.Cursor] = driver.executemany
+            else:
+                arguments = self.arguments(params)
+                if arguments is None:
+                    return None
+                (sql, values), execute = arguments, driver.execute
+        except Exception:  # a value its type refuses: SQLAlchemy says which, as ever
+            return None
         try:
             cursor = execute(sql, values)
             rows = cursor.fetchall() if self._metadata is not None else None

@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import wiring
 from ..config import ServerConfig
-from ..logs import use_json
+from ..logs import TextFormatter, use_json
 from ..settings import BY_NAME, default
 from .admin import create_team, migrate
 from .base import (
@@ -153,11 +153,9 @@ def prepare(config: ServerConfig, environ: Mapping[str, str]) -> None:
     keyless = "api_key" not in config.provider_options and not environ.get("OPENAI_API_KEY")
     if config.provider == "openai" and keyless:
         raise UsageError("the openai provider needs OPENAI_API_KEY in the environment")
-    logging.basicConfig(
-        level=config.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=config.log_level, handlers=[handler])
     if config.log_format == "json":
         use_json()
     if logging.getLogger().level > logging.DEBUG:

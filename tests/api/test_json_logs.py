@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from rankion_server.config import ServerConfig
-from rankion_server.logs import JsonFormatter, use_json
+from rankion_server.logs import JsonFormatter, TextFormatter, use_json
 from rankion_server.settings import SettingError
 
 from .conftest import Api
@@ -87,3 +87,20 @@ def test_only_the_json_setting_switches_the_format() -> None:
         for each, formatter in before.items():
             each.setFormatter(formatter)
         root.removeHandler(handler)
+
+
+def test_the_text_format_writes_the_time_as_logging_does() -> None:
+    """``TextFormatter`` keeps each second's text: the lines are those of
+    ``logging.Formatter``, within a second, across seconds and back in time."""
+    shape = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    plain, kept = logging.Formatter(shape), TextFormatter(shape)
+    start = 1_796_000_000.0
+    moments = [start + step * 0.137 for step in range(40)] + [start - 86_400.5, start + 0.999]
+    for moment in moments:
+        record = logging.makeLogRecord({"name": "rankion.access", "msg": "status=200"})
+        record.created, record.msecs = moment, (moment - int(moment)) * 1000
+        assert kept.format(record) == plain.format(record)
+    dated = logging.makeLogRecord({"msg": "x"})
+    assert TextFormatter("%(asctime)s", "%H:%M").format(dated) == logging.Formatter(
+        "%(asctime)s", "%H:%M"
+    ).format(dated)

@@ -255,6 +255,19 @@ def test_a_missing_data_dir_is_refused_and_not_made(
     assert not missing.exists()
 
 
+@pytest.mark.parametrize("argv", [["team", "create", "acme"], ["migrate"], ["team", "list"]])
+def test_a_file_where_the_data_dir_should_be_is_named_in_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    in_the_way = tmp_path / "rankion-data"
+    in_the_way.write_text("not a folder")
+    assert main([*argv, "--data-dir", str(in_the_way)]) == 1
+    err = capsys.readouterr().err
+    assert len(lines(err)) == 1 and "Errno" not in err, err
+    assert str(in_the_way) in err, err
+    assert in_the_way.read_text() == "not a folder"
+
+
 def test_the_default_data_dir_is_refused_where_there_is_none(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

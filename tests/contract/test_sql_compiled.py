@@ -6,14 +6,14 @@ through SQLAlchemy."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import event, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.sql import Executable
 
 from rankion_core.models import Image, ProcessingStatus, Share
@@ -168,9 +168,13 @@ def test_what_a_plan_does_not_cover_is_left_to_sqlalchemy(connection: Connection
     many = [{"team_id": 1, "name": "a", "created_at": T0}] * 2
     assert plans.lookup(tables.projects.insert(), many) is None
     assert plans.lookup(tables.projects.insert(), many) is None
+    # a value its type refuses (a naive time): left to SQLAlchemy, which names it
+    naive = {"team_id": 1, "now": T0.replace(tzinfo=None), "image_ids": [1]}
+    assert planned(plans, _ACTIVE_OF, naive).run(connection, naive) is None
     # an empty expanding list: the plan does not run (SQLAlchemy renders it specially)
     params = {"team_id": 1, "now": T0, "image_ids": [1]}
-    plan = planned(plans, _ACTIVE_OF, params)
+    plan = plans.lookup(_ACTIVE_OF, params)
+    assert plan is not None
     assert plan.run(connection, {**params, "image_ids": []}) is None
 
 
@@ -199,3 +203,11 @@ async def test_units_of_work_run_plans_and_listeners_still_see_every_statement(
     finally:
         event.remove(engine, "before_cursor_execute", capture)
     assert any(s.startswith("SELECT images.id") for s in sent), sent
+
+
+async def test_a_value_its_type_refuses_is_named_as_before(seeded: SqlStorage) -> None:
+    """A planned statement given a value its type refuses raises SQLAlchemy's
+    ``StatementError`` naming it, as the first, unplanned run does."""
+    await add_images(seeded, image(1), image(1))  # the image INSERT is planned now
+    with pytest.raises(StatementError, match="naive datetime"):
+        await add_images(seeded, image(1, created_at=datetime(2025, 1, 1)))
