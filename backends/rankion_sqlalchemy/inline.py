@@ -64,7 +64,7 @@ def _connect(path: str) -> sqlite3.Connection:
 
 def inline_engine(path: str, *, busy_timeout_ms: int, begin: str) -> Engine:
     """A synchronous engine on the SQLite file ``path`` for ``InlineSession``: the
-    pragmas and SQL function of every SQLite connection here, units of work begun
+    pragmas of every SQLite connection here, units of work begun
     ``BEGIN <begin>``, and (after the pragmas) ``busy_timeout=0``."""
     engine = create_sync_engine(
         "sqlite+pysqlite://", creator=partial(_connect, path), poolclass=QueuePool
