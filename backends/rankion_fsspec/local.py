@@ -80,18 +80,33 @@ class LocalBackend:
 async def _copy(chunks: AsyncIterable[bytes], file: BinaryIO) -> int:
     """Write ``chunks`` to ``file`` in batches of about 1 MiB, one thread hop a batch;
     the byte count. A batch is the chunks as they came (``writelines``), never joined:
-    copying each byte into a growing buffer cost more than the write itself."""
+    copying each byte into a growing buffer cost more than the write itself. A batch
+    is written while the next one is made (at most one write in flight), so the
+    source's work and the disk's overlap."""
     size = pending = 0
     batch: list[bytes] = []
-    async for chunk in chunks:
-        size += len(chunk)
-        pending += len(chunk)
-        batch.append(chunk)
-        if pending >= _WRITE_BATCH:
+    writing: asyncio.Future[None] | None = None
+    try:
+        async for chunk in chunks:
+            size += len(chunk)
+            pending += len(chunk)
+            batch.append(chunk)
+            if pending >= _WRITE_BATCH:
+                if writing is not None:
+                    await asyncio.shield(writing)
+                writing = asyncio.ensure_future(asyncio.to_thread(file.writelines, batch))
+                batch, pending = [], 0
+        if writing is not None:
+            await asyncio.shield(writing)
+        if batch:
             await asyncio.to_thread(file.writelines, batch)
-            batch, pending = [], 0
-    if batch:
-        await asyncio.to_thread(file.writelines, batch)
+    finally:
+        if writing is not None and not writing.done():
+            # the source failed or the caller was cancelled: the file is closed next,
+            # never under a write still running in its thread
+            await asyncio.wait({writing})
+            if not writing.cancelled():
+                writing.exception()  # seen: the first failure is the one raised
     return size
 
 

@@ -7,6 +7,7 @@ memory) and the memory namespaces, then key making and URL parsing.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import re
@@ -254,6 +255,27 @@ async def test_local_failed_write_leaves_no_file(tmp_path: Path) -> None:
     async with open_blob_store(str(tmp_path)) as store:
         with pytest.raises(Boom):
             await store.put_stream(failing(), kind="images", ext="png", content_type="image/png")
+    assert files_under(tmp_path) == []
+
+
+async def test_local_cancelled_write_leaves_no_file(tmp_path: Path) -> None:
+    """Cancelled while a batch may still be written in its thread: the temporary file
+    is removed once that write is over, and nothing else is left."""
+    handed = asyncio.Event()
+
+    async def stalled() -> AsyncIterator[bytes]:
+        yield os.urandom(3 * MiB)
+        handed.set()
+        await asyncio.Event().wait()  # the caller never sends more
+
+    async with open_blob_store(str(tmp_path)) as store:
+        writing = asyncio.ensure_future(
+            store.put_stream(stalled(), kind="images", ext="png", content_type="image/png")
+        )
+        await handed.wait()
+        writing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await writing
     assert files_under(tmp_path) == []
 
 
