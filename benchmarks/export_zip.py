@@ -193,6 +193,7 @@ def line(label: str, result: dict[str, Any]) -> str:
 
 
 def measure(base: Path, images: int, size: int, runs: int) -> None:
+    base.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="rankion-bench-export-", dir=base))
     try:
         asyncio.run(seed(folder, images, size))

@@ -53,10 +53,13 @@ class LocalBackend:
         return size
 
     async def read(self, path: str, chunk_size: int) -> AsyncGenerator[bytes, None]:
-        file = await asyncio.to_thread(_open_for_reading, path)
+        """The file in chunks; a file of one chunk (most images) costs one thread hop:
+        opened, read and closed there."""
+        file, chunk = await asyncio.to_thread(_open_and_read, path, chunk_size)
         try:
-            while chunk := await asyncio.to_thread(file.read, chunk_size):
+            while chunk:
                 yield chunk
+                chunk = await asyncio.to_thread(file.read, chunk_size) if not file.closed else b""
         finally:
             file.close()
 
@@ -75,17 +78,20 @@ class LocalBackend:
 
 
 async def _copy(chunks: AsyncIterable[bytes], file: BinaryIO) -> int:
-    """Write ``chunks`` to ``file`` in batches of about 1 MiB; the byte count."""
-    size = 0
-    batch = bytearray()
+    """Write ``chunks`` to ``file`` in batches of about 1 MiB, one thread hop a batch;
+    the byte count. A batch is the chunks as they came (``writelines``), never joined:
+    copying each byte into a growing buffer cost more than the write itself."""
+    size = pending = 0
+    batch: list[bytes] = []
     async for chunk in chunks:
         size += len(chunk)
-        batch += chunk
-        if len(batch) >= _WRITE_BATCH:
-            await asyncio.to_thread(file.write, batch)
-            batch = bytearray()
+        pending += len(chunk)
+        batch.append(chunk)
+        if pending >= _WRITE_BATCH:
+            await asyncio.to_thread(file.writelines, batch)
+            batch, pending = [], 0
     if batch:
-        await asyncio.to_thread(file.write, batch)
+        await asyncio.to_thread(file.writelines, batch)
     return size
 
 
@@ -97,8 +103,19 @@ def _open_temp(folder: str) -> tuple[str, BinaryIO]:
     return temp, os.fdopen(fd, "wb")
 
 
-def _open_for_reading(path: str) -> BinaryIO:
-    return open(path, "rb")
+def _open_and_read(path: str, chunk_size: int) -> tuple[BinaryIO, bytes]:
+    """The open file and its first chunk; the file comes back closed when that chunk
+    reached its end (as its size was when opened)."""
+    file = open(path, "rb")  # noqa: SIM115 (handed on open, or closed here)
+    try:
+        size = os.fstat(file.fileno()).st_size
+        chunk = file.read(chunk_size)
+    except BaseException:
+        file.close()
+        raise
+    if len(chunk) >= size:
+        file.close()
+    return file, chunk
 
 
 def _sync_and_close(file: BinaryIO) -> None:

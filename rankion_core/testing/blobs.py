@@ -96,6 +96,12 @@ class BlobStoreContract:
         assert [len(chunk) for chunk in chunks] == [MiB] * 5 + [123]
         assert b"".join(chunks) == data
 
+    async def test_stream_of_one_chunk_or_less(self, blob_store: BlobStore) -> None:
+        for size in (1, 123, MiB):
+            data = os.urandom(size)
+            key = await put(blob_store, data)
+            assert await collect(blob_store.stream(key, chunk_size=MiB)) == [data]
+
     async def test_put_stream_stores_many_chunks(self, blob_store: BlobStore) -> None:
         data = os.urandom(self.large_blob_size)
         key, size = await blob_store.put_stream(
