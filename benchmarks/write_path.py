@@ -4,15 +4,15 @@
         [--dir /tmp/rankion-bench] [--only generate,favorite]
         [--postgres postgresql://postgres@127.0.0.1:5432/test]
 
-Makes a fresh data dir ``--dir/write`` (SQLite), or with ``--postgres`` a fresh database
-``rankion_bench_write`` created through that URL (``--dir/write-pg`` then only holds
-the URL-signing secret): a team with a billion credits, a project, a token and one
-image (queued through the API, never run: no workers). Then starts ``rankion serve
---no-workers`` with the per-team abuse limits off (``RANKION_MAX_ACTIVE_JOBS=0``,
-``RANKION_CHARGE_RATE=0``, as the tests' ``NO_LIMITS``) and the baseline on the same
-database (``benchmarks.write_baseline``, raw ``sqlite3``, or
-``benchmarks.write_baseline_pg``, a raw ``asyncpg`` pool of 5), and loads, with
-``wrk -t1``:
+Makes a fresh data dir ``--dir/write`` (SQLite), or with ``--postgres`` a fresh
+database ``<the URL's database>_write`` created through that URL (``--pg-database``
+names another; ``--dir/write-pg`` then only holds the URL-signing secret): a team with
+a billion credits, a project, a token and one image (queued through the API, never
+run: no workers). Then starts ``rankion serve --no-workers`` with the per-team abuse
+limits off (``RANKION_MAX_ACTIVE_JOBS=0``, ``RANKION_CHARGE_RATE=0``, as the tests'
+``NO_LIMITS``) and the baseline on the same database (``benchmarks.write_baseline``,
+raw ``sqlite3``, or ``benchmarks.write_baseline_pg``, a raw ``asyncpg`` pool of 5),
+and loads, with ``wrk -t1``:
 
 | server | baseline | connections |
 |---|---|---|
@@ -22,7 +22,9 @@ database (``benchmarks.write_baseline``, raw ``sqlite3``, or
 | ``POST /v1/projects/{p}/calendar`` | one ``INSERT`` | 32 |
 
 each pair alternately ``--rounds`` times for ``--duration`` seconds (the best run of
-each counts), and prints req/s, p50, p99 and the ratio as Markdown. Load stays on
+each counts), and prints req/s, p50, p99, the ratio and the server's CPU time per request
+(its ``utime + stime`` over the requests wrk saw answered, in that best run: a measure the
+machine's other load moves less than the rate) as Markdown. Load stays on
 loopback and is bounded in time; a non-2xx answer aborts the run.
 """
 
@@ -40,6 +42,7 @@ import tempfile
 import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .list_endpoint import RANKION, _admin, _free_port, _markdown, _ms, _with_database, running
 
@@ -47,8 +50,32 @@ NO_LIMITS = {"RANKION_MAX_ACTIVE_JOBS": "0", "RANKION_CHARGE_RATE": "0"}
 GENERATE = {"prompt": "a lighthouse at dusk", "size": "256x256", "tags": ["bench", "write"]}
 
 
-#: the database of a ``--postgres`` run, dropped and made anew each run
-PG_DATABASE = "rankion_bench_write"
+#: the database of a ``--postgres`` run (after the URL's own), dropped and made anew each run
+PG_SUFFIX = "_write"
+
+
+def _pg_database(url: str) -> str:
+    """``<the URL's database>_write``: two runs through different URLs never share one."""
+    name = urlsplit(url).path.lstrip("/") or "rankion_bench"
+    return name + PG_SUFFIX
+
+
+def _listener_pid(port: int) -> int:
+    """The process listening on ``port`` on loopback (``ss``)."""
+    out = subprocess.run(
+        ["ss", "-Htlnp", f"sport = :{port}"], check=True, capture_output=True, text=True
+    ).stdout
+    found = re.search(r"pid=(\d+)", out)
+    if found is None:
+        raise RuntimeError(f"nothing listens on {port}: {out!r}")
+    return int(found.group(1))
+
+
+def _cpu_seconds(pid: int) -> float:
+    """``pid``'s user + system CPU time so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _cli(where: list[str], *args: str) -> str:
@@ -90,9 +117,15 @@ def wrk(url: str, script: str, seconds: int, connections: int) -> dict[str, floa
     if "Non-2xx" in out:
         raise RuntimeError(f"{url} answered errors:\n{out}")
     rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if rate is None:
+    done = re.search(r"(\d+) requests in", out)
+    if rate is None or done is None:
         raise RuntimeError(f"unexpected wrk output:\n{out}")
-    return {"rate": float(rate.group(1)), "p50": _ms(out, "50"), "p99": _ms(out, "99")}
+    return {
+        "rate": float(rate.group(1)),
+        "p50": _ms(out, "50"),
+        "p99": _ms(out, "99"),
+        "requests": float(done.group(1)),
+    }
 
 
 def main() -> None:
@@ -102,7 +135,12 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path("/tmp/rankion-bench"))
     parser.add_argument("--only", default="", help="comma-separated substrings of names")
     parser.add_argument(
-        "--postgres", metavar="URL", help=f"benchmark PostgreSQL; {PG_DATABASE} is made through URL"
+        "--postgres", metavar="URL", help="benchmark PostgreSQL: a database is made through URL"
+    )
+    parser.add_argument(
+        "--pg-database",
+        metavar="NAME",
+        help=f"that database's name (default: the URL's database + {PG_SUFFIX!r})",
     )
     args = parser.parse_args()
     data_dir = args.dir / ("write-pg" if args.postgres else "write")
@@ -110,12 +148,13 @@ def main() -> None:
     data_dir.mkdir(parents=True)
     where = ["--data-dir", str(data_dir)]
     if args.postgres:
+        name = args.pg_database or _pg_database(args.postgres)
         fresh = (
-            f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)',
-            f'CREATE DATABASE "{PG_DATABASE}"',
+            f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+            f'CREATE DATABASE "{name}"',
         )
         asyncio.run(_admin(args.postgres, *fresh))
-        database = _with_database(args.postgres, PG_DATABASE)
+        database = _with_database(args.postgres, name)
         where += ["--database", database]
         label, raw_module, raw_target = "PostgreSQL", "benchmarks.write_baseline_pg", database
     else:
@@ -179,10 +218,12 @@ def main() -> None:
                         "raw req/s",
                         "raw p99 ms",
                         "x raw",
+                        "server CPU us/req",
                     ]
                 )
             )
-            print(_markdown(["---"] * 8))
+            print(_markdown(["---"] * 9))
+            server = _listener_pid(real)
             for name, ours, theirs, method, body, connections in pairs:
                 if wanted and not any(w in name for w in wanted):
                     continue
@@ -196,6 +237,7 @@ def main() -> None:
                             connections,
                         )
                     )
+                    before = _cpu_seconds(server)
                     mine.append(
                         wrk(
                             real_url + ours,
@@ -204,6 +246,7 @@ def main() -> None:
                             connections,
                         )
                     )
+                    mine[-1]["cpu"] = (_cpu_seconds(server) - before) / mine[-1]["requests"]
                 m = max(mine, key=lambda f: f["rate"])
                 r = max(raw, key=lambda f: f["rate"])
                 cells = [
@@ -213,6 +256,7 @@ def main() -> None:
                     f"{r['rate']:,.0f}",
                     f"{r['p99']:.2f}",
                     f"{m['rate'] / r['rate']:.2f}",
+                    f"{m['cpu'] * 1e6:,.0f}",
                 ]
                 print(_markdown([name, str(connections), *cells]), flush=True)
 

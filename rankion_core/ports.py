@@ -62,6 +62,7 @@ __all__ = [
     "ImageProvider",
     "ImageQuery",
     "ModelCapabilities",
+    "OneStatement",
     "PreviewSink",
     "ProviderImage",
     "SendResult",
@@ -70,6 +71,7 @@ __all__ = [
     "WebReady",
     "WebhookRepository",
     "WebhookSender",
+    "one_statement",
 ]
 
 
@@ -459,6 +461,27 @@ class UnitOfWork(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+
+
+class OneStatement(Protocol):
+    """What a unit of work may offer besides ``UnitOfWork`` (``one_statement(uow)``)."""
+
+    def one_statement(self) -> None:
+        """Declare, before the unit of work's first statement, that it makes exactly
+        one: one repository call its backend runs as one statement
+        (``images.toggle_favorite``), then ``commit``. A statement is atomic on its
+        own, so the backend may run it outside a transaction (PostgreSQL: no ``BEGIN``
+        and ``COMMIT`` round trips, the change is committed when the call returns) and
+        may refuse a second statement with ``RuntimeError``."""
+        ...
+
+
+def one_statement(uow: UnitOfWork) -> None:
+    """``uow.one_statement()`` where the unit of work has it (see ``OneStatement``); a
+    unit of work without it (a plug-in of an earlier release) stays a transaction."""
+    declare = getattr(uow, "one_statement", None)
+    if callable(declare):
+        declare()
 
 
 @define(frozen=True)

@@ -93,6 +93,9 @@ class MemoryUnitOfWork:
         finally:
             self._storage.lock.release()
 
+    def one_statement(self) -> None:
+        """Nothing to change: every unit of work is atomic under the lock already."""
+
     async def commit(self) -> None:
         self._storage.tables.journal.commit()
 

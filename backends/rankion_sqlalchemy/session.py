@@ -43,13 +43,29 @@ class ConnectionSession:
     session layer to every statement and unit of work for nothing (~15 % of a
     one-statement unit of work's CPU on PostgreSQL)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, autocommit: AsyncEngine | None = None) -> None:
+        """``autocommit``: ``engine`` in autocommit (same pool), for ``one_statement``."""
         self._engine = engine
+        self._autocommit = autocommit
         self._connection: AsyncConnection | None = None
+        self._one = False
+
+    def one_statement(self) -> None:
+        """Run the one statement to come in autocommit (no ``BEGIN``, no ``COMMIT``:
+        one round trip where a transaction makes three) and refuse a second, which
+        would not be atomic with it (``ports.OneStatement``). Without an autocommit
+        engine (SQLite in memory) the unit of work stays a transaction."""
+        if self._autocommit is None:
+            return
+        if self._connection is not None:
+            raise RuntimeError("one_statement() after the unit of work's first statement")
+        self._engine, self._one = self._autocommit, True
 
     async def _ready(self) -> AsyncConnection:
         if self._connection is None:
             self._connection = await self._engine.connect()
+        elif self._one:
+            raise RuntimeError("a one-statement unit of work ran a second statement")
         return self._connection
 
     @overload

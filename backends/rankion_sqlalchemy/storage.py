@@ -60,8 +60,14 @@ class SqlStorage:
         self.dialect = engine.dialect.name
         self.inline_engine = inline
         self._inline = InlineConnection(inline) if inline is not None else None
+        #: PostgreSQL: one-statement units of work in autocommit, on the same pool
+        autocommit = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.dialect == "postgresql"
+            else None
+        )
         self._sessions: Callable[[], Session] = (
-            partial(ConnectionSession, engine)
+            partial(ConnectionSession, engine, autocommit)
             if self._inline is None
             else partial(InlineSession, self._inline, writer_wait)
         )

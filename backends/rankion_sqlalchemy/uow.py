@@ -137,6 +137,12 @@ class SqlUnitOfWork:
         if isinstance(exc, UNAVAILABLE_ERRORS) and not isinstance(exc, RankionError):
             raise Unavailable("storage is unavailable") from exc
 
+    def one_statement(self) -> None:
+        """``ConnectionSession.one_statement`` where the session has it (not inline)."""
+        declare = getattr(self.session, "one_statement", None)
+        if declare is not None:
+            declare()
+
     async def commit(self) -> None:
         await self.session.commit()
 

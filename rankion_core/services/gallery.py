@@ -11,7 +11,7 @@ from attrs import define, field
 
 from ..errors import Invalid, NotFound
 from ..models import Actor, Image, Page
-from ..ports import ImageQuery, UnitOfWork
+from ..ports import ImageQuery, UnitOfWork, one_statement
 from ..reads import reads_of
 from ..rules import bulk, renditions, text, trash, tree
 from ..rules.limits import BULK_MAX, ID_MAX, PER_PAGE_DEFAULT, TOTAL_COUNT_LIMIT
@@ -160,6 +160,7 @@ class Gallery:
         if not 0 < image_id <= ID_MAX:
             raise NotFound("image")
         async with self.deps.storage.unit_of_work() as uow:
+            one_statement(uow)
             image = await uow.images.toggle_favorite(actor.team_id, image_id, self.deps.clock.now())
             if image is None:
                 raise NotFound("image")
