@@ -101,12 +101,14 @@ async def _copy(chunks: AsyncIterable[bytes], file: BinaryIO) -> int:
         if batch:
             await asyncio.to_thread(file.writelines, batch)
     finally:
-        if writing is not None and not writing.done():
+        if writing is not None:
             # the source failed or the caller was cancelled: the file is closed next,
-            # never under a write still running in its thread
-            await asyncio.wait({writing})
+            # never under a write still running in its thread, and a write that failed
+            # meanwhile is seen (the first failure is the one raised)
+            if not writing.done():
+                await asyncio.wait({writing})
             if not writing.cancelled():
-                writing.exception()  # seen: the first failure is the one raised
+                writing.exception()
     return size
 
 

@@ -205,6 +205,10 @@ class InlineSession:
     async def scalars(self, statement: Executable, params: Any = None) -> ScalarResult[Any]:
         return self._run(await self._ready(), statement, params).scalars()
 
+    def one_statement(self) -> None:
+        """Nothing to change: the statement takes the write lock either way, and
+        ``BEGIN``/``COMMIT`` cost no round trip on SQLite."""
+
     async def commit(self) -> None:
         if self._connection is not None:
             self._connection.commit()

@@ -138,10 +138,8 @@ class SqlUnitOfWork:
             raise Unavailable("storage is unavailable") from exc
 
     def one_statement(self) -> None:
-        """``ConnectionSession.one_statement`` where the session has it (not inline)."""
-        declare = getattr(self.session, "one_statement", None)
-        if declare is not None:
-            declare()
+        """``ports.OneStatement``: as the session runs it (autocommit on PostgreSQL)."""
+        self.session.one_statement()
 
     async def commit(self) -> None:
         await self.session.commit()

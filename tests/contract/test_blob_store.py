@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import io
 import os
 import re
 import socket
@@ -277,6 +278,38 @@ async def test_local_cancelled_write_leaves_no_file(tmp_path: Path) -> None:
         with pytest.raises(asyncio.CancelledError):
             await writing
     assert files_under(tmp_path) == []
+
+
+async def test_local_write_failure_is_seen_when_the_source_fails_after_it() -> None:
+    """A batch's write fails in its thread while the source goes on, then the source
+    fails too: the source's error is raised and the write's failure is not left
+    unretrieved (the loop reports no lost exception)."""
+    from rankion_fsspec.local import _copy
+
+    class FullDisk(io.BytesIO):
+        def writelines(self, lines: Any) -> None:
+            raise OSError(28, "No space left on device")
+
+    written = asyncio.Event()
+    lost: list[dict[str, Any]] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, context: lost.append(context))
+
+    async def source() -> AsyncIterator[bytes]:
+        yield os.urandom(2 * MiB)  # one batch: its write starts and fails
+        await asyncio.sleep(0.05)
+        written.set()
+        raise Boom("the client hung up")
+
+    try:
+        with pytest.raises(Boom):
+            await _copy(source(), FullDisk())
+        assert written.is_set()
+        gc.collect()
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(None)
+    assert lost == []
 
 
 async def test_local_put_stream_and_stream_keep_memory_flat(tmp_path: Path) -> None:
