@@ -10,7 +10,9 @@ a fresh subprocess so that its peak RSS is its own:
 - **copy**: every blob file read in 1 MiB chunks and appended to one file in the same
   folder, fsynced at the end: what ``cat blobs/* > all`` costs on this disk;
 - **export**: ``Exports.start`` and the job run, the ZIP streamed into the blob store
-  (which also writes a temporary file, fsyncs it and renames it into place).
+  (which also writes a temporary file, fsyncs it and renames it into place), in a
+  process whose allocator is set up as ``rankion serve`` and ``rankion worker`` set
+  theirs (``rankion_server.allocator``).
 
 Both read blobs just written (so from the page cache) and write to the same disk.
 It prints time, MB/s, the export's throughput as a share of the copy's, and the peak
@@ -40,6 +42,7 @@ from rankion_core import Actor, Deps, HmacUrlSigner, Rankion
 from rankion_core.models import ExportStatus, Image, ProcessingStatus
 from rankion_fsspec import open_blob_store
 from rankion_procedural import PillowCodec, ProceduralProvider
+from rankion_server.allocator import keep_chunk_memory
 from rankion_sqlalchemy import open_storage
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -163,6 +166,8 @@ def _count_images(folder: Path) -> int:
 
 
 def child(phase: str, folder: Path) -> None:
+    if phase == "export":
+        keep_chunk_memory(os.environ)  # as ``rankion serve`` and ``rankion worker`` do
     result = copy_phase(folder) if phase == "copy" else asyncio.run(export_phase(folder))
     print(json.dumps(result))
 

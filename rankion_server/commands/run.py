@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import wiring
+from ..allocator import keep_chunk_memory
 from ..config import ServerConfig
 from ..logs import TextFormatter, use_json
 from ..settings import BY_NAME, default
@@ -149,7 +150,8 @@ def provider_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def prepare(config: ServerConfig, environ: Mapping[str, str]) -> None:
-    """A word on what cannot work, logging on stderr, and a word on the secret."""
+    """A word on what cannot work, logging on stderr, a word on the secret, and the
+    allocator tuned for blob chunks (``rankion_server.allocator``)."""
     keyless = "api_key" not in config.provider_options and not environ.get("OPENAI_API_KEY")
     if config.provider == "openai" and keyless:
         raise UsageError("the openai provider needs OPENAI_API_KEY in the environment")
@@ -166,6 +168,7 @@ def prepare(config: ServerConfig, environ: Mapping[str, str]) -> None:
             f"{BY_NAME['secret'].env} is not set: signed links use a random key that other "
             "processes do not share and that is lost on restart"
         )
+    keep_chunk_memory(environ)
 
 
 def ready(args: argparse.Namespace, config: ServerConfig, *, serving: bool) -> None:
