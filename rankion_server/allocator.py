@@ -5,7 +5,7 @@ checksums it into the ZIP and writes it out, with a chunk or two in flight at ea
 step. glibc serves an allocation that large with a mapping of its own and unmaps it
 when it is freed, or trims its heap as soon as 128 KiB lie free at the top; either
 way, the next chunk's 256 pages are faulted in and zeroed again. In an export of
-500 × 1 MB, reading the images then took longer than checksumming and writing them
+500 images of 1 MB, reading the images then took longer than checksumming and writing them
 together (0.4-0.5 s against 0.1 s for the same reads alone; ``benchmarks/README.md``).
 
 ``keep_chunk_memory`` makes allocations under ``MMAP_THRESHOLD`` come from the heap
