@@ -34,6 +34,10 @@ _BEGIN_MODES = ("DEFERRED", "IMMEDIATE", "EXCLUSIVE")
 #: handed out; one in steady use is not (the ping costs three round trips)
 PING_AFTER_IDLE_SECONDS = 5.0
 
+#: the PostgreSQL connections a process keeps for its units of work, all kept once
+#: made (no overflow; the read fast path's own pool is as large)
+POOL_SIZE = 10
+
 
 def normalise_url(url: str | URL) -> URL:
     """``sqlite:///x.db`` and ``postgresql://…`` with the async driver this backend uses."""
@@ -65,7 +69,14 @@ def create_engine(
 
     On PostgreSQL a pooled connection that sat idle ``ping_after_idle`` seconds or more
     is pinged before use, and replaced when it is dead (a restarted server, an idle
-    timeout); one used within that time is handed out as it is.
+    timeout); one used within that time is handed out as it is. The pool holds up to
+    ``POOL_SIZE`` connections (``pool_size`` in ``options``) and makes no more:
+    SQLAlchemy's default of 5 plus 10 "overflow" connections closes an overflow one as
+    soon as it comes back to a pool with 5 idle, so under steady concurrent load it
+    connected anew every ten or so units of work (226 connections in a 4 s run of
+    favourites, 20 with a fixed pool), and the connecting cost more CPU than the
+    statements (``benchmarks.write_path --postgres``: favourite 0.34 → 0.63 times raw).
+    A unit of work that finds them all busy waits for one (``pool_timeout``, 30 s).
     """
     normalised = normalise_url(url)
     postgres = normalised.get_backend_name() == "postgresql"
@@ -88,8 +99,11 @@ def begin_mode(sqlite_begin: str) -> str:
 
 
 def _postgres_settings(options: dict[str, Any]) -> None:
-    """Plan every statement for its own values (asyncpg prepares statements, and a
-    generic plan cannot tell a tag on ten images from one on half of them)."""
+    """A fixed pool of ``POOL_SIZE`` unless told otherwise; every statement planned for
+    its own values (asyncpg prepares statements, and a generic plan cannot tell a tag
+    on ten images from one on half of them)."""
+    options.setdefault("pool_size", POOL_SIZE)
+    options.setdefault("max_overflow", 0)
     connect_args = dict(options.get("connect_args") or {})
     settings = {"plan_cache_mode": "force_custom_plan", **connect_args.get("server_settings", {})}
     options["connect_args"] = {**connect_args, "server_settings": settings}
