@@ -1,9 +1,10 @@
 """What differs between the local, memory and S3 flavours of the blob store.
 
 ``FsspecBlobStore`` does everything the flavours share through the fsspec async
-API of ``fs`` (read whole, delete, stat, list) plus key checks and error mapping;
-a ``Backend`` supplies the parts where the three really differ: how a stream is
-written safely, how it is read without loading it whole, and presigned URLs.
+API of ``fs`` (read whole, stat, list) plus key checks and error mapping; a
+``Backend`` supplies the parts where the three really differ: how a stream is
+written safely, how it is read without loading it whole, how an object is removed
+(a folder left empty goes too, on disk), and presigned URLs.
 Paths handed to a backend are always ``f"{root}/{key}"`` with a checked key.
 """
 
@@ -35,6 +36,10 @@ class Backend(Protocol):
 
     def read(self, path: str, chunk_size: int) -> AsyncGenerator[bytes, None]:
         """Yield the object at ``path`` in chunks of at most ``chunk_size`` bytes."""
+        ...
+
+    async def remove(self, path: str) -> None:
+        """Remove the object at ``path``; ``FileNotFoundError`` when there is none."""
         ...
 
     def presign(self, path: str, expires_in: int, filename: str | None) -> str | None:

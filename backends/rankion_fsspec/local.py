@@ -2,7 +2,10 @@
 
 Writes are atomic: bytes go to ``.<uuid>.part`` in the blob's own folder, are
 fsynced, then ``os.replace``d onto the key, so a crash leaves at worst a hidden
-``.part`` file (never listed as a key), never half a blob under a real key. Every
+``.part`` file (never listed as a key), never half a blob under a real key. Removing
+a blob removes the folders it leaves empty (a job's previews have a folder of their
+own, ``previews-{job}/yyyy/mm``, which would otherwise stay behind empty, three per
+job); a write that finds its folder just removed makes it again. Every
 blocking call runs in ``asyncio.to_thread``; small chunks are batched into 1 MiB
 writes so a stream of tiny chunks does not cost a thread hop each.
 """
@@ -24,6 +27,8 @@ from rankion_core.errors import Unavailable
 __all__ = ["LocalBackend"]
 
 _WRITE_BATCH = 1 << 20
+#: how often a write makes its folder again when a removal takes it each time
+_FOLDER_TRIES = 3
 
 
 class LocalBackend:
@@ -62,6 +67,9 @@ class LocalBackend:
                 chunk = await asyncio.to_thread(file.read, chunk_size) if not file.closed else b""
         finally:
             file.close()
+
+    async def remove(self, path: str) -> None:
+        await asyncio.to_thread(_remove, path, self.root)
 
     def presign(self, path: str, expires_in: int, filename: str | None) -> str | None:
         return None  # the core signs a URL that the server serves
@@ -113,11 +121,33 @@ async def _copy(chunks: AsyncIterable[bytes], file: BinaryIO) -> int:
 
 
 def _open_temp(folder: str) -> tuple[str, BinaryIO]:
-    """A new hidden temporary file in ``folder`` (made if needed), open for writing."""
-    os.makedirs(folder, exist_ok=True)
+    """A new hidden temporary file in ``folder`` (made if needed), open for writing.
+    The folder is made again when a removal took it, emptied, in between."""
     temp = os.path.join(folder, f".{uuid.uuid4().hex}.part")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    return temp, os.fdopen(fd, "wb")
+    tries = 0
+    while True:
+        os.makedirs(folder, exist_ok=True)
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileNotFoundError:
+            tries += 1
+            if tries == _FOLDER_TRIES:
+                raise
+        else:
+            return temp, os.fdopen(fd, "wb")
+
+
+def _remove(path: str, root: str) -> None:
+    """Remove the file at ``path``, then each folder above it that is left empty, up
+    to ``root`` (kept). A folder that is not empty, or cannot be removed, ends it."""
+    os.remove(path)
+    folder = os.path.dirname(path)
+    while folder.startswith(root + "/"):
+        try:
+            os.rmdir(folder)
+        except OSError:
+            return
+        folder = os.path.dirname(folder)
 
 
 def _open_and_read(path: str, chunk_size: int) -> tuple[BinaryIO, bytes]:

@@ -71,6 +71,9 @@ class MemoryBackend:
     def presign(self, path: str, expires_in: int, filename: str | None) -> str | None:
         return None  # the core signs a URL that the server serves
 
+    async def remove(self, path: str) -> None:
+        await self.fs._rm_file(path)
+
     def local_file(self, path: str) -> str | None:
         return None
 

@@ -109,6 +109,9 @@ class S3Backend:
         bucket, key, _ = self.fs.split_path(path)
         return presigned_get(self._signer, bucket, key, expires_in, filename)
 
+    async def remove(self, path: str) -> None:
+        await self.fs._rm_file(path)
+
     def local_file(self, path: str) -> str | None:
         return None
 

@@ -67,7 +67,7 @@ class FsspecBlobStore:
         path = self._path(require_key(key))
         backend = await self._ready()
         with translate(backend.transient, reading=False), suppress(FileNotFoundError):
-            await backend.fs._rm_file(path)
+            await backend.remove(path)
 
     # ----------------------------------------------------------------- reading
 

@@ -248,6 +248,46 @@ async def test_local_keys_skip_stray_files_and_reads_stay_inside(tmp_path: Path)
             await store.get("../secret")
 
 
+async def test_local_delete_removes_the_folders_it_leaves_empty(tmp_path: Path) -> None:
+    async with open_blob_store(str(tmp_path / "blobs")) as store:
+        kept = await store.put(b"k", kind="images", ext="png", content_type="image/png")
+        first, second = [
+            await store.put(b"p", kind="previews-7", ext="png", content_type="image/png")
+            for _ in range(2)
+        ]
+        await store.delete(first)
+        assert (tmp_path / "blobs" / second).parent.is_dir()  # not empty yet
+        await store.delete(second)
+        assert not (tmp_path / "blobs" / "previews-7").exists()
+        assert (tmp_path / "blobs").is_dir()
+        assert await collect(store.keys()) == [kept]
+        again = await store.put(b"q", kind="previews-7", ext="png", content_type="image/png")
+        assert await store.get(again) == b"q"
+
+
+async def test_local_write_makes_its_folder_again_when_a_delete_took_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A delete may remove the folder, emptied, between the write's ``makedirs`` and
+    its ``open``: the write makes it again instead of failing."""
+    import rankion_fsspec.local as local
+
+    real_open, taken = os.open, []
+
+    def open_after_a_delete(path: str, flags: int, mode: int = 0o777) -> int:
+        folder = os.path.dirname(path)
+        if not taken and path.startswith(str(tmp_path)) and path.endswith(".part"):
+            os.rmdir(folder)  # what a delete of the folder's last blob does
+            taken.append(folder)
+        return real_open(path, flags, mode)
+
+    monkeypatch.setattr(local.os, "open", open_after_a_delete)
+    async with open_blob_store(str(tmp_path / "blobs")) as store:
+        key = await store.put(b"x", kind="previews-8", ext="png", content_type="image/png")
+    monkeypatch.undo()
+    assert taken and (tmp_path / "blobs" / key).read_bytes() == b"x"
+
+
 async def test_local_failed_write_leaves_no_file(tmp_path: Path) -> None:
     async def failing() -> AsyncIterator[bytes]:
         yield os.urandom(3 * MiB)
