@@ -1,14 +1,11 @@
-"""Statements run again and again, compiled once and run on the driver.
+"""Statements run again and again, compiled once and run on the stdlib ``sqlite3`` driver.
 
 A repository builds its frequent statements once (``repositories.base``) and runs
 them with their values as parameters. SQLAlchemy still does per execution what does
 not change between executions: the statement's cache key, the compiled cache lookup,
 an execution context, the parameters' processing through that context, a cursor
 result and its metadata. That was about 100 µs per statement, against 10 to 40 µs for
-the driver to run it: most of a short write's time (a ``PATCH`` runs four). On
-PostgreSQL the plan runs on SQLAlchemy's asyncpg adapter (its DB-API cursor, which
-begins the transaction, keeps the prepared statements and translates asyncpg's
-errors) in the connection's greenlet: about 55 µs less a statement.
+the driver to run it: most of a short write's time (a ``PATCH`` runs four).
 
 ``Plans`` keeps, per statement object it has seen run twice and per set of parameter
 names, what SQLAlchemy compiled for it (``Plan``): the SQL text, which parameter goes
@@ -23,19 +20,18 @@ what SQLAlchemy's own execution gives: the same processors convert the same valu
 - Several parameter sets with the same names run as the driver's ``executemany``, for
   a statement that returns no rows.
 - What a plan does not cover runs through SQLAlchemy as before: several parameter
-  sets otherwise, an empty expanding ``IN`` list (any expanding ``IN`` list where
-  the driver's placeholders are numbered, as asyncpg's ``$1``), parameters rendered into the
+  sets otherwise, an empty expanding ``IN`` list, parameters rendered into the
   SQL (``literal_execute``), a statement whose compiled form is unusual (a missing
   value, result columns that do not match), and every statement while something
   listens for ``before_cursor_execute`` / ``after_cursor_execute`` (tests capturing
   statements see them all).
 - A driver error is wrapped as SQLAlchemy wraps it (``DBAPIError.instance``): the
-  callers' ``IntegrityError`` and ``OperationalError`` handling is unchanged; one that
-  means the connection is gone invalidates it, so the pool replaces it.
+  callers' ``IntegrityError`` and ``OperationalError`` handling is unchanged.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
@@ -75,11 +71,10 @@ _NO_ROWS = SimpleResultMetaData([])
 class Plan:
     """One statement compiled for one set of parameter names (see the module)."""
 
-    __slots__ = ("_error", "_expanding", "_metadata", "_order", "_processors", "_results", "sql")
+    __slots__ = ("_expanding", "_metadata", "_order", "_processors", "_results", "sql")
 
     def __init__(self, compiled: SQLCompiler, names: Sequence[str], dialect: Dialect) -> None:
         self.sql = compiled.string
-        self._error: type[Exception] = dialect.loaded_dbapi.Error
         order: list[tuple[str, bool, Any]] = []
         binds = compiled.binds
         for name in compiled.positiontup or ():
@@ -136,34 +131,31 @@ class Plan:
         return sql, values
 
     def run(self, connection: Connection, params: Parameters) -> Result[Any] | None:
-        """Run on ``connection``'s DB-API connection (in its transaction already);
+        """Run on ``connection``'s driver connection (in its transaction already);
         None: not run, this plan does not apply to ``params`` (see ``arguments``), or
         a value's type refuses it (SQLAlchemy then raises its ``StatementError``)."""
+        driver = cast(sqlite3.Connection, connection.connection.dbapi_connection)
         try:
-            many = params is not None and not isinstance(params, Mapping)
-            if many:
+            if params is not None and not isinstance(params, Mapping):
                 if self._metadata is not None or self._expanding:
                     return None  # several sets: only for statements that return nothing
-                sql, values = self.sql, [self.values(one) for one in cast(Any, params)]
+                sql, values = self.sql, [self.values(one) for one in params]
+                execute: Callable[[str, Any], sqlite3.Cursor] = driver.executemany
             else:
-                arguments = self.arguments(cast(Mapping[str, Any] | None, params))
+                arguments = self.arguments(params)
                 if arguments is None:
                     return None
-                sql, values = arguments
+                (sql, values), execute = arguments, driver.execute
         except Exception:  # a value its type refuses: SQLAlchemy says which, as ever
             return None
-        cursor = cast(Any, connection.connection.dbapi_connection).cursor()
         try:
-            (cursor.executemany if many else cursor.execute)(sql, values)
+            cursor = execute(sql, values)
             rows = cursor.fetchall() if self._metadata is not None else None
-        except self._error as failure:
-            error = driver_error(sql, values, failure, connection.dialect)
-            if connection.dialect.is_disconnect(cast(Any, failure), connection.connection, cursor):
-                connection.invalidate(error)  # as SQLAlchemy's own execution: the pool drops it
-            raise error from failure
+        except sqlite3.Error as failure:
+            raise driver_error(sql, values, failure, connection.dialect) from failure
         if rows is None or self._metadata is None:
             done = Affected(_NO_ROWS, iter(()))
-            done.rowcount, done.lastrowid = cursor.rowcount, getattr(cursor, "lastrowid", None)
+            done.rowcount, done.lastrowid = cursor.rowcount, cursor.lastrowid
             return done
         if self._results and rows:
             columns: list[Any] = list(zip(*rows, strict=True))
@@ -218,9 +210,6 @@ class Plans:
             return _UNPLANNABLE  # a text's result columns are not known before it runs
         if compiled.literal_execute_params:
             return _UNPLANNABLE
-        expanding = any(b.expanding for b in compiled.binds.values())
-        if expanding and self._dialect.paramstyle != "qmark":
-            return _UNPLANNABLE  # ``Plan.arguments`` spells a list out in ``?``s
         if compiled.post_compile_params - {b for b in compiled.binds.values() if b.expanding}:
             return _UNPLANNABLE
         try:

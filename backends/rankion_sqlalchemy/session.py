@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol, TypeVarTuple, overload
 
-from sqlalchemy.engine import Connection, Result, ScalarResult
+from sqlalchemy.engine import Result, ScalarResult
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.selectable import TypedReturnsRows
-
-from .compiled import Plan, Plans
 
 __all__ = ["ConnectionSession", "Session"]
 
@@ -45,20 +43,12 @@ class ConnectionSession:
 
     The repositories run Core statements only, so an ORM ``AsyncSession`` added its
     session layer to every statement and unit of work for nothing (~15 % of a
-    one-statement unit of work's CPU on PostgreSQL). With ``plans`` (PostgreSQL), a
-    statement that has a plan runs by it (``compiled``) while nobody listens for
-    statements, in the connection's greenlet (``run_sync``)."""
+    one-statement unit of work's CPU on PostgreSQL)."""
 
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        autocommit: AsyncEngine | None = None,
-        plans: Plans | None = None,
-    ) -> None:
+    def __init__(self, engine: AsyncEngine, autocommit: AsyncEngine | None = None) -> None:
         """``autocommit``: ``engine`` in autocommit (same pool), for ``one_statement``."""
         self._engine = engine
         self._autocommit = autocommit
-        self._plans = plans
         self._connection: AsyncConnection | None = None
         self._one = False
 
@@ -89,23 +79,13 @@ class ConnectionSession:
         self, statement: Executable, params: Any = None
     ) -> Result[*tuple[Any, ...]]: ...
     async def execute(self, statement: Executable, params: Any = None) -> Result[*tuple[Any, ...]]:
-        connection = await self._ready()
-        plans = self._plans
-        if plans is not None:
-            dispatch = connection.sync_connection.dispatch  # type: ignore[union-attr]
-            if not (dispatch.before_cursor_execute or dispatch.after_cursor_execute):
-                plan = plans.lookup(statement, params)
-                if plan is not None:
-                    done = await connection.run_sync(_by_plan, plan, params)
-                    if done is not None:
-                        return done
-        return await connection.execute(statement, params)
+        return await (await self._ready()).execute(statement, params)
 
     async def scalar(self, statement: Executable, params: Any = None) -> Any:
-        return (await self.execute(statement, params)).scalar()
+        return await (await self._ready()).scalar(statement, params)
 
     async def scalars(self, statement: Executable, params: Any = None) -> ScalarResult[Any]:
-        return (await self.execute(statement, params)).scalars()
+        return await (await self._ready()).scalars(statement, params)
 
     async def commit(self) -> None:
         if self._connection is not None:
@@ -119,11 +99,3 @@ class ConnectionSession:
         connection, self._connection = self._connection, None
         if connection is not None:
             await connection.close()
-
-
-def _by_plan(connection: Connection, plan: Plan, params: Any) -> Result[Any] | None:
-    """``plan`` run in ``connection``'s transaction, begun here as SQLAlchemy's autobegin
-    would (the driver's own ``BEGIN`` goes with the statement, as ever)."""
-    if not connection.in_transaction():
-        connection.begin()
-    return plan.run(connection, params)

@@ -1,18 +1,17 @@
-"""Statements run by their compiled plan (``rankion_sqlalchemy.compiled``) give what
-SQLAlchemy's own execution gives: the same rows, values of the same types, the same
-row counts and the same wrapped errors; what a plan does not cover still runs through
-SQLAlchemy. On SQLite first; then the same checks on PostgreSQL, run in a
-connection's greenlet as ``ConnectionSession`` runs its plans."""
+"""Statements run by their compiled plan on SQLite (``rankion_sqlalchemy.compiled``)
+give what SQLAlchemy's own execution gives: the same rows, values of the same types,
+the same row counts and the same wrapped errors; what a plan does not cover still runs
+through SQLAlchemy."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import event, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.sql import Executable
@@ -26,22 +25,12 @@ from rankion_sqlalchemy.repositories.images import _TOGGLE_FAVORITE, _tag_insert
 from rankion_sqlalchemy.repositories.sessions import _ACTIVE_OF
 from rankion_sqlalchemy.rows import rows_of
 
-from .backends import POSTGRES_URL, postgres_options
-
 
 @pytest.fixture
 async def seeded(tmp_path: Path) -> AsyncIterator[SqlStorage]:
     """A SQLite file with a team, two images (tags, a title, one ready) and a share."""
     storage = open_storage(f"sqlite:///{tmp_path / 'x.db'}")
     await storage.migrate()
-    await seed(storage)
-    try:
-        yield storage
-    finally:
-        await storage.close()
-
-
-async def seed(storage: SqlStorage) -> None:
     team = await make_team(storage)
     ready = image(
         team.id,
@@ -53,6 +42,10 @@ async def seed(storage: SqlStorage) -> None:
     async with storage.unit_of_work() as uow:
         await uow.shares.add(Share(0, team.id, 1, "token-1", T0, expires_at=T0 + timedelta(1)))
         await uow.commit()
+    try:
+        yield storage
+    finally:
+        await storage.close()
 
 
 @pytest.fixture
@@ -218,113 +211,3 @@ async def test_a_value_its_type_refuses_is_named_as_before(seeded: SqlStorage) -
     await add_images(seeded, image(1), image(1))  # the image INSERT is planned now
     with pytest.raises(StatementError, match="naive datetime"):
         await add_images(seeded, image(1, created_at=datetime(2025, 1, 1)))
-
-
-# --------------------------------------------------------------------------- PostgreSQL
-
-
-@pytest.fixture
-async def pg_seeded(postgres_schema: str) -> AsyncIterator[SqlStorage]:
-    """The same rows in PostgreSQL (ids from 1: the tables are emptied first)."""
-    assert POSTGRES_URL is not None
-    storage = open_storage(POSTGRES_URL, **postgres_options(postgres_schema))
-    names = ", ".join(f'"{t.name}"' for t in tables.metadata.sorted_tables)
-    async with storage.engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    await seed(storage)
-    try:
-        yield storage
-    finally:
-        await storage.close()
-
-
-async def in_a_transaction(storage: SqlStorage, check: Callable[..., None], *args: Any) -> None:
-    """``check(connection, *args)`` on a PostgreSQL connection in a transaction (rolled
-    back), in the connection's greenlet, where a plan runs."""
-    async with storage.engine.connect() as connection:
-        await connection.begin()
-        try:
-            await connection.run_sync(check, *args)
-        finally:
-            await connection.rollback()
-
-
-def a_driver_error_is_wrapped(connection: Connection) -> None:
-    """PostgreSQL aborts a transaction at its first error: the plan meets it first."""
-    plans = Plans(connection.dialect)
-    insert = _insert_returning_id(tables.shares)
-    values = {"team_id": 1, "image_id": 2, "token": "token-1", "created_at": T0}
-    with pytest.raises(IntegrityError):
-        planned(plans, insert, values).run(connection, values)
-
-
-def an_expanding_in_is_left_to_sqlalchemy(connection: Connection) -> None:
-    """A plan spells a list out in ``?``s; asyncpg numbers its placeholders."""
-    plans = Plans(connection.dialect)
-    params = {"team_id": 1, "now": T0, "image_ids": [1, 2]}
-    for _ in range(3):
-        assert plans.lookup(_ACTIVE_OF, params) is None
-    assert len(connection.execute(_ACTIVE_OF, params).all()) == 1
-
-
-PG_SELECTS = [s for s in SELECTS if s[0] != "an expanding IN"]
-
-
-@pytest.mark.parametrize(
-    ("name", "statement", "params"), PG_SELECTS, ids=[s[0] for s in PG_SELECTS]
-)
-async def test_postgres_a_planned_select_gives_what_sqlalchemy_gives(
-    pg_seeded: SqlStorage, name: str, statement: Executable, params: dict[str, Any] | None
-) -> None:
-    check = test_a_planned_select_gives_what_sqlalchemy_gives
-    await in_a_transaction(pg_seeded, check, name, statement, params)
-
-
-@pytest.mark.parametrize(
-    "check",
-    [
-        test_entities_read_by_a_plan_equal_sqlalchemy_ones,
-        test_planned_writes_count_and_return_rows_as_sqlalchemy_does,
-        a_driver_error_is_wrapped,
-        an_expanding_in_is_left_to_sqlalchemy,
-    ],
-    ids=["entities", "writes", "driver error", "expanding IN"],
-)
-async def test_postgres_plans_as_on_sqlite(
-    pg_seeded: SqlStorage, check: Callable[[Connection], None]
-) -> None:
-    await in_a_transaction(pg_seeded, check)
-
-
-async def test_postgres_units_of_work_run_plans(pg_seeded: SqlStorage) -> None:
-    """The second read of a statement goes by its plan, never through SQLAlchemy's
-    execution (which a listener would see), and gives the same image."""
-    sent: list[str] = []
-
-    def capture(_c: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        sent.append(statement)
-
-    async def read() -> Image | None:
-        async with pg_seeded.unit_of_work() as uow:
-            return await uow.images.get(1, 1)
-
-    first = await read()
-    ran: list[object] = []
-    real_run = Plan.run
-
-    def counted(plan: Plan, connection: Connection, params: Any) -> Any:
-        ran.append(plan)
-        return real_run(plan, connection, params)
-
-    Plan.run = counted  # type: ignore[method-assign]
-    try:
-        second = await read()
-    finally:
-        Plan.run = real_run  # type: ignore[method-assign]
-    assert first == second and first is not None and ran
-    event.listen(pg_seeded.engine.sync_engine, "before_cursor_execute", capture)
-    try:
-        assert await read() == first
-    finally:
-        event.remove(pg_seeded.engine.sync_engine, "before_cursor_execute", capture)
-    assert any(s.startswith("SELECT images.id") for s in sent), sent

@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import ClauseElement, event, func, select, text
+from sqlalchemy import ClauseElement, event, text
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.exc import IntegrityError, StatementError
 
@@ -357,38 +357,6 @@ async def test_postgres_connections_in_steady_use_are_not_pinged(
     finally:
         await storage.close()
     assert pings == []  # the pool's pre-ping is three round trips per unit of work
-
-
-#: a statement built once, so that its second run goes by its plan (``compiled``)
-BACKEND_PID = select(func.pg_backend_pid())
-
-
-async def _planned_pid(storage: SqlStorage) -> int:
-    async with storage.unit_of_work() as uow:
-        return int((await uow.session.execute(BACKEND_PID)).scalar_one())
-
-
-async def test_postgres_a_planned_statement_on_a_dead_connection_gets_it_replaced(
-    postgres_schema: str,
-) -> None:
-    """In steady use nothing pings the connection: the unit of work that finds it dead
-    answers ``Unavailable``, and the pool replaces it for the next one, as when the
-    statement runs through SQLAlchemy's own execution."""
-    storage = _postgres(postgres_schema, ping_after_idle=3600, pool_size=1)
-    try:
-        pid = await _planned_pid(storage)
-        assert await _planned_pid(storage) == pid  # planned now, same connection
-        assert POSTGRES_URL is not None
-        other = await asyncpg.connect(POSTGRES_URL)
-        try:
-            await other.execute("SELECT pg_terminate_backend($1)", pid)
-        finally:
-            await other.close()
-        with pytest.raises(Unavailable):
-            await _planned_pid(storage)
-        assert await _planned_pid(storage) != pid
-    finally:
-        await storage.close()
 
 
 async def test_postgres_replaces_an_idle_connection_found_dead(postgres_schema: str) -> None:
