@@ -10,10 +10,11 @@ together (0.4-0.5 s against 0.1 s for the same reads alone; ``benchmarks/README.
 
 ``keep_chunk_memory`` makes allocations under ``MMAP_THRESHOLD`` come from the heap
 and lets up to ``TRIM_THRESHOLD`` lie free in a heap before it is given back, so the
-pages of one chunk serve the next. The memory a process holds grows by at most that
-much per heap (glibc keeps a few heaps, one per thread in use at once); it stays
-flat however large the export. An operator who sets glibc's own variables
-(``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``, ``GLIBC_TUNABLES``) keeps
+pages of one chunk serve the next. A heap keeps free only what it held at its busiest,
+and never more than that threshold (glibc keeps a heap per thread busy at once: the
+event loop's and the few that read and write blobs); memory stays flat however large
+the export. An operator who sets glibc's own variables (``MALLOC_MMAP_THRESHOLD_``,
+``MALLOC_TRIM_THRESHOLD_``, or a ``glibc.malloc.`` tunable in ``GLIBC_TUNABLES``) keeps
 their choice; on other C libraries nothing changes.
 """
 
@@ -34,13 +35,18 @@ TRIM_THRESHOLD = 16 << 20
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 
-_OPERATOR_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
+_OPERATOR_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
+#: a ``GLIBC_TUNABLES`` setting of malloc's (others, such as ``glibc.cpu.…``, do not count)
+_MALLOC_TUNABLE = "glibc.malloc."
 
 
 def keep_chunk_memory(environ: Mapping[str, str]) -> bool:
     """Tune glibc's allocator for chunk-sized buffers; whether it was done (False on
     another C library, or when the environment already says how)."""
-    if not sys.platform.startswith("linux") or any(n in environ for n in _OPERATOR_SETTINGS):
+    operators = any(n in environ for n in _OPERATOR_SETTINGS)
+    if operators or _MALLOC_TUNABLE in environ.get("GLIBC_TUNABLES", ""):
+        return False
+    if not sys.platform.startswith("linux"):
         return False
     try:
         mallopt = ctypes.CDLL(None).mallopt

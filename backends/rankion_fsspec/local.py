@@ -126,8 +126,9 @@ def _open_temp(folder: str) -> tuple[str, BinaryIO]:
     temp = os.path.join(folder, f".{uuid.uuid4().hex}.part")
     tries = 0
     while True:
-        os.makedirs(folder, exist_ok=True)
         try:
+            # ``makedirs`` too: a removal may take an emptied parent between its steps
+            os.makedirs(folder, exist_ok=True)
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileNotFoundError:
             tries += 1

@@ -11,8 +11,6 @@ import sys
 
 import pytest
 
-from rankion_server.allocator import keep_chunk_memory
-
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux") or not hasattr(ctypes.CDLL(None), "mallinfo2"),
     reason="glibc's mallinfo2 is needed to see where a chunk was allocated",
@@ -58,4 +56,10 @@ def test_a_chunk_comes_from_the_heap_once_tuned() -> None:
 
 def test_the_operators_own_allocator_settings_win() -> None:
     assert probe("tune", MALLOC_MMAP_THRESHOLD_="131072") == {"tuned": False, "mapped": True}
-    assert not keep_chunk_memory({"GLIBC_TUNABLES": "glibc.malloc.trim_threshold=0"})
+    tuned = probe("tune", GLIBC_TUNABLES="glibc.malloc.trim_threshold=0")
+    assert tuned == {"tuned": False, "mapped": True}
+
+
+def test_a_tunable_of_something_else_leaves_it_tuned() -> None:
+    other = probe("tune", GLIBC_TUNABLES="glibc.cpu.hwcaps=-AVX2")
+    assert other == {"tuned": True, "mapped": False}

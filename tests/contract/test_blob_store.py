@@ -265,27 +265,38 @@ async def test_local_delete_removes_the_folders_it_leaves_empty(tmp_path: Path) 
         assert await store.get(again) == b"q"
 
 
-async def test_local_write_makes_its_folder_again_when_a_delete_took_it(
+def test_local_write_makes_its_folder_again_when_a_delete_took_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A delete may remove the folder, emptied, between the write's ``makedirs`` and
-    its ``open``: the write makes it again instead of failing."""
-    import rankion_fsspec.local as local
+    """A deletion may remove the folder, or an emptied parent of it, while a write is
+    making it: between ``makedirs`` and ``open``, or between ``makedirs``' own steps.
+    The write makes what is missing again instead of failing (``_open_temp`` is called
+    directly, so the patched calls are this write's alone)."""
+    from rankion_fsspec.local import _open_temp
 
-    real_open, taken = os.open, []
+    folder = tmp_path / "previews-7" / "2025" / "06"
+    (tmp_path / "previews-7" / "2025").mkdir(parents=True)  # a sibling month just emptied
+    real_mkdir, real_open, taken = os.mkdir, os.open, []
 
-    def open_after_a_delete(path: str, flags: int, mode: int = 0o777) -> int:
-        folder = os.path.dirname(path)
-        if not taken and path.startswith(str(tmp_path)) and path.endswith(".part"):
-            os.rmdir(folder)  # what a delete of the folder's last blob does
-            taken.append(folder)
+    def mkdir_after_a_delete(path: Any, mode: int = 0o777, **kw: Any) -> None:
+        if str(path) == str(folder) and not taken:
+            os.rmdir(folder.parent)  # the deletion of 2025/05's last blob took 2025
+            taken.append("parent")
+        real_mkdir(path, mode, **kw)
+
+    def open_after_a_delete(path: Any, flags: int, mode: int = 0o777) -> int:
+        if str(path).startswith(str(folder)) and len(taken) == 1:
+            os.rmdir(folder)  # and then the deletion of 06's last blob took 06
+            taken.append("folder")
         return real_open(path, flags, mode)
 
-    monkeypatch.setattr(local.os, "open", open_after_a_delete)
-    async with open_blob_store(str(tmp_path / "blobs")) as store:
-        key = await store.put(b"x", kind="previews-8", ext="png", content_type="image/png")
+    monkeypatch.setattr(os, "mkdir", mkdir_after_a_delete)
+    monkeypatch.setattr(os, "open", open_after_a_delete)
+    temp, file = _open_temp(str(folder))
     monkeypatch.undo()
-    assert taken and (tmp_path / "blobs" / key).read_bytes() == b"x"
+    file.close()
+    assert taken == ["parent", "folder"]
+    assert Path(temp).parent == folder and Path(temp).exists()
 
 
 async def test_local_failed_write_leaves_no_file(tmp_path: Path) -> None:
