@@ -5,6 +5,7 @@ change, while a victim team generates one image."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
 import time
 from collections.abc import AsyncIterator
@@ -40,9 +41,15 @@ async def silent_receiver() -> AsyncIterator[str]:
     try:
         yield f"http://127.0.0.1:{port}/hook"
     finally:
+        server.close()  # no new connection; one accepted just now reaches ``hang`` first
+        for _ in range(2):
+            await asyncio.sleep(0)
         for writer in held:
             writer.close()
-        server.close()
+        for writer in held:  # closed for good before the loop ends: none is left to the
+            with contextlib.suppress(OSError):  # garbage collector (an unclosed socket)
+                await writer.wait_closed()
+        await server.wait_closed()
 
 
 async def generation_seconds(api: Api, prompt: str = "a quiet harbour") -> float:
