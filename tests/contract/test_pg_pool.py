@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 
+from rankion_core.errors import Unavailable
 from rankion_sqlalchemy import SqlStorage, open_storage
 from rankion_sqlalchemy.engine import POOL_SIZE
 
@@ -64,5 +65,26 @@ async def test_the_pool_size_passed_wins(postgres_schema: str) -> None:
         made = count_connects(storage)
         await asyncio.gather(*(unit_of_work(storage) for _ in range(8)))
         assert made[0] <= 2
+    finally:
+        await storage.close()
+
+
+async def test_a_unit_of_work_that_finds_every_connection_busy_is_unavailable(
+    postgres_schema: str,
+) -> None:
+    """A flood that holds every connection makes the next unit of work wait for one,
+    for ``pool_timeout`` at most, then answer ``Unavailable`` (a 503), never a 500;
+    once a connection is back, units of work run again."""
+    assert POSTGRES_URL is not None
+    settings = {"search_path": postgres_schema}
+    storage = open_storage(
+        POSTGRES_URL, connect_args={"server_settings": settings}, pool_size=1, pool_timeout=0.2
+    )
+    try:
+        async with storage.unit_of_work() as holding:
+            await holding.session.execute(text("SELECT 1"))
+            with pytest.raises(Unavailable):
+                await unit_of_work(storage)
+        await unit_of_work(storage)
     finally:
         await storage.close()
