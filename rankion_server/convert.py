@@ -32,6 +32,7 @@ from cattrs.preconf.orjson import OrjsonConverter, make_converter
 
 from rankion_api.common import TOO_MANY, Unset, json_name
 from rankion_core.errors import Invalid, LimitExceeded
+from rankion_core.rules import text
 from rankion_core.rules.limits import DETAILS_MAX
 from rankion_core.rules.timeutil import iso_z
 
@@ -60,6 +61,8 @@ class FieldError(ValueError):
 def _str(value: Any, _: type) -> str:
     if not isinstance(value, str):
         raise FieldError("must be a string")
+    if text.NUL in value:
+        raise FieldError(text.NUL_REFUSED)
     return value
 
 

@@ -21,7 +21,7 @@ from multidict import MultiMapping
 from rankion_core.errors import Invalid
 from rankion_core.models import EventStatus, EventType, ImageSort, ProcessingStatus
 from rankion_core.ports import EventQuery, ImageQuery
-from rankion_core.rules import limits
+from rankion_core.rules import limits, text
 from rankion_core.rules.similar import DEFAULT_DISTANCE, MAX_DISTANCE
 from rankion_core.rules.text import NOT_BLANK
 from rankion_core.rules.timeutil import day_bounds
@@ -41,8 +41,16 @@ def _bad(name: str, message: str) -> Invalid:
     return Invalid(f"{name}: {message}", details={name: message})
 
 
-def _one(query: Query, name: str) -> str | None:
+def _all(query: Query, name: str) -> list[str]:
+    """Every value of ``name``; one holding NUL is refused, as in a body."""
     values = query.getall(name, [])
+    if any(text.NUL in value for value in values):
+        raise _bad(name, text.NUL_REFUSED)
+    return values
+
+
+def _one(query: Query, name: str) -> str | None:
+    values = _all(query, name)
     if len(values) > 1:
         raise _bad(name, "given more than once")
     return values[0] if values else None
@@ -119,7 +127,7 @@ def day_range(query: Query, zone: tzinfo) -> tuple[datetime, datetime]:
 def _enums(query: Query, name: str, cls: type[E]) -> tuple[E, ...]:
     allowed = {str(m.value): m for m in cls}
     out: list[E] = []
-    for raw in query.getall(name, []):
+    for raw in _all(query, name):
         for item in raw.split(","):
             if item.strip() not in allowed:
                 raise _bad(name, f"comma-separated values of {', '.join(allowed)}")
@@ -156,7 +164,7 @@ def _text(query: Query, name: str) -> str | None:
 
 
 def _tags(query: Query) -> tuple[str, ...]:
-    tags = query.getall("tags[]", [])
+    tags = _all(query, "tags[]")
     if len(tags) > limits.TAGS_MAX:
         raise _bad("tags[]", f"at most {limits.TAGS_MAX} tags")
     if any(not t.strip() or len(t) > limits.TAG_MAX for t in tags):

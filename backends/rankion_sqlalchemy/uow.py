@@ -10,8 +10,9 @@ from typing import Self
 from sqlalchemy import exc as sa_exc
 
 from rankion_core import ports
-from rankion_core.errors import RankionError, Unavailable
+from rankion_core.errors import Invalid, RankionError, Unavailable
 from rankion_core.ports import WebhookRepository
+from rankion_core.rules.text import NUL_REFUSED
 
 from .repositories import (
     ChatRepo,
@@ -42,6 +43,18 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     sa_exc.TimeoutError,
     OSError,
 )
+
+#: SQLSTATEs of text the database cannot store: PostgreSQL's ``text`` holds no NUL
+#: (the server refuses it in every field first; this keeps a library caller's 4xx a 4xx)
+UNSTORABLE_TEXT = ("22021", "22P05")
+
+
+def _sqlstate(exc: sa_exc.DBAPIError) -> str | None:
+    """The driver's SQLSTATE (on the adapted error, or on the asyncpg one it wraps)."""
+    orig = exc.orig
+    cause = orig.__cause__ if orig is not None else None
+    state = getattr(orig, "sqlstate", None) or getattr(cause, "sqlstate", None)
+    return state if isinstance(state, str) else None
 
 
 class SqlUnitOfWork:
@@ -136,6 +149,8 @@ class SqlUnitOfWork:
                 self._writer.release()
         if isinstance(exc, UNAVAILABLE_ERRORS) and not isinstance(exc, RankionError):
             raise Unavailable("storage is unavailable") from exc
+        if isinstance(exc, sa_exc.DBAPIError) and _sqlstate(exc) in UNSTORABLE_TEXT:
+            raise Invalid(f"text {NUL_REFUSED}", details={"body": NUL_REFUSED}) from exc
 
     def one_statement(self) -> None:
         """``ports.OneStatement``: as the session runs it (autocommit on PostgreSQL)."""

@@ -16,6 +16,12 @@ WHITE_SPACE = r"\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u
 NOT_BLANK = f"[^{WHITE_SPACE}]"
 
 
+#: the one character no text may hold: PostgreSQL's ``text`` cannot store it (SQLite's
+#: could, and the backends agree), and no title, name or prompt needs it
+NUL = "\x00"
+NUL_REFUSED = "must not contain the NUL character (U+0000)"
+
+
 def check_length(field: str, value: str, *, low: int, high: int) -> str:
     if not low <= len(value) <= high:
         raise Invalid(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import string
 from datetime import datetime, timedelta
 
 from attrs import define
@@ -43,7 +44,8 @@ def split_token(secret: str) -> str | None:
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
     prefix, _, rest = secret[len(TOKEN_PREFIX) :].partition("_")
-    return prefix if len(prefix) == 16 and rest else None
+    hexadecimal = prefix.isascii() and all(c in string.hexdigits for c in prefix)
+    return prefix if len(prefix) == 16 and hexadecimal and rest else None
 
 
 def _as_id(text_: str) -> int | None:
