@@ -115,6 +115,9 @@ class ServerConfig:
     max_webhooks: int = default("max_webhooks")
     #: exports one team may have queued or running at once (0: no limit)
     max_active_exports: int = default("max_active_exports")
+    #: webhook deliveries one team may have waiting; past it an event's are recorded
+    #: as failed, not sent (0: no limit)
+    max_pending_deliveries: int = default("max_pending_deliveries")
     #: open job event streams per team, per process (0: no limit)
     max_streams_per_team: int = default("max_streams_per_team")
     #: how long a signed image link embedded in a share page works (at most; ≥ half)

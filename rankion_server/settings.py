@@ -19,7 +19,11 @@ from typing import Any
 
 from attrs import define
 
-from rankion_core.rules.limits import ACTIVE_EXPORTS_PER_TEAM, WEBHOOKS_PER_TEAM
+from rankion_core.rules.limits import (
+    ACTIVE_EXPORTS_PER_TEAM,
+    PENDING_DELIVERIES_PER_TEAM,
+    WEBHOOKS_PER_TEAM,
+)
 from rankion_core.workers import DELIVERY_LOOPS, EXPORT_LOOPS
 
 __all__ = [
@@ -331,6 +335,14 @@ SETTINGS: tuple[Setting, ...] = (
         LIMIT,
         ACTIVE_EXPORTS_PER_TEAM,
         "Exports one team may have queued or running.",
+    ),
+    Setting(
+        "max_pending_deliveries",
+        "RANKION_MAX_PENDING_DELIVERIES",
+        LIMIT,
+        PENDING_DELIVERIES_PER_TEAM,
+        "Webhook deliveries one team may have waiting; past it an event's deliveries are"
+        " recorded as failed, not sent.",
     ),
     Setting(
         "max_streams_per_team",

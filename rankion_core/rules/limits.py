@@ -33,6 +33,9 @@ JSON_DEPTH_MAX = 64
 
 #: default per-team caps of a shared server (the server's settings; 0 turns one off)
 WEBHOOKS_PER_TEAM = 20
+#: webhook deliveries a team may have waiting (queued or being tried); an event past
+#: it is recorded as a failed delivery, not sent
+PENDING_DELIVERIES_PER_TEAM = 1000
 ACTIVE_EXPORTS_PER_TEAM = 3
 #: seconds a team over its export cap is told to wait
 ACTIVE_EXPORTS_RETRY_AFTER = 10

@@ -263,7 +263,9 @@ any_time = st.datetimes(
 times = st.one_of(any_time, any_time.map(lambda t: t.replace(microsecond=0))).flatmap(
     lambda t: utc_zones.map(lambda zone: t.replace(tzinfo=zone))
 )
-texts = st.text(max_size=30)
+#: any text a request may hold (the round trip reads an answer back with the request
+#: bodies' converter, which refuses NUL)
+texts = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=30)
 ids = st.integers(min_value=1, max_value=2**63 - 1)
 small = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 

@@ -1,10 +1,13 @@
-"""Per-team caps of a shared server: webhooks per team (422) and exports queued or
-running per team (429 + Retry-After); each off with 0, each counted per team."""
+"""Per-team caps of a shared server: webhooks per team (422), exports queued or
+running per team (429 + Retry-After) and webhook deliveries waiting per team (past it
+an event's deliveries are recorded as failed, not sent); each off with 0, each counted
+per team."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from typing import Any
 
 from attrs import evolve
 
@@ -23,9 +26,50 @@ async def capped(aiohttp_client: ClientFactory, **limits: int) -> Api:
     return await start(aiohttp_client, evolve(config(), **limits))
 
 
-async def test_the_defaults_are_20_webhooks_and_3_exports() -> None:
+async def test_the_defaults_are_20_webhooks_3_exports_and_1000_deliveries() -> None:
     cfg = config()
-    assert (cfg.max_webhooks, cfg.max_active_exports) == (20, 3)
+    assert (cfg.max_webhooks, cfg.max_active_exports, cfg.max_pending_deliveries) == (20, 3, 1000)
+
+
+CHANGED = {"url": "https://hooks.example.com/rankion", "events": ["calendar.event.changed"]}
+
+
+async def _deliveries(api: Api, hook: int, **kw: Any) -> list[tuple[str, str | None]]:
+    rows = (await api.get(f"/v1/webhooks/{hook}/deliveries?per_page=100", **kw)).data
+    return [(row["status"], (row["attempts"] or [{}])[-1].get("error")) for row in rows]
+
+
+async def test_deliveries_past_the_teams_cap_are_recorded_failed_and_not_sent(
+    aiohttp_client: ClientFactory,
+) -> None:
+    api = await capped(aiohttp_client, max_pending_deliveries=5)
+    hooks = [(await api.post("/v1/webhooks", CHANGED)).data["id"] for _ in range(2)]
+    theirs = (await api.post("/v1/webhooks", CHANGED, team=api.b)).data["id"]
+    project, other = await api.project(), await api.project(team=api.b)
+    idea = {"title": "flood", "status": "idea"}
+    event = (await api.post(f"/v1/projects/{project}/calendar", idea)).data["id"]
+    for n in range(3):  # 2 deliveries each: 2 waiting, 4, then 6 would pass 5 (twice)
+        answer = await api.call("PUT", f"/v1/calendar/{event}", {"title": f"flood {n}"})
+        assert answer.status == 200, answer.body  # the change always goes through
+    for hook in hooks:
+        rows = await _deliveries(api, hook)
+        assert [status for status, _ in rows].count("pending") == 2, rows
+        failed = [error for status, error in rows if status == "failed"]
+        assert len(failed) == 2, rows
+        assert all(e is not None and "not sent" in e and "limit 5" in e for e in failed)
+    made = await api.post(f"/v1/projects/{other}/calendar", idea, team=api.b)
+    assert made.status == 201  # the other team's deliveries are its own
+    assert await _deliveries(api, theirs, team=api.b) == [("pending", None)]
+
+
+async def test_zero_turns_the_delivery_cap_off(aiohttp_client: ClientFactory) -> None:
+    api = await capped(aiohttp_client, max_pending_deliveries=0)
+    hook = (await api.post("/v1/webhooks", CHANGED)).data["id"]
+    project = await api.project()
+    idea = {"title": "many", "status": "idea"}
+    for _ in range(12):
+        assert (await api.post(f"/v1/projects/{project}/calendar", idea)).status == 201
+    assert {status for status, _ in await _deliveries(api, hook)} == {"pending"}
 
 
 async def test_a_team_past_20_webhooks_is_422_limit_exceeded(
@@ -85,9 +129,10 @@ def test_the_caps_come_from_the_environment() -> None:
     env = {
         "RANKION_MAX_WEBHOOKS": "0",
         "RANKION_MAX_ACTIVE_EXPORTS": "9",
+        "RANKION_MAX_PENDING_DELIVERIES": "0",
         "RANKION_WEBHOOK_TIMEOUT_SECONDS": "2.5",
         "RANKION_WEBHOOK_WORKERS": "7",
     }
     cfg = ServerConfig.from_env(env, database="memory://", blobs="memory://x")
-    assert (cfg.max_webhooks, cfg.max_active_exports) == (0, 9)
+    assert (cfg.max_webhooks, cfg.max_active_exports, cfg.max_pending_deliveries) == (0, 9, 0)
     assert (cfg.webhook_timeout_seconds, cfg.webhook_workers, cfg.export_workers) == (2.5, 7, 1)

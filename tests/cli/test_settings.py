@@ -140,6 +140,7 @@ def test_every_server_setting_reaches_the_config() -> None:
         "RANKION_MAX_WEBHOOKS": "2",
         "RANKION_CHARGE_RATE": "3",
         "RANKION_MAX_ACTIVE_EXPORTS": "4",
+        "RANKION_MAX_PENDING_DELIVERIES": "8",
         "RANKION_MAX_STREAMS_PER_TEAM": "6",
         "RANKION_SHARE_LINK_SECONDS": "7",
     }
@@ -161,6 +162,7 @@ def test_every_server_setting_reaches_the_config() -> None:
     limits = (config.max_active_jobs, config.max_webhooks, config.charge_rate)
     assert limits == (1, 2, 3)
     assert (config.max_active_exports, config.max_streams_per_team) == (4, 6)
+    assert config.max_pending_deliveries == 8
     assert config.share_link_seconds == 7.0
 
 
