@@ -199,18 +199,23 @@ def zone_of(name: str) -> ZoneInfo:
         return ZoneInfo(DEFAULT_ZONE)
 
 
+def local_time(at: datetime, zone: tzinfo) -> datetime:
+    """``at`` in ``zone``; in UTC when its local time would leave the years 1-9999 (the
+    first hours of year 1 west of UTC, the last of 9999 east of it)."""
+    try:
+        return at.astimezone(zone)
+    except OverflowError:
+        return at.astimezone(UTC)
+
+
 def local_iso(at: datetime, zone: tzinfo) -> str:
     """``at`` as ISO 8601 with the zone's offset at that instant (``…T11:00:00+02:00``).
 
     An offset with seconds (local mean time before a zone's first standard time, such
     as +11:39:04 in Sydney before 1895) is not RFC 3339: it is rounded to the minute,
     and the wall-clock time written with it still names the same instant. An instant
-    whose local time would leave the years 1-9999 (the first hours of year 1 west of
-    UTC) is written in UTC."""
-    try:
-        local = at.astimezone(zone)
-    except OverflowError:
-        return at.astimezone(UTC).isoformat()
+    whose local time would leave the years 1-9999 is written in UTC (``local_time``)."""
+    local = local_time(at, zone)
     offset = local.utcoffset() or timedelta()
     if offset % timedelta(minutes=1):
         minutes = round(offset.total_seconds() / 60)
