@@ -2,9 +2,11 @@
 
 One VEVENT per dated event: UID (stable per event and deployment), DTSTAMP (the
 event's last change: a feed has no METHOD, so DTSTAMP is its LAST-MODIFIED), DTSTART
-in the project's time zone (``TZID``, with a VTIMEZONE for it; UTC projects write
-``Z`` times), SUMMARY, STATUS (idea/planned → TENTATIVE, scheduled/published → CONFIRMED,
-cancelled → CANCELLED), DESCRIPTION (the notes), URL and CATEGORIES (the event type).
+in the project's time zone (``TZID``, with a VTIMEZONE for it that is true in every
+year holding an event, see ``vtimezone``; UTC projects write ``Z`` times, and so does
+an event whose local time would leave the years 1-9999), SUMMARY, STATUS
+(idea/planned → TENTATIVE, scheduled/published → CONFIRMED, cancelled → CANCELLED),
+DESCRIPTION (the notes), URL and CATEGORIES (the event type).
 Events have no end: a slot is a point in time.
 
 URL is the event's month in the web app (``/app/projects/{id}/calendar?month=YYYY-MM``,
@@ -26,9 +28,11 @@ from aiohttp import web
 from icalendar import Calendar, Event
 
 from rankion_core.models import CalendarEvent
-from rankion_core.rules.calendar import DEFAULT_ZONE, zone_of
+from rankion_core.rules.calendar import DEFAULT_ZONE, local_time, zone_of
 from rankion_core.rules.feeds import ics_status
 from rankion_core.services import FeedContent
+
+from .vtimezone import vtimezone
 
 PRODID = "-//Rankion//Editorial calendar//EN"
 MEDIA_TYPE = "text/calendar"
@@ -37,7 +41,7 @@ MEDIA_TYPE = "text/calendar"
 def app_url(event: CalendarEvent, base_url: str, zone: tzinfo | None) -> str:
     """Where the web app shows ``event``: its month in the project's zone."""
     start = event.scheduled_at
-    month = f"?month={(start.astimezone(zone) if zone else start):%Y-%m}" if start else ""
+    month = f"?month={(local_time(start, zone) if zone else start):%Y-%m}" if start else ""
     return f"{base_url}/app/projects/{event.project_id}/calendar{month}#event-{event.id}"
 
 
@@ -48,7 +52,7 @@ def _vevent(
     vevent.add("uid", f"event-{event.id}@{host}")
     vevent.add("dtstamp", event.updated_at)
     start = event.scheduled_at
-    vevent.add("dtstart", start.astimezone(zone) if start and zone else start)
+    vevent.add("dtstart", local_time(start, zone) if start and zone else start)
     vevent.add("created", event.created_at)
     vevent.add("last-modified", event.updated_at)
     vevent.add("summary", event.title)
@@ -73,10 +77,11 @@ def render(content: FeedContent, base_url: str, with_urls: bool = True) -> bytes
     zone = zone_of(name) if name != DEFAULT_ZONE else None
     if zone is not None:
         calendar.add("x-wr-timezone", name)
+        dated = [event.scheduled_at for event in content.events if event.scheduled_at]
+        if dated:  # the zone's rules over every year with an event, for the TZIDs below
+            calendar.add_component(vtimezone(name, zone, dated))
     for event in content.events:
         calendar.add_component(_vevent(event, base_url, host, zone, with_urls))
-    if zone is not None:
-        calendar.add_missing_timezones()  # a VTIMEZONE for the TZID, from the zone's rules
     return bytes(calendar.to_ical())
 
 

@@ -27,7 +27,7 @@ from rankion_core.models import (
 )
 from rankion_core.ports import ModelCapabilities
 from rankion_core.rules import renditions
-from rankion_core.rules.calendar import DayCount, local_iso
+from rankion_core.rules.calendar import DayCount, event_fields
 from rankion_core.rules.similar import phash_hex
 from rankion_core.services import (
     ExportView,
@@ -162,20 +162,9 @@ def srcset(views: list[RenditionView]) -> dict[str, str]:
 
 
 def event(e: CalendarEvent, zone: tzinfo) -> EventOut:
-    """``zone``: the project's, for ``scheduled_local``."""
-    return EventOut(
-        id=e.id,
-        project_id=e.project_id,
-        title=e.title,
-        type=e.type,
-        status=e.status,
-        scheduled_at=e.scheduled_at,
-        scheduled_local=local_iso(e.scheduled_at, zone) if e.scheduled_at else None,
-        article_id=e.article_id,
-        notes=e.notes,
-        created_at=e.created_at,
-        updated_at=e.updated_at,
-    )
+    """``zone``: the project's, for ``scheduled_local``. The fields are the core's
+    (``event_fields``), which a ``calendar.event.changed`` delivery carries too."""
+    return EventOut(**event_fields(e, zone))
 
 
 def project(p: Project) -> ProjectOut:

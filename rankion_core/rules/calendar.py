@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from enum import Enum
 from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from attrs import define
@@ -199,23 +201,60 @@ def zone_of(name: str) -> ZoneInfo:
         return ZoneInfo(DEFAULT_ZONE)
 
 
+def local_time(at: datetime, zone: tzinfo) -> datetime:
+    """``at`` in ``zone``; in UTC when its local time would leave the years 1-9999 (the
+    first hours of year 1 west of UTC, the last of 9999 east of it)."""
+    try:
+        return at.astimezone(zone)
+    except OverflowError:
+        return at.astimezone(UTC)
+
+
 def local_iso(at: datetime, zone: tzinfo) -> str:
     """``at`` as ISO 8601 with the zone's offset at that instant (``…T11:00:00+02:00``).
 
     An offset with seconds (local mean time before a zone's first standard time, such
     as +11:39:04 in Sydney before 1895) is not RFC 3339: it is rounded to the minute,
     and the wall-clock time written with it still names the same instant. An instant
-    whose local time would leave the years 1-9999 (the first hours of year 1 west of
-    UTC) is written in UTC."""
-    try:
-        local = at.astimezone(zone)
-    except OverflowError:
-        return at.astimezone(UTC).isoformat()
+    whose local time would leave the years 1-9999 is written in UTC (``local_time``)."""
+    local = local_time(at, zone)
     offset = local.utcoffset() or timedelta()
     if offset % timedelta(minutes=1):
         minutes = round(offset.total_seconds() / 60)
         local = at.astimezone(timezone(timedelta(minutes=minutes)))
     return local.isoformat()
+
+
+def event_fields(event: CalendarEvent, zone: tzinfo) -> dict[str, Any]:
+    """The API's Event, field by field in its order (times as UTC datetimes, enums as
+    members): the server's answer is built from it, and ``public_event`` writes it for
+    a ``calendar.event.changed`` delivery. ``zone`` is the project's, for
+    ``scheduled_local``."""
+    at = event.scheduled_at
+    return {
+        "id": event.id,
+        "project_id": event.project_id,
+        "title": event.title,
+        "type": event.type,
+        "status": event.status,
+        "scheduled_at": at,
+        "scheduled_local": local_iso(at, zone) if at else None,
+        "article_id": event.article_id,
+        "notes": event.notes,
+        "created_at": event.created_at,
+        "updated_at": event.updated_at,
+    }
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso_z(value)
+    return value.value if isinstance(value, Enum) else value
+
+
+def public_event(event: CalendarEvent, zone: tzinfo) -> dict[str, Any]:
+    """``event_fields`` as the API's JSON writes them (``iso_z`` times, enum values)."""
+    return {name: _json(value) for name, value in event_fields(event, zone).items()}
 
 
 def _wall(at: datetime, zone: tzinfo) -> datetime:

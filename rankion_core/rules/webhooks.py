@@ -23,7 +23,7 @@ import hmac
 import json
 import secrets
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from attrs import define
@@ -32,6 +32,7 @@ from .. import outbound
 from ..errors import Invalid
 from ..models import CalendarEvent, Export, Image
 from ..webhooks import WebhookEvent
+from .calendar import public_event
 from .timeutil import iso_z
 
 SIGNATURE_HEADER = "Rankion-Signature"
@@ -212,18 +213,7 @@ def export_data(export: Export, download_url: str | None) -> dict[str, Any]:
     }
 
 
-def event_data(event: CalendarEvent, action: str) -> dict[str, Any]:
-    return {
-        "action": action,
-        "event": {
-            "id": event.id,
-            "project_id": event.project_id,
-            "title": event.title,
-            "type": event.type.value,
-            "status": event.status.value,
-            "scheduled_at": _iso(event.scheduled_at),
-            "article_id": event.article_id,
-            "notes": event.notes,
-            "updated_at": iso_z(event.updated_at),
-        },
-    }
+def event_data(event: CalendarEvent, zone: tzinfo, action: str) -> dict[str, Any]:
+    """``{action, event}``: the event as the API answers it (``calendar.public_event``),
+    in its project's ``zone`` at the change; for ``deleted``, as it was."""
+    return {"action": action, "event": public_event(event, zone)}

@@ -96,9 +96,10 @@ class Calendar:
             project = await self._project(uow, actor, project_id)
             await self._check_article(actor, project_id, event.article_id)
             await uow.events.add(event)
-            await emit(self.deps, uow, actor.team_id, CHANGED, event_data(event, "created"))
+            zone = zone_of(project.time_zone)
+            await emit(self.deps, uow, actor.team_id, CHANGED, event_data(event, zone, "created"))
             await uow.commit()
-        return ZonedEvent(event, zone_of(project.time_zone))
+        return ZonedEvent(event, zone)
 
     async def _zoned(self, uow: UnitOfWork, actor: Actor, event: CalendarEvent) -> ZonedEvent:
         project = await self._project(uow, actor, event.project_id)
@@ -121,8 +122,9 @@ class Calendar:
             if event.article_id != before:
                 await self._check_article(actor, event.project_id, event.article_id)
             await uow.events.update(event)
-            await emit(self.deps, uow, actor.team_id, CHANGED, event_data(event, "updated"))
             zoned = await self._zoned(uow, actor, event)  # before the commit: one transaction
+            data = event_data(event, zoned.zone, "updated")
+            await emit(self.deps, uow, actor.team_id, CHANGED, data)
             await uow.commit()
         return zoned
 
@@ -131,7 +133,8 @@ class Calendar:
             event = await uow.events.get(actor.team_id, event_id)
             if event is None or not await uow.events.delete(actor.team_id, event_id):
                 raise NotFound("event")
-            await emit(self.deps, uow, actor.team_id, CHANGED, event_data(event, "deleted"))
+            zone = (await self._zoned(uow, actor, event)).zone
+            await emit(self.deps, uow, actor.team_id, CHANGED, event_data(event, zone, "deleted"))
             await uow.commit()
 
     async def shift(self, actor: Actor, project_id: int, shift: Shift) -> ShiftResult:
@@ -157,7 +160,8 @@ class Calendar:
             moved = [e for e in events if shift_event(e, days, zone, now=now)]
             for event in moved:
                 await uow.events.update(event)
-                await emit(self.deps, uow, actor.team_id, CHANGED, event_data(event, "updated"))
+                data = event_data(event, zone, "updated")
+                await emit(self.deps, uow, actor.team_id, CHANGED, data)
             await uow.commit()
         skipped = sum(1 for e in events if e.status in FIXED_STATUSES)
         return ShiftResult(moved=len(moved), skipped=skipped)

@@ -6,8 +6,9 @@ whenever its status, attempt, error or export progress changes: ``queued`` →
 ``running`` (→ ``queued`` again on a retry) → ``succeeded`` | ``failed``. It ends
 after the final state. While a job asked for ``partial_images`` runs, each preview
 the worker lists in the job is sent once as ``event: preview`` ``{index, url}`` (a
-signed link of ``PREVIEW_LINK_SECONDS``), before any later ``job`` event; a preview
-is deleted when its job ends, so a stream that polls after the end sees none. A
+signed link of ``PREVIEW_LINK_SECONDS``), after the state it was read with and before
+the final ``job`` event, so the first frame is always the job's current state; a
+preview is deleted when its job ends, so a stream that polls after the end sees none. A
 comment line keeps idle connections open; after ``events_timeout_seconds`` a
 ``timeout`` event ends the stream (reconnect to go on). Another team's job is the
 same ``404`` as everywhere, before any byte is streamed.
@@ -147,19 +148,21 @@ async def _follow(
     while True:
         now = time.monotonic()
         state = current.state
-        for preview in current.previews:  # each once, before the state they came with
+        final = state.status in FINAL
+        if _key(state) != last and not final:  # the state first (the first frame too) …
+            seq, last, last_write = seq + 1, _key(state), now
+            await response.write(_frame("job", state, seq))
+        for preview in current.previews:  # … then each preview once …
             if preview.key not in shown:
                 shown.add(preview.key)
                 seq, last_write = seq + 1, now
                 await response.write(_frame("preview", preview_event(app, preview), seq))
-        if _key(state) != last:
-            seq, last, last_write = seq + 1, _key(state), now
-            await response.write(_frame("job", state, seq))
-        elif now - last_write >= config.events_keepalive_seconds:
+        if final:  # … and the final state last, which ends the stream
+            await response.write(_frame("job", state, seq + 1))
+            return
+        if now - last_write >= config.events_keepalive_seconds:
             await response.write(b": keep-alive\n\n")
             last_write = now
-        if state.status in FINAL:
-            return
         if now - started >= config.events_timeout_seconds:
             await response.write(_frame("timeout", {"after_seconds": round(now - started)}))
             return

@@ -30,7 +30,9 @@ SIGNING = (
     "webhook's secret: the Standard Webhooks headers (webhook-id, webhook-timestamp, "
     "webhook-signature: v1,<base64 HMAC-SHA256 of id + '.' + timestamp + '.' + body, keyed "
     "with the base64 after whsec_>) and Rankion-Signature: t=<unix>,v1=<hex HMAC-SHA256 "
-    "of t + '.' + body, keyed with the whole secret>."
+    "of t + '.' + body, keyed with the whole secret>. The data of calendar.event.changed "
+    "is {action: created|updated|deleted, event}, event being the Event as GET "
+    "/v1/calendar/{id} answers it at that change (scheduled_local included)."
 )
 
 

@@ -3,12 +3,15 @@ with its token, parsed back with ``icalendar``."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
+from dateutil.tz import tzical
 from icalendar import Calendar
 
 from rankion_core.models import CalendarEvent, EventStatus, EventType
@@ -221,7 +224,7 @@ async def test_the_feed_shows_the_projects_local_times(api: Api, zone: str) -> N
     (vtimezone,) = calendar.walk("VTIMEZONE")
     assert str(vtimezone["TZID"]) == zone
     assert calendar["X-WR-TIMEZONE"] == zone
-    rules_of_feed = vtimezone.to_tz()  # the VTIMEZONE's own rules, not the zone by name
+    rules_of_feed = vtimezone.to_tz(lookup_tzid=False)  # its own rules, not the zone by name
     shown: dict[str, str] = {}
     by_vtimezone: dict[str, str] = {}
     for vevent in calendar.walk("VEVENT"):
@@ -236,6 +239,51 @@ async def test_the_feed_shows_the_projects_local_times(api: Api, zone: str) -> N
         uid: datetime.fromisoformat(at).astimezone(UTC).isoformat() for uid, at in local.items()
     }
     assert f"DTSTART;TZID={zone}:20260330T".encode() in answer.body
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Africa/Casablanca", "Australia/Lord_Howe"])
+async def test_the_feeds_vtimezone_holds_in_every_year_of_its_events(api: Api, zone: str) -> None:
+    """Read with the feed's own VTIMEZONE — by dateutil from the text and by icalendar,
+    never by the zone's name — each event's local time is the event's instant: before
+    1970, after 2037 (standard and summer time), in Casablanca's Ramadan hour and at
+    the ends of the years the API takes."""
+    made = await api.post("/v1/projects", {"name": "Far", "time_zone": zone})
+    project = made.data["id"]
+    instants = [
+        "0001-01-01T01:00:00Z",
+        "0001-01-03T12:00:00Z",
+        "1960-01-15T15:00:00Z",
+        "1960-07-01T14:00:00Z",
+        "2029-02-01T12:00:00Z",
+        "2040-01-15T15:00:00Z",
+        "2040-07-01T10:00:00Z",
+        "2100-01-15T15:00:00Z",
+        "2100-07-01T10:00:00Z",
+        "9999-12-30T12:00:00Z",
+        "9999-12-31T23:00:00Z",
+    ]
+    for at in instants:
+        await add_event(api, project, title=at, scheduled_at=at)
+    answer = await feed(api, project, (await issue(api, project))["token"])
+    calendar = Calendar.from_ical(answer.body)
+    (vtimezone,) = calendar.walk("VTIMEZONE")
+    text = vtimezone.to_ical().decode()
+    assert "RRULE" not in text  # every onset is listed: nothing for a reader to extend
+    readers = [tzical(io.StringIO(text)).get(zone), vtimezone.to_tz(lookup_tzid=False)]
+    in_utc = []
+    for vevent in calendar.walk("VEVENT"):
+        expected = datetime.fromisoformat(str(vevent["SUMMARY"]))
+        if "TZID" not in vevent["DTSTART"].params:  # its local time is outside 1-9999
+            assert vevent.decoded("DTSTART") == expected
+            in_utc.append(expected)
+            continue
+        assert vevent["DTSTART"].params["TZID"] == zone
+        wall = vevent.decoded("DTSTART").replace(tzinfo=None)
+        assert wall == expected.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+        for rules_of_feed in readers:
+            assert wall.replace(tzinfo=rules_of_feed).astimezone(UTC) == expected, rules_of_feed
+    west = zone.startswith("America/")
+    assert [at.year for at in in_utc] == ([1] if west else [9999])
 
 
 async def test_each_events_url_opens_its_month_in_the_web_app(

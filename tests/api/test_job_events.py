@@ -122,3 +122,33 @@ async def test_previews_come_over_real_http_before_the_ready_event(aiohttp_clien
     assert all(final != preview for preview in fetched.values())
     for _, data in (e for e in events if e[0] == "preview"):
         assert (await api.fetch(data["url"])).status == 404, "previews end with the job"
+
+
+async def test_the_first_frame_is_the_state_even_when_previews_are_waiting(
+    aiohttp_client: Any,
+) -> None:
+    """A stream opened after the worker listed previews starts with the job's current
+    state (``running``), then sends those previews, and ends with the final state."""
+    cfg = attrs.evolve(config(), events_poll_seconds=0.02, events_timeout_seconds=30)
+    api = await start(aiohttp_client, cfg)
+    _procedural(api.rankion.deps.provider).delay = 2.0  # 0.5 s before each of 4 frames
+    body = {"prompt": "order check", "size": "256x256", "partial_images": 3}
+    answer = await api.post("/v1/generate/image", body)
+    job_id = answer.data["job_id"]
+    worker = asyncio.create_task(api.run_jobs())
+    storage = api.rankion.deps.storage
+    for _ in range(200):  # until the running job lists a preview
+        async with storage.unit_of_work() as uow:
+            job = await uow.jobs.get(api.a.id, job_id)
+        if job is not None and job.payload.get("previews"):
+            break
+        await asyncio.sleep(0.02)
+    else:
+        pytest.fail("the job listed no preview")
+    status, _, raw = await follow(api, job_id)
+    await asyncio.wait_for(worker, 30)
+    frames = [(event, data) for event, data in parse(raw) if event != ":"]
+    assert status == 200
+    assert frames[0][0] == "job" and frames[0][1]["status"] == "running"
+    assert [event for event, _ in frames].count("preview") == 3
+    assert frames[-1][0] == "job" and frames[-1][1]["status"] == "succeeded"

@@ -15,6 +15,7 @@ import standardwebhooks.webhooks
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from rankion_api.calendar import EventOut
 from rankion_client import verify_signature
 from rankion_core.rules import webhooks as rules
 from rankion_core.rules.webhooks import verify
@@ -182,6 +183,38 @@ async def test_calendar_and_export_events_are_delivered(hooked: Api, receiver: R
         ("calendar.event.changed", "deleted"),
         ("export.ready", None),
     ]
+
+
+async def test_a_changed_events_payload_is_the_apis_event(hooked: Api, receiver: Receiver) -> None:
+    """The ``event`` of each ``calendar.event.changed`` is what the API answered for the
+    event at that change: the create's answer, a GET after the update and after the
+    shift, a GET just before the delete (``scheduled_local`` in the project's zone)."""
+    await subscribe(hooked, receiver.url, ["calendar.event.changed"])
+    made = await hooked.post("/v1/projects", {"name": "Blog", "time_zone": "Europe/Berlin"})
+    project = made.data["id"]
+    body = {"title": "Launch", "scheduled_at": "2026-05-15T09:00:00Z", "notes": "hero"}
+    created = await hooked.post(f"/v1/projects/{project}/calendar", body)
+    path = f"/v1/calendar/{created.data['id']}"
+    await hooked.call("PUT", path, {"title": "Launch day", "article_id": None})
+    updated = (await hooked.get(path)).data
+    shift = {"from": "2026-05-01", "to": "2026-05-31", "days": 1}
+    await hooked.post(f"/v1/projects/{project}/calendar/shift", shift)
+    shifted = (await hooked.get(path)).data
+    await hooked.call("DELETE", path)
+    await hooked.run_jobs()
+    payloads = [json.loads(b)["data"] for _, b in sorted(receiver.got, key=_delivery)]
+    assert [(p["action"], p["event"]) for p in payloads] == [
+        ("created", created.data),
+        ("updated", updated),
+        ("updated", shifted),
+        ("deleted", shifted),
+    ]
+    assert shifted["scheduled_local"] == "2026-05-16T11:00:00+02:00"
+    assert set(shifted) == {f.name for f in attrs.fields(EventOut)}
+
+
+def _delivery(got: tuple[dict[str, str], bytes]) -> int:
+    return int(got[0]["Rankion-Delivery"])
 
 
 async def test_a_refused_target_is_recorded_as_a_failed_attempt(api: Api) -> None:
