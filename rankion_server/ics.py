@@ -3,8 +3,8 @@
 One VEVENT per dated event: UID (stable per event and deployment), DTSTAMP (the
 event's last change: a feed has no METHOD, so DTSTAMP is its LAST-MODIFIED), DTSTART
 in the project's time zone (``TZID``, with a VTIMEZONE for it that is true in every
-year holding an event, see ``vtimezone``; UTC projects write ``Z`` times, and so does
-an event whose local time would leave the years 1-9999), SUMMARY, STATUS
+year holding such an event, see ``vtimezone``; UTC projects write ``Z`` times, and so
+does an event outside the years 1900-2199, ``vtimezone.ZONED_YEARS``), SUMMARY, STATUS
 (idea/planned → TENTATIVE, scheduled/published → CONFIRMED, cancelled → CANCELLED),
 DESCRIPTION (the notes), URL and CATEGORIES (the event type).
 Events have no end: a slot is a point in time.
@@ -32,7 +32,7 @@ from rankion_core.rules.calendar import DEFAULT_ZONE, local_time, zone_of
 from rankion_core.rules.feeds import ics_status
 from rankion_core.services import FeedContent
 
-from .vtimezone import vtimezone
+from .vtimezone import vtimezone, zoned
 
 PRODID = "-//Rankion//Editorial calendar//EN"
 MEDIA_TYPE = "text/calendar"
@@ -52,7 +52,9 @@ def _vevent(
     vevent.add("uid", f"event-{event.id}@{host}")
     vevent.add("dtstamp", event.updated_at)
     start = event.scheduled_at
-    vevent.add("dtstart", local_time(start, zone) if start and zone else start)
+    if start is not None and zone is not None and zoned(start):
+        start = local_time(start, zone)
+    vevent.add("dtstart", start)
     vevent.add("created", event.created_at)
     vevent.add("last-modified", event.updated_at)
     vevent.add("summary", event.title)
@@ -78,8 +80,9 @@ def render(content: FeedContent, base_url: str, with_urls: bool = True) -> bytes
     if zone is not None:
         calendar.add("x-wr-timezone", name)
         dated = [event.scheduled_at for event in content.events if event.scheduled_at]
-        if dated:  # the zone's rules over every year with an event, for the TZIDs below
-            calendar.add_component(vtimezone(name, zone, dated))
+        rules = vtimezone(name, zone, dated)  # over every year with a zoned event
+        if rules is not None:
+            calendar.add_component(rules)
     for event in content.events:
         calendar.add_component(_vevent(event, base_url, host, zone, with_urls))
     return bytes(calendar.to_ical())
