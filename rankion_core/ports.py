@@ -363,6 +363,11 @@ class ExportRepository(Protocol):
         """Every ZIP key an export row of any team refers to: the orphan check."""
         ...
 
+    async def kept(self, team_id: int, now: datetime) -> tuple[int, datetime | None]:
+        """The bytes of the team's export ZIPs still kept at ``now`` (a ZIP, not yet
+        expired), and when the first of them expires (None: none is kept)."""
+        ...
+
 
 class LedgerRepository(Protocol):
     async def add(self, entry: LedgerEntry) -> LedgerEntry: ...

@@ -115,6 +115,8 @@ class ServerConfig:
     max_webhooks: int = default("max_webhooks")
     #: exports one team may have queued or running at once (0: no limit)
     max_active_exports: int = default("max_active_exports")
+    #: bytes of export ZIPs one team may have kept for download (0: no limit)
+    max_export_bytes: int = default("max_export_bytes")
     #: webhook deliveries one team may have waiting; past it an event's are recorded
     #: as failed, not sent (0: no limit)
     max_pending_deliveries: int = default("max_pending_deliveries")

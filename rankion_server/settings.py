@@ -21,6 +21,7 @@ from attrs import define
 
 from rankion_core.rules.limits import (
     ACTIVE_EXPORTS_PER_TEAM,
+    EXPORT_BYTES_PER_TEAM,
     PENDING_DELIVERIES_PER_TEAM,
     WEBHOOKS_PER_TEAM,
 )
@@ -335,6 +336,14 @@ SETTINGS: tuple[Setting, ...] = (
         LIMIT,
         ACTIVE_EXPORTS_PER_TEAM,
         "Exports one team may have queued or running.",
+    ),
+    Setting(
+        "max_export_bytes",
+        "RANKION_MAX_EXPORT_BYTES",
+        LIMIT,
+        EXPORT_BYTES_PER_TEAM,
+        "Bytes of export ZIPs one team may have kept for download (each for 24 h); past it"
+        " a new export is refused until the first of them is deleted.",
     ),
     Setting(
         "max_pending_deliveries",

@@ -99,6 +99,7 @@ async def build(
         max_active_jobs=config.max_active_jobs,
         max_webhooks=config.max_webhooks,
         max_active_exports=config.max_active_exports,
+        max_export_bytes=config.max_export_bytes,
         max_pending_deliveries=config.max_pending_deliveries,
         clock=clock or SystemClock(),
     )

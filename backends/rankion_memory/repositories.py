@@ -572,6 +572,15 @@ class Exports:
     async def blob_keys(self) -> set[str]:
         return {e.blob_key for e in self.t.rows() if e.blob_key}
 
+    async def kept(self, team_id: int, now: datetime) -> tuple[int, datetime | None]:
+        kept = [
+            e
+            for e in self.t.rows()
+            if e.team_id == team_id and e.blob_key and e.expires_at and e.expires_at > now
+        ]
+        first = min((e.expires_at for e in kept if e.expires_at), default=None)
+        return sum(e.size_bytes or 0 for e in kept), first
+
 
 class Ledger:
     def __init__(self, table: Table[LedgerEntry]) -> None:

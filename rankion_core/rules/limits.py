@@ -37,6 +37,8 @@ WEBHOOKS_PER_TEAM = 20
 #: it is recorded as a failed delivery, not sent
 PENDING_DELIVERIES_PER_TEAM = 1000
 ACTIVE_EXPORTS_PER_TEAM = 3
+#: bytes of export ZIPs a team may have kept for download (each for EXPORT_RETENTION)
+EXPORT_BYTES_PER_TEAM = 5 * 2**30
 #: seconds a team over its export cap is told to wait
 ACTIVE_EXPORTS_RETRY_AFTER = 10
 

@@ -42,6 +42,9 @@ class Deps:
     max_webhooks: int = 0
     #: exports a team may have queued or running at once (0: no limit)
     max_active_exports: int = 0
+    #: bytes of export ZIPs a team may have kept for download; past it a new export is
+    #: refused until the first of them expires (0: no limit)
+    max_export_bytes: int = 0
     #: webhook deliveries a team may have waiting; past it an event's delivery is
     #: recorded as failed, not sent (0: no limit)
     max_pending_deliveries: int = 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 import time
 import unicodedata
@@ -130,7 +131,7 @@ class Exports:
         wanted = bulk.check_ids(ids, EXPORT_MAX)
         now = self.deps.clock.now()
         async with self.deps.storage.unit_of_work() as uow:
-            await self._check_active_exports(uow, actor.team_id)
+            await self._check_export_caps(uow, actor.team_id, now)
             job = await uow.jobs.add(
                 Job(
                     id=0,
@@ -155,19 +156,30 @@ class Exports:
         self.deps.notify_job()
         return export
 
-    async def _check_active_exports(self, uow: UnitOfWork, team_id: int) -> None:
-        """At most ``max_active_exports`` queued or running exports per team. Charging
-        nothing locks the team's row until the commit, so a team's concurrent requests
-        are counted one after another."""
-        limit = self.deps.max_active_exports
-        if limit <= 0:
+    async def _check_export_caps(self, uow: UnitOfWork, team_id: int, now: datetime) -> None:
+        """At most ``max_active_exports`` queued or running exports per team, and no new
+        one while the team's ZIPs kept for download hold ``max_export_bytes`` (so a
+        team cannot fill the blob store with copies of its images). Charging nothing
+        locks the team's row until the commit, so a team's concurrent requests are
+        counted one after another."""
+        active, kept = self.deps.max_active_exports, self.deps.max_export_bytes
+        if active <= 0 and kept <= 0:
             return
         await uow.teams.charge(team_id, 0)
-        if at_cap(await uow.jobs.count_active(team_id, [JobKind.EXPORT]), limit):
+        if active > 0 and at_cap(await uow.jobs.count_active(team_id, [JobKind.EXPORT]), active):
             raise RateLimited(
-                f"the team already has {limit} exports queued or running",
+                f"the team already has {active} exports queued or running",
                 retry_after=ACTIVE_EXPORTS_RETRY_AFTER,
             )
+        if kept > 0:
+            held, first = await uow.exports.kept(team_id, now)
+            if held >= kept and first is not None:
+                wait = max(1, math.ceil((first - now).total_seconds()))
+                raise RateLimited(
+                    f"the team's exports kept for download hold {held} bytes (limit {kept});"
+                    f" the first of them is deleted at {iso_z(first)}",
+                    retry_after=wait,
+                )
 
     async def status(self, actor: Actor, job_id: int) -> ExportView:
         async with self.deps.storage.unit_of_work() as uow:

@@ -66,6 +66,7 @@ def build_rankion(storage: SqlStorage, cfg: ServerConfig, clock: Clock | None = 
         max_active_jobs=cfg.max_active_jobs,
         max_webhooks=cfg.max_webhooks,
         max_active_exports=cfg.max_active_exports,
+        max_export_bytes=cfg.max_export_bytes,
         max_pending_deliveries=cfg.max_pending_deliveries,
         clock=clock or SystemClock(),
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 from attrs import evolve
@@ -29,6 +30,7 @@ async def capped(aiohttp_client: ClientFactory, **limits: int) -> Api:
 async def test_the_defaults_are_20_webhooks_3_exports_and_1000_deliveries() -> None:
     cfg = config()
     assert (cfg.max_webhooks, cfg.max_active_exports, cfg.max_pending_deliveries) == (20, 3, 1000)
+    assert cfg.max_export_bytes == 5 * 2**30
 
 
 CHANGED = {"url": "https://hooks.example.com/rankion", "events": ["calendar.event.changed"]}
@@ -106,12 +108,31 @@ async def test_a_team_past_3_active_exports_is_429_with_retry_after(
     assert (await api.post("/v1/images/bulk/export", ids)).status == 202
 
 
+async def test_a_team_whose_kept_zips_hold_the_byte_cap_waits_for_the_first_to_go(
+    aiohttp_client: ClientFactory,
+) -> None:
+    api = await capped(aiohttp_client, max_export_bytes=1)
+    ids = {"ids": [await api.generate()]}
+    assert (await api.post("/v1/images/bulk/export", ids)).status == 202
+    await api.run_jobs()  # one ZIP kept for 24 h: the cap of 1 byte is reached
+    refused = await api.post("/v1/images/bulk/export", ids)
+    assert (refused.status, refused.error["code"]) == (429, "rate_limited")
+    assert "limit 1" in refused.error["message"]
+    assert 23 * 3600 < int(refused.headers["Retry-After"]) <= 24 * 3600
+    other = {"ids": [await api.generate(team=api.b)]}
+    assert (await api.post("/v1/images/bulk/export", other, team=api.b)).status == 202
+    api.clock.advance(timedelta(hours=24))  # the ZIP has expired: room again
+    assert (await api.post("/v1/images/bulk/export", ids)).status == 202
+
+
 async def test_zero_turns_the_caps_off(aiohttp_client: ClientFactory) -> None:
-    api = await capped(aiohttp_client, max_webhooks=0, max_active_exports=0)
+    api = await capped(aiohttp_client, max_webhooks=0, max_active_exports=0, max_export_bytes=0)
     assert {(await api.post("/v1/webhooks", HOOK)).status for _ in range(25)} == {201}
     ids = {"ids": [await api.generate()]}
     answers = [await api.post("/v1/images/bulk/export", ids) for _ in range(6)]
     assert {a.status for a in answers} == {202}
+    await api.run_jobs()  # six ZIPs kept
+    assert (await api.post("/v1/images/bulk/export", ids)).status == 202
 
 
 async def test_the_caps_hold_under_concurrency(

@@ -141,6 +141,7 @@ def test_every_server_setting_reaches_the_config() -> None:
         "RANKION_CHARGE_RATE": "3",
         "RANKION_MAX_ACTIVE_EXPORTS": "4",
         "RANKION_MAX_PENDING_DELIVERIES": "8",
+        "RANKION_MAX_EXPORT_BYTES": "10",
         "RANKION_MAX_STREAMS_PER_TEAM": "6",
         "RANKION_SHARE_LINK_SECONDS": "7",
     }
@@ -162,7 +163,7 @@ def test_every_server_setting_reaches_the_config() -> None:
     limits = (config.max_active_jobs, config.max_webhooks, config.charge_rate)
     assert limits == (1, 2, 3)
     assert (config.max_active_exports, config.max_streams_per_team) == (4, 6)
-    assert config.max_pending_deliveries == 8
+    assert (config.max_pending_deliveries, config.max_export_bytes) == (8, 10)
     assert config.share_link_seconds == 7.0
 
 

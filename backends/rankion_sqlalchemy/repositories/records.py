@@ -48,6 +48,13 @@ class ExportRepo(Repository):
         keys = await self.session.scalars(select(_x.blob_key).where(_x.blob_key.is_not(None)))
         return {str(key) for key in keys}
 
+    async def kept(self, team_id: int, now: datetime) -> tuple[int, datetime | None]:
+        stmt = select(func.coalesce(func.sum(_x.size_bytes), 0), func.min(_x.expires_at)).where(
+            _x.team_id == team_id, _x.blob_key.is_not(None), _x.expires_at > now
+        )
+        total, first = (await self.session.execute(stmt)).one()
+        return int(total), first
+
 
 class LedgerRepo(Repository):
     async def add(self, entry: LedgerEntry) -> LedgerEntry:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from rankion_core.models import (
     ApiToken,
@@ -228,6 +229,30 @@ class AccountsContract(StorageFixtures):
         assert (ready.done, ready.total, ready.skipped_ids, ready.size_bytes) == (2, 3, [2], 99)
         assert [e.job_id for e in due] == [first.id]  # `third` has no ZIP left
         assert sorted(e.job_id for e in later) == [first.id, second.id]
+
+    async def test_kept_sums_the_teams_zips_not_yet_expired(self, storage: Storage) -> None:
+        team, other = await two_teams(storage)
+        made = await add_jobs(storage, job(team), job(team), job(team), job(team), job(other))
+        ready = ExportStatus.READY
+
+        def export(n: int, **fields: Any) -> Export:
+            return Export(
+                made[n].id, made[n].team_id, [1], fields.pop("status", ready), T0, **fields
+            )
+
+        async with storage.unit_of_work() as uow:
+            assert await uow.exports.kept(team, T0) == (0, None)
+            await uow.exports.add(export(0, blob_key="a", size_bytes=100, expires_at=at(5)))
+            await uow.exports.add(export(1, blob_key="b", size_bytes=20, expires_at=at(9)))
+            await uow.exports.add(export(2, size_bytes=7, expires_at=at(9)))  # its ZIP is gone
+            await uow.exports.add(export(3, status=ExportStatus.QUEUED))  # not made yet
+            await uow.exports.add(export(4, blob_key="e", size_bytes=1000, expires_at=at(9)))
+            await uow.commit()
+        async with storage.unit_of_work() as uow:
+            assert await uow.exports.kept(team, T0) == (120, at(5))
+            assert await uow.exports.kept(team, at(5)) == (20, at(9))  # expired at 5
+            assert await uow.exports.kept(team, at(9)) == (0, None)
+            assert await uow.exports.kept(other, T0) == (1000, at(9))
 
     async def test_begin_inserts_once_then_returns_the_first(self, storage: Storage) -> None:
         team, other = await two_teams(storage)
