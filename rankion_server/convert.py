@@ -89,11 +89,12 @@ def _bool(value: Any, _: type) -> bool:
 
 
 def parse_datetime(value: Any) -> datetime:
-    """An ISO 8601 time with an offset, in UTC; naive or malformed is a ``FieldError``."""
+    """An ISO 8601 time with an offset, in UTC; naive or malformed is a ``FieldError``.
+    A lower-case ``t`` or ``z`` is read as RFC 3339 allows."""
     if not isinstance(value, str):
         raise FieldError("must be an ISO 8601 date-time string")
     try:
-        parsed = datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(value.upper())
     except ValueError:
         raise FieldError("must be an ISO 8601 date-time with an offset") from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:

@@ -63,6 +63,10 @@ async def test_offsets_are_accepted_and_answered_in_utc(api: Api) -> None:
     event = await _event(api, project, scheduled_at="2026-05-15T11:30:00+02:00")
     assert event["scheduled_at"] == "2026-05-15T09:30:00Z"
     assert event["created_at"].endswith("Z")
+    lower = await _event(api, project, scheduled_at="2026-05-15t09:30:00z")  # RFC 3339 allows
+    assert lower["scheduled_at"] == "2026-05-15T09:30:00Z"
+    listed = await api.get(f"/v1/projects/{project}/calendar?from=2026-05-15t09:30:00z")
+    assert [e["id"] for e in listed.data] == [event["id"], lower["id"]]
 
 
 @pytest.mark.parametrize(
