@@ -10,7 +10,7 @@ cookie themselves, and send a stranger to the sign-in page.
 from __future__ import annotations
 
 import calendar as monthcal
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -28,7 +28,7 @@ from .. import render
 from ..errors import Unauthorized
 from ..keys import ACTOR, CONFIG, TOKEN_CACHE, rankion
 from ..operations import Handler, operation
-from ..query import event_query, image_query
+from ..query import IMAGE_LIST, event_query, image_query
 from ..routes.common import path_id, seg
 from . import session
 from .assets import HEADERS
@@ -176,13 +176,25 @@ async def sign_out(request: web.Request) -> web.StreamResponse:
     raise response
 
 
-def _filled(query: MultiMapping[str]) -> MultiDictProxy[str]:
-    """The query without empty form fields (an empty filter box means no filter)."""
-    return MultiDictProxy(MultiDict((k, v) for k, v in query.items() if v.strip()))
+#: the names ``GET /v1/images`` takes: all the gallery page reads of its query
+GALLERY_NAMES = frozenset(p.name for p in IMAGE_LIST if p.where == "query")
+#: what the calendar page reads of its query
+CALENDAR_NAMES = frozenset({"month", "status", "type"})
 
 
-def _next_page(query: MultiDictProxy[str], page: int) -> str:
-    return urlencode([(k, v) for k, v in query.items() if k != "page"] + [("page", str(page + 1))])
+def _applied(query: MultiMapping[str], names: Collection[str]) -> MultiDictProxy[str]:
+    """What a page applies of its query: the parameters it reads (``names``), each with
+    a value. An empty filter box means no filter, and anything else (``utm_source``, a
+    chat app's preview marker) is a link's decoration, not a filter."""
+    return MultiDictProxy(MultiDict((k, v) for k, v in query.items() if k in names and v.strip()))
+
+
+def _at_page(query: MultiDictProxy[str], page: int | None) -> str:
+    """The gallery's URL for ``query`` at ``page`` (``None``: the first, unnamed). Its
+    query is also what the page's script asks ``/v1/images`` for the next page."""
+    pairs = [(k, v) for k, v in query.items() if k != "page"]
+    encoded = urlencode(pairs + ([("page", str(page))] if page else []))
+    return f"/app?{encoded}" if encoded else "/app"
 
 
 async def _chrome(request: web.Request, who: Actor) -> dict[str, Any]:
@@ -195,7 +207,7 @@ async def _chrome(request: web.Request, who: Actor) -> dict[str, Any]:
 @_page("The gallery", "Filters in the query string, as GET /v1/images takes them.")
 async def gallery(request: web.Request) -> web.StreamResponse:
     who = await _signed_in(request)
-    query = _filled(request.query)
+    query = _applied(request.query, GALLERY_NAMES)
     error, rows, meta = None, [], None
     try:
         found = await rankion(request).gallery.list(who, image_query(query, who.team_id))
@@ -213,7 +225,8 @@ async def gallery(request: web.Request) -> web.StreamResponse:
             "error": error,
             "query": query,
             "tags": query.getall("tags[]", []),
-            "query_next": _next_page(query, meta["page"]) if meta else "",
+            "more_url": _at_page(query, meta["page"] + 1) if meta else "",
+            "first_url": _at_page(query, None),
             "eager": EAGER_TILES,
             "first_row": FIRST_ROW,
         },
@@ -340,7 +353,7 @@ async def calendar_page(request: web.Request) -> web.StreamResponse:
     except NotFound:
         return not_found_page(request)
     now_local = app.deps.clock.now().astimezone(zone)
-    query = _filled(request.query)
+    query = _applied(request.query, CALENDAR_NAMES)
     error = None
     try:
         first = _month(query.get("month"), now_local.date())

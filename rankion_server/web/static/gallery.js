@@ -94,28 +94,36 @@ grid.addEventListener("keydown", (e) => {
 });
 
 // Infinite scroll (the "More images" link stays for keyboard users and without script).
+// The next page asks /v1/images for the query of that link: the server wrote it from
+// exactly the filters its page applied (a link's decoration, such as utm_source, is
+// not one of them).
 const more = document.getElementById("more");
-let nextPage = more ? Number(more.dataset.next) : null;
 const lastPage = Number(grid.dataset.lastPage);
 let loading = false;
+let watcher = null;
 async function loadMore() {
-  if (loading || !nextPage || nextPage > lastPage) return;
+  if (loading || !more?.isConnected) return;
   loading = true;
-  const params = new URLSearchParams(location.search);
-  params.set("page", String(nextPage));
+  const params = new URL(more.href).searchParams;
+  const page = Number(params.get("page"));
   try {
     const { data } = await api("GET", `/images?${params}`);
     for (const img of data) grid.append(tile(img));
     paintPlaceholders(grid);
-    nextPage += 1;
-    if (nextPage > lastPage && more) more.remove();
+    params.set("page", String(page + 1));
+    more.search = `?${params}`;
+    if (page >= lastPage) more.remove();
+    else if (watcher) { watcher.unobserve(more); watcher.observe(more); }  // still near: on
   } catch (e) { toast(e.message, true); }
   loading = false;
 }
 if (more) {
   more.addEventListener("click", (e) => { e.preventDefault(); loadMore(); });
   // watched once the first page has loaded, so the next page never competes with it
-  const watch = () => new IntersectionObserver((entries) => { if (entries.some((x) => x.isIntersecting)) loadMore(); }, { rootMargin: "600px" }).observe(more);
+  const watch = () => {
+    watcher = new IntersectionObserver((entries) => { if (entries.some((x) => x.isIntersecting)) loadMore(); }, { rootMargin: "600px" });
+    watcher.observe(more);
+  };
   if (document.readyState === "complete") watch(); else addEventListener("load", watch, { once: true });
 }
 

@@ -1,0 +1,41 @@
+"""What the app's pages render from their query: the filters a page applies (and hands
+to its script for the next page), and a page past the end of the gallery."""
+
+from __future__ import annotations
+
+import re
+
+from .conftest import Api
+from .test_web import page, sign_in
+
+
+def more_href(html: str) -> str | None:
+    found = re.search(r'<a id="more" href="([^"]+)"', html)
+    return found.group(1).replace("&amp;", "&") if found else None
+
+
+async def test_the_next_page_asks_for_exactly_the_filters_the_page_applied(api: Api) -> None:
+    for n in range(3):
+        await api.generate(run=n == 2, prompt=f"picture {n}")
+    cookie = await sign_in(api)
+    decorated = "utm_source=newsletter&per_page=2&sort=&favorite=&tags[]=&q=+"
+    status, html, _ = await page(api, f"/app?{decorated}", cookie)
+    assert status == 200
+    assert more_href(html) == "/app?per_page=2&page=2"
+    # the script asks /v1/images with the link's query: the API takes it
+    jar = {"Cookie": f"rankion_session={cookie}"}
+    answer = await api.get("/v1/images?per_page=2&page=2", anonymous=True, headers=jar)
+    assert answer.status == 200 and len(answer.data) == 1
+    # filters the page applied stay, in the API's names
+    _, html, _ = await page(api, "/app?per_page=1&sort=oldest&utm_medium=x", cookie)
+    assert more_href(html) == "/app?per_page=1&sort=oldest&page=2"
+
+
+async def test_a_page_past_the_end_says_so_and_links_to_the_first(api: Api) -> None:
+    await api.generate(prompt="one picture")
+    cookie = await sign_in(api)
+    status, html, _ = await page(api, "/app?page=99&sort=oldest&utm_source=x", cookie)
+    assert status == 200
+    assert "No images yet" not in html
+    assert "past the end" in html
+    assert 'href="/app?sort=oldest"' in html
