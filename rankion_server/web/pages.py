@@ -305,6 +305,20 @@ async def trash_page(request: web.Request) -> web.StreamResponse:
     )
 
 
+#: the months the calendar draws: every day of their weeks is a date in any time zone
+#: (the first week of 0001-01 would start in year 0 east of UTC; 9999-12's last week
+#: ends in year 10000)
+MONTHS = (date(1, 2, 1), date(9999, 11, 1))
+
+
+def month_key(first: date) -> str:
+    """``YYYY-MM``, as ``month=`` takes it (``strftime`` drops the zeros of year 1)."""
+    return f"{first.year:04d}-{first.month:02d}"
+
+
+MONTH_MESSAGE = f"month must be YYYY-MM, from {month_key(MONTHS[0])} to {month_key(MONTHS[1])}"
+
+
 def _month(raw: str | None, today: date) -> date:
     if raw is None:
         return today.replace(day=1)
@@ -312,14 +326,19 @@ def _month(raw: str | None, today: date) -> date:
         year, month = raw.split("-")
         if len(year) != 4 or len(month) != 2:
             raise ValueError(raw)
-        return date(int(year), int(month), 1)
+        first = date(int(year), int(month), 1)
     except ValueError:
-        raise Invalid("month must be YYYY-MM", details={"month": "YYYY-MM"}) from None
+        first = None
+    if first is None or not MONTHS[0] <= first <= MONTHS[1]:
+        raise Invalid(MONTH_MESSAGE, details={"month": "YYYY-MM"})
+    return first
 
 
-def _shift(first: date, months: int) -> date:
-    index = first.year * 12 + first.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
+def _shift(first: date, months: int) -> str | None:
+    """The ``month=`` of the month ``months`` away; None past the months drawn."""
+    year, month = divmod(first.year * 12 + first.month - 1 + months, 12)
+    shifted = date(year, month + 1, 1) if 1 <= year <= 9999 else None
+    return month_key(shifted) if shifted and MONTHS[0] <= shifted <= MONTHS[1] else None
 
 
 #: a glyph per event type (the type's name is always beside it for screen readers)
@@ -392,8 +411,10 @@ async def calendar_page(request: web.Request) -> web.StreamResponse:
             "project": project,
             "zone": str(zone),
             "first": first,
-            "prev": _shift(first, -1).strftime("%Y-%m"),
-            "next": _shift(first, 1).strftime("%Y-%m"),
+            "month": month_key(first),
+            "prev": _shift(first, -1),
+            "next": _shift(first, 1),
+            "this_month": month_key(now_local.date()),
             "weeks": weeks,
             "today": now_local.date(),
             "by_day": by_day,

@@ -1,9 +1,12 @@
 """What the app's pages render from their query: the filters a page applies (and hands
-to its script for the next page), and a page past the end of the gallery."""
+to its script for the next page), the calendar at the ends of the years a date holds,
+and a page past the end of the gallery."""
 
 from __future__ import annotations
 
 import re
+
+import pytest
 
 from .conftest import Api
 from .test_web import page, sign_in
@@ -29,6 +32,35 @@ async def test_the_next_page_asks_for_exactly_the_filters_the_page_applied(api: 
     # filters the page applied stay, in the API's names
     _, html, _ = await page(api, "/app?per_page=1&sort=oldest&utm_medium=x", cookie)
     assert more_href(html) == "/app?per_page=1&sort=oldest&page=2"
+
+
+@pytest.mark.parametrize("month", ["9999-12", "0001-01", "0000-01", "10000-01"])
+async def test_a_month_the_calendar_cannot_draw_is_a_422_page(api: Api, month: str) -> None:
+    project = await api.project()
+    cookie = await sign_in(api)
+    status, html, _ = await page(api, f"/app/projects/{project}/calendar?month={month}", cookie)
+    assert status == 422
+    assert "month must be YYYY-MM" in html
+
+
+@pytest.mark.parametrize(
+    ("month", "gone"), [("0001-02", "Previous month"), ("9999-11", "Next month")]
+)
+async def test_the_calendar_at_the_limits_links_no_further(api: Api, month: str, gone: str) -> None:
+    project = await api.project()
+    cookie = await sign_in(api)
+    for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):  # UTC+14 and UTC-11
+        update = await api.call("PATCH", f"/v1/projects/{project}", {"time_zone": zone})
+        assert update.status == 200, update.body
+        status, html, _ = await page(api, f"/app/projects/{project}/calendar?month={month}", cookie)
+        assert status == 200, html
+        assert f'aria-label="{gone}"' not in html
+        links = re.findall(r'href="\?month=([^"&]+)"', html)
+        for linked in links:  # every month it links to opens
+            status, _, _ = await page(
+                api, f"/app/projects/{project}/calendar?month={linked}", cookie
+            )
+            assert status == 200, linked
 
 
 async def test_a_page_past_the_end_says_so_and_links_to_the_first(api: Api) -> None:
