@@ -133,7 +133,10 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     if isinstance(token, str) and _same_origin(request) and len(token) <= 200:
         who = await app.accounts.authenticate(token.strip())
     if who is None or who.token_id is None or not isinstance(token, str):
-        message = "That token is not valid: check it, or make one with `rankion token create`."
+        message = (
+            "That token is not valid: check it, or make a new one "
+            "(rankion token create --team NAME)."
+        )
         return html(request, "sign_in.html", {"error": message}, status=401)
     value = session.cookie_for(
         request.app[SESSION_KEY], who.token_id, token.strip(), app.deps.clock.now()

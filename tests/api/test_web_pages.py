@@ -71,3 +71,10 @@ async def test_a_page_past_the_end_says_so_and_links_to_the_first(api: Api) -> N
     assert "No images yet" not in html
     assert "past the end" in html
     assert 'href="/app?sort=oldest"' in html
+
+
+async def test_the_sign_in_error_is_plain_text(api: Api) -> None:
+    async with api.client.post("/app/sign-in", data={"token": "rk_nope"}) as resp:
+        html = await resp.text()
+    (message,) = re.findall(r'<p class="error" role="alert" id="sign-in-error">([^<]+)</p>', html)
+    assert "`" not in message and "rankion token create" in message

@@ -2,10 +2,13 @@
 // CSRF header on writes, and the API's own error messages.
 const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 
+// A detail is shown only when it adds to the message (its text is not already in it).
 export class ApiError extends Error {
   constructor(status, error) {
-    const details = error?.details ? Object.entries(error.details).map(([k, v]) => `${k}: ${v}`).join("; ") : "";
-    super((error?.message ?? `the server answered ${status}`) + (details ? ` (${details})` : ""));
+    const message = error?.message ?? `the server answered ${status}`;
+    const details = Object.entries(error?.details ?? {}).filter(([, v]) => !message.includes(String(v)))
+      .map(([k, v]) => `${k}: ${v}`).join("; ");
+    super(message + (details ? ` (${details})` : ""));
     this.status = status;
     this.code = error?.code;
   }
