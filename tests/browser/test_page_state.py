@@ -21,3 +21,34 @@ async def test_an_error_is_said_once(page: Any, server: Server, api: Api) -> Non
     await error.filter(has_text="blank").wait_for()
     assert await error.text_content() == "prompt must not be blank"
     assert problems == []
+
+
+async def test_the_active_view_shows(page: Any, server: Server) -> None:
+    await sign_in(page, server.base_url, server.tenant.token)
+    await page.goto(f"{server.base_url}/app/projects/{server.tenant.project_id}/calendar")
+    look = "(b) => { const s = getComputedStyle(b); return [s.backgroundColor, s.color]; }"
+    month_on = await page.eval_on_selector("#view-month", look)
+    week_off = await page.eval_on_selector("#view-week", look)
+    assert month_on != week_off
+    await page.click("#view-week")
+    assert await page.eval_on_selector("#view-week", look) == month_on
+    assert await page.eval_on_selector("#view-month", look) == week_off
+
+
+async def test_the_date_filters_are_not_cut_off(page: Any, server: Server) -> None:
+    await page.set_viewport_size({"width": 1280, "height": 860})
+    await sign_in(page, server.base_url, server.tenant.token)
+    for box in ("#f-from", "#f-to"):
+        shown, needed = await page.eval_on_selector(
+            box,
+            """(input) => {
+                 const probe = input.cloneNode();
+                 probe.removeAttribute('id');
+                 probe.style.width = 'auto';
+                 document.body.append(probe);
+                 const needed = probe.getBoundingClientRect().width;
+                 probe.remove();
+                 return [input.getBoundingClientRect().width, needed];
+               }""",
+        )
+        assert shown >= needed, (box, shown, needed)
