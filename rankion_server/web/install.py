@@ -21,6 +21,7 @@ def install(app: web.Application) -> None:
         lstrip_blocks=True,
     )
     env.globals["asset"] = assets.asset_url
+    env.globals["icon"] = assets.ICON
     env.filters["days_left"] = pages.days_left
     app[SESSION_KEY] = session_key(app[CONFIG].secret)
     app.router.add_routes(assets.routes)

@@ -78,3 +78,11 @@ async def test_the_sign_in_error_is_plain_text(api: Api) -> None:
         html = await resp.text()
     (message,) = re.findall(r'<p class="error" role="alert" id="sign-in-error">([^<]+)</p>', html)
     assert "`" not in message and "rankion token create" in message
+
+
+async def test_the_icon_is_where_browsers_look_for_it(api: Api) -> None:
+    async with api.client.get("/favicon.ico") as resp:
+        assert resp.status == 200
+        assert resp.content_type == "image/svg+xml"
+        assert (await resp.read()).startswith(b"<svg")
+        assert resp.headers["Cache-Control"] == "no-cache"
