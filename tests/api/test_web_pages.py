@@ -86,3 +86,16 @@ async def test_the_icon_is_where_browsers_look_for_it(api: Api) -> None:
         assert resp.content_type == "image/svg+xml"
         assert (await resp.read()).startswith(b"<svg")
         assert resp.headers["Cache-Control"] == "no-cache"
+
+
+async def test_a_trashed_image_offers_only_what_applies_in_the_trash(api: Api) -> None:
+    image = await api.generate(title="Kept")
+    assert (await api.post(f"/v1/images/{image}/share")).status == 201
+    cookie = await sign_in(api)
+    offered = ('id="chat"', 'id="share-on"', 'id="share-save"', 'id="trash"')
+    _, html, _ = await page(api, f"/app/images/{image}", cookie)
+    assert all(control in html for control in offered)
+    assert (await api.call("DELETE", f"/v1/images/{image}")).status == 200
+    _, html, _ = await page(api, f"/app/images/{image}", cookie)
+    assert not any(control in html for control in offered)
+    assert 'id="restore"' in html and 'id="share-trashed"' in html
