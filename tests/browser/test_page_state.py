@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.support import Api, Server
+from tests.e2e.support import Api, Server, generate
 
 from .conftest import SKIP, sign_in, watch
 
@@ -52,3 +52,47 @@ async def test_the_date_filters_are_not_cut_off(page: Any, server: Server) -> No
                }""",
         )
         assert shown >= needed, (box, shown, needed)
+
+
+async def test_counts_follow_what_the_page_changes(page: Any, server: Server, api: Api) -> None:
+    problems = watch(page)
+    page.on("dialog", lambda dialog: dialog.accept())
+    await generate(api, "a counted harbour")
+    await sign_in(page, server.base_url, server.tenant.token)
+    before = await api.total("/v1/images")
+    assert await page.text_content("#image-count") == str(before)
+
+    # generate: one more
+    await page.fill("#g-prompt", "a counted lighthouse")
+    await page.click("#generate button[type=submit]")
+    await page.locator("#grid .tile").first.locator("img").wait_for()
+    assert await page.text_content("#image-count") == str(before + 1)
+    assert await page.locator("#empty").is_hidden()
+
+    # trash everything on the page: the count says none, and so does the page
+    for box in await page.locator("#grid .pick").all():
+        await box.check()
+    await page.click("#bulk-delete")
+    await page.locator("#grid .tile").first.wait_for(state="detached")
+    assert await page.text_content("#image-count") == "0"
+    assert await page.locator("#empty").is_visible()
+
+    # the trash: restore one, delete the others forever; then it says it is empty
+    await page.goto(server.base_url + "/app/trash")
+    assert await page.text_content("#trash-count") == str(before + 1)
+    assert await page.locator("#trash-empty").is_hidden()
+    await page.locator("#trash .restore").first.click()
+    await _counted(page, str(before))
+    while await page.locator("#trash .tile").count():
+        left = int(await page.text_content("#trash-count") or "0")
+        await page.locator("#trash .forever").first.click()
+        await _counted(page, str(left - 1))
+    assert await page.text_content("#trash-count") == "0"
+    assert await page.locator("#trash-empty").is_visible()
+    assert problems == []
+
+
+async def _counted(page: Any, count: str) -> None:
+    await page.wait_for_function(
+        "(n) => document.getElementById('trash-count').textContent === n", arg=count
+    )

@@ -74,3 +74,13 @@ export function el(tag, attrs = {}, ...children) {
   node.append(...children);
   return node;
 }
+
+// Add delta to a count the page rendered (the number alone is in the element);
+// the new count.
+export function addToCount(id, delta) {
+  const counter = document.getElementById(id);
+  if (!counter) return null;
+  const value = Math.max(0, Number(counter.textContent) + delta);
+  counter.textContent = String(value);
+  return value;
+}

@@ -1,6 +1,6 @@
 // The gallery: infinite scroll, keyboard navigation, selection and bulk actions,
 // favourites, and generation with live progress.
-import { api, toast, followJob, setBalance, el } from "./api.js";
+import { api, toast, followJob, setBalance, el, addToCount } from "./api.js";
 import { paintPlaceholders } from "./thumbhash.js";
 
 const grid = document.getElementById("grid");
@@ -139,6 +139,9 @@ bulkDelete.addEventListener("click", async () => {
     const { data } = await api("POST", "/images/bulk/delete", { ids });
     for (const id of data.deleted) grid.querySelector(`.tile[data-id="${id}"]`)?.remove();
     selected.clear(); updateSelection();
+    const left = addToCount("image-count", -data.deleted.length);
+    const empty = document.getElementById("empty");
+    if (empty && left === 0) empty.hidden = false;
     const undo = el("button", { type: "button", text: "Undo" });
     exportStatus.replaceChildren(`Moved ${data.deleted.length} to the trash. `, undo);
     undo.addEventListener("click", async () => {
@@ -191,7 +194,9 @@ document.getElementById("generate").addEventListener("submit", async (e) => {
     const status = li.querySelector(".pending");
     status.setAttribute("role", "status");
     grid.prepend(li);
-    document.getElementById("empty")?.remove();
+    addToCount("image-count", 1);
+    const empty = document.getElementById("empty");
+    if (empty) empty.hidden = true;
     form.reset();
     const last = await followJob(data.job_id, (ev) => {
       status.textContent = ev.status === "running" ? "drawing…" : ev.status;
