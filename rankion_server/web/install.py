@@ -23,6 +23,7 @@ def install(app: web.Application) -> None:
     env.globals["asset"] = assets.asset_url
     env.globals["icon"] = assets.ICON
     env.filters["days_left"] = pages.days_left
+    env.filters["image_name"] = pages.image_name
     app[SESSION_KEY] = session_key(app[CONFIG].secret)
     app.router.add_routes(assets.routes)
     app.router.add_routes(pages.routes)

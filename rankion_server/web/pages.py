@@ -282,6 +282,17 @@ async def image_page(request: web.Request) -> web.StreamResponse:
     )
 
 
+#: how much of an untitled image's prompt names it
+NAME_CHARS = 60
+
+
+def image_name(row: dict[str, Any]) -> str:
+    """What an image is called wherever the app names it (a tile, its controls, a
+    node of the variant tree): its title, else the start of its prompt. ``imageName``
+    in ``static/api.js`` names the rows a script adds the same way."""
+    return str(row["title"] or row["prompt"][:NAME_CHARS] or f"image {row['id']}")
+
+
 def days_left(purge_at: datetime | None, now: datetime) -> int:
     if purge_at is None:
         return 0

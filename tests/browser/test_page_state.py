@@ -96,3 +96,35 @@ async def _counted(page: Any, count: str) -> None:
     await page.wait_for_function(
         "(n) => document.getElementById('trash-count').textContent === n", arg=count
     )
+
+
+async def test_a_tile_is_named_once_and_a_new_title_shows_everywhere(
+    page: Any, server: Server, api: Api
+) -> None:
+    prompt = "an untitled quokka on a long sandy beach at the end of a summer afternoon"
+    untitled = await generate(api, prompt)
+    await generate(api, "a newer picture", title="Newer")
+    name = prompt[:60]
+    problems = watch(page)
+    await sign_in(page, server.base_url, server.tenant.token)
+    # rendered by the server (the only match), then added by the script (page two)
+    for url in ("/app?q=quokka", "/app?per_page=1"):
+        await page.goto(server.base_url + url)
+        tile = page.locator(f'.tile[data-id="{untitled["id"]}"]')
+        await tile.wait_for()
+        for role, label in (("link", name), ("checkbox", f"Select {name}")):
+            await tile.get_by_role(role, name=label, exact=True).wait_for()
+        await tile.get_by_role("button", name=f"Favourite {name}", exact=True).wait_for()
+
+    # a new title: the heading, the window's title and this image's node of the tree
+    await page.goto(f"{server.base_url}/app/images/{untitled['id']}")
+    await page.fill("#m-title", "Quokka")
+    await page.click("#meta-form button[type=submit]")
+    await page.locator("#image-title", has_text="Quokka").wait_for()
+    assert await page.title() == "Quokka · Rankion"
+    node = page.locator("#tree [aria-current=page] .node-name")
+    assert await node.text_content() == "Quokka"
+    await page.reload()
+    assert await page.title() == "Quokka · Rankion"
+    assert await node.text_content() == "Quokka"
+    assert problems == []

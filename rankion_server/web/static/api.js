@@ -84,3 +84,7 @@ export function addToCount(id, delta) {
   counter.textContent = String(value);
   return value;
 }
+
+// What an image is called wherever the app names it: its title, else the start of its
+// prompt (image_name in pages.py names the rows the server renders the same way).
+export function imageName(img) { return img.title || (img.prompt || "").slice(0, 60) || `image ${img.id}`; }

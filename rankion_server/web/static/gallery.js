@@ -1,6 +1,6 @@
 // The gallery: infinite scroll, keyboard navigation, selection and bulk actions,
 // favourites, and generation with live progress.
-import { api, toast, followJob, setBalance, el, addToCount } from "./api.js";
+import { api, toast, followJob, setBalance, el, addToCount, imageName } from "./api.js";
 import { paintPlaceholders } from "./thumbhash.js";
 
 const grid = document.getElementById("grid");
@@ -10,18 +10,20 @@ const bulkDelete = document.getElementById("bulk-delete");
 const bulkExport = document.getElementById("bulk-export");
 const exportStatus = document.getElementById("export-status");
 
-function label(img) { return img.title || (img.prompt || "").slice(0, 60) || `image ${img.id}`; }
-
+// A tile's name is its .name line: the link, the checkbox and the star are labelled
+// by it (as _tile.html does).
 export function tile(img) {
-  const li = el("li", { class: "tile" + (img.is_favorite ? " fav" : ""), "data-id": img.id, "data-status": img.processing_status });
-  const link = el("a", { class: "thumb", href: `/app/images/${img.id}`, "aria-label": label(img) + (img.parent_id ? " (variant)" : "") });
+  const id = img.id;
+  const li = el("li", { class: "tile" + (img.is_favorite ? " fav" : ""), "data-id": id, "data-status": img.processing_status });
+  const link = el("a", { class: "thumb", href: `/app/images/${id}`, "aria-labelledby": `name-${id}` + (img.parent_id ? ` variant-${id}` : "") });
   if (img.placeholder && img.thumbnail_url) link.dataset.placeholder = img.placeholder;
   if (img.thumbnail_url) link.append(el("img", { src: img.thumbnail_url, alt: "", width: 256, height: 256, loading: "lazy", decoding: "async" }));
   else link.append(el("span", { class: "pending", text: img.processing_status }));
   const bar = el("div", { class: "tile-bar" },
-    el("input", { type: "checkbox", class: "pick", "aria-label": `Select ${label(img)}` }),
-    el("span", { class: "name", text: img.title || img.prompt }),
-    el("button", { type: "button", class: "fav-btn", "aria-pressed": String(img.is_favorite), "aria-label": `Favourite ${label(img)}`, text: "★" }));
+    el("input", { type: "checkbox", class: "pick", id: `pick-${id}`, "aria-label": "Select", "aria-labelledby": `pick-${id} name-${id}` }),
+    el("span", { class: "name", id: `name-${id}`, text: imageName(img) }));
+  if (img.parent_id) bar.append(el("span", { id: `variant-${id}`, hidden: "", text: "(variant)" }));
+  bar.append(el("button", { type: "button", class: "fav-btn", id: `fav-${id}`, "aria-pressed": String(img.is_favorite), "aria-label": "Favourite", "aria-labelledby": `fav-${id} name-${id}`, text: "★" }));
   li.append(link, bar);
   return li;
 }

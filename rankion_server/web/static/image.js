@@ -1,12 +1,14 @@
 // The image page: details, favourite, an edit with a mask painted on a canvas, share,
 // open in chat, trash and restore. Every change goes through /v1.
-import { api, toast, followJob, setBalance } from "./api.js";
+import { api, toast, followJob, setBalance, imageName } from "./api.js";
 
 const page = document.getElementById("image-page");
 const id = page.dataset.id;
 const $ = (sel) => document.getElementById(sel);
 
-// Details.
+// Details. A new title shows wherever the page names the image: the heading, the
+// window's title (the heading plus the app's suffix) and this image's node of the tree.
+const titleTail = document.title.slice($("image-title").textContent.length);
 $("meta-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   $("meta-error").textContent = "";
@@ -14,6 +16,9 @@ $("meta-form").addEventListener("submit", async (e) => {
   try {
     const { data } = await api("PATCH", `/images/${id}`, { title: $("m-title").value.trim() || null, tags });
     $("image-title").textContent = data.title || `Image ${data.id}`;
+    document.title = $("image-title").textContent + titleTail;
+    const node = document.querySelector('#tree [aria-current="page"] .node-name');
+    if (node) node.textContent = imageName(data);
     $("m-tags").value = data.tags.join(", ");
     toast("Details saved.");
   } catch (err) { $("meta-error").textContent = err.message; }
