@@ -48,29 +48,11 @@ from rankion_server.config import ServerConfig
 from rankion_server.keys import RANKION
 from rankion_sqlalchemy import SqlStorage, open_storage
 from rankion_sqlalchemy.tables import jobs, teams
+from tests.hostile.fairness import silent_receiver
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 # ---------------------------------------------------------------- (a) latency
-
-
-@asynccontextmanager
-async def silent_receiver() -> AsyncIterator[str]:
-    """An HTTP address that accepts, reads, and never answers."""
-    held: list[asyncio.StreamWriter] = []
-
-    async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        held.append(writer)
-        while await reader.read(65536):
-            pass
-
-    server = await asyncio.start_server(hang, "127.0.0.1", 0)
-    try:
-        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/hook"
-    finally:
-        for writer in held:
-            writer.close()
-        server.close()
 
 
 @asynccontextmanager

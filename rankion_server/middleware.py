@@ -27,9 +27,11 @@ from rankion_core.errors import RankionError
 
 from .auth import authenticate
 from .errors import (
+    envelope,
     error_response,
     http_error_response,
     internal_error_response,
+    json_error,
     not_found_response,
     status_of,
 )
@@ -47,7 +49,14 @@ access_log = logging.getLogger("rankion.access")
 _GOOD_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
 
 
-def _request_id(request: web.Request) -> str:
+#: a body that does not decode as its ``Content-Encoding`` or ``Transfer-Encoding``
+#: says: aiohttp decodes it as the handler reads it, after routing (unlike ``br``,
+#: which it refuses with the headers, see ``surface``)
+BODY_NOT_DECODED = envelope("bad_request", "the body does not decode as its encoding headers say")
+
+
+def request_id(request: web.BaseRequest) -> str:
+    """The request's well-formed ``X-Request-Id``, else a new one."""
     given = request.headers.get("X-Request-Id", "")
     return given if _GOOD_ID.fullmatch(given) else os.urandom(16).hex()
 
@@ -73,6 +82,15 @@ def _path(request: web.Request) -> str:
 
 
 def _to_response(request: web.Request, exc: Exception) -> web.StreamResponse:
+    if isinstance(exc, web.RequestPayloadError):  # met while the handler read the body
+        log.info(kv(event="rejected", status=400, error=type(exc).__name__))
+        # The rest of the body can be neither read nor skipped: aiohttp would try to
+        # drain it after the answer and log the decoding error as unhandled. The body
+        # ends here, and the connection with the answer.
+        request.content.feed_eof()
+        response = json_error(400, BODY_NOT_DECODED)
+        response.force_close()
+        return response
     if isinstance(exc, web.HTTPException):
         if exc.status < 400:
             raise exc  # redirects and the like are answers, not errors
@@ -123,7 +141,7 @@ def _log_access(request: web.Request, status: int, started: float) -> None:
 
 @web.middleware
 async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request[REQUEST_ID] = _request_id(request)
+    request[REQUEST_ID] = request_id(request)
     started = time.perf_counter()
     try:
         response = await handler(request)

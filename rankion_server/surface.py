@@ -1,7 +1,8 @@
 """A quiet surface: what the server tells strangers about itself, and how it answers
 requests that aiohttp rejects before any route or middleware sees them.
 
-- Every answer says ``Server: rankion``: no Python or aiohttp version. Routed answers
+- Every answer says ``Server: rankion``: no Python or aiohttp version, and carries an
+  ``X-Request-Id`` (the client's well-formed one, else a new one), these too. Routed answers
   get it through ``on_response_prepare`` (``server_header``); the others from
   ``QuietRequestHandler``.
 - A request aiohttp cannot parse (a request line or header longer than 8190 bytes,
@@ -31,6 +32,7 @@ from aiohttp.web_request import BaseRequest
 
 from .errors import HTTP_CODES, envelope
 from .logs import kv
+from .middleware import request_id
 
 __all__ = ["SERVER", "QuietAppRunner", "QuietRequestHandler", "run", "server_header"]
 
@@ -89,7 +91,7 @@ class QuietRequestHandler(RequestHandler):
             status=status,
             body=envelope(code, text),
             content_type="application/json",
-            headers={"Server": SERVER},
+            headers={"Server": SERVER, "X-Request-Id": request_id(request)},
         )
         response.force_close()
         return response

@@ -95,11 +95,40 @@ def test_errors_before_routing_answer_in_the_envelope_and_stay_out_of_the_log(
     assert (got, headers.get("content-type", "").split(";")[0]) == (status, "application/json")
     assert json.loads(body)["error"]["code"] == code
     assert headers.get("server") == "rankion"
+    assert re.fullmatch(r"[0-9a-f]{32}", headers.get("x-request-id", "")), headers
     assert HOSTILE not in body
     time.sleep(0.2)  # the log line is written after the answer
     log = arena.process.log()
     assert HOSTILE.decode() not in log
     assert "Traceback" not in log
+
+
+@pytest.mark.parametrize("encoding", [b"gzip", b"deflate"], ids=lambda e: e.decode())
+def test_a_body_that_is_not_what_its_content_encoding_says_is_a_400(
+    arena: Arena, encoding: bytes
+) -> None:
+    """aiohttp decodes the body only as the handler reads it, after routing: the error
+    then reached the handler, was a 500 and logged a traceback."""
+    body = b'{"name": "' + HOSTILE + b'"}'
+    request = (
+        b"POST /v1/projects HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Authorization: Bearer " + arena.victim.token.encode() + b"\r\n"
+        b"Content-Encoding: "
+        + encoding
+        + b"\r\nX-Request-Id: plain-body-"
+        + encoding[:4]
+        + b"\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\nConnection: close\r\n\r\n"
+        + body
+    )
+    got, headers, answer = _raw(_port(arena), request)
+    assert (got, json.loads(answer)["error"]["code"]) == (400, "bad_request"), answer
+    assert headers.get("x-request-id") == "plain-body-" + encoding[:4].decode()
+    assert HOSTILE not in answer
+    time.sleep(0.2)
+    log = arena.process.log()
+    assert "Traceback" not in log and HOSTILE.decode() not in log
 
 
 # ---------------------------------------------------------------- share revocation
