@@ -1,6 +1,8 @@
-"""The app's CSS and ES modules, served from the package with long-lived caching, and
-the headers every app page carries (a strict Content-Security-Policy: scripts, styles
-and connections only from this origin; no inline script, no ``eval``)."""
+"""The app's CSS and ES modules, served from the package with long-lived caching; the
+icon also at ``/favicon.ico`` (where the browser looks on a page that names no icon,
+such as a public share); and the headers every app page carries (a strict
+Content-Security-Policy: scripts, styles and connections only from this origin; no
+inline script, no ``eval``)."""
 
 from __future__ import annotations
 
@@ -46,6 +48,7 @@ def _load() -> dict[str, Asset]:
 
 
 ASSETS = _load()
+ICON = "icon.svg"
 
 
 def asset_url(name: str) -> str:
@@ -62,6 +65,16 @@ async def static_asset(request: web.Request) -> web.StreamResponse:
     found = ASSETS.get(request.match_info["name"])
     if found is None:
         raise web.HTTPNotFound()
+    return _send(request, found)
+
+
+@routes.get("/favicon.ico", allow_head=False)
+@operation("The app's icon, where browsers look for it", "web", public=True, media="image/svg+xml")
+async def favicon(request: web.Request) -> web.StreamResponse:
+    return _send(request, ASSETS[ICON])
+
+
+def _send(request: web.Request, found: Asset) -> web.Response:
     headers = dict(HEADERS)
     etag = f'"{found.version}"'
     headers["ETag"] = etag

@@ -21,7 +21,9 @@ def install(app: web.Application) -> None:
         lstrip_blocks=True,
     )
     env.globals["asset"] = assets.asset_url
+    env.globals["icon"] = assets.ICON
     env.filters["days_left"] = pages.days_left
+    env.filters["image_name"] = pages.image_name
     app[SESSION_KEY] = session_key(app[CONFIG].secret)
     app.router.add_routes(assets.routes)
     app.router.add_routes(pages.routes)

@@ -10,7 +10,7 @@ cookie themselves, and send a stranger to the sign-in page.
 from __future__ import annotations
 
 import calendar as monthcal
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -28,7 +28,7 @@ from .. import render
 from ..errors import Unauthorized
 from ..keys import ACTOR, CONFIG, TOKEN_CACHE, rankion
 from ..operations import Handler, operation
-from ..query import event_query, image_query
+from ..query import IMAGE_LIST, event_query, image_query
 from ..routes.common import path_id, seg
 from . import session
 from .assets import HEADERS
@@ -133,7 +133,10 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     if isinstance(token, str) and _same_origin(request) and len(token) <= 200:
         who = await app.accounts.authenticate(token.strip())
     if who is None or who.token_id is None or not isinstance(token, str):
-        message = "That token is not valid: check it, or make one with `rankion token create`."
+        message = (
+            "That token is not valid: check it, or make a new one "
+            "(rankion token create --team NAME)."
+        )
         return html(request, "sign_in.html", {"error": message}, status=401)
     value = session.cookie_for(
         request.app[SESSION_KEY], who.token_id, token.strip(), app.deps.clock.now()
@@ -176,13 +179,25 @@ async def sign_out(request: web.Request) -> web.StreamResponse:
     raise response
 
 
-def _filled(query: MultiMapping[str]) -> MultiDictProxy[str]:
-    """The query without empty form fields (an empty filter box means no filter)."""
-    return MultiDictProxy(MultiDict((k, v) for k, v in query.items() if v.strip()))
+#: the names ``GET /v1/images`` takes: all the gallery page reads of its query
+GALLERY_NAMES = frozenset(p.name for p in IMAGE_LIST if p.where == "query")
+#: what the calendar page reads of its query
+CALENDAR_NAMES = frozenset({"month", "status", "type"})
 
 
-def _next_page(query: MultiDictProxy[str], page: int) -> str:
-    return urlencode([(k, v) for k, v in query.items() if k != "page"] + [("page", str(page + 1))])
+def _applied(query: MultiMapping[str], names: Collection[str]) -> MultiDictProxy[str]:
+    """What a page applies of its query: the parameters it reads (``names``), each with
+    a value. An empty filter box means no filter, and anything else (``utm_source``, a
+    chat app's preview marker) is a link's decoration, not a filter."""
+    return MultiDictProxy(MultiDict((k, v) for k, v in query.items() if k in names and v.strip()))
+
+
+def _at_page(query: MultiDictProxy[str], page: int | None) -> str:
+    """The gallery's URL for ``query`` at ``page`` (``None``: the first, unnamed). Its
+    query is also what the page's script asks ``/v1/images`` for the next page."""
+    pairs = [(k, v) for k, v in query.items() if k != "page"]
+    encoded = urlencode(pairs + ([("page", str(page))] if page else []))
+    return f"/app?{encoded}" if encoded else "/app"
 
 
 async def _chrome(request: web.Request, who: Actor) -> dict[str, Any]:
@@ -195,7 +210,7 @@ async def _chrome(request: web.Request, who: Actor) -> dict[str, Any]:
 @_page("The gallery", "Filters in the query string, as GET /v1/images takes them.")
 async def gallery(request: web.Request) -> web.StreamResponse:
     who = await _signed_in(request)
-    query = _filled(request.query)
+    query = _applied(request.query, GALLERY_NAMES)
     error, rows, meta = None, [], None
     try:
         found = await rankion(request).gallery.list(who, image_query(query, who.team_id))
@@ -213,7 +228,8 @@ async def gallery(request: web.Request) -> web.StreamResponse:
             "error": error,
             "query": query,
             "tags": query.getall("tags[]", []),
-            "query_next": _next_page(query, meta["page"]) if meta else "",
+            "more_url": _at_page(query, meta["page"] + 1) if meta else "",
+            "first_url": _at_page(query, None),
             "eager": EAGER_TILES,
             "first_row": FIRST_ROW,
         },
@@ -266,6 +282,17 @@ async def image_page(request: web.Request) -> web.StreamResponse:
     )
 
 
+#: how much of an untitled image's prompt names it
+NAME_CHARS = 60
+
+
+def image_name(row: dict[str, Any]) -> str:
+    """What an image is called wherever the app names it (a tile, its controls, a
+    node of the variant tree): its title, else the start of its prompt. ``imageName``
+    in ``static/api.js`` names the rows a script adds the same way."""
+    return str(row["title"] or row["prompt"][:NAME_CHARS] or f"image {row['id']}")
+
+
 def days_left(purge_at: datetime | None, now: datetime) -> int:
     if purge_at is None:
         return 0
@@ -292,6 +319,20 @@ async def trash_page(request: web.Request) -> web.StreamResponse:
     )
 
 
+#: the months the calendar draws: every day of their weeks is a date in any time zone
+#: (the first week of 0001-01 would start in year 0 east of UTC; 9999-12's last week
+#: ends in year 10000)
+MONTHS = (date(1, 2, 1), date(9999, 11, 1))
+
+
+def month_key(first: date) -> str:
+    """``YYYY-MM``, as ``month=`` takes it (``strftime`` drops the zeros of year 1)."""
+    return f"{first.year:04d}-{first.month:02d}"
+
+
+MONTH_MESSAGE = f"month must be YYYY-MM, from {month_key(MONTHS[0])} to {month_key(MONTHS[1])}"
+
+
 def _month(raw: str | None, today: date) -> date:
     if raw is None:
         return today.replace(day=1)
@@ -299,14 +340,19 @@ def _month(raw: str | None, today: date) -> date:
         year, month = raw.split("-")
         if len(year) != 4 or len(month) != 2:
             raise ValueError(raw)
-        return date(int(year), int(month), 1)
+        first = date(int(year), int(month), 1)
     except ValueError:
-        raise Invalid("month must be YYYY-MM", details={"month": "YYYY-MM"}) from None
+        first = None
+    if first is None or not MONTHS[0] <= first <= MONTHS[1]:
+        raise Invalid(MONTH_MESSAGE, details={"month": "YYYY-MM"})
+    return first
 
 
-def _shift(first: date, months: int) -> date:
-    index = first.year * 12 + first.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
+def _shift(first: date, months: int) -> str | None:
+    """The ``month=`` of the month ``months`` away; None past the months drawn."""
+    year, month = divmod(first.year * 12 + first.month - 1 + months, 12)
+    shifted = date(year, month + 1, 1) if 1 <= year <= 9999 else None
+    return month_key(shifted) if shifted and MONTHS[0] <= shifted <= MONTHS[1] else None
 
 
 #: a glyph per event type (the type's name is always beside it for screen readers)
@@ -340,7 +386,7 @@ async def calendar_page(request: web.Request) -> web.StreamResponse:
     except NotFound:
         return not_found_page(request)
     now_local = app.deps.clock.now().astimezone(zone)
-    query = _filled(request.query)
+    query = _applied(request.query, CALENDAR_NAMES)
     error = None
     try:
         first = _month(query.get("month"), now_local.date())
@@ -379,8 +425,10 @@ async def calendar_page(request: web.Request) -> web.StreamResponse:
             "project": project,
             "zone": str(zone),
             "first": first,
-            "prev": _shift(first, -1).strftime("%Y-%m"),
-            "next": _shift(first, 1).strftime("%Y-%m"),
+            "month": month_key(first),
+            "prev": _shift(first, -1),
+            "next": _shift(first, 1),
+            "this_month": month_key(now_local.date()),
             "weeks": weeks,
             "today": now_local.date(),
             "by_day": by_day,

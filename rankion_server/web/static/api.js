@@ -2,10 +2,13 @@
 // CSRF header on writes, and the API's own error messages.
 const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 
+// A detail is shown only when it adds to the message (its text is not already in it).
 export class ApiError extends Error {
   constructor(status, error) {
-    const details = error?.details ? Object.entries(error.details).map(([k, v]) => `${k}: ${v}`).join("; ") : "";
-    super((error?.message ?? `the server answered ${status}`) + (details ? ` (${details})` : ""));
+    const message = error?.message ?? `the server answered ${status}`;
+    const details = Object.entries(error?.details ?? {}).filter(([, v]) => !message.includes(String(v)))
+      .map(([k, v]) => `${k}: ${v}`).join("; ");
+    super(message + (details ? ` (${details})` : ""));
     this.status = status;
     this.code = error?.code;
   }
@@ -71,3 +74,17 @@ export function el(tag, attrs = {}, ...children) {
   node.append(...children);
   return node;
 }
+
+// Add delta to a count the page rendered (the number alone is in the element);
+// the new count.
+export function addToCount(id, delta) {
+  const counter = document.getElementById(id);
+  if (!counter) return null;
+  const value = Math.max(0, Number(counter.textContent) + delta);
+  counter.textContent = String(value);
+  return value;
+}
+
+// What an image is called wherever the app names it: its title, else the start of its
+// prompt (image_name in pages.py names the rows the server renders the same way).
+export function imageName(img) { return img.title || (img.prompt || "").slice(0, 60) || `image ${img.id}`; }

@@ -113,7 +113,11 @@ table.addEventListener("drop", async (e) => {
 // Month and week views.
 const rows = [...table.tBodies[0].rows];
 let week = Math.max(0, rows.findIndex((r) => r.classList.contains("current-week")));
-function showWeek() { rows.forEach((r, i) => r.classList.toggle("current-week", i === week)); }
+function showWeek() {
+  rows.forEach((r, i) => r.classList.toggle("current-week", i === week));
+  $("week-prev").disabled = week === 0;
+  $("week-next").disabled = week === rows.length - 1;
+}
 function setView(weekly) {
   table.classList.toggle("week-view", weekly);
   $("view-week").setAttribute("aria-pressed", String(weekly));

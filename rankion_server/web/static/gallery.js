@@ -1,6 +1,6 @@
 // The gallery: infinite scroll, keyboard navigation, selection and bulk actions,
 // favourites, and generation with live progress.
-import { api, toast, followJob, setBalance, el } from "./api.js";
+import { api, toast, followJob, setBalance, el, addToCount, imageName } from "./api.js";
 import { paintPlaceholders } from "./thumbhash.js";
 
 const grid = document.getElementById("grid");
@@ -10,18 +10,20 @@ const bulkDelete = document.getElementById("bulk-delete");
 const bulkExport = document.getElementById("bulk-export");
 const exportStatus = document.getElementById("export-status");
 
-function label(img) { return img.title || (img.prompt || "").slice(0, 60) || `image ${img.id}`; }
-
+// A tile's name is its .name line: the link, the checkbox and the star are labelled
+// by it (as _tile.html does).
 export function tile(img) {
-  const li = el("li", { class: "tile" + (img.is_favorite ? " fav" : ""), "data-id": img.id, "data-status": img.processing_status });
-  const link = el("a", { class: "thumb", href: `/app/images/${img.id}`, "aria-label": label(img) + (img.parent_id ? " (variant)" : "") });
+  const id = img.id;
+  const li = el("li", { class: "tile" + (img.is_favorite ? " fav" : ""), "data-id": id, "data-status": img.processing_status });
+  const link = el("a", { class: "thumb", href: `/app/images/${id}`, "aria-labelledby": `name-${id}` + (img.parent_id ? ` variant-${id}` : "") });
   if (img.placeholder && img.thumbnail_url) link.dataset.placeholder = img.placeholder;
   if (img.thumbnail_url) link.append(el("img", { src: img.thumbnail_url, alt: "", width: 256, height: 256, loading: "lazy", decoding: "async" }));
   else link.append(el("span", { class: "pending", text: img.processing_status }));
   const bar = el("div", { class: "tile-bar" },
-    el("input", { type: "checkbox", class: "pick", "aria-label": `Select ${label(img)}` }),
-    el("span", { class: "name", text: img.title || img.prompt }),
-    el("button", { type: "button", class: "fav-btn", "aria-pressed": String(img.is_favorite), "aria-label": `Favourite ${label(img)}`, text: "★" }));
+    el("input", { type: "checkbox", class: "pick", id: `pick-${id}`, "aria-label": "Select", "aria-labelledby": `pick-${id} name-${id}` }),
+    el("span", { class: "name", id: `name-${id}`, text: imageName(img) }));
+  if (img.parent_id) bar.append(el("span", { id: `variant-${id}`, hidden: "", text: "(variant)" }));
+  bar.append(el("button", { type: "button", class: "fav-btn", id: `fav-${id}`, "aria-pressed": String(img.is_favorite), "aria-label": "Favourite", "aria-labelledby": `fav-${id} name-${id}`, text: "★" }));
   li.append(link, bar);
   return li;
 }
@@ -94,28 +96,36 @@ grid.addEventListener("keydown", (e) => {
 });
 
 // Infinite scroll (the "More images" link stays for keyboard users and without script).
+// The next page asks /v1/images for the query of that link: the server wrote it from
+// exactly the filters its page applied (a link's decoration, such as utm_source, is
+// not one of them).
 const more = document.getElementById("more");
-let nextPage = more ? Number(more.dataset.next) : null;
 const lastPage = Number(grid.dataset.lastPage);
 let loading = false;
+let watcher = null;
 async function loadMore() {
-  if (loading || !nextPage || nextPage > lastPage) return;
+  if (loading || !more?.isConnected) return;
   loading = true;
-  const params = new URLSearchParams(location.search);
-  params.set("page", String(nextPage));
+  const params = new URL(more.href).searchParams;
+  const page = Number(params.get("page"));
   try {
     const { data } = await api("GET", `/images?${params}`);
     for (const img of data) grid.append(tile(img));
     paintPlaceholders(grid);
-    nextPage += 1;
-    if (nextPage > lastPage && more) more.remove();
+    params.set("page", String(page + 1));
+    more.search = `?${params}`;
+    if (page >= lastPage) more.remove();
+    else if (watcher) { watcher.unobserve(more); watcher.observe(more); }  // still near: on
   } catch (e) { toast(e.message, true); }
   loading = false;
 }
 if (more) {
   more.addEventListener("click", (e) => { e.preventDefault(); loadMore(); });
   // watched once the first page has loaded, so the next page never competes with it
-  const watch = () => new IntersectionObserver((entries) => { if (entries.some((x) => x.isIntersecting)) loadMore(); }, { rootMargin: "600px" }).observe(more);
+  const watch = () => {
+    watcher = new IntersectionObserver((entries) => { if (entries.some((x) => x.isIntersecting)) loadMore(); }, { rootMargin: "600px" });
+    watcher.observe(more);
+  };
   if (document.readyState === "complete") watch(); else addEventListener("load", watch, { once: true });
 }
 
@@ -131,6 +141,9 @@ bulkDelete.addEventListener("click", async () => {
     const { data } = await api("POST", "/images/bulk/delete", { ids });
     for (const id of data.deleted) grid.querySelector(`.tile[data-id="${id}"]`)?.remove();
     selected.clear(); updateSelection();
+    const left = addToCount("image-count", -data.deleted.length);
+    const empty = document.getElementById("empty");
+    if (empty && left === 0) empty.hidden = false;
     const undo = el("button", { type: "button", text: "Undo" });
     exportStatus.replaceChildren(`Moved ${data.deleted.length} to the trash. `, undo);
     undo.addEventListener("click", async () => {
@@ -183,7 +196,9 @@ document.getElementById("generate").addEventListener("submit", async (e) => {
     const status = li.querySelector(".pending");
     status.setAttribute("role", "status");
     grid.prepend(li);
-    document.getElementById("empty")?.remove();
+    addToCount("image-count", 1);
+    const empty = document.getElementById("empty");
+    if (empty) empty.hidden = true;
     form.reset();
     const last = await followJob(data.job_id, (ev) => {
       status.textContent = ev.status === "running" ? "drawing…" : ev.status;

@@ -1,12 +1,14 @@
 // The image page: details, favourite, an edit with a mask painted on a canvas, share,
 // open in chat, trash and restore. Every change goes through /v1.
-import { api, toast, followJob, setBalance } from "./api.js";
+import { api, toast, followJob, setBalance, imageName } from "./api.js";
 
 const page = document.getElementById("image-page");
 const id = page.dataset.id;
 const $ = (sel) => document.getElementById(sel);
 
-// Details.
+// Details. A new title shows wherever the page names the image: the heading, the
+// window's title (the heading plus the app's suffix) and this image's node of the tree.
+const titleTail = document.title.slice($("image-title").textContent.length);
 $("meta-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   $("meta-error").textContent = "";
@@ -14,6 +16,9 @@ $("meta-form").addEventListener("submit", async (e) => {
   try {
     const { data } = await api("PATCH", `/images/${id}`, { title: $("m-title").value.trim() || null, tags });
     $("image-title").textContent = data.title || `Image ${data.id}`;
+    document.title = $("image-title").textContent + titleTail;
+    const node = document.querySelector('#tree [aria-current="page"] .node-name');
+    if (node) node.textContent = imageName(data);
     $("m-tags").value = data.tags.join(", ");
     toast("Details saved.");
   } catch (err) { $("meta-error").textContent = err.message; }
@@ -98,35 +103,37 @@ $("edit-form").addEventListener("submit", async (e) => {
   } catch (err) { $("edit-error").textContent = err.message; }
 });
 
-// Share.
-function showShare(share) {
-  $("share-detail").hidden = !share;
-  $("share-url").value = share ? share.public_url : "";
-  $("share-expiry").value = share && share.expires_at ? share.expires_at.slice(0, 16) : "";
+// Share (not offered for an image in the trash).
+if ($("share-on")) {
+  function showShare(share) {
+    $("share-detail").hidden = !share;
+    $("share-url").value = share ? share.public_url : "";
+    $("share-expiry").value = share && share.expires_at ? share.expires_at.slice(0, 16) : "";
+  }
+  $("share-on").addEventListener("change", async (e) => {
+    $("share-error").textContent = "";
+    try {
+      if (e.target.checked) showShare((await api("POST", `/images/${id}/share`)).data);
+      else { await api("DELETE", `/images/${id}/share`); showShare(null); }
+    } catch (err) { e.target.checked = !e.target.checked; $("share-error").textContent = err.message; }
+  });
+  $("share-copy").addEventListener("click", async () => {
+    try { await navigator.clipboard.writeText($("share-url").value); toast("Link copied."); }
+    catch { $("share-url").select(); toast("Select and copy the link."); }
+  });
+  $("share-save").addEventListener("click", async () => {
+    $("share-error").textContent = "";
+    const raw = $("share-expiry").value;
+    try {
+      const { data } = await api("PATCH", `/images/${id}/share`, { expires_at: raw ? `${raw}:00Z` : null });
+      showShare(data);
+      toast("Expiry saved.");
+    } catch (err) { $("share-error").textContent = err.message; }
+  });
 }
-$("share-on").addEventListener("change", async (e) => {
-  $("share-error").textContent = "";
-  try {
-    if (e.target.checked) showShare((await api("POST", `/images/${id}/share`)).data);
-    else { await api("DELETE", `/images/${id}/share`); showShare(null); }
-  } catch (err) { e.target.checked = !e.target.checked; $("share-error").textContent = err.message; }
-});
-$("share-copy").addEventListener("click", async () => {
-  try { await navigator.clipboard.writeText($("share-url").value); toast("Link copied."); }
-  catch { $("share-url").select(); toast("Select and copy the link."); }
-});
-$("share-save").addEventListener("click", async () => {
-  $("share-error").textContent = "";
-  const raw = $("share-expiry").value;
-  try {
-    const { data } = await api("PATCH", `/images/${id}/share`, { expires_at: raw ? `${raw}:00Z` : null });
-    showShare(data);
-    toast("Expiry saved.");
-  } catch (err) { $("share-error").textContent = err.message; }
-});
 
-// Chat, trash, restore.
-$("chat").addEventListener("click", async () => {
+// Chat and trash (not offered in the trash), restore.
+$("chat")?.addEventListener("click", async () => {
   try {
     const { data } = await api("POST", `/images/${id}/open-in-chat`);
     $("action-status").textContent = `Chat session ${data.session_id} opened for this image.`;

@@ -1,5 +1,5 @@
 // The trash: restore one or many, delete forever (asked twice), days left shown.
-import { api, toast } from "./api.js";
+import { api, toast, addToCount } from "./api.js";
 
 const list = document.getElementById("trash");
 const selected = new Set();
@@ -10,6 +10,7 @@ const status = document.getElementById("trash-status");
 function gone(id, text) {
   list.querySelector(`.tile[data-id="${id}"]`)?.remove();
   selected.delete(id);
+  if (addToCount("trash-count", -1) === 0) document.getElementById("trash-empty").hidden = false;
   refresh();
   status.textContent = text;
 }

@@ -1,0 +1,130 @@
+"""What the pages say after a change made on them: an error said once, counts and
+titles that follow the change, what a trashed image offers, which view is on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.e2e.support import Api, Server, generate
+
+from .conftest import SKIP, sign_in, watch
+
+pytestmark = SKIP
+
+
+async def test_an_error_is_said_once(page: Any, server: Server, api: Api) -> None:
+    problems = watch(page)
+    await sign_in(page, server.base_url, server.tenant.token)
+    await page.fill("#g-prompt", "   ")  # not blank to the form, blank to the API
+    await page.click("#generate button[type=submit]")
+    error = page.locator("#g-error")
+    await error.filter(has_text="blank").wait_for()
+    assert await error.text_content() == "prompt must not be blank"
+    assert problems == []
+
+
+async def test_the_active_view_shows(page: Any, server: Server) -> None:
+    await sign_in(page, server.base_url, server.tenant.token)
+    await page.goto(f"{server.base_url}/app/projects/{server.tenant.project_id}/calendar")
+    look = "(b) => { const s = getComputedStyle(b); return [s.backgroundColor, s.color]; }"
+    month_on = await page.eval_on_selector("#view-month", look)
+    week_off = await page.eval_on_selector("#view-week", look)
+    assert month_on != week_off
+    await page.click("#view-week")
+    assert await page.eval_on_selector("#view-week", look) == month_on
+    assert await page.eval_on_selector("#view-month", look) == week_off
+
+
+async def test_the_date_filters_are_not_cut_off(page: Any, server: Server) -> None:
+    await page.set_viewport_size({"width": 1280, "height": 860})
+    await sign_in(page, server.base_url, server.tenant.token)
+    for box in ("#f-from", "#f-to"):
+        shown, needed = await page.eval_on_selector(
+            box,
+            """(input) => {
+                 const probe = input.cloneNode();
+                 probe.removeAttribute('id');
+                 probe.style.width = 'auto';
+                 document.body.append(probe);
+                 const needed = probe.getBoundingClientRect().width;
+                 probe.remove();
+                 return [input.getBoundingClientRect().width, needed];
+               }""",
+        )
+        assert shown >= needed, (box, shown, needed)
+
+
+async def test_counts_follow_what_the_page_changes(page: Any, server: Server, api: Api) -> None:
+    problems = watch(page)
+    page.on("dialog", lambda dialog: dialog.accept())
+    await generate(api, "a counted harbour")
+    await sign_in(page, server.base_url, server.tenant.token)
+    before = await api.total("/v1/images")
+    assert await page.text_content("#image-count") == str(before)
+
+    # generate: one more
+    await page.fill("#g-prompt", "a counted lighthouse")
+    await page.click("#generate button[type=submit]")
+    await page.locator("#grid .tile").first.locator("img").wait_for()
+    assert await page.text_content("#image-count") == str(before + 1)
+    assert await page.locator("#empty").is_hidden()
+
+    # trash everything on the page: the count says none, and so does the page
+    for box in await page.locator("#grid .pick").all():
+        await box.check()
+    await page.click("#bulk-delete")
+    await page.locator("#grid .tile").first.wait_for(state="detached")
+    assert await page.text_content("#image-count") == "0"
+    assert await page.locator("#empty").is_visible()
+
+    # the trash: restore one, delete the others forever; then it says it is empty
+    await page.goto(server.base_url + "/app/trash")
+    assert await page.text_content("#trash-count") == str(before + 1)
+    assert await page.locator("#trash-empty").is_hidden()
+    await page.locator("#trash .restore").first.click()
+    await _counted(page, str(before))
+    while await page.locator("#trash .tile").count():
+        left = int(await page.text_content("#trash-count") or "0")
+        await page.locator("#trash .forever").first.click()
+        await _counted(page, str(left - 1))
+    assert await page.text_content("#trash-count") == "0"
+    assert await page.locator("#trash-empty").is_visible()
+    assert problems == []
+
+
+async def _counted(page: Any, count: str) -> None:
+    await page.wait_for_function(
+        "(n) => document.getElementById('trash-count').textContent === n", arg=count
+    )
+
+
+async def test_a_tile_is_named_once_and_a_new_title_shows_everywhere(
+    page: Any, server: Server, api: Api
+) -> None:
+    prompt = "an untitled quokka on a long sandy beach at the end of a summer afternoon"
+    untitled = await generate(api, prompt)
+    await generate(api, "a newer picture", title="Newer")
+    name = prompt[:60]
+    problems = watch(page)
+    await sign_in(page, server.base_url, server.tenant.token)
+    # rendered by the server (the only match), then added by the script (page two)
+    for url in ("/app?q=quokka", "/app?per_page=1"):
+        await page.goto(server.base_url + url)
+        tile = page.locator(f'.tile[data-id="{untitled["id"]}"]')
+        await tile.wait_for()
+        for role, label in (("link", name), ("checkbox", f"Select {name}")):
+            await tile.get_by_role(role, name=label, exact=True).wait_for()
+        await tile.get_by_role("button", name=f"Favourite {name}", exact=True).wait_for()
+
+    # a new title: the heading, the window's title and this image's node of the tree
+    await page.goto(f"{server.base_url}/app/images/{untitled['id']}")
+    await page.fill("#m-title", "Quokka")
+    await page.click("#meta-form button[type=submit]")
+    await page.locator("#image-title", has_text="Quokka").wait_for()
+    assert await page.title() == "Quokka · Rankion"
+    node = page.locator("#tree [aria-current=page] .node-name")
+    assert await node.text_content() == "Quokka"
+    await page.reload()
+    assert await page.title() == "Quokka · Rankion"
+    assert await node.text_content() == "Quokka"
+    assert problems == []
