@@ -6,7 +6,6 @@ calendar) import nothing of the delivery side.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from ..models import Job, JobKind, JobStatus
@@ -30,14 +29,7 @@ async def emit(
     if not hooks:
         return 0
     now = deps.clock.now()
-    limit = deps.max_pending_deliveries
-    if limit > 0:
-        waiting = await uow.jobs.count_active(team_id, [JobKind.WEBHOOK])
-        if waiting + len(hooks) > limit:
-            reason = f"not sent: the team already has {waiting} deliveries waiting (limit {limit})"
-            for hook in hooks:
-                await _record_unsent(deps, uow, team_id, hook.id, event, now, reason)
-            return 0
+    unsent = await _past_cap(deps, uow, team_id, len(hooks))
     for hook in hooks:
         payload = {
             "webhook_id": hook.id,
@@ -50,53 +42,34 @@ async def emit(
                 id=0,
                 team_id=team_id,
                 kind=JobKind.WEBHOOK,
-                status=JobStatus.QUEUED,
+                status=JobStatus.FAILED if unsent else JobStatus.QUEUED,
                 created_at=now,
                 payload=payload,
                 max_attempts=deps.webhook_policy.max_attempts,
+                error=unsent,
+                finished_at=now if unsent else None,
             )
         )
         delivery = WebhookDelivery(
             job_id=job.id, team_id=team_id, webhook_id=hook.id, event=event.value, created_at=now
         )
+        if unsent:  # ended before its first try: the delivery log says why
+            delivery.status, delivery.finished_at = DeliveryStatus.FAILED, now
+            delivery.attempts = [
+                {"attempt": 0, "at": iso_z(now), "status_code": None, "error": unsent, "ms": 0}
+            ]
         await uow.webhooks.add_delivery(delivery)
-        joblog.queued(job)  # in the transaction of the change it announces
-    return len(hooks)
+        if not unsent:
+            joblog.queued(job)  # in the transaction of the change it announces
+    return 0 if unsent else len(hooks)
 
 
-async def _record_unsent(
-    deps: Deps,
-    uow: UnitOfWork,
-    team_id: int,
-    webhook_id: int,
-    event: WebhookEvent,
-    now: datetime,
-    reason: str,
-) -> None:
-    """A delivery that ends before its first try, failed with ``reason``: the webhook's
-    delivery log shows the event was not sent, and why."""
-    job = await uow.jobs.add(
-        Job(
-            id=0,
-            team_id=team_id,
-            kind=JobKind.WEBHOOK,
-            status=JobStatus.FAILED,
-            created_at=now,
-            payload={"webhook_id": webhook_id, "event": event.value},
-            max_attempts=deps.webhook_policy.max_attempts,
-            error=reason,
-            finished_at=now,
-        )
-    )
-    attempt = {"attempt": 0, "at": iso_z(now), "status_code": None, "error": reason, "ms": 0}
-    delivery = WebhookDelivery(
-        job_id=job.id,
-        team_id=team_id,
-        webhook_id=webhook_id,
-        event=event.value,
-        created_at=now,
-        status=DeliveryStatus.FAILED,
-        attempts=[attempt],
-        finished_at=now,
-    )
-    await uow.webhooks.add_delivery(delivery)
+async def _past_cap(deps: Deps, uow: UnitOfWork, team_id: int, adding: int) -> str | None:
+    """Why ``adding`` more deliveries are not sent, or None when the team has room."""
+    limit = deps.max_pending_deliveries
+    if limit <= 0:
+        return None
+    waiting = await uow.jobs.count_active(team_id, [JobKind.WEBHOOK])
+    if waiting + adding <= limit:
+        return None
+    return f"not sent: the team already has {waiting} deliveries waiting (limit {limit})"

@@ -42,9 +42,9 @@ async def _deliveries(api: Api, hook: int, **kw: Any) -> list[tuple[str, str | N
 
 
 async def test_deliveries_past_the_teams_cap_are_recorded_failed_and_not_sent(
-    aiohttp_client: ClientFactory,
+    aiohttp_client: ClientFactory, sql_storage: SqlStorage
 ) -> None:
-    api = await capped(aiohttp_client, max_pending_deliveries=5)
+    api = await start_sql(aiohttp_client, sql_storage, max_pending_deliveries=5)
     hooks = [(await api.post("/v1/webhooks", CHANGED)).data["id"] for _ in range(2)]
     theirs = (await api.post("/v1/webhooks", CHANGED, team=api.b)).data["id"]
     project, other = await api.project(), await api.project(team=api.b)
