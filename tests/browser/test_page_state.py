@@ -65,8 +65,10 @@ async def test_counts_follow_what_the_page_changes(page: Any, server: Server, ap
     # generate: one more
     await page.fill("#g-prompt", "a counted lighthouse")
     await page.click("#generate button[type=submit]")
-    await page.locator("#grid .tile").first.locator("img").wait_for()
-    assert await page.text_content("#image-count") == str(before + 1)
+    # the first tile was there before: wait for the new one to be counted (10 s at most)
+    counted = "n => document.querySelector('#image-count').textContent === String(n)"
+    await page.wait_for_function(counted, arg=before + 1, timeout=10_000)
+    assert await page.locator("#grid .tile").count() == before + 1
     assert await page.locator("#empty").is_hidden()
 
     # trash everything on the page: the count says none, and so does the page
