@@ -117,8 +117,8 @@ class ServerConfig:
     max_active_exports: int = default("max_active_exports")
     #: bytes of export ZIPs one team may have kept for download (0: no limit)
     max_export_bytes: int = default("max_export_bytes")
-    #: webhook deliveries one team may have waiting; past it an event's are recorded
-    #: as failed, not sent (0: no limit)
+    #: webhook deliveries one team may have waiting; past it an event's are dropped
+    #: and logged (0: no limit)
     max_pending_deliveries: int = default("max_pending_deliveries")
     #: open job event streams per team, per process (0: no limit)
     max_streams_per_team: int = default("max_streams_per_team")

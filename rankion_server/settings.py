@@ -351,7 +351,7 @@ SETTINGS: tuple[Setting, ...] = (
         LIMIT,
         PENDING_DELIVERIES_PER_TEAM,
         "Webhook deliveries one team may have waiting; past it an event's deliveries are"
-        " recorded as failed, not sent.",
+        " dropped (and logged), not sent.",
     ),
     Setting(
         "max_streams_per_team",

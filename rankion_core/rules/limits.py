@@ -34,7 +34,7 @@ JSON_DEPTH_MAX = 64
 #: default per-team caps of a shared server (the server's settings; 0 turns one off)
 WEBHOOKS_PER_TEAM = 20
 #: webhook deliveries a team may have waiting (queued or being tried); an event past
-#: it is recorded as a failed delivery, not sent
+#: it is dropped and logged, not sent
 PENDING_DELIVERIES_PER_TEAM = 1000
 ACTIVE_EXPORTS_PER_TEAM = 3
 #: bytes of export ZIPs a team may have kept for download (each for EXPORT_RETENTION)

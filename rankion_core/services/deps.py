@@ -45,8 +45,8 @@ class Deps:
     #: bytes of export ZIPs a team may have kept for download; past it a new export is
     #: refused until the first of them expires (0: no limit)
     max_export_bytes: int = 0
-    #: webhook deliveries a team may have waiting; past it an event's delivery is
-    #: recorded as failed, not sent (0: no limit)
+    #: webhook deliveries a team may have waiting; past it an event's deliveries are
+    #: dropped and logged (0: no limit)
     max_pending_deliveries: int = 0
     #: sends webhook deliveries (None: deliveries fail with a clear error)
     webhook_sender: WebhookSender | None = None

@@ -11,7 +11,7 @@ from typing import Any
 from ..models import Job, JobKind, JobStatus
 from ..ports import UnitOfWork
 from ..rules.timeutil import iso_z
-from ..webhooks import DeliveryStatus, WebhookDelivery, WebhookEvent
+from ..webhooks import WebhookDelivery, WebhookEvent
 from . import joblog
 from .deps import Deps
 
@@ -23,13 +23,19 @@ async def emit(
 
     A team holds at most ``max_pending_deliveries`` deliveries waiting: past that (a
     receiver far behind, or a team making changes only to fan them out) the event's
-    deliveries are recorded as failed at once, with the reason, and nothing is sent.
-    The change itself always goes through."""
+    deliveries are dropped, not stored, and a ``deliveries_dropped`` line is logged;
+    storing a failed record for each would let free edits grow the database as fast
+    as queueing them did. The change itself always goes through."""
     hooks = await uow.webhooks.subscribed(team_id, event.value)
     if not hooks:
         return 0
+    limit = deps.max_pending_deliveries
+    if limit > 0:
+        waiting = await uow.jobs.count_active(team_id, [JobKind.WEBHOOK])
+        if waiting + len(hooks) > limit:
+            joblog.dropped(team_id, event.value, len(hooks), waiting, limit)
+            return 0
     now = deps.clock.now()
-    unsent = await _past_cap(deps, uow, team_id, len(hooks))
     for hook in hooks:
         payload = {
             "webhook_id": hook.id,
@@ -42,34 +48,15 @@ async def emit(
                 id=0,
                 team_id=team_id,
                 kind=JobKind.WEBHOOK,
-                status=JobStatus.FAILED if unsent else JobStatus.QUEUED,
+                status=JobStatus.QUEUED,
                 created_at=now,
                 payload=payload,
                 max_attempts=deps.webhook_policy.max_attempts,
-                error=unsent,
-                finished_at=now if unsent else None,
             )
         )
         delivery = WebhookDelivery(
             job_id=job.id, team_id=team_id, webhook_id=hook.id, event=event.value, created_at=now
         )
-        if unsent:  # ended before its first try: the delivery log says why
-            delivery.status, delivery.finished_at = DeliveryStatus.FAILED, now
-            delivery.attempts = [
-                {"attempt": 0, "at": iso_z(now), "status_code": None, "error": unsent, "ms": 0}
-            ]
         await uow.webhooks.add_delivery(delivery)
-        if not unsent:
-            joblog.queued(job)  # in the transaction of the change it announces
-    return 0 if unsent else len(hooks)
-
-
-async def _past_cap(deps: Deps, uow: UnitOfWork, team_id: int, adding: int) -> str | None:
-    """Why ``adding`` more deliveries are not sent, or None when the team has room."""
-    limit = deps.max_pending_deliveries
-    if limit <= 0:
-        return None
-    waiting = await uow.jobs.count_active(team_id, [JobKind.WEBHOOK])
-    if waiting + adding <= limit:
-        return None
-    return f"not sent: the team already has {waiting} deliveries waiting (limit {limit})"
+        joblog.queued(job)  # in the transaction of the change it announces
+    return len(hooks)
