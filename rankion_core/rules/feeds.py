@@ -12,6 +12,7 @@ import secrets
 from datetime import datetime
 
 from ..models import CalendarFeed, EventStatus
+from .tokens import url_safe
 
 FEED_TOKEN_BYTES = 32
 FEED_TOKEN_PREFIX = "rkf_"
@@ -38,12 +39,9 @@ def digest(token: str) -> str:
 
 def plausible(token: str) -> bool:
     """Cheap shape check before any lookup (the answer is the same 404 either way)."""
-    body = token.removeprefix(FEED_TOKEN_PREFIX)
-    return (
-        TOKEN_MIN <= len(token) <= TOKEN_MAX
-        and token.startswith(FEED_TOKEN_PREFIX)
-        and body.replace("-", "").replace("_", "").isalnum()
-        and body.isascii()
+    body, prefix = token.removeprefix(FEED_TOKEN_PREFIX), len(FEED_TOKEN_PREFIX)
+    return token.startswith(FEED_TOKEN_PREFIX) and url_safe(
+        body, TOKEN_MIN - prefix, TOKEN_MAX - prefix
     )
 
 

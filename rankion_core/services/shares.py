@@ -17,6 +17,7 @@ from ..errors import Conflict, NotFound
 from ..models import Actor, ProcessingStatus
 from ..rules import shares as rules
 from ..rules.timeutil import ensure_utc
+from ..rules.tokens import url_safe
 from .deps import Deps
 from .gallery import get_image
 from .resolved import ResolvedShares, SharedImage
@@ -178,4 +179,4 @@ class Shares:
 
 
 def _plausible(token: str) -> bool:
-    return 16 <= len(token) <= 128 and token.replace("-", "").replace("_", "").isalnum()
+    return url_safe(token, 16, 128)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 
 from rankion_core.errors import Conflict, Invalid, LimitExceeded
 from rankion_core.models import IdempotencyRecord, Image
-from rankion_core.rules import bulk, idempotency, shares, text, trash
+from rankion_core.rules import bulk, feeds, idempotency, shares, text, tokens, trash
 from rankion_core.signing import HmacUrlSigner, url_expiry
 
 NOW = datetime(2026, 5, 1, 12, 30, tzinfo=UTC)
@@ -139,3 +140,12 @@ def test_only_a_trashed_image_whose_time_is_up_is_due_for_purge() -> None:
     assert trash.purge_due(image, image.purge_at)
     image.deleted_at = None  # a stale purge date on a restored image is not enough
     assert not trash.purge_due(image, image.purge_at)
+
+
+def test_a_secret_from_a_url_is_looked_up_only_in_the_shape_token_urlsafe_makes() -> None:
+    made = secrets.token_urlsafe(24)
+    assert tokens.url_safe(made, 16, 128)
+    for odd in ("é" * 20, "a\x00" * 10, "a b" * 8, "x" * 15, "x" * 129, "ab+/cd" * 4):
+        assert not tokens.url_safe(odd, 16, 128), odd
+    assert feeds.plausible("rkf_" + secrets.token_urlsafe(32))
+    assert not feeds.plausible("rkf_" + "é" * 40)
