@@ -188,4 +188,5 @@ async def test_header_bytes_that_are_not_utf8_are_401_and_422(api: Api) -> None:
         writer.write(head + b"Host: x\r\nConnection: close\r\n\r\n" + body)
         answer = await reader.read()
         writer.close()
+        await writer.wait_closed()  # not left to the garbage collector as a live transport
         assert answer.split(b" ", 2)[1] == str(status).encode(), answer[:300]

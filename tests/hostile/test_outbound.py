@@ -37,10 +37,12 @@ class Listener:
 @pytest.fixture
 async def listener() -> AsyncIterator[Listener]:
     found = Listener(0)
+    closing: list[asyncio.StreamWriter] = []
 
     def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         found.accepted += 1
         writer.close()
+        closing.append(writer)
 
     servers = [await asyncio.start_server(accept, "127.0.0.1", 0)]
     found.port = servers[0].sockets[0].getsockname()[1]
@@ -50,6 +52,9 @@ async def listener() -> AsyncIterator[Listener]:
     for server in servers:
         server.close()
         await server.wait_closed()
+    for writer in closing:  # closed for good before the test's loop ends
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
 
 
 class _Resolver(AbstractResolver):
