@@ -93,6 +93,8 @@ def parse_datetime(value: Any) -> datetime:
     A lower-case ``t`` or ``z`` is read as RFC 3339 allows."""
     if not isinstance(value, str):
         raise FieldError("must be an ISO 8601 date-time string")
+    if text.NUL in value:  # fromisoformat reads up to a NUL and ignores the rest
+        raise FieldError(text.NUL_REFUSED)
     try:
         parsed = datetime.fromisoformat(value.upper())
     except ValueError:

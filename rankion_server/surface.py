@@ -2,7 +2,7 @@
 requests that aiohttp rejects before any route or middleware sees them.
 
 - Every answer says ``Server: rankion``: no Python or aiohttp version, and carries an
-  ``X-Request-Id`` (the client's well-formed one, else a new one), these too. Routed answers
+  ``X-Request-Id``, these too (a new one: the request's headers were never parsed). Routed answers
   get it through ``on_response_prepare`` (``server_header``); the others from
   ``QuietRequestHandler``.
 - A request aiohttp cannot parse (a request line or header longer than 8190 bytes,

@@ -14,7 +14,8 @@ Only events of the years ``ZONED_YEARS`` are written in the project's zone. Walk
 zone costs about 0.6 ms a year, and a feed with an event in each of the years 1-9999
 took 6 s to render; an event outside is written in UTC, which names the same instant
 (a calendar app shows it in its viewer's zone). A year's walk is kept per zone
-(``_year``), so feeds that are rendered again walk nothing.
+(``_year``), for good: the zones and years are bounded, so feeds rendered again walk
+nothing, whatever a team does to evict them.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def _change(lo: datetime, hi: datetime, zone: tzinfo, before: State) -> datetime
     return hi
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.cache  # at most ~600 zones x 300 years of a few onsets each
 def _year(zone: tzinfo, year: int) -> tuple[Onset, ...]:
     """The rule in effect as UTC ``year`` begins, then each change within it."""
     at = datetime(year, 1, 1, tzinfo=UTC)

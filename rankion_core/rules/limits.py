@@ -62,6 +62,8 @@ IN_FLIGHT_TIMEOUT = timedelta(minutes=5)
 URL_MIN_VALIDITY = timedelta(hours=1)
 EXPORT_RETENTION = timedelta(hours=24)
 SHARE_TOKEN_BYTES = 24  # 192 random bits, ≥ 128 as the contract asks
+#: the lengths a share token from a URL may have to be looked up (made ones are 32)
+SHARE_TOKEN_MIN, SHARE_TOKEN_MAX = 16, 128
 #: the longest lifetime ``expires_in`` may give an API token (ten years)
 TOKEN_LIFETIME_MAX = timedelta(days=3650)
 #: ``last_used_at`` is rewritten only when it is older than this

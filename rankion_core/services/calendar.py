@@ -29,7 +29,7 @@ from ..rules.limits import SHIFT_EVENTS_MAX
 from ..rules.webhooks import event_data
 from ..webhooks import WebhookEvent
 from .deps import Deps
-from .outbox import emit
+from .outbox import emit, emit_many
 
 CHANGED = WebhookEvent.CALENDAR_EVENT_CHANGED
 
@@ -160,8 +160,8 @@ class Calendar:
             moved = [e for e in events if shift_event(e, days, zone, now=now)]
             for event in moved:
                 await uow.events.update(event)
-                data = event_data(event, zone, "updated")
-                await emit(self.deps, uow, actor.team_id, CHANGED, data)
+            updated = [event_data(event, zone, "updated") for event in moved]
+            await emit_many(self.deps, uow, actor.team_id, CHANGED, updated)
             await uow.commit()
         skipped = sum(1 for e in events if e.status in FIXED_STATUSES)
         return ShiftResult(moved=len(moved), skipped=skipped)

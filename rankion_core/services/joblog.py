@@ -4,7 +4,7 @@
 (``attempt=1/3``), ``job_retried`` (``reason``, ``retry_in`` seconds), ``job_succeeded``
 (``seconds``), ``job_failed`` (``reason``) and ``job_refunded`` (``credits``); and, as a
 WARNING, ``deliveries_dropped`` when a team's waiting webhook deliveries are at their
-cap (``team``, ``webhook_event``, ``webhooks``, ``waiting``, ``limit``). Every
+cap (``team``, ``webhook_event``, ``deliveries``, ``waiting``, ``limit``). Every
 line names the job, its kind and its team, and what the job is about: the image of a
 generation or edit, the webhook and event of a delivery (an export's id is its job's).
 The fields ride along for the JSON log format too.
@@ -72,8 +72,9 @@ def refunded(job: Job, amount: int) -> None:
     record("refunded", job, credits=amount)
 
 
-def dropped(team_id: int, event: str, webhooks: int, waiting: int, limit: int) -> None:
-    """An event's deliveries not queued: the team already has ``waiting`` (WARNING)."""
+def dropped(team_id: int, event: str, deliveries: int, waiting: int, limit: int) -> None:
+    """``deliveries`` of an event not queued: the team already has ``waiting`` (WARNING)."""
     fields: dict[str, object] = {"event": "deliveries_dropped", "team": team_id}
-    fields |= {"webhook_event": event, "webhooks": webhooks, "waiting": waiting, "limit": limit}
+    fields |= {"webhook_event": event, "deliveries": deliveries, "waiting": waiting}
+    fields["limit"] = limit
     log.warning(kv(**fields), extra={"fields": fields})

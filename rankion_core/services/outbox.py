@@ -6,6 +6,7 @@ calendar) import nothing of the delivery side.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ..models import Job, JobKind, JobStatus
@@ -19,24 +20,42 @@ from .deps import Deps
 async def emit(
     deps: Deps, uow: UnitOfWork, team_id: int, event: WebhookEvent, data: dict[str, Any]
 ) -> int:
-    """Queue one delivery per subscribed webhook, in ``uow``; how many were queued.
+    """``emit_many`` of one event's ``data``."""
+    return await emit_many(deps, uow, team_id, event, [data])
 
-    A team holds at most ``max_pending_deliveries`` deliveries waiting: past that (a
-    receiver far behind, or a team making changes only to fan them out) the event's
-    deliveries are dropped, not stored, and a ``deliveries_dropped`` line is logged;
-    storing a failed record for each would let free edits grow the database as fast
-    as queueing them did. The change itself always goes through."""
-    hooks = await uow.webhooks.subscribed(team_id, event.value)
+
+async def emit_many(
+    deps: Deps,
+    uow: UnitOfWork,
+    team_id: int,
+    event: WebhookEvent,
+    datas: Sequence[dict[str, Any]],
+) -> int:
+    """Queue one delivery per subscribed webhook for each of ``datas``, in ``uow``; how
+    many were queued.
+
+    A team holds at most ``max_pending_deliveries`` deliveries waiting. Past that (a
+    receiver far behind, or a team making changes only to fan them out) what does not
+    fit is dropped, not stored, and a ``deliveries_dropped`` line is logged; what fits
+    is queued, events in order and each event's webhooks by id. Storing a failed record
+    for each would let free edits grow the database as fast as queueing them did. The
+    waiting deliveries are counted under the team's row lock (charging nothing), so a
+    team's concurrent changes are counted one after another on every backend. The
+    change itself always goes through."""
+    hooks = await uow.webhooks.subscribed(team_id, event.value) if datas else []
     if not hooks:
         return 0
+    wanted = room = len(hooks) * len(datas)
     limit = deps.max_pending_deliveries
     if limit > 0:
+        await uow.teams.charge(team_id, 0)  # the team's row, locked until the commit
         waiting = await uow.jobs.count_active(team_id, [JobKind.WEBHOOK])
-        if waiting + len(hooks) > limit:
-            joblog.dropped(team_id, event.value, len(hooks), waiting, limit)
-            return 0
+        room = max(0, min(wanted, limit - waiting))
+        if room < wanted:
+            joblog.dropped(team_id, event.value, wanted - room, waiting, limit)
     now = deps.clock.now()
-    for hook in hooks:
+    pairs = [(data, hook) for data in datas for hook in hooks][:room]
+    for data, hook in pairs:
         payload = {
             "webhook_id": hook.id,
             "event": event.value,
@@ -59,4 +78,4 @@ async def emit(
         )
         await uow.webhooks.add_delivery(delivery)
         joblog.queued(job)  # in the transaction of the change it announces
-    return len(hooks)
+    return len(pairs)

@@ -16,6 +16,7 @@ from datetime import datetime
 from ..errors import Conflict, NotFound
 from ..models import Actor, ProcessingStatus
 from ..rules import shares as rules
+from ..rules.limits import SHARE_TOKEN_MAX, SHARE_TOKEN_MIN
 from ..rules.timeutil import ensure_utc
 from ..rules.tokens import url_safe
 from .deps import Deps
@@ -179,4 +180,4 @@ class Shares:
 
 
 def _plausible(token: str) -> bool:
-    return url_safe(token, 16, 128)
+    return url_safe(token, SHARE_TOKEN_MIN, SHARE_TOKEN_MAX)

@@ -44,6 +44,19 @@ async def test_nul_in_any_text_is_a_422_naming_the_field(
         ("PATCH", f"/v1/images/{image}", {"title": NUL}, "title"),
         ("POST", f"/v1/images/{image}/edit", {"prompt": NUL}, "prompt"),
         ("POST", "/v1/webhooks", {"url": "https://example.com/h\x00", "events": []}, "url"),
+        # a date-time: fromisoformat would read up to the NUL and ignore the rest
+        (
+            "PUT",
+            f"/v1/calendar/{event}",
+            {"scheduled_at": "2027-01-01T00:00:00Z\x00x"},
+            "scheduled_at",
+        ),
+        (
+            "POST",
+            f"/v1/images/{image}/share",
+            {"expires_at": "2030-01-01T00:00:00Z\x00"},
+            "expires_at",
+        ),
     ]
     for method, path, body, field in writes:
         answer = await api.call(method, path, body)

@@ -53,16 +53,34 @@ async def test_deliveries_past_the_teams_cap_are_dropped_and_logged(
     idea = {"title": "flood", "status": "idea"}
     event = (await api.post(f"/v1/projects/{project}/calendar", idea)).data["id"]
     with caplog.at_level(logging.WARNING, logger="rankion.jobs"):
-        for n in range(3):  # 2 deliveries each: 2 waiting, 4, then 6 would pass 5 (twice)
+        for n in range(3):  # 2 deliveries each: 2 waiting, 4, then 1 fits, then none
             answer = await api.call("PUT", f"/v1/calendar/{event}", {"title": f"flood {n}"})
             assert answer.status == 200, answer.body  # the change always goes through
-    for hook in hooks:
-        assert await _deliveries(api, hook) == ["pending", "pending"]  # nothing stored past it
+    # what fits is queued, the first webhook first; nothing is stored past the cap
+    assert [len(await _deliveries(api, hook)) for hook in hooks] == [3, 2]
     dropped = [r.getMessage() for r in caplog.records if "deliveries_dropped" in r.getMessage()]
-    assert len(dropped) == 2 and all("waiting=4 limit=5" in line for line in dropped), dropped
+    assert len(dropped) == 2, dropped
+    assert "deliveries=1 waiting=4 limit=5" in dropped[0]
+    assert "deliveries=2 waiting=5 limit=5" in dropped[1]
     made = await api.post(f"/v1/projects/{other}/calendar", idea, team=api.b)
     assert made.status == 201  # the other team's deliveries are its own
     assert await _deliveries(api, theirs, team=api.b) == ["pending"]
+
+
+async def test_the_delivery_cap_holds_when_a_team_writes_at_once(
+    aiohttp_client: ClientFactory, sql_storage: SqlStorage
+) -> None:
+    """The waiting deliveries are counted under the team's row lock: 30 changes at once
+    queue exactly the cap, on PostgreSQL's concurrent transactions too."""
+    api = await start_sql(aiohttp_client, sql_storage, max_pending_deliveries=5)
+    hook = (await api.post("/v1/webhooks", CHANGED)).data["id"]
+    project = await api.project()
+    idea = {"title": "at once", "status": "idea"}
+    made = await asyncio.gather(
+        *(api.post(f"/v1/projects/{project}/calendar", idea) for _ in range(30))
+    )
+    assert {a.status for a in made} == {201}
+    assert await _deliveries(api, hook) == ["pending"] * 5
 
 
 async def test_zero_turns_the_delivery_cap_off(aiohttp_client: ClientFactory) -> None:
@@ -152,9 +170,11 @@ def test_the_caps_come_from_the_environment() -> None:
         "RANKION_MAX_WEBHOOKS": "0",
         "RANKION_MAX_ACTIVE_EXPORTS": "9",
         "RANKION_MAX_PENDING_DELIVERIES": "0",
+        "RANKION_MAX_EXPORT_BYTES": "1024",
         "RANKION_WEBHOOK_TIMEOUT_SECONDS": "2.5",
         "RANKION_WEBHOOK_WORKERS": "7",
     }
     cfg = ServerConfig.from_env(env, database="memory://", blobs="memory://x")
     assert (cfg.max_webhooks, cfg.max_active_exports, cfg.max_pending_deliveries) == (0, 9, 0)
+    assert cfg.max_export_bytes == 1024
     assert (cfg.webhook_timeout_seconds, cfg.webhook_workers, cfg.export_workers) == (2.5, 7, 1)
