@@ -415,6 +415,8 @@ exports = Table(
     Column("expires_at", UTCDateTime, nullable=True, index=True),
     Column("error", Text, nullable=True),
     Column("skipped_ids", JSON, nullable=False),
+    # a team's ZIPs still kept (``ExportRepository.kept``, asked before each export)
+    Index("ix_exports_team_id_expires_at", "team_id", "expires_at"),
 )
 
 ledger_entries = Table(

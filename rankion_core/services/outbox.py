@@ -6,6 +6,7 @@ calendar) import nothing of the delivery side.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,8 +55,7 @@ async def emit_many(
         if room < wanted:
             joblog.dropped(team_id, event.value, wanted - room, waiting, limit)
     now = deps.clock.now()
-    pairs = [(data, hook) for data in datas for hook in hooks][:room]
-    for data, hook in pairs:
+    for data, hook in itertools.islice(itertools.product(datas, hooks), room):
         payload = {
             "webhook_id": hook.id,
             "event": event.value,
@@ -78,4 +78,4 @@ async def emit_many(
         )
         await uow.webhooks.add_delivery(delivery)
         joblog.queued(job)  # in the transaction of the change it announces
-    return len(pairs)
+    return room
