@@ -201,8 +201,12 @@ class EventRepository(Protocol):
 
 class ImageRepository(Protocol):
     async def add(self, image: Image) -> Image: ...
-    async def get(self, team_id: int, image_id: int) -> Image | None:
-        """Trashed images too."""
+    async def get(self, team_id: int, image_id: int, *, for_update: bool = False) -> Image | None:
+        """Trashed images too. ``for_update``: the caller will write fields derived
+        from what it read (the search words from title, prompt and tags); no other
+        unit of work reads the image ``for_update`` until this one ends (PostgreSQL:
+        ``SELECT … FOR UPDATE``; a backend whose units of work run one at a time has
+        nothing to do)."""
         ...
 
     async def get_many(self, team_id: int, ids: Sequence[int]) -> builtins.list[Image]:

@@ -275,7 +275,8 @@ class Images:
     async def add(self, image: Image) -> Image:
         return _add(self.t, image)  # type: ignore[no-any-return]
 
-    async def get(self, team_id: int, image_id: int) -> Image | None:
+    async def get(self, team_id: int, image_id: int, *, for_update: bool = False) -> Image | None:
+        # units of work run one at a time here: nothing to lock
         return _scoped(self.t.get(image_id), team_id)  # type: ignore[no-any-return]
 
     async def get_many(self, team_id: int, ids: Sequence[int]) -> builtins.list[Image]:

@@ -49,12 +49,15 @@ class BulkRestoreResult:
     not_found: list[int] = field(factory=list)
 
 
-async def get_image(uow: UnitOfWork, actor: Actor, image_id: int) -> Image:
+async def get_image(
+    uow: UnitOfWork, actor: Actor, image_id: int, *, for_update: bool = False
+) -> Image:
     """The actor's image; ``NotFound`` for any other id, one past what storage can hold
-    (an embedding app's route may not bound it) included."""
+    (an embedding app's route may not bound it) included. ``for_update``: see
+    ``ImageRepository.get``."""
     if not 0 < image_id <= ID_MAX:
         raise NotFound("image")
-    image = await uow.images.get(actor.team_id, image_id)
+    image = await uow.images.get(actor.team_id, image_id, for_update=for_update)
     if image is None:
         raise NotFound("image")
     return image
@@ -144,7 +147,8 @@ class Gallery:
         tags = text.normalize_tags(patch.tags) if patch.tags is not None else None
         title = text.title(patch.title) if patch.title is not None else None
         async with self.deps.storage.unit_of_work() as uow:
-            image = await get_image(uow, actor, image_id)
+            # locked: a concurrent change of the tags must not keep words of the old title
+            image = await get_image(uow, actor, image_id, for_update=True)
             if patch.clear_title or title is not None:
                 image.title = title
             if tags is not None:

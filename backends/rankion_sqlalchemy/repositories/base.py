@@ -29,7 +29,7 @@ T = TypeVar("T")
 _INSERTS: dict[Table, Insert] = {}
 _INSERTS_RETURNING_ID: dict[Table, ReturningInsert[Any]] = {}
 _UPDATES: dict[tuple[Table, tuple[str, ...]], Update] = {}
-_SELECTS: dict[tuple[EntityRows[Any], tuple[str, ...]], Select[Any]] = {}
+_SELECTS: dict[tuple[EntityRows[Any], tuple[str, ...], bool], Select[Any]] = {}
 #: the prefix of the parameters of a built ``WHERE`` (never a column's name)
 _WHERE = "where_"
 
@@ -57,13 +57,16 @@ def _update_of(table: Table, keys: tuple[str, ...]) -> Update:
     return stmt
 
 
-def _select_of(rows: EntityRows[Any], keys: tuple[str, ...]) -> Select[Any]:
-    """``SELECT <rows' columns> WHERE key = :key …`` (``rows``' table)."""
-    stmt = _SELECTS.get((rows, keys))
+def _select_of(rows: EntityRows[Any], keys: tuple[str, ...], lock: bool = False) -> Select[Any]:
+    """``SELECT <rows' columns> WHERE key = :key …`` (``rows``' table), ``FOR UPDATE``
+    with ``lock`` (which SQLite leaves out: its units of work run one at a time)."""
+    stmt = _SELECTS.get((rows, keys, lock))
     if stmt is None:
         table = rows.columns[0].table
         stmt = rows.select().where(*(table.c[key] == bindparam(key) for key in keys))
-        _SELECTS[(rows, keys)] = stmt
+        if lock:
+            stmt = stmt.with_for_update()
+        _SELECTS[(rows, keys, lock)] = stmt
     return stmt
 
 
@@ -142,16 +145,26 @@ class Repository:
             return await self.session.rows_off_loop(stmt, params)
         return (await self.session.execute(stmt, params)).all()
 
-    async def _first_where(self, rows: EntityRows[T], **equal: Any) -> T | None:
+    async def _first_where(
+        self, rows: EntityRows[T], *, lock: bool = False, **equal: Any
+    ) -> T | None:
         """The first entity whose columns equal ``equal`` (by a statement built once);
-        remembered for ``_update_row``."""
-        stmt = _select_of(rows, tuple(equal))
+        remembered for ``_update_row``. ``lock``: its row is locked until the unit of
+        work ends (``SELECT … FOR UPDATE``)."""
+        stmt = _select_of(rows, tuple(equal), lock)
         row = (await self.session.execute(stmt, equal)).first()
         if row is None:
             return None
         entity = rows.one(row)
         self._remember(table_of(type(entity)), values_of(entity))
         return entity
+
+    def _changed(self, table: Table, entity: Any, fields: tuple[str, ...]) -> bool:
+        """Whether any of ``fields`` of ``entity`` differs from its row as this unit of
+        work read it (True when it did not read it)."""
+        values = values_of(entity)
+        before = self._read.get((table, tuple(values[c.name] for c in table.primary_key)))
+        return before is None or any(before[f] != values[f] for f in fields)
 
     async def _first(self, rows: EntityRows[T], stmt: Select[Any]) -> T | None:
         row = (await self.session.execute(stmt)).first()

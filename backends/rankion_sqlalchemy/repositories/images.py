@@ -52,6 +52,8 @@ _TOGGLE_FAVORITE = (
     .values(is_favorite=~_c.is_favorite)
     .returning(*_IMAGE.columns)
 )
+#: the fields ``images.search_text`` is made of (``search.image_search_text``)
+_SEARCHED = ("title", "prompt", "tags")
 #: the condition of the partial indexes ``ix_images_phash`` and its bands'
 HASHED = (_c.deleted_at.is_(None), _c.phash.is_not(None))
 
@@ -138,8 +140,8 @@ class ImageRepo(Repository):
         await self._write_tags(image, replace=False)
         return image
 
-    async def get(self, team_id: int, image_id: int) -> Image | None:
-        return await self._first_where(_IMAGE, team_id=team_id, id=image_id)
+    async def get(self, team_id: int, image_id: int, *, for_update: bool = False) -> Image | None:
+        return await self._first_where(_IMAGE, lock=for_update, team_id=team_id, id=image_id)
 
     async def get_many(self, team_id: int, ids: Sequence[int]) -> builtins.list[Image]:
         if not ids:
@@ -151,9 +153,12 @@ class ImageRepo(Repository):
         return [i for i in await self._all(_IMAGE, stmt) if i.team_id == team_id]
 
     async def update(self, image: Image, *, tags: bool = True) -> None:
-        written = await self._update_row(
-            images, image, ("id", "team_id"), search_text=image_search_text(image)
-        )
+        # the words again only when what they are made of changed: an update that
+        # rewrote them from a stale read (a worker finishing an image while its title
+        # was changed) lost the new words, and each rewrite fires the index triggers
+        searched = self._changed(images, image, _SEARCHED)
+        extra = {"search_text": image_search_text(image)} if searched else {}
+        written = await self._update_row(images, image, ("id", "team_id"), **extra)
         if written and tags:
             await self._write_tags(image, replace=True)
 

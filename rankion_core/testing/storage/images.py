@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -342,6 +343,67 @@ class ImagesContract(StorageFixtures):
             await uow.commit()
         assert await listed(storage, team, q="old") == ([], 0)
         assert await listed(storage, team, q="bran shin") == ([img.id], 1)
+
+    async def test_a_read_for_update_waits_for_the_one_before_and_sees_its_write(
+        self, storage: Storage
+    ) -> None:
+        team, _ = await two_teams(storage)
+        (img,) = await add_images(storage, image(team, title="Old", tags=["sea"]))
+
+        async def retag() -> Image:
+            async with storage.unit_of_work() as uow:
+                theirs = await uow.images.get(team, img.id, for_update=True)
+                assert theirs is not None
+                theirs.tags = ["storm"]
+                await uow.images.update(theirs)
+                await uow.commit()
+            return theirs
+
+        async with storage.unit_of_work() as uow:
+            mine = await uow.images.get(team, img.id, for_update=True)
+            assert mine is not None
+            other = asyncio.create_task(retag())
+            await asyncio.sleep(0.2)  # it reaches its read, and waits there
+            assert not other.done()
+            mine.title = "Lighthouse"
+            await uow.images.update(mine, tags=False)
+            await uow.commit()
+        retagged = await asyncio.wait_for(other, 10)
+        assert (retagged.title, retagged.tags) == ("Lighthouse", ["storm"])
+        assert await listed(storage, team, q="lighthouse storm") == ([img.id], 1)
+        assert await listed(storage, team, tags=("storm",)) == ([img.id], 1)
+        assert await listed(storage, team, tags=("sea",)) == ([], 0)
+
+    async def test_an_update_from_an_older_read_keeps_the_words_of_a_newer_title(
+        self, storage: Storage
+    ) -> None:
+        """A worker finishing an image writes its status from a read made before the
+        title changed: the search words stay those of the new title."""
+        team, _ = await two_teams(storage)
+        (img,) = await add_images(storage, image(team, title="Old"))
+
+        async def rename() -> None:
+            async with storage.unit_of_work() as uow:
+                theirs = await uow.images.get(team, img.id, for_update=True)
+                assert theirs is not None
+                theirs.title = "Lighthouse"
+                await uow.images.update(theirs, tags=False)
+                await uow.commit()
+
+        async with storage.unit_of_work() as uow:
+            stale = await uow.images.get(team, img.id)
+            assert stale is not None
+            renamed = asyncio.create_task(rename())  # done now where units of work overlap
+            await asyncio.sleep(0.2)
+            stale.processing_status = ProcessingStatus.FAILED
+            await uow.images.update(stale, tags=False)
+            await uow.commit()
+        await asyncio.wait_for(renamed, 10)
+        stored = await get(storage, team, img.id)
+        assert stored is not None
+        assert (stored.title, stored.processing_status) == ("Lighthouse", ProcessingStatus.FAILED)
+        assert await listed(storage, team, q="lighthouse") == ([img.id], 1)
+        assert await listed(storage, team, q="old") == ([], 0)
 
     async def test_filters_combine_with_q_tags_and_paging(self, storage: Storage) -> None:
         team, _ = await two_teams(storage)
