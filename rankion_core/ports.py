@@ -8,6 +8,14 @@ exactly as for a missing one.
 Entities returned by a repository are the caller's to mutate; a change is stored
 only by the matching ``update`` call, inside the unit of work, and becomes durable
 on ``commit``.
+
+Reading for update: a unit of work that writes back what it decided from rows it
+read (a title and the search words made from it, a tree re-attached, a status that
+needs a date) reads them with ``for_update=True``. No other unit of work reads those
+rows ``for_update`` until it ends, and what it reads is what the last one committed
+(PostgreSQL: ``SELECT … FOR UPDATE``). A backend whose units of work run one at a
+time (SQLite, memory) has nothing to do. Rows of several are locked in id order, so
+two units of work never wait for each other.
 """
 
 from __future__ import annotations
@@ -186,11 +194,19 @@ class ProjectRepository(Protocol):
 
 class EventRepository(Protocol):
     async def add(self, event: CalendarEvent) -> CalendarEvent: ...
-    async def get(self, team_id: int, event_id: int) -> CalendarEvent | None: ...
+    async def get(
+        self, team_id: int, event_id: int, *, for_update: bool = False
+    ) -> CalendarEvent | None:
+        """``for_update``: see the module."""
+        ...
+
     async def update(self, event: CalendarEvent) -> None: ...
     async def delete(self, team_id: int, event_id: int) -> bool: ...
-    async def list(self, query: EventQuery) -> tuple[builtins.list[CalendarEvent], int]:
-        """Ordered by ``scheduled_at`` (nulls last), then ``id``."""
+    async def list(
+        self, query: EventQuery, *, for_update: bool = False
+    ) -> tuple[builtins.list[CalendarEvent], int]:
+        """Ordered by ``scheduled_at`` (nulls last), then ``id`` (``for_update``: the
+        page's events, see the module)."""
         ...
 
     async def day_counts(self, query: DayQuery) -> builtins.list[tuple[date, EventStatus, int]]:
@@ -209,8 +225,11 @@ class ImageRepository(Protocol):
         nothing to do)."""
         ...
 
-    async def get_many(self, team_id: int, ids: Sequence[int]) -> builtins.list[Image]:
-        """The team's images among ``ids`` (trashed too), in no particular order."""
+    async def get_many(
+        self, team_id: int, ids: Sequence[int], *, for_update: bool = False
+    ) -> builtins.list[Image]:
+        """The team's images among ``ids`` (trashed too), in no particular order
+        (``for_update``: see the module)."""
         ...
 
     async def update(self, image: Image, *, tags: bool = True) -> None:
@@ -238,8 +257,11 @@ class ImageRepository(Protocol):
         """Trashed images, newest ``deleted_at`` first, ties by id descending."""
         ...
 
-    async def tree(self, team_id: int, root_id: int) -> builtins.list[Image]:
-        """Every image of one variant tree (the root and all with that ``root_id``)."""
+    async def tree(
+        self, team_id: int, root_id: int, *, for_update: bool = False
+    ) -> builtins.list[Image]:
+        """Every image of one variant tree (the root and all with that ``root_id``;
+        ``for_update``: see the module)."""
         ...
 
     async def set_edited_at(self, team_id: int, ids: Sequence[int], at: datetime) -> None: ...

@@ -166,7 +166,9 @@ class Events:
     async def add(self, event: CalendarEvent) -> CalendarEvent:
         return _add(self.t, event)  # type: ignore[no-any-return]
 
-    async def get(self, team_id: int, event_id: int) -> CalendarEvent | None:
+    async def get(
+        self, team_id: int, event_id: int, *, for_update: bool = False
+    ) -> CalendarEvent | None:
         return _scoped(self.t.get(event_id), team_id)  # type: ignore[no-any-return]
 
     async def update(self, event: CalendarEvent) -> None:
@@ -177,7 +179,9 @@ class Events:
             return False
         return self.t.remove(event_id)
 
-    async def list(self, query: EventQuery) -> tuple[builtins.list[CalendarEvent], int]:
+    async def list(
+        self, query: EventQuery, *, for_update: bool = False
+    ) -> tuple[builtins.list[CalendarEvent], int]:
         def keep(e: CalendarEvent) -> bool:
             if e.team_id != query.team_id or e.project_id != query.project_id:
                 return False
@@ -276,10 +280,12 @@ class Images:
         return _add(self.t, image)  # type: ignore[no-any-return]
 
     async def get(self, team_id: int, image_id: int, *, for_update: bool = False) -> Image | None:
-        # units of work run one at a time here: nothing to lock
+        # for_update (in each read that takes it): units of work run one at a time here
         return _scoped(self.t.get(image_id), team_id)  # type: ignore[no-any-return]
 
-    async def get_many(self, team_id: int, ids: Sequence[int]) -> builtins.list[Image]:
+    async def get_many(
+        self, team_id: int, ids: Sequence[int], *, for_update: bool = False
+    ) -> builtins.list[Image]:
         rows = (self.t.peek(i) for i in set(ids))
         return [clone(r) for r in rows if r is not None and r.team_id == team_id]
 
@@ -316,7 +322,9 @@ class Images:
         )
         return page_of(rows, page, per_page)
 
-    async def tree(self, team_id: int, root_id: int) -> builtins.list[Image]:
+    async def tree(
+        self, team_id: int, root_id: int, *, for_update: bool = False
+    ) -> builtins.list[Image]:
         return [
             clone(i)
             for i in self.t.rows()

@@ -114,7 +114,9 @@ class Calendar:
 
     async def update(self, actor: Actor, event_id: int, change: EventChange) -> ZonedEvent:
         async with self.deps.storage.unit_of_work() as uow:
-            event = await uow.events.get(actor.team_id, event_id)
+            # locked: the change is checked against the event as it is (a status that
+            # needs a date, and a concurrent change taking the date away)
+            event = await uow.events.get(actor.team_id, event_id, for_update=True)
             if event is None:
                 raise NotFound("event")
             before = event.article_id
@@ -130,7 +132,7 @@ class Calendar:
 
     async def delete(self, actor: Actor, event_id: int) -> None:
         async with self.deps.storage.unit_of_work() as uow:
-            event = await uow.events.get(actor.team_id, event_id)
+            event = await uow.events.get(actor.team_id, event_id, for_update=True)
             if event is None or not await uow.events.delete(actor.team_id, event_id):
                 raise NotFound("event")
             zone = (await self._zoned(uow, actor, event)).zone
@@ -151,7 +153,8 @@ class Calendar:
         )
         async with self.deps.storage.unit_of_work() as uow:
             zone = zone_of((await self._project(uow, actor, project_id)).time_zone)
-            events, total = await uow.events.list(query)
+            # locked: two shifts, or a shift and a change, move each event once
+            events, total = await uow.events.list(query, for_update=True)
             if total > SHIFT_EVENTS_MAX:
                 raise LimitExceeded(
                     f"a shift moves at most {SHIFT_EVENTS_MAX} events",

@@ -11,14 +11,14 @@ from datetime import datetime
 
 from attrs import define, evolve
 
-from ..errors import Conflict, InsufficientCredits, Invalid, RateLimited
+from ..errors import Conflict, InsufficientCredits, Invalid, NotFound, RateLimited
 from ..models import Actor, EditSession, Image, Job, JobKind, JobStatus, ProcessingStatus
 from ..ports import ModelCapabilities, UnitOfWork
 from ..rules import credits, generation, text, tree
 from ..rules.limits import SLOT_MAX
 from . import joblog
 from .deps import Deps
-from .gallery import get_image
+from .gallery import get_image, lock_tree
 
 #: what a field referring to a missing (or another team's) resource says
 NOT_FOUND = "not found"
@@ -151,7 +151,12 @@ class Creation:
         prompt = text.prompt(req.prompt)
         mask = _decode_mask(req.mask)
         async with self.deps.storage.unit_of_work() as uow:
-            source = await get_image(uow, actor, image_id)
+            # its tree locked: a delete for good in it re-attaches the variant made here,
+            # and the ancestors' ``edited_at`` is set
+            found = await lock_tree(uow, await get_image(uow, actor, image_id))
+            if found is None:
+                raise NotFound("image")
+            source, family = found
             _check_editable(source)
             model = self._edit_model(source.model)
             options = generation.check_edit(
@@ -170,7 +175,6 @@ class Creation:
             session = await self._session(uow, actor, source, req.edit_session_id)
             variant = _variant_of(source, prompt, options.size, options.quality, session.id, now)
             variant.model = model.id
-            family = await uow.images.tree(actor.team_id, source.tree_root)
             mask_key = await self._store_mask(mask)
             try:
                 payload = _with_options(

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from attrs import define, field
 
-from ..errors import Invalid, NotFound
+from ..errors import Invalid, NotFound, Unavailable
 from ..models import Actor, Image, Page
 from ..ports import ImageQuery, UnitOfWork, one_statement
 from ..reads import reads_of
@@ -19,6 +19,9 @@ from ..rules.similar import DEFAULT_DISTANCE, MAX_DISTANCE
 from .deps import Deps
 from .resolved import ResolvedShares
 from .views import ImageDetail, ImageView, VariantView, image_views, rendition_views
+
+#: reads of an image and its tree before ``lock_tree`` gives up (each new one: it moved)
+_MOVES = 3
 
 
 @define(frozen=True)
@@ -61,6 +64,22 @@ async def get_image(
     if image is None:
         raise NotFound("image")
     return image
+
+
+async def lock_tree(uow: UnitOfWork, image: Image) -> tuple[Image, builtins.list[Image]] | None:
+    """``image`` as it is now and its whole variant tree, read for update (in id
+    order: every unit of work locking several images does, so none waits for another
+    in a circle); None when it is gone. Read again when it moved to another tree while
+    the lock was awaited (its root deleted for good)."""
+    for _ in range(_MOVES):
+        current = await uow.images.get(image.team_id, image.id)
+        if current is None:
+            return None
+        family = await uow.images.tree(current.team_id, current.tree_root, for_update=True)
+        locked = next((i for i in family if i.id == image.id), None)
+        if locked is not None:
+            return locked, family
+    raise Unavailable("the image's variant tree keeps changing; try again")
 
 
 class Gallery:
@@ -174,7 +193,7 @@ class Gallery:
     async def delete(self, actor: Actor, image_id: int) -> Image:
         """Soft delete; again on a trashed image gives the same answer."""
         async with self.deps.storage.unit_of_work() as uow:
-            image = await get_image(uow, actor, image_id)
+            image = await get_image(uow, actor, image_id, for_update=True)
             if trash.soft_delete(image, self.deps.clock.now()):
                 await uow.images.update(image, tags=False)
                 await uow.commit()
@@ -183,7 +202,7 @@ class Gallery:
 
     async def restore(self, actor: Actor, image_id: int) -> ImageView:
         async with self.deps.storage.unit_of_work() as uow:
-            image = await get_image(uow, actor, image_id)
+            image = await get_image(uow, actor, image_id, for_update=True)
             trash.restore(image, self.deps.clock.now())
             await uow.images.update(image, tags=False)
             (view,) = await self._views(uow, actor, [image])
@@ -194,7 +213,7 @@ class Gallery:
         async with self.deps.storage.unit_of_work() as uow:
             image = await get_image(uow, actor, image_id)
             trash.check_forever(image)
-            await _hard_delete(uow, image, self.deps.clock.now())
+            await _hard_delete(uow, image, self.deps.clock.now(), check=trash.check_forever)
             await uow.commit()
         self.resolved.forget_images((image.id,))
         await self._drop_blobs([image])
@@ -233,7 +252,8 @@ class Gallery:
         outcomes: defaultdict[str, builtins.list[int]] = defaultdict(list)
         now = self.deps.clock.now()
         async with self.deps.storage.unit_of_work() as uow:
-            found = {i.id: i for i in await uow.images.get_many(actor.team_id, wanted)}
+            locked = await uow.images.get_many(actor.team_id, wanted, for_update=True)
+            found = {i.id: i for i in locked}
             moved: builtins.list[Image] = []
             for image_id in wanted:
                 image = found.get(image_id)
@@ -272,16 +292,22 @@ class Gallery:
             await self.deps.blobs.delete(key)
 
 
-async def _hard_delete(uow: UnitOfWork, image: Image, now: datetime) -> None:
-    """Delete ``image`` for good, re-attaching its variants first.
+async def _hard_delete(
+    uow: UnitOfWork, image: Image, now: datetime, check: Callable[[Image], None] | None = None
+) -> None:
+    """Delete ``image`` for good, re-attaching its variants first; ``check`` refuses
+    (raises) on the row as it is once locked.
 
-    The row is read again: an earlier delete in the same transaction (a purge batch
-    holding a root and its variant) may have moved it to another tree.
+    The row is read again with its tree (``lock_tree``): an earlier delete in the same
+    transaction (a purge batch holding a root and its variant) or a concurrent one may
+    have moved it to another tree.
     """
-    current = await uow.images.get(image.team_id, image.id)
-    if current is None:
+    found = await lock_tree(uow, image)
+    if found is None:
         return
-    family = await uow.images.tree(current.team_id, current.tree_root)
+    current, family = found
+    if check is not None:
+        check(current)
     for moved in tree.detach_for_delete(family, current, now):
         await uow.images.update(moved, tags=False)
     await uow.images.delete(current.team_id, current.id)

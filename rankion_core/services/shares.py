@@ -75,7 +75,8 @@ class Shares:
             rules.check_expiry(ensure_utc(expires_at, "expires_at"), now) if expires_at else None
         )
         async with self.deps.storage.unit_of_work() as uow:
-            image = await get_image(uow, actor, image_id)
+            # the image locked: concurrent calls make one share, not one each
+            image = await get_image(uow, actor, image_id, for_update=True)
             if image.deleted_at is not None:
                 raise Conflict("the image is in the trash", code="image_in_trash")
             if image.processing_status is not ProcessingStatus.READY:
@@ -101,7 +102,7 @@ class Shares:
             rules.check_expiry(ensure_utc(expires_at, "expires_at"), now) if expires_at else None
         )
         async with self.deps.storage.unit_of_work() as uow:
-            await get_image(uow, actor, image_id)
+            await get_image(uow, actor, image_id, for_update=True)
             share = await uow.shares.active_for_image(actor.team_id, image_id, now)
             if share is None:
                 raise NotFound("share")
@@ -113,12 +114,16 @@ class Shares:
     async def revoke(self, actor: Actor, image_id: int) -> None:
         now = self.deps.clock.now()
         async with self.deps.storage.unit_of_work() as uow:
-            await get_image(uow, actor, image_id)
+            await get_image(uow, actor, image_id, for_update=True)
             share = await uow.shares.active_for_image(actor.team_id, image_id, now)
             if share is None:
                 raise NotFound("share")
-            rules.revoke(share, now)
-            await uow.shares.update(share)
+            # every active one: stores written before shares were made under the
+            # image's lock may hold several
+            while share is not None:
+                rules.revoke(share, now)
+                await uow.shares.update(share)
+                share = await uow.shares.active_for_image(actor.team_id, image_id, now)
             await uow.commit()
         self.resolved.forget_images((image_id,))
 

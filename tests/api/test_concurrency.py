@@ -91,3 +91,103 @@ async def test_20_replays_of_one_key_make_one_job(
     assert await _balance(api) == before - 5
     jobs: dict[str, Any] = (await api.get("/v1/images")).json["meta"]
     assert jobs["total"] == 1
+
+
+# Read-modify-write races: on PostgreSQL (READ COMMITTED) each of these lost a write or
+# broke a rule before the rows were read for update; SQLite runs them one at a time.
+FUTURE = "2030-03-{:02d}T09:00:00Z"
+
+
+async def test_concurrent_share_calls_make_one_share_and_revoking_ends_it(
+    aiohttp_client: ClientFactory, sql_storage: SqlStorage
+) -> None:
+    api = await start_sql(aiohttp_client, sql_storage)
+    image_id = await api.generate()
+    answers = await asyncio.gather(*(api.post(f"/v1/images/{image_id}/share") for _ in range(10)))
+    assert Counter(a.status for a in answers) == {201: 1, 200: 9}
+    tokens = {a.data["token"] for a in answers}
+    assert len(tokens) == 1
+    assert (await api.call("DELETE", f"/v1/images/{image_id}/share")).status == 204
+    (token,) = tokens
+    assert (await api.get(f"/s/{token}/image", anonymous=True)).status == 404
+    assert (await api.call("DELETE", f"/v1/images/{image_id}/share")).status == 404
+
+
+async def test_title_and_tag_changes_at_once_stay_searchable(
+    aiohttp_client: ClientFactory, sql_storage: SqlStorage
+) -> None:
+    api = await start_sql(aiohttp_client, sql_storage)
+    ids = [await api.generate(run=False, tags=["old"]) for _ in range(8)]
+    changes = []
+    for n, image_id in enumerate(ids):
+        changes.append(api.call("PATCH", f"/v1/images/{image_id}", {"title": f"beacon{n}"}))
+        changes.append(api.call("PATCH", f"/v1/images/{image_id}", {"tags": [f"storm{n}"]}))
+    assert {a.status for a in await asyncio.gather(*changes)} == {200}
+    for n, image_id in enumerate(ids):
+        for query in (f"q=beacon{n}", f"q=storm{n}", f"tags[]=storm{n}"):
+            found = (await api.get(f"/v1/images?{query}")).data
+            assert [i["id"] for i in found] == [image_id], query
+    assert (await api.get("/v1/images?q=old")).data == []
+
+
+async def test_two_shifts_and_title_changes_all_land(
+    aiohttp_client: ClientFactory, sql_storage: SqlStorage
+) -> None:
+    api = await start_sql(aiohttp_client, sql_storage)
+    project = await api.project()
+    events = []
+    for day in range(1, 7):
+        body = {"title": f"post {day}", "scheduled_at": FUTURE.format(day), "status": "planned"}
+        made = await api.post(f"/v1/projects/{project}/calendar", body)
+        events.append(made.data["id"])
+    shift = {"from": "2030-01-01T00:00:00Z", "to": "2030-12-31T00:00:00Z", "days": 1}
+    calls = [api.post(f"/v1/projects/{project}/calendar/shift", shift) for _ in range(2)]
+    calls += [api.call("PUT", f"/v1/calendar/{e}", {"title": f"renamed {e}"}) for e in events]
+    answers = await asyncio.gather(*calls)
+    assert [a.data["moved"] for a in answers[:2]] == [6, 6]
+    assert {a.status for a in answers[2:]} == {200}
+    for day, event in enumerate(events, start=1):
+        stored = (await api.get(f"/v1/calendar/{event}")).data
+        assert (stored["scheduled_at"], stored["title"]) == (
+            FUTURE.format(day + 2),
+            f"renamed {event}",
+        )
+
+
+async def test_clearing_the_date_and_planning_never_both_land(
+    aiohttp_client: ClientFactory, sql_storage: SqlStorage
+) -> None:
+    api = await start_sql(aiohttp_client, sql_storage)
+    project = await api.project()
+    for n in range(8):
+        idea = {"title": f"idea {n}", "scheduled_at": FUTURE.format(1), "status": "idea"}
+        event = (await api.post(f"/v1/projects/{project}/calendar", idea)).data["id"]
+        await asyncio.gather(
+            api.call("PUT", f"/v1/calendar/{event}", {"scheduled_at": None}),
+            api.call("PUT", f"/v1/calendar/{event}", {"status": "planned"}),
+        )
+        stored = (await api.get(f"/v1/calendar/{event}")).data
+        assert stored["status"] == "idea" or stored["scheduled_at"] is not None, stored
+
+
+async def test_deleting_a_root_for_good_racing_its_variants_edit_and_title(
+    aiohttp_client: ClientFactory, sql_storage: SqlStorage
+) -> None:
+    api = await start_sql(aiohttp_client, sql_storage)
+    for n in range(4):
+        root = await api.generate()
+        variant = (await api.edit(root)).data["image_id"]
+        await api.run_jobs()
+        assert (await api.call("DELETE", f"/v1/images/{root}")).status == 200
+        forever, titled, edited = await asyncio.gather(
+            api.call("DELETE", f"/v1/images/{root}/forever"),
+            api.call("PATCH", f"/v1/images/{variant}", {"title": f"kept {n}"}),
+            api.edit(variant),
+        )
+        assert (forever.status, titled.status, edited.status) == (204, 200, 202)
+        detail = await api.image(variant)
+        assert detail["title"] == f"kept {n}"
+        assert detail["root_id"] is None  # its root is gone: it is the root now
+        below = [v["id"] for v in detail["variants"]]
+        assert below == [edited.data["image_id"]]
+        assert (await api.image(below[0]))["root_id"] == variant

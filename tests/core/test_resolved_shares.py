@@ -6,8 +6,10 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from rankion_core.errors import NotFound
-from rankion_core.models import ProcessingStatus, Share
+from rankion_core.models import Actor, ProcessingStatus, Share
 from rankion_core.ports import Storage
 from rankion_core.services import Shares
 from rankion_core.services.resolved import (
@@ -124,3 +126,21 @@ async def test_an_unknown_token_fails_every_view_waiting_for_it() -> None:
     )
     assert all(isinstance(a, NotFound) for a in answers)
     assert storage.units - before == 1
+
+
+async def test_revoking_ends_every_active_share_of_the_image() -> None:
+    """A store written before shares were made under the image's lock may hold several."""
+    storage, shares, token = await _shared_world()
+    async with storage.unit_of_work() as uow:
+        first = await uow.shares.get_by_token(token)
+        assert first is not None
+        await uow.shares.add(Share(0, first.team_id, first.image_id, "y" * 32, first.created_at))
+        await uow.commit()
+    assert (await shares.view("y" * 32, count=False)).share.token == "y" * 32
+    actor = Actor(team_id=first.team_id)
+    await shares.revoke(actor, first.image_id)
+    for gone in (token, "y" * 32):
+        with pytest.raises(NotFound):
+            await shares.view(gone)
+    with pytest.raises(NotFound):
+        await shares.revoke(actor, first.image_id)

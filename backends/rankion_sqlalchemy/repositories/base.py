@@ -131,9 +131,16 @@ class Repository:
             await self.session.execute(_insert_of(table), values)
         return entity
 
-    async def _all(self, rows: EntityRows[T], stmt: Select[Any]) -> list[T]:
-        """The entities of ``stmt`` (a select of ``rows.columns``)."""
-        return rows.many(await self.session.execute(stmt))
+    async def _all(self, rows: EntityRows[T], stmt: Select[Any], *, lock: bool = False) -> list[T]:
+        """The entities of ``stmt`` (a select of ``rows.columns``); with ``lock``, its
+        rows locked until the unit of work ends (``FOR UPDATE``) and remembered for
+        ``_update_row``, as a read by key is."""
+        if not lock:
+            return rows.many(await self.session.execute(stmt))
+        found = rows.many(await self.session.execute(stmt.with_for_update()))
+        for entity in found:
+            self._remember(table_of(type(entity)), values_of(entity))
+        return found
 
     async def _rows_off_loop(
         self, stmt: Executable, params: dict[str, Any]
@@ -189,9 +196,13 @@ class Repository:
         where: Sequence[Condition],
         page: int,
         per_page: int,
+        *,
+        lock: bool = False,
     ) -> tuple[list[T], int]:
-        """One page of ``stmt`` (already filtered and ordered) and the exact total."""
-        items = await self._all(rows, stmt.limit(per_page).offset((page - 1) * per_page))
+        """One page of ``stmt`` (already filtered and ordered) and the exact total;
+        ``lock``: the page's rows, as ``_all`` says."""
+        page_of = stmt.limit(per_page).offset((page - 1) * per_page)
+        items = await self._all(rows, page_of, lock=lock)
         return items, await self._count(table, where)
 
     async def _update_row(

@@ -28,8 +28,10 @@ class EventRepo(Repository):
     async def add(self, event: CalendarEvent) -> CalendarEvent:
         return await self._add(event)
 
-    async def get(self, team_id: int, event_id: int) -> CalendarEvent | None:
-        return await self._first_where(_EVENT, team_id=team_id, id=event_id)
+    async def get(
+        self, team_id: int, event_id: int, *, for_update: bool = False
+    ) -> CalendarEvent | None:
+        return await self._first_where(_EVENT, lock=for_update, team_id=team_id, id=event_id)
 
     async def update(self, event: CalendarEvent) -> None:
         await self._update_row(calendar_events, event, ("id", "team_id"))
@@ -38,10 +40,15 @@ class EventRepo(Repository):
         stmt = delete(calendar_events).where(_c.team_id == team_id, _c.id == event_id)
         return await self._rowcount(stmt) > 0
 
-    async def list(self, query: EventQuery) -> tuple[builtins.list[CalendarEvent], int]:
+    async def list(
+        self, query: EventQuery, *, for_update: bool = False
+    ) -> tuple[builtins.list[CalendarEvent], int]:
         where = event_filters(query)
         stmt = _EVENT.select().where(*where).order_by(*event_order(query))
-        return await self._page(_EVENT, stmt, calendar_events, where, query.page, query.per_page)
+        page, per_page = query.page, query.per_page
+        return await self._page(
+            _EVENT, stmt, calendar_events, where, page, per_page, lock=for_update
+        )
 
     async def day_counts(self, query: DayQuery) -> builtins.list[tuple[date, EventStatus, int]]:
         """One index range count per day and status (``ix_calendar_events_days``): the

@@ -6,6 +6,7 @@ import builtins
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -27,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from rankion_core.errors import Unavailable
 from rankion_core.models import Image
 from rankion_core.ports import ImageQuery
 from rankion_core.rules.similar import BAND_SHIFTS, band_probes
@@ -52,6 +54,8 @@ _TOGGLE_FAVORITE = (
     .values(is_favorite=~_c.is_favorite)
     .returning(*_IMAGE.columns)
 )
+#: locked reads of a tree before giving up (each new one means a variant was made)
+_TREE_READS = 5
 #: the fields ``images.search_text`` is made of (``search.image_search_text``)
 _SEARCHED = ("title", "prompt", "tags")
 #: the condition of the partial indexes ``ix_images_phash`` and its bands'
@@ -143,14 +147,18 @@ class ImageRepo(Repository):
     async def get(self, team_id: int, image_id: int, *, for_update: bool = False) -> Image | None:
         return await self._first_where(_IMAGE, lock=for_update, team_id=team_id, id=image_id)
 
-    async def get_many(self, team_id: int, ids: Sequence[int]) -> builtins.list[Image]:
+    async def get_many(
+        self, team_id: int, ids: Sequence[int], *, for_update: bool = False
+    ) -> builtins.list[Image]:
         if not ids:
             return []
         # Read by primary key alone, the team checked here: asked for ``team_id``
         # too, PostgreSQL without statistics yet (a freshly loaded table) ANDs the
         # primary key with a scan of the team's whole range of ``ix_images_root``.
+        # (Locked, another team's rows wait for this unit of work: never written.)
         stmt = _IMAGE.select().where(_c.id.in_(sorted(set(ids)))).order_by(_c.id)
-        return [i for i in await self._all(_IMAGE, stmt) if i.team_id == team_id]
+        found = await self._all(_IMAGE, stmt, lock=for_update)
+        return [i for i in found if i.team_id == team_id]
 
     async def update(self, image: Image, *, tags: bool = True) -> None:
         # the words again only when what they are made of changed: an update that
@@ -222,14 +230,35 @@ class ImageRepo(Repository):
         stmt = _IMAGE.select().where(*where).order_by(_c.deleted_at.desc(), _c.id.desc())
         return await self._page(_IMAGE, stmt, images, where, page, per_page)
 
-    async def tree(self, team_id: int, root_id: int) -> builtins.list[Image]:
+    async def tree(
+        self, team_id: int, root_id: int, *, for_update: bool = False
+    ) -> builtins.list[Image]:
         # Two index lookups, not ``id = ? OR root_id = ?``: SQLite answers that OR by
         # walking the team's whole ``ix_images_root`` range (373 ms at 1M images).
-        root = _IMAGE.select().where(_c.team_id == team_id, _c.id == root_id)
-        below = _IMAGE.select().where(
-            _c.team_id == team_id, _c.root_id == root_id, _c.id != root_id
-        )
-        return _IMAGE.many(await self.session.execute(union_all(root, below).order_by("id")))
+        # Locked: the rows of those ids (``FOR UPDATE`` refuses a ``UNION``).
+        root = (_c.team_id == team_id, _c.id == root_id)
+        below = (_c.team_id == team_id, _c.root_id == root_id, _c.id != root_id)
+        if for_update:
+            ids = union_all(select(_c.id).where(*root), select(_c.id).where(*below))
+            stmt = _IMAGE.select().where(_c.id.in_(ids)).order_by(_c.id)
+            return await self._locked_tree(stmt, root_id)
+        family = union_all(_IMAGE.select().where(*root), _IMAGE.select().where(*below))
+        return _IMAGE.many(await self.session.execute(family.order_by("id")))
+
+    async def _locked_tree(self, stmt: Select[Any], root_id: int) -> builtins.list[Image]:
+        """The tree's rows, locked. A locked read that waited sees the rows it waited
+        for as committed, but not rows committed meanwhile (a variant made from one of
+        them): read again until nothing new turns up. With every member locked, no
+        edit can add another (an edit locks its source)."""
+        locked: builtins.list[Image] = []
+        for _ in range(_TREE_READS):
+            found = await self._all(_IMAGE, stmt, lock=True)
+            # a row moved to another tree while this read waited for it is not ours
+            found = [i for i in found if root_id in (i.id, i.root_id)]
+            if self.dialect != "postgresql" or [i.id for i in found] == [i.id for i in locked]:
+                return found
+            locked = found
+        raise Unavailable("the image's variant tree keeps changing; try again")
 
     async def set_edited_at(self, team_id: int, ids: Sequence[int], at: datetime) -> None:
         if ids:

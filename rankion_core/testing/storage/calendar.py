@@ -97,6 +97,28 @@ class CalendarContract(StorageFixtures):
         assert await listed(storage, team, project.id, per_page=2, page=2) == ([d.id, b.id], 5)
         assert await listed(storage, team, project.id, per_page=2, page=4) == ([], 5)
 
+    async def test_events_read_for_update_are_the_plain_reads(self, storage: Storage) -> None:
+        team, other = await two_teams(storage)
+        project = await make_project(storage, team)
+        a, b = await add_events(
+            storage,
+            event(team, project.id, scheduled_at=at(60)),
+            event(team, project.id, scheduled_at=at(30)),
+        )
+        query = EventQuery(team_id=team, project_id=project.id)
+        async with storage.unit_of_work() as uow:
+            found, total = await uow.events.list(query, for_update=True)
+            assert ([e.id for e in found], total) == ([b.id, a.id], 2)
+            assert await uow.events.get(other, a.id, for_update=True) is None
+            locked = await uow.events.get(team, a.id, for_update=True)
+            assert locked == a
+            found[0].title = "Moved"
+            await uow.events.update(found[0])
+            await uow.commit()
+        async with storage.unit_of_work() as uow:
+            stored = await uow.events.get(team, b.id)
+        assert stored is not None and stored.title == "Moved"
+
     async def test_event_range_is_inclusive_and_drops_the_unscheduled(
         self, storage: Storage
     ) -> None:

@@ -505,6 +505,35 @@ class ImagesContract(StorageFixtures):
         assert ids(leaf) == [grandkid.id]
         assert ids(foreign) == [theirs.id]
 
+    async def test_reads_for_update_give_what_plain_reads_give(self, storage: Storage) -> None:
+        team, other = await two_teams(storage)
+        (root,) = await add_images(storage, image(team))
+        kids = await add_images(
+            storage,
+            image(team, parent_id=root.id, root_id=root.id),
+            image(team, parent_id=root.id, root_id=root.id, deleted_at=at(1)),
+        )
+        (theirs,) = await add_images(storage, image(other))
+        every = [root.id, *ids(kids), theirs.id, 99999]
+        async with storage.unit_of_work() as uow:
+            plain = (await uow.images.tree(team, root.id), await uow.images.get_many(team, every))
+        async with storage.unit_of_work() as uow:
+            locked = (
+                await uow.images.tree(team, root.id, for_update=True),
+                await uow.images.get_many(team, every, for_update=True),
+            )
+            assert await uow.images.tree(other, root.id, for_update=True) == []
+            # what was read for update is written back as changed
+            kid = next(i for i in locked[0] if i.id == kids[0].id)
+            kid.title = "Moved"
+            await uow.images.update(kid, tags=False)
+            await uow.commit()
+        assert sorted(ids(locked[0])) == sorted(ids(plain[0])) == [root.id, *ids(kids)]
+        assert sorted(ids(locked[1])) == sorted(ids(plain[1])) == [root.id, *ids(kids)]
+        stored = await get(storage, team, kids[0].id)
+        assert stored is not None and stored.title == "Moved"
+        assert await listed(storage, team, q="moved") == ([kids[0].id], 1)
+
     async def test_set_edited_at_touches_only_the_teams_ids(self, storage: Storage) -> None:
         team, other = await two_teams(storage)
         a, b, c = await add_images(storage, image(team), image(team), image(team))
