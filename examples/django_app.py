@@ -5,8 +5,7 @@ The core is async; ``SyncRankion`` runs it on one event loop in a thread of its 
 in a project the settings go to ``settings.py`` and the views to an app. Your own
 authentication decides the team: here an ``X-Team`` header stands in for it.
 
-    EXAMPLE_DATA=./django-data python -m wsgiref.simple_server …  # any WSGI server
-    gunicorn --threads 8 examples.django_app                                # e.g.
+    EXAMPLE_DATA=./django-data gunicorn --threads 8 examples.django_app   # any WSGI server
 """
 
 from __future__ import annotations
@@ -114,11 +113,25 @@ def actor(request: HttpRequest) -> Actor:
     return Actor(team_id=int(team))  # stands in for your own login
 
 
+def json_body(request: HttpRequest) -> dict[str, Any]:
+    """The request's JSON object; anything else is a 422, not a 500."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        raise Invalid("the body must be JSON") from None
+    if not isinstance(body, dict):
+        raise Invalid("the body must be a JSON object")
+    return body
+
+
 @require_http_methods(["POST"])
 @api
 def teams(request: HttpRequest) -> HttpResponse:
-    body = json.loads(request.body or b"{}")
-    team = rankion.call(core.accounts.create_team, str(body["name"]), int(body["credits"]))
+    body = json_body(request)
+    name, credits = body.get("name"), body.get("credits", 100)
+    if not isinstance(name, str) or type(credits) is not int:
+        raise Invalid("a team needs a name (a string) and credits (an integer)")
+    team = rankion.call(core.accounts.create_team, name, credits)
     return JsonResponse({"id": team.id}, status=201)
 
 
@@ -127,7 +140,7 @@ def teams(request: HttpRequest) -> HttpResponse:
 def images(request: HttpRequest) -> HttpResponse:
     me = actor(request)
     if request.method == "POST":
-        prompt = str(json.loads(request.body or b"{}").get("prompt", ""))
+        prompt = str(json_body(request).get("prompt", ""))
         queued = rankion.call(core.creation.generate, me, GenerateRequest(prompt))
         return JsonResponse({"image_id": queued.image_id, "job_id": queued.job_id}, status=202)
     query = ImageQuery(team_id=me.team_id, q=request.GET.get("q") or None)

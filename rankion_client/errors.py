@@ -6,6 +6,7 @@ from typing import Any
 
 __all__ = [
     "ApiError",
+    "ApiWarning",
     "BadRequest",
     "Conflict",
     "InsufficientCredits",
@@ -53,11 +54,12 @@ class ApiError(Exception):
         self.retry_after = retry_after
 
     def __str__(self) -> str:
-        """``422 validation_error: … (prompt: too long; tags: …)``: the details too."""
+        """``422 validation_error: … (prompt: too long; tags: …)``: the details too, but
+        not one the message already says word for word."""
         text = f"{self.status} {self.code}: {self.message}"
-        if self.details:
-            parts = "; ".join(f"{name}: {why}" for name, why in self.details.items())
-            text += f" ({parts})"
+        said = [f"{name}: {why}" for name, why in self.details.items()]
+        if unsaid := [part for part in said if part not in self.message]:
+            text += f" ({'; '.join(unsaid)})"
         return text
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
+from rankion_core import ports
 from rankion_core.models import (
     ApiToken,
     CalendarEvent,
@@ -59,6 +60,24 @@ class _Tables:
 
 
 class MemoryUnitOfWork:
+    # Typed as the ports: a Protocol's attributes are invariant, so a repository typed
+    # as its own class would make this no ``UnitOfWork`` to a type checker.
+    teams: ports.TeamRepository
+    users: ports.UserRepository
+    tokens: ports.TokenRepository
+    projects: ports.ProjectRepository
+    events: ports.EventRepository
+    images: ports.ImageRepository
+    edit_sessions: ports.EditSessionRepository
+    jobs: ports.JobRepository
+    shares: ports.ShareRepository
+    chats: ports.ChatRepository
+    exports: ports.ExportRepository
+    ledger: ports.LedgerRepository
+    idempotency: ports.IdempotencyRepository
+    calendar_feeds: ports.CalendarFeedRepository
+    webhooks: ports.WebhookRepository
+
     def __init__(self, storage: MemoryStorage) -> None:
         self._storage = storage
         t = storage.tables
@@ -128,3 +147,12 @@ class MemoryStorage:
 def open_storage(url: str = "memory://", **options: Any) -> MemoryStorage:
     """Entry point ``rankion.storage:memory``."""
     return MemoryStorage()
+
+
+if TYPE_CHECKING:  # mypy proves the ports are implemented, structurally
+
+    def _conforms(storage: MemoryStorage) -> ports.Storage:
+        return storage
+
+    def _uow_conforms(uow: MemoryUnitOfWork) -> ports.UnitOfWork:
+        return uow

@@ -7,6 +7,7 @@ from typing import Any
 
 from attrs import evolve
 
+from ..rules.calendar import DayCount, EventChange, EventDraft
 from .accounts import Accounts, IssuedToken, TokenView
 from .calendar import Calendar, Shift, ShiftResult, ZonedEvent
 from .chat import Chat
@@ -32,8 +33,11 @@ __all__ = [
     "CalendarFeeds",
     "Chat",
     "Creation",
+    "DayCount",
     "Deps",
     "EditRequest",
+    "EventChange",
+    "EventDraft",
     "ExportView",
     "Exports",
     "FeedContent",

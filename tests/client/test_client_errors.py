@@ -8,7 +8,8 @@ import textwrap
 
 import pytest
 
-from rankion_client import ApiError, Client, ServerUnreachable
+import rankion_client
+from rankion_client import ApiError, Client, ServerUnreachable, errors
 from rankion_client.errors import ValidationFailed, error_for
 from tests.e2e.support import free_port
 
@@ -84,3 +85,20 @@ def test_a_sync_client_never_closed_closes_itself_at_exit() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
     assert "Unclosed" not in done.stderr, done.stderr
+
+
+def test_str_does_not_repeat_a_detail_the_message_already_says() -> None:
+    """One bad field: the server's message is that field's detail, said once."""
+    why = "model procedural-v1 takes size auto, 256x256"
+    envelope = {
+        "error": {"code": "validation_error", "message": f"size: {why}", "details": {"size": why}}
+    }
+    error = error_for(422, envelope, None, None)
+    assert str(error) == f"422 validation_error: size: {why}"
+    assert error.details == {"size": why}
+
+
+def test_every_error_class_is_importable_from_the_errors_module() -> None:
+    exported = set(errors.__all__)
+    assert set(rankion_client.__all__) - {"Client", "SyncClient", "verify_signature"} <= exported
+    assert all(hasattr(errors, name) for name in exported)

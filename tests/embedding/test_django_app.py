@@ -53,6 +53,12 @@ def get(path, team):
 
 acme = post("/teams", {"name": "acme", "credits": 50}).json()["id"]
 globex = post("/teams", {"name": "globex", "credits": 50}).json()["id"]
+assert post("/teams", {"name": "initech"}).status_code == 201  # 100 credits, as in FastAPI
+for bad in ({"credits": 5}, {"name": "x", "credits": "5"}, [1]):
+    assert post("/teams", bad).status_code == 422, bad
+for path in ("/teams", "/images"):  # not JSON: a 422, not a 500
+    answer = client.post(path, b"{", content_type="application/json", headers={"X-Team": "1"})
+    assert answer.status_code == 422, (path, answer.content)
 queued = post("/images", {"prompt": "a lighthouse"}, acme)
 assert queued.status_code == 202, queued.content
 image_id = queued.json()["image_id"]
