@@ -49,6 +49,12 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 UNSTORABLE_TEXT = ("22021", "22P05")
 
 
+#: SQLSTATEs of a transaction PostgreSQL ended so that another could go on (a
+#: deadlock, a serialization failure, a lock not granted): the same request may well
+#: succeed when sent again, so it is a ``503`` like a busy database, not a ``500``
+CONTENDED = ("40001", "40P01", "55P03")
+
+
 def _sqlstate(exc: sa_exc.DBAPIError) -> str | None:
     """The driver's SQLSTATE (on the adapted error, or on the asyncpg one it wraps)."""
     orig = exc.orig
@@ -149,8 +155,12 @@ class SqlUnitOfWork:
                 self._writer.release()
         if isinstance(exc, UNAVAILABLE_ERRORS) and not isinstance(exc, RankionError):
             raise Unavailable("storage is unavailable") from exc
-        if isinstance(exc, sa_exc.DBAPIError) and _sqlstate(exc) in UNSTORABLE_TEXT:
-            raise Invalid(f"text {NUL_REFUSED}", details={"body": NUL_REFUSED}) from exc
+        if isinstance(exc, sa_exc.DBAPIError):
+            state = _sqlstate(exc)
+            if state in UNSTORABLE_TEXT:
+                raise Invalid(f"text {NUL_REFUSED}", details={"body": NUL_REFUSED}) from exc
+            if state in CONTENDED:
+                raise Unavailable("storage is busy with a conflicting change") from exc
 
     def one_statement(self) -> None:
         """``ports.OneStatement``: as the session runs it (autocommit on PostgreSQL)."""
