@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vText
 
 from rankion_core.models import CalendarEvent
 from rankion_core.rules.calendar import DEFAULT_ZONE, local_time, zone_of
@@ -73,7 +73,9 @@ def render(content: FeedContent, base_url: str, with_urls: bool = True) -> bytes
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", content.project.name)
+    # as text, escaped: the library writes an x-property as given, and a line break
+    # in the project's name broke the feed (a 500) or added a line of its own
+    calendar.add("x-wr-calname", vText(content.project.name))
     host = urlsplit(base_url).hostname or "rankion"
     name = content.project.time_zone
     zone = zone_of(name) if name != DEFAULT_ZONE else None
@@ -86,6 +88,10 @@ def render(content: FeedContent, base_url: str, with_urls: bool = True) -> bytes
     for event in content.events:
         calendar.add_component(_vevent(event, base_url, host, zone, with_urls))
     return bytes(calendar.to_ical())
+
+
+#: bytes of rendered feeds kept at most (a feed of 2,000 events with long notes is ~20 MB)
+FEED_CACHE_BYTES = 64 * 2**20
 
 
 def _fingerprint(content: FeedContent, base_url: str, with_urls: bool) -> tuple[Any, ...]:
@@ -101,11 +107,14 @@ class FeedCache:
     """The last rendering of each project's feed, reused while nothing in it changed.
 
     ``icalendar`` takes about a millisecond per event, and calendar apps poll: a
-    changed feed is rendered off the event loop, an unchanged one not at all.
+    changed feed is rendered off the event loop, an unchanged one not at all. At most
+    ``size`` feeds and ``max_bytes`` of them are kept (the least recently used go).
     """
 
-    def __init__(self, size: int = 128) -> None:
+    def __init__(self, size: int = 128, max_bytes: int = FEED_CACHE_BYTES) -> None:
         self.size = size
+        self.max_bytes = max_bytes
+        self._bytes = 0
         self._entries: OrderedDict[int, tuple[tuple[Any, ...], bytes]] = OrderedDict()
 
     async def render(self, content: FeedContent, base_url: str, with_urls: bool = True) -> bytes:
@@ -115,11 +124,19 @@ class FeedCache:
             self._entries.move_to_end(key)
             return hit[1]
         body = await asyncio.to_thread(render, content, base_url, with_urls)
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._bytes -= len(old[1])
         self._entries[key] = (stamp, body)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
+        self._bytes += len(body)
+        while self._entries and (len(self._entries) > self.size or self._bytes > self.max_bytes):
+            self._bytes -= len(self._entries.popitem(last=False)[1][1])
         return body
+
+    @property
+    def bytes(self) -> int:
+        """The bytes of the feeds kept."""
+        return self._bytes
 
 
 FEED_CACHE = web.AppKey("feed_cache", FeedCache)

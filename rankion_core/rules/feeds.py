@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ..models import CalendarFeed, EventStatus
 from .tokens import url_safe
@@ -18,6 +18,11 @@ FEED_TOKEN_BYTES = 32
 FEED_TOKEN_PREFIX = "rkf_"
 #: ``rkf_`` and 43 URL-safe characters; anything much shorter or longer is not a token
 TOKEN_MIN, TOKEN_MAX = 20, 128
+
+#: dated events a feed holds at most (its bytes and rendering time grow with them):
+#: a project with more gets those scheduled from ``FEED_PAST`` ago on, earliest first
+FEED_EVENTS_MAX = 2000
+FEED_PAST = timedelta(days=365)
 
 #: RFC 5545 STATUS of a VEVENT for each event status
 ICS_STATUS: dict[EventStatus, str] = {

@@ -7,13 +7,14 @@ token, another project's token and a missing project all raise the same ``NotFou
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from attrs import define
 
 from ..errors import NotFound
 from ..models import Actor, CalendarEvent, Project
 from ..ports import EventQuery, UnitOfWork
 from ..rules import feeds as rules
-from ..rules.limits import CALENDAR_PER_PAGE_MAX
 from .deps import Deps
 
 
@@ -64,20 +65,20 @@ class CalendarFeeds:
             )
             if feed is None or project is None:
                 raise NotFound("feed")
-            events = await _dated_events(uow, feed.team_id, project_id)
+            events = await _dated_events(uow, feed.team_id, project_id, self.deps.clock.now())
         return FeedContent(project, events)
 
 
-async def _dated_events(uow: UnitOfWork, team_id: int, project_id: int) -> list[CalendarEvent]:
-    """Every event with a ``scheduled_at``, read page by page (undated ideas come last
-    in the storage order, so reading stops at the first one)."""
-    found: list[CalendarEvent] = []
-    page = 1
-    while True:
-        query = EventQuery(team_id, project_id, page=page, per_page=CALENDAR_PER_PAGE_MAX)
-        items, total = await uow.events.list(query)
-        dated = [event for event in items if event.scheduled_at is not None]
-        found.extend(dated)
-        if len(dated) < len(items) or page * CALENDAR_PER_PAGE_MAX >= total:
-            return found
-        page += 1
+async def _dated_events(
+    uow: UnitOfWork, team_id: int, project_id: int, now: datetime
+) -> list[CalendarEvent]:
+    """Every event with a ``scheduled_at`` (undated ideas come last in the storage
+    order), or past ``rules.FEED_EVENTS_MAX`` of them the first that many from
+    ``rules.FEED_PAST`` ago on."""
+    most = rules.FEED_EVENTS_MAX
+    items, _ = await uow.events.list(EventQuery(team_id, project_id, per_page=most + 1))
+    dated = [event for event in items if event.scheduled_at is not None]
+    if len(dated) <= most:
+        return dated
+    recent = EventQuery(team_id, project_id, scheduled_from=now - rules.FEED_PAST, per_page=most)
+    return (await uow.events.list(recent))[0]

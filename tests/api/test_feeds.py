@@ -4,7 +4,7 @@ with its token, parsed back with ``icalendar``."""
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
@@ -14,9 +14,12 @@ import pytest
 from dateutil.tz import tzical
 from icalendar import Calendar
 
-from rankion_core.models import CalendarEvent, EventStatus, EventType
+from rankion_core.models import CalendarEvent, EventStatus, EventType, Project
 from rankion_core.rules import feeds as rules
 from rankion_core.rules.limits import CALENDAR_PER_PAGE_MAX
+from rankion_core.services.feeds import FeedContent
+from rankion_core.testing.builders import T0
+from rankion_server.ics import FeedCache, render
 
 from .conftest import Answer, Api, ClientFactory, Team, config, relative, start
 from .test_web import page, sign_in
@@ -171,6 +174,19 @@ async def test_an_empty_calendar_is_a_valid_feed(api: Api) -> None:
     assert list(Calendar.from_ical(answer.body).walk("VEVENT")) == []
 
 
+@pytest.mark.parametrize("name", ["Blog\nX-INJECTED:1", "Blog\rX-INJECTED:1", "B\r\nX-INJECTED:1"])
+async def test_a_line_break_in_the_projects_name_stays_in_its_name(api: Api, name: str) -> None:
+    project = await api.project(name=name)
+    await add_event(api, project, title="Launch", scheduled_at="2030-01-01T09:00:00Z")
+    answer = await api.fetch((await issue(api, project))["url"])
+    assert answer.status == 200
+    lines = answer.body.decode().splitlines()  # as lenient readers split: at a bare CR too
+    assert not [line for line in lines if line.startswith("X-INJECTED")]
+    (calname,) = [line for line in lines if line.startswith("X-WR-CALNAME:")]
+    assert calname.endswith("\\nX-INJECTED:1")
+    assert list(vevents(answer)) == ["Launch"]
+
+
 async def test_a_long_calendar_is_read_page_by_page(api: Api) -> None:
     project = await api.project()
     at = datetime(2026, 6, 1, tzinfo=UTC)
@@ -194,6 +210,33 @@ async def test_a_long_calendar_is_read_page_by_page(api: Api) -> None:
         await uow.commit()
     answer = await api.fetch((await issue(api, project))["url"])
     assert len(vevents(answer)) == 2 * CALENDAR_PER_PAGE_MAX + 3
+
+
+async def test_past_its_bound_a_feed_holds_the_events_from_a_year_ago_on(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rules, "FEED_EVENTS_MAX", 3)
+    project = await api.project()
+    now = api.clock.now()
+    when = [now - timedelta(days=800), now - timedelta(days=400)]
+    when += [now - timedelta(days=30), now + timedelta(days=1), now + timedelta(days=9)]
+    for n, at in enumerate(when):
+        slot = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        await add_event(api, project, title=f"slot {n}", scheduled_at=slot)
+    await add_event(api, project, title="idea", status="idea")
+    url = (await issue(api, project))["url"]
+    assert sorted(vevents(await api.fetch(url))) == ["slot 2", "slot 3", "slot 4"]
+    monkeypatch.setattr(rules, "FEED_EVENTS_MAX", 5)  # all of them fit
+    assert sorted(vevents(await api.fetch(url))) == [f"slot {n}" for n in range(5)]
+
+
+async def test_the_feed_cache_keeps_at_most_its_bytes() -> None:
+    one = len(render(FeedContent(Project(1, 1, "x", T0), []), "http://h"))
+    cache = FeedCache(size=10, max_bytes=2 * one + 10)
+    for n in range(1, 5):
+        await cache.render(FeedContent(Project(n, 1, "x", T0), []), "http://h")
+        assert cache.bytes <= 2 * one + 10
+    assert cache.bytes == 2 * one
 
 
 async def test_the_token_post_takes_an_empty_body_only(api: Api) -> None:
