@@ -22,6 +22,7 @@ from rankion_core.errors import Invalid
 from rankion_core.models import EventStatus, EventType, ImageSort, ProcessingStatus
 from rankion_core.ports import EventQuery, ImageQuery
 from rankion_core.rules import limits, text
+from rankion_core.rules.search import words
 from rankion_core.rules.similar import DEFAULT_DISTANCE, MAX_DISTANCE
 from rankion_core.rules.text import NOT_BLANK
 from rankion_core.rules.timeutil import day_bounds
@@ -163,6 +164,13 @@ def _text(query: Query, name: str) -> str | None:
     return raw.strip() or None
 
 
+def _q(query: Query) -> str | None:
+    q = _text(query, "q")
+    if q is not None and len(set(words(q))) > limits.Q_WORDS_MAX:
+        raise _bad("q", f"at most {limits.Q_WORDS_MAX} different words")
+    return q
+
+
 def _tags(query: Query) -> tuple[str, ...]:
     tags = _all(query, "tags[]")
     if len(tags) > limits.TAGS_MAX:
@@ -202,7 +210,7 @@ def image_query(query: Query, team_id: int, project_id: int | None = None) -> Im
     start, end = time_range(query)
     return ImageQuery(
         team_id=team_id,
-        q=_text(query, "q"),
+        q=_q(query),
         model=_text(query, "model"),
         created_from=start,
         created_to=end,
@@ -257,7 +265,11 @@ RANGE = (
     Param("to", _WHEN, "inclusive; a date means to the end of that UTC day"),
 )
 IMAGE_FILTERS = (
-    Param("q", {"type": "string", "maxLength": Q_MAX}, "words matched in title, prompt, tags"),
+    Param(
+        "q",
+        {"type": "string", "maxLength": Q_MAX},
+        f"words matched in title, prompt, tags (at most {limits.Q_WORDS_MAX} different)",
+    ),
     Param("model", {"type": "string"}),
     *RANGE,
     Param("favorite", {"type": "boolean"}),

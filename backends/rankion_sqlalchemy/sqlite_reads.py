@@ -33,10 +33,14 @@ index range in date order, merged without duplicates.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.request import pathname2url
@@ -73,6 +77,15 @@ TAG_ESTIMATE_CAP = 5000
 FTS_ESTIMATE_CAP = 5000
 #: a drive costs about this many probe steps per match (measured at 1M images)
 DRIVE_COST = 2.5
+#: seconds an answer may run on the event loop before it is cut short and answered on
+#: a reader thread (``SqliteReads``), and how long its team's answers go there after
+INLINE_BUDGET = 0.005
+SLOW_SECONDS = 10.0
+#: reader threads for the answers over budget; teams remembered as slow (then pruned)
+READERS = 2
+SLOW_TEAMS = 1024
+#: SQLite virtual machine steps between two looks at the clock (~0.1 ms)
+PROGRESS_STEPS = 10_000
 #: a ``q`` word alone (no tags) with at most this many stored words is walked word by
 #: word without estimating its share (``ListSql.sure_word``)
 WORD_SURE = 4
@@ -307,11 +320,17 @@ class SqliteReads:
     duration, as the minimal raw-``sqlite3`` baseline handler does. Handing it to
     a reader thread instead cost 40 % of the throughput: the thread hop, and above all
     the GIL handed back and forth between the loop and the reader (measured 527 vs 879
-    requests/s on the same page). It stays short because every statement here is an
-    index range bounded by the page, by ``count_limit`` or by the plan estimates; the
-    slowest measured answer at 1M images is a ``q`` list of a word on ~0.4 % of them
-    (~7 ms). A deployment that cannot accept that uses PostgreSQL, whose reads go
-    through the asyncio driver.
+    requests/s on the same page). Nearly every answer is short: every statement here
+    is an index range bounded by the page, by ``count_limit`` or by the plan
+    estimates (a ``q`` list of a word on ~0.4 % of 1M images: ~7 ms).
+
+    Not every one: a ``q`` of many one-letter words makes FTS5 read the prefixes of
+    every team's words, seconds during which no other request was answered. So an
+    answer on the loop has ``INLINE_BUDGET``; SQLite's progress handler cuts it short
+    past that, and it is answered again on a reader thread (``READERS`` of them, one
+    answer of a team at a time), as are the team's answers for ``SLOW_SECONDS`` after.
+    The loop gives at most the budget to a read that turns out slow; the slow reads
+    cost their team's time and a reader's core, not everyone's.
     """
 
     def __init__(self, path: str, *, busy_timeout_ms: int = 5000) -> None:
@@ -320,6 +339,11 @@ class SqliteReads:
         self._local = threading.local()
         self._opened: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._readers: ThreadPoolExecutor | None = None
+        #: teams whose answers go to a reader, until when (``time.monotonic``)
+        self._slow: dict[int, float] = {}
+        #: per team with an answer on a reader: it and the ones waiting for it
+        self._turns: dict[int, _Turn] = {}
 
     def _connection(self) -> sqlite3.Connection:
         """This thread's read-only connection (opened on first use)."""
@@ -340,19 +364,56 @@ class SqliteReads:
                 self._opened.append(con)
         return con
 
-    def _snapshot(self, read: Callable[..., T], *args: Any) -> T:
-        """``read(connection, *args)`` inside one read transaction (one WAL snapshot)."""
+    def _snapshot(self, read: Callable[..., T], *args: Any, budget: float | None = None) -> T:
+        """``read(connection, *args)`` inside one read transaction (one WAL snapshot);
+        ``OverBudget`` once it has run ``budget`` seconds."""
+        deadline = time.perf_counter() + (budget or 0.0)
         try:
             con = self._connection()
+            if budget is not None:
+                con.set_progress_handler(lambda: time.perf_counter() > deadline, PROGRESS_STEPS)
             con.execute("BEGIN")
             try:
                 return read(con, *args)
             finally:
                 con.execute("ROLLBACK")
+                if budget is not None:
+                    con.set_progress_handler(None, 0)
         except sqlite3.OperationalError as exc:  # locked, missing, unreadable
+            if budget is not None and time.perf_counter() > deadline:
+                raise OverBudget from exc
             raise Unavailable("storage is unavailable") from exc
 
+    async def _answer(self, team_id: int, read: Callable[..., T], *args: Any) -> T:
+        """``read`` on the loop within ``INLINE_BUDGET``, else on a reader (the class
+        says why)."""
+        now = time.monotonic()
+        if self._slow.get(team_id, 0.0) <= now:
+            try:
+                return self._snapshot(read, *args, budget=INLINE_BUDGET)
+            except OverBudget:
+                if len(self._slow) >= SLOW_TEAMS:
+                    self._slow = {t: u for t, u in self._slow.items() if u > now}
+                self._slow[team_id] = now + SLOW_SECONDS
+        turn = self._turns.setdefault(team_id, _Turn())
+        turn.users += 1
+        try:
+            async with turn.lock:
+                if self._readers is None:
+                    self._readers = ThreadPoolExecutor(READERS, thread_name_prefix="rankion-read")
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(
+                    self._readers, functools.partial(self._snapshot, read, *args)
+                )
+        finally:
+            turn.users -= 1
+            if not turn.users:
+                del self._turns[team_id]
+
     async def close(self) -> None:
+        readers, self._readers = self._readers, None
+        if readers is not None:
+            readers.shutdown(wait=True)
         with self._lock:
             for con in self._opened:
                 con.close()
@@ -364,10 +425,22 @@ class SqliteReads:
     async def image_listing(
         self, query: ImageQuery, now: datetime, count_limit: int
     ) -> ImageListing:
-        return self._snapshot(_listing, query, sqlite_time(now), count_limit)
+        return await self._answer(query.team_id, _listing, query, sqlite_time(now), count_limit)
 
     async def image_family(self, team_id: int, image_id: int, now: datetime) -> ImageFamily | None:
-        return self._snapshot(_family, team_id, image_id, sqlite_time(now))
+        return await self._answer(team_id, _family, team_id, image_id, sqlite_time(now))
+
+
+class OverBudget(Exception):
+    """An answer on the loop ran past ``INLINE_BUDGET`` (and was cut short)."""
+
+
+@attrs.define
+class _Turn:
+    """One answer of a team on a reader at a time: its lock and who holds or awaits it."""
+
+    lock: asyncio.Lock = attrs.Factory(asyncio.Lock)
+    users: int = 0
 
 
 # -- the reads, each inside one read transaction

@@ -14,6 +14,8 @@ NOTES_MAX = 10_000
 PROJECT_NAME_MAX = 200
 SLOT_MAX = 100
 TAGS_MAX = 20
+#: distinct words a gallery ``q`` may hold: each is a prefix looked up in the word index
+Q_WORDS_MAX = 10
 TAG_MAX = 50
 BULK_MAX = 200
 #: A filtered gallery list counts its matches up to this many past the page's offset;

@@ -111,6 +111,7 @@ async def test_edited_sort_puts_never_edited_last(api: Api) -> None:
         f"tags[]={'x' * 51}",
         "sort=newest&sort=oldest",
         f"q={'q' * 501}",
+        "q=" + "+".join("abcdefghijk"),
     ],
 )
 async def test_bad_filters_are_422(api: Api, query: str) -> None:
@@ -118,6 +119,14 @@ async def test_bad_filters_are_422(api: Api, query: str) -> None:
     assert answer.status == 422, query
     assert answer.error["code"] == "validation_error"
     assert answer.error["details"]
+
+
+async def test_q_holds_at_most_ten_different_words(api: Api) -> None:
+    ten = "+".join("abcdefghij")
+    assert (await api.get(f"/v1/images?q={ten}+A+b+j")).status == 200  # the same words again
+    answer = await api.get(f"/v1/images?q={ten}+k")
+    assert answer.status == 422
+    assert answer.error["details"] == {"q": "at most 10 different words"}
 
 
 async def test_unknown_query_params_are_refused_with_a_suggestion(api: Api) -> None:

@@ -5,6 +5,7 @@ is bounded everywhere but where a kept count answers it."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -59,3 +60,35 @@ async def test_sqlite_reads_handle_odd_paths(tmp_path: Path) -> None:
         assert found.images
     finally:
         await storage.close()
+
+
+async def test_an_answer_over_its_loop_budget_is_answered_on_a_reader(
+    sql_storage: SqlStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cut short on the loop, the same answer comes from a reader thread, and the
+    team's next answers go there at once; another team's stay on the loop."""
+    if sql_storage.dialect != "sqlite":
+        pytest.skip("SQLite only")
+    team, other, _ = await seed(sql_storage)
+    reads = sql_storage.reads()
+    assert isinstance(reads, SqliteReads)
+    queries = [ImageQuery(team_id=team, q="harb"), ImageQuery(team_id=team)]
+    expected = [await reads.image_listing(q, NOW, 10) for q in queries]
+    threads: list[str] = []
+    listing = sqlite_reads._listing
+
+    def spy(*args: object) -> object:
+        threads.append(threading.current_thread().name)
+        return listing(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sqlite_reads, "_listing", spy)
+    # every answer over its budget: cut short at its first step on the loop
+    monkeypatch.setattr(sqlite_reads, "INLINE_BUDGET", 0.0)
+    monkeypatch.setattr(sqlite_reads, "PROGRESS_STEPS", 1)
+    assert await reads.image_listing(queries[0], NOW, 10) == expected[0]
+    monkeypatch.setattr(sqlite_reads, "INLINE_BUDGET", 10.0)
+    assert await reads.image_listing(queries[1], NOW, 10) == expected[1]  # remembered
+    await reads.image_listing(ImageQuery(team_id=other), NOW, 10)
+    loop = threading.current_thread().name
+    assert [t.startswith("rankion-read") for t in threads] == [True, True, False]
+    assert threads[2] == loop
