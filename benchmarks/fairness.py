@@ -62,6 +62,7 @@ async def running_server(folder: Path) -> AsyncIterator[tuple[str, Rankion]]:
         workers=2,
         max_active_jobs=0,
         charge_rate=0,
+        write_rate=0,
         max_webhooks=0,
         webhooks_allow_private=True,
     )

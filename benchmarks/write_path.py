@@ -9,10 +9,10 @@ database ``<the URL's database>_write`` created through that URL (``--pg-databas
 names another; ``--dir/write-pg`` then only holds the URL-signing secret): a team with
 a billion credits, a project, a token and one image (queued through the API, never
 run: no workers). Then starts ``rankion serve --no-workers`` with the per-team abuse
-limits off (``RANKION_MAX_ACTIVE_JOBS=0``, ``RANKION_CHARGE_RATE=0``, as the tests'
-``NO_LIMITS``) and the baseline on the same database (``benchmarks.write_baseline``,
-raw ``sqlite3``, or ``benchmarks.write_baseline_pg``, a raw ``asyncpg`` pool of 5),
-and loads, with ``wrk -t1``:
+limits off (``RANKION_MAX_ACTIVE_JOBS=0``, ``RANKION_CHARGE_RATE=0``,
+``RANKION_WRITE_RATE=0``: ``NO_LIMITS``) and the baseline on the same database
+(``benchmarks.write_baseline``, raw ``sqlite3``, or ``benchmarks.write_baseline_pg``,
+a raw ``asyncpg`` pool of 5), and loads, with ``wrk -t1``:
 
 | server | baseline | connections |
 |---|---|---|
@@ -46,7 +46,7 @@ from urllib.parse import urlsplit
 
 from .list_endpoint import RANKION, _admin, _free_port, _markdown, _ms, _with_database, running
 
-NO_LIMITS = {"RANKION_MAX_ACTIVE_JOBS": "0", "RANKION_CHARGE_RATE": "0"}
+NO_LIMITS = {"RANKION_MAX_ACTIVE_JOBS": "0", "RANKION_CHARGE_RATE": "0", "RANKION_WRITE_RATE": "0"}
 GENERATE = {"prompt": "a lighthouse at dusk", "size": "256x256", "tags": ["bench", "write"]}
 
 

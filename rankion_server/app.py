@@ -33,6 +33,7 @@ from .keys import CONFIG, RANKION, TOKEN_CACHE, WEB_APP, WORKERS
 from .limits import (
     CHARGE_BUCKETS,
     OPEN_STREAMS,
+    WRITE_BUCKETS,
     OpenStreams,
     TokenBuckets,
     body_limit_middleware,
@@ -141,6 +142,7 @@ def create_app(
     app[METRICS] = Metrics()
     app[FEED_CACHE] = FeedCache()
     app[CHARGE_BUCKETS] = TokenBuckets(config.charge_rate)
+    app[WRITE_BUCKETS] = TokenBuckets(config.write_rate)
     app[OPEN_STREAMS] = OpenStreams(config.max_streams_per_team)
     app[METRICS].open_streams.set_function(app[OPEN_STREAMS].total)
     pool = wiring.worker_pool(config) if config.workers > 0 else None

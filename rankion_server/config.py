@@ -111,6 +111,8 @@ class ServerConfig:
     max_active_jobs: int = default("max_active_jobs")
     #: generate/edit requests per team and minute, per process (0: no limit)
     charge_rate: int = default("charge_rate")
+    #: changes per team and minute, per process (0: no limit)
+    write_rate: int = default("write_rate")
     #: webhooks one team may have (0: no limit)
     max_webhooks: int = default("max_webhooks")
     #: exports one team may have queued or running at once (0: no limit)

@@ -6,6 +6,12 @@ and the body size on every route.
   allow that rate; the per-team limit on active jobs (in the core, counted in the
   database) bounds the total. Over the rate: ``429 rate_limited`` with ``Retry-After``.
   ``charge_rate = 0`` turns it off.
+- **Write rate** — every change (``POST``, ``PUT``, ``PATCH``, ``DELETE``) of a team
+  spends one token of another bucket per team and process (``write_rate`` a minute):
+  free changes (calendar events, projects, chats) cost the server and the database
+  too, and a team flooding them grew the database by gigabytes an hour. A calendar
+  shift spends one more per ``SHIFT_EVENTS_PER_WRITE`` events it moved (it may leave
+  the bucket in debt). Over the rate: ``429 rate_limited`` with ``Retry-After``.
 - **Event streams** — at most ``max_streams_per_team`` open ``/v1/jobs/{id}/events``
   streams per team and process (``OpenStreams``); one more is ``429 rate_limited``
   with ``Retry-After``. A stream's slot is given back as soon as it ends.
@@ -44,6 +50,16 @@ class TokenBuckets:
         self.clock = clock
         self._buckets: OrderedDict[int, tuple[float, float]] = OrderedDict()
 
+    def spend(self, team_id: int, tokens: float) -> None:
+        """Take ``tokens`` more after the fact (a change bigger than one), into debt:
+        the team's next ``take`` waits until the bucket is back above one."""
+        if self.capacity <= 0 or tokens <= 0:
+            return
+        now = self.clock()
+        held, then = self._buckets.pop(team_id, (self.capacity, now))
+        held = min(self.capacity, held + (now - then) * self.refill)
+        self._buckets[team_id] = (held - tokens, now)
+
     def take(self, team_id: int) -> float:
         """0.0 when the team may go on (a token is spent), else seconds until it may."""
         if self.capacity <= 0:
@@ -61,6 +77,21 @@ class TokenBuckets:
 
 
 CHARGE_BUCKETS = web.AppKey("charge_buckets", TokenBuckets)
+WRITE_BUCKETS = web.AppKey("write_buckets", TokenBuckets)
+#: the methods that change something
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: events a shift moves for one more token of the write rate
+SHIFT_EVENTS_PER_WRITE = 100
+
+
+def check_write_rate(request: web.Request, team_id: int) -> None:
+    """Spend one of the team's write tokens on a change; ``429`` without one."""
+    if request.method in WRITES:
+        wait = request.app[WRITE_BUCKETS].take(team_id)
+        if wait > 0:
+            raise RateLimited(
+                "too many changes for this team; slow down", retry_after=max(1, math.ceil(wait))
+            )
 
 
 def rate_limited(handler: H) -> H:

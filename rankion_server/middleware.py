@@ -36,6 +36,7 @@ from .errors import (
     status_of,
 )
 from .keys import ACTOR, RANKION, REQUEST_ID, TOKEN_CACHE
+from .limits import check_write_rate
 from .logs import kv
 from .missing import unmatched_kind
 from .mount import api_path, prefix_of
@@ -163,7 +164,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if op is None or not op.public:
         app = request.app
         key = app.get(SESSION_KEY)  # browser sessions (web.session) when the app is on
-        request[ACTOR] = await authenticate(request, app[RANKION], app[TOKEN_CACHE], key)
+        request[ACTOR] = who = await authenticate(request, app[RANKION], app[TOKEN_CACHE], key)
+        check_write_rate(request, who.team_id)
     if op is not None and api_path(request).startswith("/v1/"):
         check_known(request.query, op.params)
     return await handler(request)

@@ -324,6 +324,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Generate and edit requests per team and minute, per process (`--charge-rate`).",
     ),
     Setting(
+        "write_rate",
+        "RANKION_WRITE_RATE",
+        LIMIT,
+        600,
+        "Changes (POST, PUT, PATCH, DELETE) per team and minute, per process; a calendar "
+        "shift counts one more for each 100 events it moves.",
+    ),
+    Setting(
         "max_webhooks",
         "RANKION_MAX_WEBHOOKS",
         LIMIT,

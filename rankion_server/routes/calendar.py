@@ -23,6 +23,7 @@ from rankion_core.services import Shift
 from .. import render
 from ..bodies import parse
 from ..keys import actor, rankion
+from ..limits import SHIFT_EVENTS_PER_WRITE, WRITE_BUCKETS
 from ..operations import operation
 from ..query import CALENDAR_DAYS, CALENDAR_LIST, bound, day_range, event_query
 from ..responses import no_content, ok, page
@@ -164,6 +165,8 @@ async def shift_events(request: web.Request) -> web.StreamResponse:
         raise Invalid("from must not be after to", details={"from": "must not be after to"})
     shift = Shift(start, end, body.days, tuple(body.statuses or ()))
     result = await calendar.shift(who, project_id, shift)
+    extra = result.moved // SHIFT_EVENTS_PER_WRITE  # a big shift is many changes
+    request.app[WRITE_BUCKETS].spend(who.team_id, extra)
     return ok(ShiftOut(moved=result.moved, skipped=result.skipped))
 
 

@@ -7,11 +7,13 @@ import io
 import re
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 from aiohttp.test_utils import make_mocked_request
 from attrs import evolve
 
+from rankion_core.models import CalendarEvent, EventStatus, EventType
 from rankion_server.config import ServerConfig
 from rankion_server.limits import TokenBuckets
 from rankion_sqlalchemy import SqlStorage
@@ -76,6 +78,41 @@ async def test_zero_turns_the_limits_off(aiohttp_client: ClientFactory) -> None:
     api = await limited(aiohttp_client, max_active_jobs=0, charge_rate=0)
     answers = [await api.post("/v1/generate/image", GENERATE) for _ in range(25)]
     assert {a.status for a in answers} == {202}
+
+
+async def test_changes_are_rate_limited_per_team_and_reads_are_not(
+    aiohttp_client: ClientFactory,
+) -> None:
+    api = await limited(aiohttp_client, write_rate=3)
+    for n in range(3):
+        assert (await api.post("/v1/projects", {"name": f"p{n}"})).status == 201
+    refused = await api.post("/v1/projects", {"name": "one too many"})
+    assert refused.status == 429 and refused.error["code"] == "rate_limited"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 20
+    assert (await api.call("DELETE", "/v1/images/1")).status == 429  # before the 404
+    assert (await api.get("/v1/projects")).data[2]["name"] == "p2"  # reads go on
+    assert (await api.post("/v1/projects", {"name": "theirs"}, team=api.b)).status == 201
+    assert len((await api.get("/v1/projects")).data) == 3  # nothing of the refused made
+
+
+async def test_a_big_shift_spends_a_write_per_hundred_events(
+    aiohttp_client: ClientFactory,
+) -> None:
+    api = await limited(aiohttp_client, write_rate=5)
+    project = await api.project()  # one write
+    at = datetime(2030, 1, 1, 9, tzinfo=UTC)
+    async with api.rankion.deps.storage.unit_of_work() as uow:
+        for n in range(450):
+            event = CalendarEvent(
+                0, api.a.id, project, f"e{n}", EventType.ARTICLE, EventStatus.PLANNED,
+                at, None, None, at, at,
+            )  # fmt: skip
+            await uow.events.add(event)
+        await uow.commit()
+    shift = {"from": "2030-01-01", "to": "2030-01-02", "days": 1}
+    moved = await api.post(f"/v1/projects/{project}/calendar/shift", shift)
+    assert moved.data["moved"] == 450  # one write and four more: none left
+    assert (await api.post("/v1/projects", {"name": "next"})).status == 429
 
 
 def test_token_bucket_refills_continuously() -> None:
