@@ -185,6 +185,7 @@ class ListSql:
     def matches(self, source: str) -> tuple[str, list[Any]]:
         """The ids matching ``source`` (``"q"`` or a tag), from its index."""
         if source == "q":
+            _leave_the_loop()
             sql = "SELECT rowid AS id FROM images_fts WHERE images_fts MATCH ?"
             return sql, [fts5_query(self.words)]
         sql = "SELECT image_id AS id FROM image_tags WHERE team_id = ? AND tag_lower = ?"
@@ -372,6 +373,7 @@ class SqliteReads:
             con = self._connection()
             if budget is not None:
                 con.set_progress_handler(lambda: time.perf_counter() > deadline, PROGRESS_STEPS)
+            _answering.on_loop = budget is not None
             con.execute("BEGIN")
             try:
                 return read(con, *args)
@@ -379,6 +381,7 @@ class SqliteReads:
                 con.execute("ROLLBACK")
                 if budget is not None:
                     con.set_progress_handler(None, 0)
+                _answering.on_loop = False
         except sqlite3.OperationalError as exc:  # locked, missing, unreadable
             if budget is not None and time.perf_counter() > deadline:
                 raise OverBudget from exc
@@ -432,7 +435,21 @@ class SqliteReads:
 
 
 class OverBudget(Exception):
-    """An answer on the loop ran past ``INLINE_BUDGET`` (and was cut short)."""
+    """An answer on the loop ran past ``INLINE_BUDGET`` (and was cut short), or was
+    about to read FTS5 (``_leave_the_loop``)."""
+
+
+#: ``on_loop``: this thread's answer runs on the event loop (``SqliteReads._snapshot``)
+_answering = threading.local()
+
+
+def _leave_the_loop() -> None:
+    """``OverBudget`` on the loop: FTS5 is one index of every team's words, and a
+    prefix of a letter or two makes it read a great part of it inside one step of
+    SQLite's machine, where the progress handler cannot cut it short (about a second
+    at 300,000 images)."""
+    if getattr(_answering, "on_loop", False):
+        raise OverBudget
 
 
 @attrs.define
@@ -492,17 +509,16 @@ def _estimates(con: sqlite3.Connection, sql: ListSql, live: int) -> dict[str, fl
                 )
         else:
             sql.word_estimates = dict.fromkeys(sql.stored, found["q"])
-        if hits <= 2:  # rare among the newest, maybe not older: count its matches
-            # (at most those of its rarest walkable word; else in FTS5)
-            found["q"] = (
-                min(sql.word_estimates.values())
-                if sql.word_estimates
-                else _scalar(
-                    con,
-                    "SELECT count(*) FROM (SELECT rowid FROM images_fts"
-                    " WHERE images_fts MATCH ? LIMIT ?)",
-                    [fts5_query(sql.words), FTS_ESTIMATE_CAP],
-                )
+        if hits <= 2 and sql.word_estimates:  # rare among the newest, maybe not older:
+            # count its matches: at most those of its rarest walkable word; else in FTS5
+            found["q"] = min(sql.word_estimates.values())
+        elif hits <= 2:
+            _leave_the_loop()
+            found["q"] = _scalar(
+                con,
+                "SELECT count(*) FROM (SELECT rowid FROM images_fts"
+                " WHERE images_fts MATCH ? LIMIT ?)",
+                [fts5_query(sql.words), FTS_ESTIMATE_CAP],
             )
     return found
 
