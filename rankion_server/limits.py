@@ -81,7 +81,7 @@ WRITE_BUCKETS = web.AppKey("write_buckets", TokenBuckets)
 #: the methods that change something
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: events a shift moves for one more token of the write rate
-SHIFT_EVENTS_PER_WRITE = 100
+SHIFT_EVENTS_PER_WRITE = 25
 
 
 def check_write_rate(request: web.Request, team_id: int) -> None:

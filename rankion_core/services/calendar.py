@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from attrs import define
@@ -163,8 +164,11 @@ class Calendar:
             moved = [e for e in events if shift_event(e, days, zone, now=now)]
             for event in moved:
                 await uow.events.update(event)
-            updated = [event_data(event, zone, "updated") for event in moved]
-            await emit_many(self.deps, uow, actor.team_id, CHANGED, updated)
+
+            def updated(event: CalendarEvent) -> dict[str, Any]:
+                return event_data(event, zone, "updated")
+
+            await emit_many(self.deps, uow, actor.team_id, CHANGED, moved, updated)
             await uow.commit()
         skipped = sum(1 for e in events if e.status in FIXED_STATUSES)
         return ShiftResult(moved=len(moved), skipped=skipped)

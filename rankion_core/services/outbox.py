@@ -7,8 +7,8 @@ calendar) import nothing of the delivery side.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from ..models import Job, JobKind, JobStatus
 from ..ports import UnitOfWork
@@ -17,12 +17,18 @@ from ..webhooks import WebhookDelivery, WebhookEvent
 from . import joblog
 from .deps import Deps
 
+T = TypeVar("T")
+
 
 async def emit(
     deps: Deps, uow: UnitOfWork, team_id: int, event: WebhookEvent, data: dict[str, Any]
 ) -> int:
     """``emit_many`` of one event's ``data``."""
-    return await emit_many(deps, uow, team_id, event, [data])
+    return await emit_many(deps, uow, team_id, event, [data], _as_is)
+
+
+def _as_is(data: dict[str, Any]) -> dict[str, Any]:
+    return data
 
 
 async def emit_many(
@@ -30,10 +36,12 @@ async def emit_many(
     uow: UnitOfWork,
     team_id: int,
     event: WebhookEvent,
-    datas: Sequence[dict[str, Any]],
+    items: Sequence[T],
+    render: Callable[[T], dict[str, Any]],
 ) -> int:
-    """Queue one delivery per subscribed webhook for each of ``datas``, in ``uow``; how
-    many were queued.
+    """Queue one delivery per subscribed webhook for each of ``items`` (its data
+    ``render(item)``, made only for what is queued: nothing without a webhook), in
+    ``uow``; how many were queued.
 
     A team holds at most ``max_pending_deliveries`` deliveries waiting. Past that (a
     receiver far behind, or a team making changes only to fan them out) what does not
@@ -43,10 +51,10 @@ async def emit_many(
     waiting deliveries are counted under the team's row lock (charging nothing), so a
     team's concurrent changes are counted one after another on every backend. The
     change itself always goes through."""
-    hooks = await uow.webhooks.subscribed(team_id, event.value) if datas else []
+    hooks = await uow.webhooks.subscribed(team_id, event.value) if items else []
     if not hooks:
         return 0
-    wanted = room = len(hooks) * len(datas)
+    wanted = room = len(hooks) * len(items)
     limit = deps.max_pending_deliveries
     if limit > 0:
         await uow.teams.charge(team_id, 0)  # the team's row, locked until the commit
@@ -55,7 +63,9 @@ async def emit_many(
         if room < wanted:
             joblog.dropped(team_id, event.value, wanted - room, waiting, limit)
     now = deps.clock.now()
-    for data, hook in itertools.islice(itertools.product(datas, hooks), room):
+    fits = items[: -(-room // len(hooks))]  # the items any of whose deliveries fit
+    pairs = ((render(item), hook) for item in fits for hook in hooks)
+    for data, hook in itertools.islice(pairs, room):
         payload = {
             "webhook_id": hook.id,
             "event": event.value,
