@@ -69,16 +69,18 @@ async def get_image(
 async def lock_tree(uow: UnitOfWork, image: Image) -> tuple[Image, builtins.list[Image]] | None:
     """``image`` as it is now and its whole variant tree, read for update (in id
     order: every unit of work locking several images does, so none waits for another
-    in a circle); None when it is gone. Read again when it moved to another tree while
-    the lock was awaited (its root deleted for good)."""
+    in a circle); None when it is gone. ``image`` may be stale: when it is not in the
+    tree it was read with (moved to another while the lock was awaited, its root
+    deleted for good), it is read again."""
+    current: Image | None = image
     for _ in range(_MOVES):
-        current = await uow.images.get(image.team_id, image.id)
         if current is None:
             return None
         family = await uow.images.tree(current.team_id, current.tree_root, for_update=True)
         locked = next((i for i in family if i.id == image.id), None)
         if locked is not None:
             return locked, family
+        current = await uow.images.get(image.team_id, image.id)
     raise Unavailable("the image's variant tree keeps changing; try again")
 
 
