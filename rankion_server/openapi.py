@@ -17,6 +17,7 @@ from rankion_api.common import ErrorOut, MetaOut, WarningOut
 
 from .jsonschema import INTEGER as ID
 from .jsonschema import Schema, SchemaBuilder
+from .limits import WRITES
 from .mount import prefix_of
 from .operations import Op, Param, op_of
 
@@ -102,10 +103,12 @@ def _path_params(path: str) -> list[dict[str, Any]]:
     return params
 
 
-def _errors(op: Op, path: str) -> list[int]:
+def _errors(op: Op, path: str, method: str) -> list[int]:
     statuses = set(op.errors)
     if not op.public:
         statuses.add(401)
+        if method in WRITES:
+            statuses.add(429)  # the team's write rate
     if op.body is not None:
         statuses |= {400, 413, 422}
     if path.startswith("/v1/"):
@@ -174,11 +177,11 @@ def _success(op: Op, builder: SchemaBuilder) -> dict[str, Any]:
     return answer
 
 
-def _responses(op: Op, path: str, builder: SchemaBuilder) -> dict[str, Any]:
+def _responses(op: Op, path: str, method: str, builder: SchemaBuilder) -> dict[str, Any]:
     responses: dict[str, Any] = {str(op.status): _success(op, builder)}
     if "created_status" in op.extra:
         responses[str(op.extra["created_status"])] = _success(op, builder)
-    for status in _errors(op, path):
+    for status in _errors(op, path, method):
         responses[str(status)] = {"$ref": f"#/components/responses/E{status}"}
     for status, description in op.extra.get("html_answers", {}).items():
         responses[str(status)] = {
@@ -193,13 +196,13 @@ def _responses(op: Op, path: str, builder: SchemaBuilder) -> dict[str, Any]:
     return responses
 
 
-def _operation(op: Op, path: str, name: str, builder: SchemaBuilder) -> dict[str, Any]:
+def _operation(op: Op, path: str, method: str, name: str, builder: SchemaBuilder) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "operationId": name,
         "summary": op.summary,
         "tags": [op.tag],
         "parameters": _path_params(path) + [_param(p) for p in op.params],
-        "responses": _responses(op, path, builder),
+        "responses": _responses(op, path, method, builder),
     }
     if op.description:
         doc["description"] = op.description
@@ -231,7 +234,8 @@ def build(app: web.Application, server_url: str = "/") -> dict[str, Any]:
             raise RuntimeError(f"two routes are both called {name}")
         seen.add(name)
         path = _PATH_PARAM.sub(r"{\1}", resource.canonical.removeprefix(prefix))
-        paths.setdefault(path, {})[route.method.lower()] = _operation(op, path, name, builder)
+        method = route.method
+        paths.setdefault(path, {})[method.lower()] = _operation(op, path, method, name, builder)
     return {
         "openapi": "3.1.0",
         "info": {

@@ -144,6 +144,7 @@ def test_every_server_setting_reaches_the_config() -> None:
         "RANKION_MAX_EXPORT_BYTES": "10",
         "RANKION_MAX_STREAMS_PER_TEAM": "6",
         "RANKION_SHARE_LINK_SECONDS": "7",
+        "RANKION_WRITE_RATE": "11",
     }
     assert set(samples) == {s.env for s in settings.SERVER_SETTINGS}
     config = ServerConfig.from_env(samples)
@@ -165,6 +166,7 @@ def test_every_server_setting_reaches_the_config() -> None:
     assert (config.max_active_exports, config.max_streams_per_team) == (4, 6)
     assert (config.max_pending_deliveries, config.max_export_bytes) == (8, 10)
     assert config.share_link_seconds == 7.0
+    assert config.write_rate == 11
 
 
 def test_the_data_dir_setting_places_the_data(tmp_path: Path) -> None:

@@ -66,7 +66,11 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     process = serve(
         *("--workers", "1", "--max-active-jobs", "0", "--charge-rate", "0"),
         data_dir=data_dir,
-        env={"RANKION_MAX_ACTIVE_EXPORTS": "0", "RANKION_MAX_STREAMS_PER_TEAM": "0"},
+        env={
+            "RANKION_MAX_ACTIVE_EXPORTS": "0",
+            "RANKION_MAX_STREAMS_PER_TEAM": "0",
+            "RANKION_WRITE_RATE": "0",
+        },
     )
     yield Server(process, data_dir, tenant)
     process.stop()
