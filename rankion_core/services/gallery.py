@@ -215,10 +215,10 @@ class Gallery:
         async with self.deps.storage.unit_of_work() as uow:
             image = await get_image(uow, actor, image_id)
             trash.check_forever(image)
-            await _hard_delete(uow, image, self.deps.clock.now(), check=trash.check_forever)
+            gone = await _hard_delete(uow, image, self.deps.clock.now(), trash.check_forever)
             await uow.commit()
         self.resolved.forget_images((image.id,))
-        await self._drop_blobs([image])
+        await self._drop_blobs([gone or image])  # the keys of the row as it was deleted
 
     async def bulk_delete(self, actor: Actor, ids: Sequence[int]) -> BulkDeleteResult:
         def sort(image: Image, now: datetime) -> str:
@@ -273,18 +273,29 @@ class Gallery:
         return outcomes
 
     async def purge(self, now: datetime | None = None, batch: int = 100) -> int:
-        """Delete for good every image whose time in the trash is up; how many went."""
+        """Delete for good every image whose time in the trash is up; how many went.
+
+        Each in a unit of work of its own, checked again once its tree is locked (one
+        restored meanwhile stays): a batch locking tree after tree could wait in a
+        circle with a bulk call locking the same ids in id order."""
         now = now or self.deps.clock.now()
         purged = 0
         while True:
             async with self.deps.storage.unit_of_work() as uow:
                 due = await uow.images.due_for_purge(now, batch)
-                for image in due:
-                    await _hard_delete(uow, image, now)
-                await uow.commit()
-            self.resolved.forget_images(image.id for image in due)
-            await self._drop_blobs(due)
-            purged += len(due)
+            gone: builtins.list[Image] = []
+            for image in due:
+                try:
+                    async with self.deps.storage.unit_of_work() as uow:
+                        deleted = await _hard_delete(uow, image, now, _due(now))
+                        await uow.commit()
+                except _NotDue:
+                    continue
+                if deleted is not None:
+                    gone.append(deleted)
+            self.resolved.forget_images(image.id for image in gone)
+            await self._drop_blobs(gone)
+            purged += len(gone)
             if len(due) < batch:
                 return purged
 
@@ -294,22 +305,34 @@ class Gallery:
             await self.deps.blobs.delete(key)
 
 
-async def _hard_delete(
-    uow: UnitOfWork, image: Image, now: datetime, check: Callable[[Image], None] | None = None
-) -> None:
-    """Delete ``image`` for good, re-attaching its variants first; ``check`` refuses
-    (raises) on the row as it is once locked.
+class _NotDue(Exception):
+    """A purge's image is no longer due (restored meanwhile): it stays."""
 
-    The row is read again with its tree (``lock_tree``): an earlier delete in the same
-    transaction (a purge batch holding a root and its variant) or a concurrent one may
-    have moved it to another tree.
+
+def _due(now: datetime) -> Callable[[Image], None]:
+    def check(image: Image) -> None:
+        if not trash.purge_due(image, now):
+            raise _NotDue
+
+    return check
+
+
+async def _hard_delete(
+    uow: UnitOfWork, image: Image, now: datetime, check: Callable[[Image], None]
+) -> Image | None:
+    """Delete ``image`` for good, re-attaching its variants first; the row as deleted,
+    or None when it was gone already. ``check`` refuses (raises) on the row as it is
+    once locked.
+
+    The row is read again with its tree (``lock_tree``): a concurrent delete may have
+    moved it to another tree.
     """
     found = await lock_tree(uow, image)
     if found is None:
-        return
+        return None
     current, family = found
-    if check is not None:
-        check(current)
+    check(current)
     for moved in tree.detach_for_delete(family, current, now):
         await uow.images.update(moved, tags=False)
     await uow.images.delete(current.team_id, current.id)
+    return current
