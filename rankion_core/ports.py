@@ -205,8 +205,8 @@ class EventRepository(Protocol):
     async def list(
         self, query: EventQuery, *, for_update: bool = False
     ) -> tuple[builtins.list[CalendarEvent], int]:
-        """Ordered by ``scheduled_at`` (nulls last), then ``id`` (``for_update``: the
-        page's events, see the module)."""
+        """Ordered by ``scheduled_at`` (nulls last), then ``id``; ``for_update``: by
+        ``id``, the page's events locked (see the module)."""
         ...
 
     async def day_counts(self, query: DayQuery) -> builtins.list[tuple[date, EventStatus, int]]:

@@ -159,6 +159,10 @@ class Projects:
         return page_of(rows, page, per_page)
 
 
+def _by_id(row: Any) -> int:
+    return int(row.id)
+
+
 class Events:
     def __init__(self, table: Table[CalendarEvent]) -> None:
         self.t = table
@@ -201,10 +205,10 @@ class Events:
                     return False
             return True
 
-        rows = sorted(
-            filter(keep, self.t.rows()),
-            key=lambda e: (e.scheduled_at is None, e.scheduled_at or e.created_at, e.id),
-        )
+        def scheduled(e: CalendarEvent) -> tuple[bool, datetime, int]:
+            return (e.scheduled_at is None, e.scheduled_at or e.created_at, e.id)
+
+        rows = sorted(filter(keep, self.t.rows()), key=_by_id if for_update else scheduled)
         return page_of(rows, query.page, query.per_page)
 
     async def day_counts(self, query: DayQuery) -> builtins.list[tuple[date, EventStatus, int]]:

@@ -175,13 +175,19 @@ class Shares:
             return 0
         try:
             async with self.deps.storage.unit_of_work() as uow:
-                for (share_id, image_id), views in counts.items():
+                # by image id, as every unit of work locking several images does
+                for (share_id, image_id), views in sorted(counts.items(), key=_by_image):
                     await uow.shares.add_views(share_id, image_id, views)
                 await uow.commit()
         except BaseException:
             self.tally.restore(counts)
             raise
         return sum(counts.values())
+
+
+def _by_image(item: tuple[tuple[int, int], int]) -> tuple[int, int]:
+    (share_id, image_id), _ = item
+    return image_id, share_id
 
 
 def _plausible(token: str) -> bool:

@@ -44,7 +44,9 @@ class EventRepo(Repository):
         self, query: EventQuery, *, for_update: bool = False
     ) -> tuple[builtins.list[CalendarEvent], int]:
         where = event_filters(query)
-        stmt = _EVENT.select().where(*where).order_by(*event_order(query))
+        # locked in id order, as every unit of work locking several rows does
+        order = (_c.id,) if for_update else event_order(query)
+        stmt = _EVENT.select().where(*where).order_by(*order)
         page, per_page = query.page, query.per_page
         return await self._page(
             _EVENT, stmt, calendar_events, where, page, per_page, lock=for_update

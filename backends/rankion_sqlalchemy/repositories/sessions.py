@@ -70,14 +70,15 @@ class ShareRepo(Repository):
         await self._update_row(shares, share, ("id", "team_id"))
 
     async def add_views(self, share_id: int, image_id: int, views: int) -> None:
-        """Two ``x = x + n`` UPDATEs: concurrent writers never lose a view."""
-        await self.session.execute(
-            update(shares).where(_s.id == share_id).values(view_count=_s.view_count + views)
-        )
+        """Two ``x = x + n`` UPDATEs: concurrent writers never lose a view. The image's
+        row first: the share flows lock the image, then its share."""
         await self.session.execute(
             update(images)
             .where(images.c.id == image_id)
             .values(share_views=images.c.share_views + views)
+        )
+        await self.session.execute(
+            update(shares).where(_s.id == share_id).values(view_count=_s.view_count + views)
         )
 
 

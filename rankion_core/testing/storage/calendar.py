@@ -108,12 +108,13 @@ class CalendarContract(StorageFixtures):
         query = EventQuery(team_id=team, project_id=project.id)
         async with storage.unit_of_work() as uow:
             found, total = await uow.events.list(query, for_update=True)
-            assert ([e.id for e in found], total) == ([b.id, a.id], 2)
+            assert ([e.id for e in found], total) == ([a.id, b.id], 2)  # by id
+            assert (await uow.events.list(query))[0] == [b, a]  # by schedule
             assert await uow.events.get(other, a.id, for_update=True) is None
             locked = await uow.events.get(team, a.id, for_update=True)
             assert locked == a
-            found[0].title = "Moved"
-            await uow.events.update(found[0])
+            found[1].title = "Moved"
+            await uow.events.update(found[1])
             await uow.commit()
         async with storage.unit_of_work() as uow:
             stored = await uow.events.get(team, b.id)
