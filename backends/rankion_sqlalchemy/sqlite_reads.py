@@ -86,6 +86,10 @@ READERS = 2
 SLOW_TEAMS = 1024
 #: SQLite virtual machine steps between two looks at the clock (~0.1 ms)
 PROGRESS_STEPS = 10_000
+#: seconds FTS5 may count a ``q``'s matches (on a reader), and its steps between looks
+#: at the clock (FTS5's are long: a few of them can take 20 ms)
+FTS_BUDGET = 0.05
+FTS_STEPS = 100
 #: a ``q`` word alone (no tags) with at most this many stored words is walked word by
 #: word without estimating its share (``ListSql.sure_word``)
 WORD_SURE = 4
@@ -415,8 +419,8 @@ class SqliteReads:
 
     async def close(self) -> None:
         readers, self._readers = self._readers, None
-        if readers is not None:
-            readers.shutdown(wait=True)
+        if readers is not None:  # the answers under way end first, off the loop
+            await asyncio.to_thread(readers.shutdown, wait=True)
         with self._lock:
             for con in self._opened:
                 con.close()
@@ -513,14 +517,31 @@ def _estimates(con: sqlite3.Connection, sql: ListSql, live: int) -> dict[str, fl
             # count its matches: at most those of its rarest walkable word; else in FTS5
             found["q"] = min(sql.word_estimates.values())
         elif hits <= 2:
-            _leave_the_loop()
-            found["q"] = _scalar(
-                con,
-                "SELECT count(*) FROM (SELECT rowid FROM images_fts"
-                " WHERE images_fts MATCH ? LIMIT ?)",
-                [fts5_query(sql.words), FTS_ESTIMATE_CAP],
-            )
+            found["q"] = _fts_count(con, sql)
     return found
+
+
+def _fts_count(con: sqlite3.Connection, sql: ListSql) -> float:
+    """The ``q`` words' matches in FTS5, counted up to ``FTS_ESTIMATE_CAP`` for at most
+    ``FTS_BUDGET`` seconds; a count cut short is the cap: as many as that, or more, so
+    the plan does not drive from FTS5 either. Short prefixes of common letters make
+    FTS5 read much of every team's words (a third of a second at 300,000 images), and
+    the readers are shared by all teams."""
+    _leave_the_loop()
+    deadline = time.perf_counter() + FTS_BUDGET
+    con.set_progress_handler(lambda: time.perf_counter() > deadline, FTS_STEPS)
+    try:
+        return _scalar(
+            con,
+            "SELECT count(*) FROM (SELECT rowid FROM images_fts WHERE images_fts MATCH ? LIMIT ?)",
+            [fts5_query(sql.words), FTS_ESTIMATE_CAP],
+        )
+    except sqlite3.OperationalError:
+        if time.perf_counter() <= deadline:
+            raise
+        return float(FTS_ESTIMATE_CAP)
+    finally:
+        con.set_progress_handler(None, 0)
 
 
 def _stored_words(con: sqlite3.Connection, sql: ListSql) -> None:

@@ -92,3 +92,28 @@ async def test_an_answer_over_its_loop_budget_is_answered_on_a_reader(
     loop = threading.current_thread().name
     assert [t.startswith("rankion-read") for t in threads] == [True, True, False]
     assert threads[2] == loop
+
+
+async def test_an_fts5_count_over_its_budget_is_the_cap(
+    sql_storage: SqlStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counted on a reader only, and cut short it is 'too many to drive from'."""
+    if sql_storage.dialect != "sqlite":
+        pytest.skip("SQLite only")
+    team, _, _ = await seed(sql_storage)
+    reads = sql_storage.reads()
+    assert isinstance(reads, SqliteReads)
+    sql = sqlite_reads.ListSql(ImageQuery(team_id=team, q="harb"))
+    con = reads._connection()
+    counted = sqlite_reads._fts_count(con, sql)
+    assert 0 < counted < sqlite_reads.FTS_ESTIMATE_CAP
+    monkeypatch.setattr(sqlite_reads, "FTS_BUDGET", 0.0)
+    monkeypatch.setattr(sqlite_reads, "FTS_STEPS", 1)
+    assert sqlite_reads._fts_count(con, sql) == sqlite_reads.FTS_ESTIMATE_CAP
+    sqlite_reads._answering.on_loop = True
+    try:
+        with pytest.raises(sqlite_reads.OverBudget):
+            sqlite_reads._fts_count(con, sql)
+    finally:
+        sqlite_reads._answering.on_loop = False
+    await reads.close()
