@@ -10,8 +10,10 @@ and the body size on every route.
   spends one token of another bucket per team and process (``write_rate`` a minute):
   free changes (calendar events, projects, chats) cost the server and the database
   too, and a team flooding them grew the database by gigabytes an hour. A calendar
-  shift spends one more per ``SHIFT_EVENTS_PER_WRITE`` events it moved (it may leave
-  the bucket in debt). Over the rate: ``429 rate_limited`` with ``Retry-After``.
+  shift costs one more per ``SHIFT_EVENTS_PER_WRITE`` events it reads: it takes what
+  the largest shift costs before it starts (so shifts sent at once cannot all start
+  on one token each) and gives back what it did not read. Over the rate: ``429
+  rate_limited`` with ``Retry-After``.
 - **Event streams** — at most ``max_streams_per_team`` open ``/v1/jobs/{id}/events``
   streams per team and process (``OpenStreams``); one more is ``429 rate_limited``
   with ``Retry-After``. A stream's slot is given back as soon as it ends.
@@ -50,30 +52,29 @@ class TokenBuckets:
         self.clock = clock
         self._buckets: OrderedDict[int, tuple[float, float]] = OrderedDict()
 
-    def spend(self, team_id: int, tokens: float) -> None:
-        """Take ``tokens`` more after the fact (a change bigger than one), into debt:
-        the team's next ``take`` waits until the bucket is back above one."""
-        if self.capacity <= 0 or tokens <= 0:
-            return
+    def take(self, team_id: int, tokens: float = 1.0) -> float:
+        """0.0 when the team may go on (``tokens`` are spent; at most a full bucket),
+        else seconds until it may."""
+        if self.capacity <= 0:
+            return 0.0
+        tokens = min(tokens, self.capacity)
         now = self.clock()
         held, then = self._buckets.pop(team_id, (self.capacity, now))
         held = min(self.capacity, held + (now - then) * self.refill)
-        self._buckets[team_id] = (held - tokens, now)
-
-    def take(self, team_id: int) -> float:
-        """0.0 when the team may go on (a token is spent), else seconds until it may."""
-        if self.capacity <= 0:
-            return 0.0
-        now = self.clock()
-        tokens, then = self._buckets.pop(team_id, (self.capacity, now))
-        tokens = min(self.capacity, tokens + (now - then) * self.refill)
-        wait = 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.refill
+        wait = 0.0 if held >= tokens else (tokens - held) / self.refill
         if wait == 0.0:
-            tokens -= 1.0
-        self._buckets[team_id] = (tokens, now)
+            held -= tokens
+        self._buckets[team_id] = (held, now)
         while len(self._buckets) > MAX_TEAMS:
             self._buckets.popitem(last=False)
         return wait
+
+    def give_back(self, team_id: int, tokens: float) -> None:
+        """Return ``tokens`` taken but not used (up to a full bucket)."""
+        if self.capacity <= 0 or tokens <= 0 or team_id not in self._buckets:
+            return
+        held, then = self._buckets[team_id]
+        self._buckets[team_id] = (min(self.capacity, held + tokens), then)
 
 
 CHARGE_BUCKETS = web.AppKey("charge_buckets", TokenBuckets)
@@ -84,10 +85,10 @@ WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SHIFT_EVENTS_PER_WRITE = 25
 
 
-def check_write_rate(request: web.Request, team_id: int) -> None:
-    """Spend one of the team's write tokens on a change; ``429`` without one."""
+def check_write_rate(request: web.Request, team_id: int, tokens: float = 1.0) -> None:
+    """Spend ``tokens`` of the team's write tokens (one a change); ``429`` without."""
     if request.method in WRITES:
-        wait = request.app[WRITE_BUCKETS].take(team_id)
+        wait = request.app[WRITE_BUCKETS].take(team_id, tokens)
         if wait > 0:
             raise RateLimited(
                 "too many changes for this team; slow down", retry_after=max(1, math.ceil(wait))

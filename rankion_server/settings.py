@@ -329,7 +329,7 @@ SETTINGS: tuple[Setting, ...] = (
         LIMIT,
         600,
         "Changes (POST, PUT, PATCH, DELETE) per team and minute, per process; a calendar "
-        "shift counts one more for each 25 events it moves.",
+        "shift counts one more for each 25 events it reads.",
     ),
     Setting(
         "max_webhooks",

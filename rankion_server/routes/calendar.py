@@ -15,15 +15,16 @@ from rankion_api.calendar import (
     UpdateEventBody,
 )
 from rankion_api.common import WarningOut, given
-from rankion_core.errors import Invalid
+from rankion_core.errors import Invalid, LimitExceeded
 from rankion_core.models import CalendarEvent
 from rankion_core.rules.calendar import EventChange, EventDraft, advice
+from rankion_core.rules.limits import SHIFT_EVENTS_MAX
 from rankion_core.services import Shift
 
 from .. import render
 from ..bodies import parse
 from ..keys import actor, rankion
-from ..limits import SHIFT_EVENTS_PER_WRITE, WRITE_BUCKETS
+from ..limits import SHIFT_EVENTS_PER_WRITE, WRITE_BUCKETS, check_write_rate
 from ..operations import operation
 from ..query import CALENDAR_DAYS, CALENDAR_LIST, bound, day_range, event_query
 from ..responses import no_content, ok, page
@@ -164,9 +165,19 @@ async def shift_events(request: web.Request) -> web.StreamResponse:
     if start > end:
         raise Invalid("from must not be after to", details={"from": "must not be after to"})
     shift = Shift(start, end, body.days, tuple(body.statuses or ()))
-    result = await calendar.shift(who, project_id, shift)
-    extra = result.moved // SHIFT_EVENTS_PER_WRITE  # a big shift is many changes
-    request.app[WRITE_BUCKETS].spend(who.team_id, extra)
+    # a big shift is many changes: what the largest costs, before it starts
+    reserved = SHIFT_EVENTS_MAX / SHIFT_EVENTS_PER_WRITE
+    check_write_rate(request, who.team_id, reserved)
+    buckets = request.app[WRITE_BUCKETS]
+    try:
+        result = await calendar.shift(who, project_id, shift)
+    except LimitExceeded:
+        raise  # it read the most a shift reads
+    except BaseException:
+        buckets.give_back(who.team_id, reserved)
+        raise
+    read = (result.moved + result.skipped) / SHIFT_EVENTS_PER_WRITE
+    buckets.give_back(who.team_id, reserved - read)
     return ok(ShiftOut(moved=result.moved, skipped=result.skipped))
 
 

@@ -15,7 +15,7 @@ from attrs import evolve
 
 from rankion_core.models import CalendarEvent, EventStatus, EventType
 from rankion_server.config import ServerConfig
-from rankion_server.limits import TokenBuckets
+from rankion_server.limits import WRITE_BUCKETS, TokenBuckets
 from rankion_sqlalchemy import SqlStorage
 
 from .conftest import Api, ClientFactory, config, start
@@ -95,24 +95,33 @@ async def test_changes_are_rate_limited_per_team_and_reads_are_not(
     assert len((await api.get("/v1/projects")).data) == 3  # nothing of the refused made
 
 
-async def test_a_big_shift_spends_a_write_per_25_events(
+async def test_a_shift_costs_a_write_per_25_events_it_reads(
     aiohttp_client: ClientFactory,
 ) -> None:
-    api = await limited(aiohttp_client, write_rate=5)
+    """It takes what the largest shift costs before it starts, and gives back what it
+    did not read: shifts sent at once cannot all start on one token each."""
+    api = await limited(aiohttp_client, write_rate=300)
     project = await api.project()  # one write
     at = datetime(2030, 1, 1, 9, tzinfo=UTC)
     async with api.rankion.deps.storage.unit_of_work() as uow:
         for n in range(110):
+            status = EventStatus.PUBLISHED if n % 2 else EventStatus.PLANNED  # half skipped
             event = CalendarEvent(
-                0, api.a.id, project, f"e{n}", EventType.ARTICLE, EventStatus.PLANNED,
-                at, None, None, at, at,
-            )  # fmt: skip
+                0, api.a.id, project, f"e{n}", EventType.ARTICLE, status, at, None, None, at, at
+            )
             await uow.events.add(event)
         await uow.commit()
     shift = {"from": "2030-01-01", "to": "2030-01-02", "days": 1}
-    moved = await api.post(f"/v1/projects/{project}/calendar/shift", shift)
-    assert moved.data["moved"] == 110  # one write and four more: none left
-    assert (await api.post("/v1/projects", {"name": "next"})).status == 429
+    path = f"/v1/projects/{project}/calendar/shift"
+    buckets = api.client.app[WRITE_BUCKETS]
+    moved = await api.post(path, shift)
+    assert (moved.data["moved"], moved.data["skipped"]) == (55, 55)
+    held = buckets._buckets[api.a.id][0]
+    assert 300 - 1 - 1 - 110 / 25 - 0.5 <= held <= 300 - 1 - 1 - 110 / 25 + 0.5
+    buckets._buckets[api.a.id] = (199.0, buckets.clock())  # less than the largest costs
+    refused = await api.post(path, shift)
+    assert refused.status == 429 and refused.error["code"] == "rate_limited"
+    assert (await api.post("/v1/projects", {"name": "small change"})).status == 201
 
 
 def test_token_bucket_refills_continuously() -> None:
