@@ -19,7 +19,9 @@ so an app served without the web app (``create_app(web_app=False)``) writes no U
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import tzinfo
 from typing import Any
 from urllib.parse import urlsplit
@@ -92,6 +94,9 @@ def render(content: FeedContent, base_url: str, with_urls: bool = True) -> bytes
 
 #: bytes of rendered feeds kept at most (a feed of 2,000 events with long notes is ~20 MB)
 FEED_CACHE_BYTES = 64 * 2**20
+#: seconds a kept feed is served without reading its events again (clients are told
+#: ``max-age=60``)
+FEED_FRESH = 30.0
 
 
 def _fingerprint(content: FeedContent, base_url: str, with_urls: bool) -> tuple[Any, ...]:
@@ -111,23 +116,41 @@ class FeedCache:
     ``size`` feeds and ``max_bytes`` of them are kept (the least recently used go).
     """
 
-    def __init__(self, size: int = 128, max_bytes: int = FEED_CACHE_BYTES) -> None:
+    def __init__(
+        self,
+        size: int = 128,
+        max_bytes: int = FEED_CACHE_BYTES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.size = size
         self.max_bytes = max_bytes
+        self.clock = clock
         self._bytes = 0
-        self._entries: OrderedDict[int, tuple[tuple[Any, ...], bytes]] = OrderedDict()
+        #: per project: the fingerprint, the bytes, when they were last checked
+        self._entries: OrderedDict[int, tuple[tuple[Any, ...], bytes, float]] = OrderedDict()
+
+    def fresh(self, project_id: int, base_url: str, with_urls: bool = True) -> bytes | None:
+        """The project's feed as checked against its events less than ``FEED_FRESH``
+        seconds ago (for the same base URL), without reading them again: a feed polled
+        in a loop costs its reader a token check, not its events."""
+        hit = self._entries.get(project_id)
+        if hit is None or hit[0][:2] != (base_url, with_urls):
+            return None
+        if self.clock() - hit[2] >= FEED_FRESH:
+            return None
+        return hit[1]
 
     async def render(self, content: FeedContent, base_url: str, with_urls: bool = True) -> bytes:
         key, stamp = content.project.id, _fingerprint(content, base_url, with_urls)
-        hit = self._entries.get(key)
-        if hit is not None and hit[0] == stamp:
-            self._entries.move_to_end(key)
-            return hit[1]
-        body = await asyncio.to_thread(render, content, base_url, with_urls)
-        old = self._entries.pop(key, None)
-        if old is not None:
-            self._bytes -= len(old[1])
-        self._entries[key] = (stamp, body)
+        hit = self._entries.pop(key, None)
+        if hit is not None:
+            self._bytes -= len(hit[1])
+        body = (
+            hit[1]
+            if hit is not None and hit[0] == stamp
+            else await asyncio.to_thread(render, content, base_url, with_urls)
+        )
+        self._entries[key] = (stamp, body, self.clock())
         self._bytes += len(body)
         while self._entries and (len(self._entries) > self.size or self._bytes > self.max_bytes):
             self._bytes -= len(self._entries.popitem(last=False)[1][1])

@@ -50,23 +50,31 @@ class CalendarFeeds:
             await uow.calendar_feeds.delete(actor.team_id, project_id)
             await uow.commit()
 
+    async def open(self, project_id: int, token: str) -> Project:
+        """The public side's check: the project, if ``token`` opens its feed (a reader
+        that kept the feed a moment ago need not read its events again)."""
+        async with self.deps.storage.unit_of_work() as uow:
+            return await _opened(uow, project_id, token)
+
     async def read(self, project_id: int, token: str) -> FeedContent:
         """The public side: the project and its dated events, if ``token`` opens it."""
         async with self.deps.storage.unit_of_work() as uow:
-            feed = (
-                await uow.calendar_feeds.find(rules.digest(token))
-                if rules.plausible(token)
-                else None
-            )
-            project = (
-                await uow.projects.get(feed.team_id, project_id)
-                if feed is not None and feed.project_id == project_id
-                else None
-            )
-            if feed is None or project is None:
-                raise NotFound("feed")
-            events = await _dated_events(uow, feed.team_id, project_id, self.deps.clock.now())
+            project = await _opened(uow, project_id, token)
+            now = self.deps.clock.now()
+            events = await _dated_events(uow, project.team_id, project_id, now)
         return FeedContent(project, events)
+
+
+async def _opened(uow: UnitOfWork, project_id: int, token: str) -> Project:
+    feed = await uow.calendar_feeds.find(rules.digest(token)) if rules.plausible(token) else None
+    project = (
+        await uow.projects.get(feed.team_id, project_id)
+        if feed is not None and feed.project_id == project_id
+        else None
+    )
+    if feed is None or project is None:
+        raise NotFound("feed")
+    return project
 
 
 async def _dated_events(

@@ -84,12 +84,16 @@ async def revoke_feed_token(request: web.Request) -> web.StreamResponse:
     "a missing project.",
 )
 async def calendar_feed(request: web.Request) -> web.StreamResponse:
-    token = request.query.get("token", "")
-    content = await rankion(request).calendar_feeds.read(path_id(request, "project"), token)
+    token, project_id = request.query.get("token", ""), path_id(request, "project")
+    feeds, cache = rankion(request).calendar_feeds, request.app[ics.FEED_CACHE]
+    base, with_urls = _base(request), request.app[WEB_APP]
+    project = await feeds.open(project_id, token)  # the token checked every time
+    body = cache.fresh(project.id, base, with_urls)
+    if body is None:
+        content = await feeds.read(project_id, token)
+        body = await cache.render(content, base, with_urls)
     return web.Response(
-        body=await request.app[ics.FEED_CACHE].render(
-            content, _base(request), with_urls=request.app[WEB_APP]
-        ),
+        body=body,
         content_type=ics.MEDIA_TYPE,
         charset="utf-8",
         headers=FEED_HEADERS,

@@ -19,7 +19,7 @@ from rankion_core.rules import feeds as rules
 from rankion_core.rules.limits import CALENDAR_PER_PAGE_MAX
 from rankion_core.services.feeds import FeedContent
 from rankion_core.testing.builders import T0
-from rankion_server.ics import FeedCache, render
+from rankion_server.ics import FEED_CACHE, FEED_FRESH, FeedCache, render
 
 from .conftest import Answer, Api, ClientFactory, Team, config, relative, start
 from .test_web import page, sign_in
@@ -227,7 +227,30 @@ async def test_past_its_bound_a_feed_holds_the_events_from_a_year_ago_on(
     url = (await issue(api, project))["url"]
     assert sorted(vevents(await api.fetch(url))) == ["slot 2", "slot 3", "slot 4"]
     monkeypatch.setattr(rules, "FEED_EVENTS_MAX", 5)  # all of them fit
+    later(api, FEED_FRESH)
     assert sorted(vevents(await api.fetch(url))) == [f"slot {n}" for n in range(5)]
+
+
+def later(api: Api, seconds: float) -> None:
+    """The feed cache's clock ``seconds`` on."""
+    cache = api.client.app[FEED_CACHE]
+    now = cache.clock()
+    cache.clock = lambda: now + seconds
+
+
+async def test_a_feed_polled_again_soon_is_served_as_kept_but_its_token_checked(
+    api: Api,
+) -> None:
+    project = await api.project()
+    made = await add_event(api, project, title="Launch", scheduled_at="2030-01-01T09:00:00Z")
+    url = (await issue(api, project))["url"]
+    first = await api.fetch(url)
+    await api.call("PUT", f"/v1/calendar/{made['id']}", {"title": "Renamed"})
+    assert (await api.fetch(url)).body == first.body  # its events not read again
+    later(api, FEED_FRESH)
+    assert list(vevents(await api.fetch(url))) == ["Renamed"]
+    await api.call("DELETE", f"/v1/projects/{project}/calendar/feed-token")
+    assert (await api.fetch(url)).status == 404  # revoked: at once, kept or not
 
 
 async def test_the_feed_cache_keeps_at_most_its_bytes() -> None:
