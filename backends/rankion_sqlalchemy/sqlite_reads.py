@@ -377,15 +377,16 @@ class SqliteReads:
             con = self._connection()
             if budget is not None:
                 con.set_progress_handler(lambda: time.perf_counter() > deadline, PROGRESS_STEPS)
-            _answering.on_loop = budget is not None
-            con.execute("BEGIN")
+                _answering.on_loop = True
             try:
-                return read(con, *args)
+                con.execute("BEGIN")
+                try:
+                    return read(con, *args)
+                finally:
+                    _unbudgeted(con)  # first: the ROLLBACK must not be cut short
+                    con.execute("ROLLBACK")
             finally:
-                con.execute("ROLLBACK")
-                if budget is not None:
-                    con.set_progress_handler(None, 0)
-                _answering.on_loop = False
+                _unbudgeted(con)  # BEGIN itself may have been
         except sqlite3.OperationalError as exc:  # locked, missing, unreadable
             if budget is not None and time.perf_counter() > deadline:
                 raise OverBudget from exc
@@ -445,6 +446,12 @@ class OverBudget(Exception):
 
 #: ``on_loop``: this thread's answer runs on the event loop (``SqliteReads._snapshot``)
 _answering = threading.local()
+
+
+def _unbudgeted(con: sqlite3.Connection) -> None:
+    """The connection without a budget, and this thread's answer not on the loop."""
+    con.set_progress_handler(None, 0)
+    _answering.on_loop = False
 
 
 def _leave_the_loop() -> None:

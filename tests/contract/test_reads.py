@@ -6,6 +6,7 @@ is bounded everywhere but where a kept count answers it."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -117,3 +118,26 @@ async def test_an_fts5_count_over_its_budget_is_the_cap(
     finally:
         sqlite_reads._answering.on_loop = False
     await reads.close()
+
+
+async def test_an_answer_cut_short_leaves_the_loops_connection_usable(
+    sql_storage: SqlStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its read transaction is rolled back, not cut short as well."""
+    if sql_storage.dialect != "sqlite":
+        pytest.skip("SQLite only")
+    team, other, _ = await seed(sql_storage)
+    reads = sql_storage.reads()
+    assert isinstance(reads, SqliteReads)
+    expected = await reads.image_listing(ImageQuery(team_id=other), NOW, 10)
+    listing = sqlite_reads._listing
+
+    def slow(*args: object) -> object:
+        time.sleep(0.02)  # past the budget: its next statement is cut short
+        return listing(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sqlite_reads, "_listing", slow)
+    monkeypatch.setattr(sqlite_reads, "PROGRESS_STEPS", 1)
+    await reads.image_listing(ImageQuery(team_id=team), NOW, 10)  # cut short, then a reader
+    monkeypatch.setattr(sqlite_reads, "_listing", listing)
+    assert await reads.image_listing(ImageQuery(team_id=other), NOW, 10) == expected
