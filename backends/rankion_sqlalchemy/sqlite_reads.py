@@ -376,7 +376,7 @@ class SqliteReads:
         try:
             con = self._connection()
             if budget is not None:
-                con.set_progress_handler(lambda: time.perf_counter() > deadline, PROGRESS_STEPS)
+                _budget(con, deadline, PROGRESS_STEPS)
                 _answering.on_loop = True
             try:
                 con.execute("BEGIN")
@@ -446,6 +446,12 @@ class OverBudget(Exception):
 
 #: ``on_loop``: this thread's answer runs on the event loop (``SqliteReads._snapshot``)
 _answering = threading.local()
+
+
+def _budget(con: sqlite3.Connection, deadline: float, steps: int) -> None:
+    """Statements of ``con`` are cut short (``OperationalError``) past ``deadline``
+    (``time.perf_counter``), looked at every ``steps`` steps of SQLite's machine."""
+    con.set_progress_handler(lambda: time.perf_counter() > deadline, steps)
 
 
 def _unbudgeted(con: sqlite3.Connection) -> None:
@@ -536,7 +542,7 @@ def _fts_count(con: sqlite3.Connection, sql: ListSql) -> float:
     the readers are shared by all teams."""
     _leave_the_loop()
     deadline = time.perf_counter() + FTS_BUDGET
-    con.set_progress_handler(lambda: time.perf_counter() > deadline, FTS_STEPS)
+    _budget(con, deadline, FTS_STEPS)
     try:
         return _scalar(
             con,
@@ -548,7 +554,7 @@ def _fts_count(con: sqlite3.Connection, sql: ListSql) -> float:
             raise
         return float(FTS_ESTIMATE_CAP)
     finally:
-        con.set_progress_handler(None, 0)
+        _unbudgeted(con)
 
 
 def _stored_words(con: sqlite3.Connection, sql: ListSql) -> None:

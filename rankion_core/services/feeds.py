@@ -51,39 +51,32 @@ class CalendarFeeds:
             await uow.commit()
 
     async def open(self, project_id: int, token: str) -> Project:
-        """The public side's check: the project, if ``token`` opens its feed (a reader
-        that kept the feed a moment ago need not read its events again)."""
+        """The public side's check: the project, if ``token`` opens its feed."""
+        plausible = rules.plausible(token)
         async with self.deps.storage.unit_of_work() as uow:
-            return await _opened(uow, project_id, token)
+            feed = await uow.calendar_feeds.find(rules.digest(token)) if plausible else None
+            project = (
+                await uow.projects.get(feed.team_id, project_id)
+                if feed is not None and feed.project_id == project_id
+                else None
+            )
+        if project is None:
+            raise NotFound("feed")
+        return project
 
-    async def read(self, project_id: int, token: str) -> FeedContent:
-        """The public side: the project and its dated events, if ``token`` opens it."""
+    async def content(self, project: Project) -> FeedContent:
+        """The public side's read: the dated events of a project ``open`` gave (apart,
+        so that a feed kept a moment ago is served after its token check alone)."""
         async with self.deps.storage.unit_of_work() as uow:
-            project = await _opened(uow, project_id, token)
-            now = self.deps.clock.now()
-            events = await _dated_events(uow, project.team_id, project_id, now)
+            events = await _dated_events(uow, project, self.deps.clock.now())
         return FeedContent(project, events)
 
 
-async def _opened(uow: UnitOfWork, project_id: int, token: str) -> Project:
-    feed = await uow.calendar_feeds.find(rules.digest(token)) if rules.plausible(token) else None
-    project = (
-        await uow.projects.get(feed.team_id, project_id)
-        if feed is not None and feed.project_id == project_id
-        else None
-    )
-    if feed is None or project is None:
-        raise NotFound("feed")
-    return project
-
-
-async def _dated_events(
-    uow: UnitOfWork, team_id: int, project_id: int, now: datetime
-) -> list[CalendarEvent]:
+async def _dated_events(uow: UnitOfWork, project: Project, now: datetime) -> list[CalendarEvent]:
     """Every event with a ``scheduled_at`` (undated ideas come last in the storage
     order), or past ``rules.FEED_EVENTS_MAX`` of them the first that many from
     ``rules.FEED_PAST`` ago on."""
-    most = rules.FEED_EVENTS_MAX
+    most, team_id, project_id = rules.FEED_EVENTS_MAX, project.team_id, project.id
     items, _ = await uow.events.list(EventQuery(team_id, project_id, per_page=most + 1))
     dated = [event for event in items if event.scheduled_at is not None]
     if len(dated) <= most:

@@ -90,8 +90,7 @@ async def calendar_feed(request: web.Request) -> web.StreamResponse:
     project = await feeds.open(project_id, token)  # the token checked every time
     body = cache.fresh(project.id, base, with_urls)
     if body is None:
-        content = await feeds.read(project_id, token)
-        body = await cache.render(content, base, with_urls)
+        body = await cache.render(await feeds.content(project), base, with_urls)
     return web.Response(
         body=body,
         content_type=ics.MEDIA_TYPE,

@@ -63,16 +63,22 @@ async def test_sqlite_reads_handle_odd_paths(tmp_path: Path) -> None:
         await storage.close()
 
 
+async def seeded_sqlite(storage: SqlStorage) -> tuple[SqliteReads, int, int]:
+    """The read path of a seeded SQLite storage, and its two teams (skipped elsewhere)."""
+    if storage.dialect != "sqlite":
+        pytest.skip("SQLite only")
+    team, other, _ = await seed(storage)
+    reads = storage.reads()
+    assert isinstance(reads, SqliteReads)
+    return reads, team, other
+
+
 async def test_an_answer_over_its_loop_budget_is_answered_on_a_reader(
     sql_storage: SqlStorage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Cut short on the loop, the same answer comes from a reader thread, and the
     team's next answers go there at once; another team's stay on the loop."""
-    if sql_storage.dialect != "sqlite":
-        pytest.skip("SQLite only")
-    team, other, _ = await seed(sql_storage)
-    reads = sql_storage.reads()
-    assert isinstance(reads, SqliteReads)
+    reads, team, other = await seeded_sqlite(sql_storage)
     queries = [ImageQuery(team_id=team, q="harb"), ImageQuery(team_id=team)]
     expected = [await reads.image_listing(q, NOW, 10) for q in queries]
     threads: list[str] = []
@@ -99,11 +105,7 @@ async def test_an_fts5_count_over_its_budget_is_the_cap(
     sql_storage: SqlStorage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Counted on a reader only, and cut short it is 'too many to drive from'."""
-    if sql_storage.dialect != "sqlite":
-        pytest.skip("SQLite only")
-    team, _, _ = await seed(sql_storage)
-    reads = sql_storage.reads()
-    assert isinstance(reads, SqliteReads)
+    reads, team, _ = await seeded_sqlite(sql_storage)
     sql = sqlite_reads.ListSql(ImageQuery(team_id=team, q="harb"))
     con = reads._connection()
     counted = sqlite_reads._fts_count(con, sql)
@@ -124,11 +126,7 @@ async def test_an_answer_cut_short_leaves_the_loops_connection_usable(
     sql_storage: SqlStorage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Its read transaction is rolled back, not cut short as well."""
-    if sql_storage.dialect != "sqlite":
-        pytest.skip("SQLite only")
-    team, other, _ = await seed(sql_storage)
-    reads = sql_storage.reads()
-    assert isinstance(reads, SqliteReads)
+    reads, team, other = await seeded_sqlite(sql_storage)
     expected = await reads.image_listing(ImageQuery(team_id=other), NOW, 10)
     listing = sqlite_reads._listing
 

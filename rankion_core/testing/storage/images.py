@@ -28,6 +28,17 @@ async def listed(storage: Storage, team_id: int, **query: Any) -> tuple[list[int
     return ids(items), total
 
 
+async def _root_and_kids(storage: Storage, team: int) -> tuple[Image, list[Image]]:
+    """A root and two variants of it, the second in the trash."""
+    (root,) = await add_images(storage, image(team))
+    kids = await add_images(
+        storage,
+        image(team, parent_id=root.id, root_id=root.id),
+        image(team, parent_id=root.id, root_id=root.id, deleted_at=at(1)),
+    )
+    return root, kids
+
+
 async def get(storage: Storage, team_id: int, image_id: int) -> Image | None:
     async with storage.unit_of_work() as uow:
         return await uow.images.get(team_id, image_id)
@@ -489,12 +500,7 @@ class ImagesContract(StorageFixtures):
 
     async def test_tree_is_the_root_and_every_variant_trashed_too(self, storage: Storage) -> None:
         team, other = await two_teams(storage)
-        (root,) = await add_images(storage, image(team))
-        kids = await add_images(
-            storage,
-            image(team, parent_id=root.id, root_id=root.id),
-            image(team, parent_id=root.id, root_id=root.id, deleted_at=at(1)),
-        )
+        root, kids = await _root_and_kids(storage, team)
         (grandkid,) = await add_images(storage, image(team, parent_id=kids[0].id, root_id=root.id))
         _, theirs = await add_images(storage, image(team), image(other, root_id=root.id))
         async with storage.unit_of_work() as uow:
@@ -507,12 +513,7 @@ class ImagesContract(StorageFixtures):
 
     async def test_reads_for_update_give_what_plain_reads_give(self, storage: Storage) -> None:
         team, other = await two_teams(storage)
-        (root,) = await add_images(storage, image(team))
-        kids = await add_images(
-            storage,
-            image(team, parent_id=root.id, root_id=root.id),
-            image(team, parent_id=root.id, root_id=root.id, deleted_at=at(1)),
-        )
+        root, kids = await _root_and_kids(storage, team)
         (theirs,) = await add_images(storage, image(other))
         every = [root.id, *ids(kids), theirs.id, 99999]
         async with storage.unit_of_work() as uow:
