@@ -130,11 +130,16 @@ class Plan:
                 values.append(value if process is None else process(value))
         return sql, values
 
-    def run(self, connection: Connection, params: Parameters) -> Result[Any] | None:
-        """Run on ``connection``'s driver connection (in its transaction already);
-        None: not run, this plan does not apply to ``params`` (see ``arguments``), or
-        a value's type refuses it (SQLAlchemy then raises its ``StatementError``)."""
-        driver = cast(sqlite3.Connection, connection.connection.dbapi_connection)
+    def run(
+        self, connection: Connection, params: Parameters, driver: sqlite3.Connection | None = None
+    ) -> Result[Any] | None:
+        """Run on ``connection``'s driver connection (``driver``, when the caller has
+        it at hand), in its transaction or in autocommit for a statement that is its
+        own; None: not run, this plan does not apply to ``params`` (see
+        ``arguments``), or a value's type refuses it (SQLAlchemy then raises its
+        ``StatementError``)."""
+        if driver is None:
+            driver = cast(sqlite3.Connection, connection.connection.dbapi_connection)
         try:
             if params is not None and not isinstance(params, Mapping):
                 if self._metadata is not None or self._expanding:
@@ -158,10 +163,18 @@ class Plan:
             done.rowcount, done.lastrowid = cursor.rowcount, cursor.lastrowid
             return done
         if self._results and rows:
-            columns: list[Any] = list(zip(*rows, strict=True))
-            for i, process in self._results:
-                columns[i] = [None if v is None else process(v) for v in columns[i]]
-            rows = list(zip(*columns, strict=True))
+            if len(rows) == 1:  # the frequent case: no columns to make and zip again
+                row = list(rows[0])
+                for i, process in self._results:
+                    value = row[i]
+                    if value is not None:
+                        row[i] = process(value)
+                rows = [tuple(row)]
+            else:
+                columns: list[Any] = list(zip(*rows, strict=True))
+                for i, process in self._results:
+                    columns[i] = [None if v is None else process(v) for v in columns[i]]
+                rows = list(zip(*columns, strict=True))
         return IteratorResult(self._metadata, iter(rows))
 
 

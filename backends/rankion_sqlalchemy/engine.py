@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from typing import Any, cast
 
@@ -173,6 +174,9 @@ def install_sqlite_hooks(
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
+        driver = connection.connection.dbapi_connection
+        if isinstance(driver, sqlite3.Connection) and driver.in_transaction:
+            return  # begun on the driver already (``inline.InlineSession``)
         # on the driver's cursor: SQLAlchemy's execution of it cost more than the BEGIN
         cursor = connection.connection.cursor()
         try:

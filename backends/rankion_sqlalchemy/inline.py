@@ -32,8 +32,10 @@ import asyncio
 import os
 import sqlite3
 import time
+import weakref
+from collections.abc import Callable
 from functools import partial
-from typing import Any, TypeVarTuple, overload
+from typing import Any, TypeVar, TypeVarTuple, cast, overload
 from urllib.request import pathname2url
 
 from sqlalchemy import create_engine as create_sync_engine
@@ -43,12 +45,14 @@ from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
-from .compiled import Plans
-from .engine import install_sqlite_hooks
+from .compiled import Plan, Plans
+from .engine import driver_error, install_sqlite_hooks
+from .rows import json_loads
 
 __all__ = ["FIRST_PAUSE", "MAX_PAUSE", "InlineConnection", "InlineSession", "inline_engine"]
 
 Ts = TypeVarTuple("Ts")
+T = TypeVar("T")
 
 #: the first pause before trying ``BEGIN`` again when another process holds the lock
 FIRST_PAUSE = 0.001
@@ -67,10 +71,18 @@ def inline_engine(path: str, *, busy_timeout_ms: int, begin: str) -> Engine:
     pragmas of every SQLite connection here, units of work begun
     ``BEGIN <begin>``, and (after the pragmas) ``busy_timeout=0``."""
     engine = create_sync_engine(
-        "sqlite+pysqlite://", creator=partial(_connect, path), poolclass=QueuePool
+        "sqlite+pysqlite://",
+        creator=partial(_connect, path),
+        poolclass=QueuePool,
+        json_deserializer=json_loads,  # orjson, as the reads (``rows``)
     )
     install_sqlite_hooks(engine, busy_timeout_ms, begin, then_busy_timeout_ms=0)
+    _BEGINS[engine] = f"BEGIN {begin}"
     return engine
+
+
+#: the statement that begins the units of work of each engine ``inline_engine`` made
+_BEGINS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
 
 
 def _busy(failure: sa_exc.OperationalError) -> bool:
@@ -93,6 +105,8 @@ class InlineConnection:
         self._connection: Connection | None = None
         #: the frequent statements' compiled forms, run on the driver (``compiled``)
         self.plans = Plans(engine.dialect)
+        #: ``BEGIN IMMEDIATE`` (or ``EXCLUSIVE``): how a unit of work begins
+        self.begin = _BEGINS.get(engine, "BEGIN IMMEDIATE")
 
     def take(self) -> Connection:
         connection = self._connection
@@ -104,10 +118,13 @@ class InlineConnection:
 
     def release(self) -> None:
         connection = self._connection
-        if connection is None or not connection.in_transaction():
+        if connection is None:
             return
         try:
-            connection.rollback()
+            if connection.in_transaction():
+                connection.rollback()
+            elif driver_of(connection).in_transaction:
+                driver_of(connection).rollback()
         except BaseException:
             self._connection = None
             connection.invalidate()
@@ -121,6 +138,11 @@ class InlineConnection:
         self.engine.dispose()
 
 
+def driver_of(connection: Connection) -> sqlite3.Connection:
+    """The stdlib driver's connection under ``connection``."""
+    return cast(sqlite3.Connection, connection.connection.dbapi_connection)
+
+
 class InlineSession:
     """``AsyncSession``'s surface for the repositories, run inline on ``shared``'s
     connection (the caller holds the storage's writer queue).
@@ -128,6 +150,12 @@ class InlineSession:
     The connection is taken on the first statement; a statement outside a transaction
     (the first, or the first after a commit) begins one, waiting for the write lock
     as the module says for up to ``wait`` seconds.
+
+    The transaction is the driver's: ``BEGIN`` and ``COMMIT`` go straight to
+    ``sqlite3`` (SQLAlchemy's transaction objects and events around them cost more
+    than the statements). A statement SQLAlchemy runs itself (one without a plan)
+    finds the transaction begun: its autobegin emits no second ``BEGIN``
+    (``engine.install_sqlite_hooks``), and its ``commit`` ends the driver's.
     """
 
     def __init__(self, shared: InlineConnection, wait: float) -> None:
@@ -135,22 +163,42 @@ class InlineSession:
         self._plans = shared.plans
         self._wait = wait
         self._connection: Connection | None = None
+        self._driver: sqlite3.Connection | None = None
+        #: ``one_statement``: None (not declared), True (declared, not run), False (run)
+        self._one: bool | None = None
 
-    async def _ready(self) -> Connection:
+    def _take(self) -> Connection:
         connection = self._connection
         if connection is None:
             connection = self._connection = self._shared.take()
-        if not connection.in_transaction():
-            await self._begin(connection)
+            self._driver = driver_of(connection)
         return connection
 
-    async def _begin(self, connection: Connection) -> None:
+    async def _ready(self) -> Connection:
+        connection = self._take()
+        if not cast(sqlite3.Connection, self._driver).in_transaction:
+            await self._begin()
+        return connection
+
+    async def _begin(self) -> None:
+        driver = cast(sqlite3.Connection, self._driver)
+        begin = self._shared.begin
+        await self._retry(lambda: driver.execute(begin), begin)
+
+    async def _retry(self, attempt: Callable[[], T], sql: str) -> T:
+        """``attempt()``, again after a pause while the write lock is another
+        process's (the module says how long)."""
         deadline = time.monotonic() + self._wait
         pause = FIRST_PAUSE
         while True:
             try:
-                connection.begin()
-                return
+                return attempt()
+            except sqlite3.OperationalError as failure:
+                code = failure.sqlite_errorcode & 0xFF
+                busy = code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+                if not busy or time.monotonic() + pause > deadline:
+                    dialect = self._shared.engine.dialect
+                    raise driver_error(sql, (), failure, dialect) from failure
             except sa_exc.OperationalError as failure:
                 if not _busy(failure) or time.monotonic() + pause > deadline:
                     raise
@@ -166,24 +214,46 @@ class InlineSession:
         self, statement: Executable, params: Any = None
     ) -> Result[*tuple[Any, ...]]: ...
     async def execute(self, statement: Executable, params: Any = None) -> Result[*tuple[Any, ...]]:
+        if self._one is not None:
+            return await self._only(statement, params)
         return self._run(await self._ready(), statement, params)
+
+    async def _only(self, statement: Executable, params: Any) -> Result[*tuple[Any, ...]]:
+        """The one statement of a ``one_statement`` unit of work: by its plan, in the
+        driver's autocommit (the statement is its own transaction), else in one."""
+        if not self._one:
+            raise RuntimeError("a one-statement unit of work ran a second statement")
+        self._one = False
+        connection = self._take()
+        plan = self._plan(connection, statement, params)
+        if plan is not None:
+            driver = cast(sqlite3.Connection, self._driver)
+            result = await self._retry(lambda: plan.run(connection, params, driver), plan.sql)
+            if result is not None:
+                return result
+        return self._run(await self._ready(), statement, params)
+
+    def _plan(self, connection: Connection, statement: Executable, params: Any) -> Plan | None:
+        """The statement's plan (``compiled``), unless something listens for
+        statements (they must see every one)."""
+        dispatch = connection.dispatch
+        if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
+            return None
+        return self._plans.lookup(statement, params)
 
     def _run(
         self, connection: Connection, statement: Executable, params: Any
     ) -> Result[*tuple[Any, ...]]:
-        """By the statement's plan where it has one (``compiled``) and nobody listens
-        for statements, by SQLAlchemy otherwise."""
-        dispatch = connection.dispatch
-        if not (dispatch.before_cursor_execute or dispatch.after_cursor_execute):
-            plan = self._plans.lookup(statement, params)
-            if plan is not None:
-                result = plan.run(connection, params)
-                if result is not None:
-                    return result
+        """By the statement's plan where it has one, by SQLAlchemy otherwise."""
+        plan = self._plan(connection, statement, params)
+        if plan is not None:
+            result = plan.run(connection, params, cast(sqlite3.Connection, self._driver))
+            if result is not None:
+                return result
         return connection.execute(statement, params)
 
     async def scalar(self, statement: Executable, params: Any = None) -> Any:
-        return self._run(await self._ready(), statement, params).scalar()
+        return (await self.execute(statement, params)).scalar()
 
     async def rows_off_loop(
         self, statement: Executable, params: Any = None
@@ -203,19 +273,32 @@ class InlineSession:
                 await asyncio.wait({running})
 
     async def scalars(self, statement: Executable, params: Any = None) -> ScalarResult[Any]:
-        return self._run(await self._ready(), statement, params).scalars()
+        return (await self.execute(statement, params)).scalars()
 
     def one_statement(self) -> None:
-        """Nothing to change: the statement takes the write lock either way, and
-        ``BEGIN``/``COMMIT`` cost no round trip on SQLite."""
+        """Run the one statement to come in the driver's autocommit (no ``BEGIN``, no
+        ``COMMIT``) and refuse a second (``ports.OneStatement``)."""
+        if self._connection is not None:
+            raise RuntimeError("one_statement() after the unit of work's first statement")
+        self._one = True
 
     async def commit(self) -> None:
-        if self._connection is not None:
-            self._connection.commit()
+        connection = self._connection
+        if connection is None:
+            return
+        if connection.in_transaction():
+            connection.commit()  # SQLAlchemy's (it ran a statement): ends the driver's
+        else:
+            cast(sqlite3.Connection, self._driver).commit()
 
     async def rollback(self) -> None:
-        if self._connection is not None:
-            self._connection.rollback()
+        connection = self._connection
+        if connection is None:
+            return
+        if connection.in_transaction():
+            connection.rollback()
+        else:
+            cast(sqlite3.Connection, self._driver).rollback()
 
     async def close(self) -> None:
         """Give the connection back (rolling back what was not committed)."""

@@ -118,14 +118,19 @@ class SqlUnitOfWork:
         return self._session
 
     async def __aenter__(self) -> Self:
-        if self._writer is not None:
-            # as long as SQLite's busy timeout would have waited, then the same 503
-            # (``timeout``, not ``wait_for``: no task and turn of the loop per unit of work)
-            try:
-                async with asyncio.timeout(self._writer_wait):
-                    await self._writer.acquire()
-            except TimeoutError:
-                raise Unavailable("storage is unavailable (busy)") from None
+        writer = self._writer
+        if writer is not None:
+            if writer.locked():
+                # as long as SQLite's busy timeout would have waited, then the same 503
+                # (``timeout``, not ``wait_for``: no task and turn of the loop per unit
+                # of work)
+                try:
+                    async with asyncio.timeout(self._writer_wait):
+                        await writer.acquire()
+                except TimeoutError:
+                    raise Unavailable("storage is unavailable (busy)") from None
+            else:
+                await writer.acquire()  # free: taken at once, without a timer
         session = self._session = self._sessions()
         args = (session, self._dialect)
         self.teams, self.users, self.tokens = TeamRepo(*args), UserRepo(*args), TokenRepo(*args)

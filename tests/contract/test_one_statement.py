@@ -1,16 +1,21 @@
 """``one_statement(uow)``: a unit of work declared to make one statement, which a
-backend may run outside a transaction (PostgreSQL: autocommit)."""
+backend may run outside a transaction (PostgreSQL: autocommit; a SQLite file: the
+driver's autocommit, once the statement has its plan)."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from typing import Any
 
 import pytest
 
+from rankion_core.errors import Unavailable
 from rankion_core.ports import Storage, one_statement
 from rankion_core.testing.builders import add_images, at, image, two_teams
 from rankion_memory import MemoryStorage
-from rankion_sqlalchemy import SqlStorage
+from rankion_sqlalchemy import SqlStorage, open_storage
+from rankion_sqlalchemy.engine import sqlite_file
 
 
 async def test_a_toggle_in_one_statement_is_stored_and_stays_in_its_team(
@@ -32,27 +37,92 @@ async def test_a_toggle_in_one_statement_is_stored_and_stays_in_its_team(
         assert await uow.images.get(other, img.id) is None
 
 
-def _postgres_only(storage: SqlStorage) -> None:
-    if storage.dialect != "postgresql":
-        pytest.skip("SQLite runs it as any unit of work")
+async def _toggle(storage: SqlStorage, team: int, image_id: int, hour: int) -> bool | None:
+    async with storage.unit_of_work() as uow:
+        one_statement(uow)
+        flipped = await uow.images.toggle_favorite(team, image_id, at(hour))
+        await uow.commit()
+    return None if flipped is None else flipped.is_favorite
 
 
-async def test_on_postgresql_the_statement_is_committed_when_it_returns(
-    sql_storage: SqlStorage,
-) -> None:
-    _postgres_only(sql_storage)
+async def _favourite_elsewhere(storage: SqlStorage, team: int, image_id: int) -> bool:
+    """The flag as another connection sees it (on SQLite, one outside the storage:
+    its units of work take turns on one connection)."""
+    path = sqlite_file(storage.engine.url)
+    if path is None:
+        async with storage.unit_of_work() as elsewhere:
+            seen = await elsewhere.images.get(team, image_id)
+        assert seen is not None
+        return seen.is_favorite
+    other = sqlite3.connect(path)
+    try:
+        row = other.execute("SELECT is_favorite FROM images WHERE id = ?", (image_id,))
+        (flag,) = row.fetchone()
+    finally:
+        other.close()
+    return bool(flag)
+
+
+async def test_the_statement_is_committed_when_it_returns(sql_storage: SqlStorage) -> None:
     team, _ = await two_teams(sql_storage)
     (img,) = await add_images(sql_storage, image(team))
+    for hour in (1, 2):  # on SQLite the statement gets its plan on its second run
+        await _toggle(sql_storage, team, img.id, hour)
     async with sql_storage.unit_of_work() as uow:
         one_statement(uow)
-        assert await uow.images.toggle_favorite(team, img.id, at(7)) is not None
-        async with sql_storage.unit_of_work() as elsewhere:  # another connection
-            seen = await elsewhere.images.get(team, img.id)
-        assert seen is not None and seen.is_favorite
+        flipped = await uow.images.toggle_favorite(team, img.id, at(7))
+        assert flipped is not None and flipped.is_favorite
+        assert await _favourite_elsewhere(sql_storage, team, img.id)
 
 
-async def test_on_postgresql_a_second_statement_is_refused(sql_storage: SqlStorage) -> None:
-    _postgres_only(sql_storage)
+async def test_on_sqlite_it_waits_for_another_process_holding_the_write_lock(
+    sql_storage: SqlStorage,
+) -> None:
+    path = sqlite_file(sql_storage.engine.url)
+    if path is None:
+        pytest.skip("a SQLite file's units of work run inline")
+    team, _ = await two_teams(sql_storage)
+    (img,) = await add_images(sql_storage, image(team))
+    for hour in (1, 2):
+        await _toggle(sql_storage, team, img.id, hour)
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another process writes
+        waiting = asyncio.ensure_future(_toggle(sql_storage, team, img.id, 7))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()  # not failed: waiting, the loop free meanwhile
+        other.execute("COMMIT")
+        assert await asyncio.wait_for(waiting, 5) is True
+    finally:
+        other.close()
+
+
+async def test_on_sqlite_a_write_lock_held_past_the_busy_timeout_is_unavailable(
+    sql_storage: SqlStorage,
+) -> None:
+    path = sqlite_file(sql_storage.engine.url)
+    if path is None:
+        pytest.skip("a SQLite file's units of work run inline")
+    team, _ = await two_teams(sql_storage)
+    (img,) = await add_images(sql_storage, image(team))
+    impatient = open_storage(f"sqlite:///{path}", busy_timeout_ms=100)
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        for hour in (1, 2):
+            await _toggle(impatient, team, img.id, hour)
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(Unavailable):
+            await _toggle(impatient, team, img.id, 7)
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+        await impatient.close()
+    async with sql_storage.unit_of_work() as uow:
+        kept = await uow.images.get(team, img.id)
+    assert kept is not None and kept.is_favorite is False  # flipped twice, not a third time
+
+
+async def test_a_second_statement_is_refused(sql_storage: SqlStorage) -> None:
     team, _ = await two_teams(sql_storage)
     (img,) = await add_images(sql_storage, image(team))
     async with sql_storage.unit_of_work() as uow:
@@ -62,8 +132,7 @@ async def test_on_postgresql_a_second_statement_is_refused(sql_storage: SqlStora
             await uow.images.toggle_favorite(team, img.id, at(8))
 
 
-async def test_on_postgresql_it_is_refused_after_a_statement(sql_storage: SqlStorage) -> None:
-    _postgres_only(sql_storage)
+async def test_it_is_refused_after_a_statement(sql_storage: SqlStorage) -> None:
     team, _ = await two_teams(sql_storage)
     async with sql_storage.unit_of_work() as uow:
         assert await uow.images.get(team, 1) is None

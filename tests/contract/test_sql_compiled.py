@@ -211,3 +211,31 @@ async def test_a_value_its_type_refuses_is_named_as_before(seeded: SqlStorage) -
     await add_images(seeded, image(1), image(1))  # the image INSERT is planned now
     with pytest.raises(StatementError, match="naive datetime"):
         await add_images(seeded, image(1, created_at=datetime(2025, 1, 1)))
+
+
+async def test_planned_and_unplanned_statements_share_one_transaction(seeded: SqlStorage) -> None:
+    """The transaction a planned statement begins on the driver is the one a statement
+    SQLAlchemy runs joins (no second ``BEGIN``), and one commit or rollback ends both."""
+    title = select(tables.images.c.title).where(tables.images.c.id == 1)
+
+    async def retitle(new: str, *, commit: bool) -> None:
+        async with seeded.unit_of_work() as uow:
+            found = await uow.images.get(1, 1)  # planned once warmed: the driver begins
+            assert found is not None
+            found.title = new
+            await uow.images.update(found, tags=False)
+            await uow.session.execute(title)  # built per call: never planned
+            await uow.session.execute(tables.images.update().values(prompt=new))
+            if commit:
+                await uow.commit()
+
+    for warm in ("a", "b"):
+        await retitle(warm, commit=True)
+    await retitle("rolled back", commit=False)
+    async with seeded.unit_of_work() as uow:
+        kept = await uow.images.get(1, 1)
+    assert kept is not None and (kept.title, kept.prompt) == ("b", "b")
+    await retitle("kept", commit=True)
+    async with seeded.unit_of_work() as uow:
+        kept = await uow.images.get(1, 1)
+    assert kept is not None and (kept.title, kept.prompt) == ("kept", "kept")

@@ -166,10 +166,18 @@ class Repository:
         self._remember(table_of(type(entity)), values_of(entity))
         return entity
 
-    def _changed(self, table: Table, entity: Any, fields: tuple[str, ...]) -> bool:
+    def _changed(
+        self,
+        table: Table,
+        entity: Any,
+        fields: tuple[str, ...],
+        values: dict[str, Any] | None = None,
+    ) -> bool:
         """Whether any of ``fields`` of ``entity`` differs from its row as this unit of
-        work read it (True when it did not read it)."""
-        values = values_of(entity)
+        work read it (True when it did not read it); ``values``: ``values_of(entity)``
+        when the caller has them."""
+        if values is None:
+            values = values_of(entity)
         before = self._read.get((table, tuple(values[c.name] for c in table.primary_key)))
         return before is None or any(before[f] != values[f] for f in fields)
 
@@ -206,13 +214,20 @@ class Repository:
         return items, await self._count(table, where)
 
     async def _update_row(
-        self, table: Table, entity: Any, where: tuple[str, ...], **extra: Any
+        self,
+        table: Table,
+        entity: Any,
+        where: tuple[str, ...],
+        values: dict[str, Any] | None = None,
+        **extra: Any,
     ) -> int:
         """Write the fields of ``entity`` (and ``extra``) to the row whose ``where``
         columns equal the entity's fields; rows matched. Of a row read by key in this
         unit of work, only the fields changed since (the class says why); an entity
-        with no change and no ``extra`` writes nothing (the row was read: 1)."""
-        values = values_of(entity)
+        with no change and no ``extra`` writes nothing (the row was read: 1).
+        ``values``: ``values_of(entity)`` when the caller has them."""
+        if values is None:
+            values = values_of(entity)
         params = {_WHERE + key: values[key] for key in where}
         key = tuple(values[c.name] for c in table.primary_key)
         before = self._read.get((table, key))

@@ -37,7 +37,7 @@ from rankion_core.rules.text import tag_key
 from ..hashes import hash_distance
 from ..plans import choose_plan
 from ..queries import TRASHED, image_filters, image_page
-from ..rows import rows_of
+from ..rows import rows_of, values_of
 from ..search import image_search_text
 from ..tables import chat_sessions, image_tags, images, phash_band, shares
 from ..totals import live_count, unfiltered
@@ -164,9 +164,10 @@ class ImageRepo(Repository):
         # the words again only when what they are made of changed: an update that
         # rewrote them from a stale read (a worker finishing an image while its title
         # was changed) lost the new words, and each rewrite fires the index triggers
-        searched = self._changed(images, image, _SEARCHED)
+        values = values_of(image)
+        searched = self._changed(images, image, _SEARCHED, values)
         extra = {"search_text": image_search_text(image)} if searched else {}
-        written = await self._update_row(images, image, ("id", "team_id"), **extra)
+        written = await self._update_row(images, image, ("id", "team_id"), values, **extra)
         if written and tags:
             await self._write_tags(image, replace=True)
 
