@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,7 +30,7 @@ from ..rules.limits import SHIFT_EVENTS_MAX
 from ..rules.webhooks import event_data
 from ..webhooks import WebhookEvent
 from .deps import Deps
-from .outbox import emit, emit_many
+from .outbox import emit_many
 
 CHANGED = WebhookEvent.CALENDAR_EVENT_CHANGED
 
@@ -98,9 +98,17 @@ class Calendar:
             await self._check_article(actor, project_id, event.article_id)
             await uow.events.add(event)
             zone = zone_of(project.time_zone)
-            await emit(self.deps, uow, actor.team_id, CHANGED, event_data(event, zone, "created"))
+            await self._emit(uow, actor, event, zone, "created")
             await uow.commit()
         return ZonedEvent(event, zone)
+
+    async def _emit(
+        self, uow: UnitOfWork, actor: Actor, event: CalendarEvent, zone: tzinfo, action: str
+    ) -> None:
+        """The change's webhook event, its data rendered only when a webhook wants it."""
+        await emit_many(
+            self.deps, uow, actor.team_id, CHANGED, [event], lambda e: event_data(e, zone, action)
+        )
 
     async def _zoned(self, uow: UnitOfWork, actor: Actor, event: CalendarEvent) -> ZonedEvent:
         project = await self._project(uow, actor, event.project_id)
@@ -126,8 +134,7 @@ class Calendar:
                 await self._check_article(actor, event.project_id, event.article_id)
             await uow.events.update(event)
             zoned = await self._zoned(uow, actor, event)  # before the commit: one transaction
-            data = event_data(event, zoned.zone, "updated")
-            await emit(self.deps, uow, actor.team_id, CHANGED, data)
+            await self._emit(uow, actor, event, zoned.zone, "updated")
             await uow.commit()
         return zoned
 
@@ -137,7 +144,7 @@ class Calendar:
             if event is None or not await uow.events.delete(actor.team_id, event_id):
                 raise NotFound("event")
             zone = (await self._zoned(uow, actor, event)).zone
-            await emit(self.deps, uow, actor.team_id, CHANGED, event_data(event, zone, "deleted"))
+            await self._emit(uow, actor, event, zone, "deleted")
             await uow.commit()
 
     async def shift(self, actor: Actor, project_id: int, shift: Shift) -> ShiftResult:
