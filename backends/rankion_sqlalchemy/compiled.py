@@ -45,7 +45,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from .engine import driver_error
 
-__all__ = ["Plan", "Plans"]
+__all__ = ["Affected", "Plan", "Plans", "affected"]
 
 Processor = Callable[[Any], Any]
 #: one set of named parameters, none, or several sets with the same names
@@ -159,9 +159,12 @@ class Plan:
         except sqlite3.Error as failure:
             raise driver_error(sql, values, failure, connection.dialect) from failure
         if rows is None or self._metadata is None:
-            done = Affected(_NO_ROWS, iter(()))
-            done.rowcount, done.lastrowid = cursor.rowcount, cursor.lastrowid
-            return done
+            return affected(cursor.rowcount, cursor.lastrowid)
+        return self.result(rows)
+
+    def result(self, rows: Sequence[Sequence[Any]]) -> Result[Any]:
+        """``rows`` as the driver gave them, converted by the result columns' types."""
+        assert self._metadata is not None
         if self._results and rows:
             if len(rows) == 1:  # the frequent case: no columns to make and zip again
                 row = list(rows[0])
@@ -176,6 +179,28 @@ class Plan:
                     columns[i] = [None if v is None else process(v) for v in columns[i]]
                 rows = list(zip(*columns, strict=True))
         return IteratorResult(self._metadata, iter(rows))
+
+    @property
+    def returns_rows(self) -> bool:
+        return self._metadata is not None
+
+    def positional(self, params: Parameters) -> list[Any] | None:
+        """The values of one parameter set for a plan without expanding ``IN`` lists;
+        None where it does not apply (several sets, an expanding list, a value its
+        type refuses: SQLAlchemy then runs the statement and says which)."""
+        if self._expanding or (params is not None and not isinstance(params, Mapping)):
+            return None
+        try:
+            return self.values(params)
+        except Exception:
+            return None
+
+
+def affected(rowcount: int, lastrowid: int | None = None) -> Affected:
+    """The result of a statement that returns no rows."""
+    done = Affected(_NO_ROWS, iter(()))
+    done.rowcount, done.lastrowid = rowcount, lastrowid
+    return done
 
 
 class Plans:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol, TypeVarTuple, overload
+from typing import Any, Protocol, TypeVarTuple, cast, overload
 
 from sqlalchemy.engine import Result, ScalarResult
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.selectable import TypedReturnsRows
+
+from . import pg_plans
+from .compiled import Plan, Plans
 
 __all__ = ["ConnectionSession", "Session"]
 
@@ -45,11 +48,21 @@ class ConnectionSession:
     session layer to every statement and unit of work for nothing (~15 % of a
     one-statement unit of work's CPU on PostgreSQL)."""
 
-    def __init__(self, engine: AsyncEngine, autocommit: AsyncEngine | None = None) -> None:
-        """``autocommit``: ``engine`` in autocommit (same pool), for ``one_statement``."""
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        autocommit: AsyncEngine | None = None,
+        plans: Plans | None = None,
+    ) -> None:
+        """``autocommit``: ``engine`` in autocommit (same pool), for ``one_statement``;
+        ``plans``: on PostgreSQL, the frequent statements' plans, run on asyncpg
+        (``pg_plans``)."""
         self._engine = engine
         self._autocommit = autocommit
+        self._plans = plans
         self._connection: AsyncConnection | None = None
+        #: the asyncpg connection under ``_connection`` (with ``plans``)
+        self._raw: Any = None
         self._one = False
 
     def one_statement(self) -> None:
@@ -66,6 +79,8 @@ class ConnectionSession:
     async def _ready(self) -> AsyncConnection:
         if self._connection is None:
             self._connection = await self._engine.connect()
+            if self._plans is not None:
+                self._raw = (await self._connection.get_raw_connection()).driver_connection
         elif self._one:
             raise RuntimeError("a one-statement unit of work ran a second statement")
         return self._connection
@@ -79,13 +94,30 @@ class ConnectionSession:
         self, statement: Executable, params: Any = None
     ) -> Result[*tuple[Any, ...]]: ...
     async def execute(self, statement: Executable, params: Any = None) -> Result[*tuple[Any, ...]]:
-        return await (await self._ready()).execute(statement, params)
+        connection = await self._ready()
+        raw = self._raw
+        # planned, where the transaction is begun (by SQLAlchemy) or none is wanted
+        if raw is not None and (self._one or raw.is_in_transaction()):
+            plan = self._plan(connection, statement, params)
+            if plan is not None:
+                result = await pg_plans.run(plan, connection, raw, params, self._engine)
+                if result is not None:
+                    return result
+        return await connection.execute(statement, params)
+
+    def _plan(self, connection: AsyncConnection, statement: Executable, params: Any) -> Plan | None:
+        """The statement's plan, unless something listens for statements (they must
+        see every one)."""
+        dispatch = connection.sync_connection.dispatch if connection.sync_connection else None
+        if dispatch is None or dispatch.before_cursor_execute or dispatch.after_cursor_execute:
+            return None
+        return cast(Plans, self._plans).lookup(statement, params)
 
     async def scalar(self, statement: Executable, params: Any = None) -> Any:
-        return await (await self._ready()).scalar(statement, params)
+        return (await self.execute(statement, params)).scalar()
 
     async def scalars(self, statement: Executable, params: Any = None) -> ScalarResult[Any]:
-        return await (await self._ready()).scalars(statement, params)
+        return (await self.execute(statement, params)).scalars()
 
     async def commit(self) -> None:
         if self._connection is not None:

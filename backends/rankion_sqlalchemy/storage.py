@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from rankion_core.errors import Unavailable
 from rankion_core.ports import GalleryReads, Storage, UnitOfWork
 
+from .compiled import Plans
 from .engine import begin_mode, create_engine, sqlite_file
 from .inline import InlineConnection, InlineSession, inline_engine
 from .pg_reads import PgReads
@@ -66,8 +67,10 @@ class SqlStorage:
             if self.dialect == "postgresql"
             else None
         )
+        #: PostgreSQL: the frequent statements run by their plan on asyncpg (``pg_plans``)
+        plans = Plans(engine.dialect) if self.dialect == "postgresql" else None
         self._sessions: Callable[[], Session] = (
-            partial(ConnectionSession, engine, autocommit)
+            partial(ConnectionSession, engine, autocommit, plans)
             if self._inline is None
             else partial(InlineSession, self._inline, writer_wait)
         )

@@ -160,6 +160,8 @@ class SqlUnitOfWork:
                 self._writer.release()
         if isinstance(exc, UNAVAILABLE_ERRORS) and not isinstance(exc, RankionError):
             raise Unavailable("storage is unavailable") from exc
+        if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+            raise Unavailable("storage is unavailable (the connection was lost)") from exc
         if isinstance(exc, sa_exc.DBAPIError):
             state = _sqlstate(exc)
             if state in UNSTORABLE_TEXT:

@@ -1,0 +1,187 @@
+"""Statements run by their plan on asyncpg itself (``rankion_sqlalchemy.pg_plans``)
+give what SQLAlchemy's execution gives: the same entities, row counts and wrapped
+errors, inside the unit of work's one transaction; listeners still see every statement;
+a lost connection is a ``503`` once, and the next unit of work connects anew."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import attrs
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import IntegrityError
+
+from rankion_core.errors import Invalid, Unavailable
+from rankion_core.models import Image, Share
+from rankion_core.ports import one_statement
+from rankion_core.testing.builders import T0, add_images, at, image, two_teams
+from rankion_sqlalchemy import SqlStorage, pg_plans
+
+
+@pytest.fixture
+def pg(sql_storage: SqlStorage) -> SqlStorage:
+    if sql_storage.dialect != "postgresql":
+        pytest.skip("plans on asyncpg are PostgreSQL's")
+    return sql_storage
+
+
+@pytest.fixture
+def planned(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The SQL of every statement a plan ran on asyncpg."""
+    ran: list[str] = []
+    run = pg_plans.run
+
+    async def counting(plan: Any, *args: Any) -> Any:
+        result = await run(plan, *args)
+        if result is not None:
+            ran.append(plan.sql)
+        return result
+
+    monkeypatch.setattr(pg_plans, "run", counting)
+    return ran
+
+
+async def _retitle(storage: SqlStorage, team: int, image_id: int, title: str) -> Image:
+    """A read (SQLAlchemy's, beginning the transaction), then a planned update."""
+    async with storage.unit_of_work() as uow:
+        found = await uow.images.get(team, image_id, for_update=True)
+        assert found is not None
+        found.title, found.updated_at = title, at(9)
+        await uow.images.update(found, tags=False)
+        again = await uow.images.get(team, image_id)
+        await uow.commit()
+    assert again is not None
+    return again
+
+
+async def test_planned_statements_give_what_sqlalchemy_gives(
+    pg: SqlStorage, planned: list[str]
+) -> None:
+    team, _ = await two_teams(pg)
+    (img,) = await add_images(pg, image(team, tags=["Sea", "dusk"], title="a lighthouse"))
+    by_sqlalchemy = await _retitle(pg, team, img.id, "one")  # the statements seen once
+    assert not planned
+    by_plan = await _retitle(pg, team, img.id, "two")
+    assert any(sql.startswith("UPDATE images") for sql in planned), planned
+    assert any(sql.startswith("SELECT images.id") for sql in planned), planned
+    assert by_plan == attrs.evolve(by_sqlalchemy, title="two")
+
+
+async def test_a_one_statement_unit_of_work_runs_its_plan_in_autocommit(
+    pg: SqlStorage, planned: list[str]
+) -> None:
+    team, _ = await two_teams(pg)
+    (img,) = await add_images(pg, image(team))
+    flags = []
+    for hour in (1, 2, 3):
+        async with pg.unit_of_work() as uow:
+            one_statement(uow)
+            flipped = await uow.images.toggle_favorite(team, img.id, at(hour))
+            assert flipped is not None
+            flags.append(flipped.is_favorite)
+            # no commit: the statement was its own transaction
+    assert flags == [True, False, True]
+    assert len(planned) == 2  # the first run made the plan
+    async with pg.unit_of_work() as uow:
+        stored = await uow.images.get(team, img.id)
+    assert stored is not None and stored.is_favorite and stored.updated_at == at(3)
+
+
+async def test_planned_statements_are_in_the_unit_of_works_transaction(
+    pg: SqlStorage, planned: list[str]
+) -> None:
+    team, _ = await two_teams(pg)
+    (img,) = await add_images(pg, image(team, title="kept"))
+    for title in ("a", "kept"):
+        await _retitle(pg, team, img.id, title)
+    planned.clear()
+    async with pg.unit_of_work() as uow:
+        found = await uow.images.get(team, img.id, for_update=True)
+        assert found is not None
+        found.title = "rolled back"
+        await uow.images.update(found, tags=False)
+        assert planned  # ran on asyncpg ... and is undone with the rest
+        await uow.rollback()
+    async with pg.unit_of_work() as uow:
+        stored = await uow.images.get(team, img.id)
+    assert stored is not None and stored.title == "kept"
+
+
+async def test_errors_are_wrapped_as_sqlalchemy_wraps_them(
+    pg: SqlStorage, planned: list[str]
+) -> None:
+    team, _ = await two_teams(pg)
+    (img,) = await add_images(pg, image(team))
+
+    async def share(token: str, title: str = "t") -> None:
+        async with pg.unit_of_work() as uow:
+            assert await uow.images.get(team, img.id) is not None  # begins it
+            await uow.shares.add(Share(0, team, img.id, token, T0, T0 + timedelta(1)))
+            await uow.commit()
+
+    for token in ("one", "two", "three"):
+        await share(token)
+    assert any(sql.startswith("INSERT INTO shares") for sql in planned), planned
+    with pytest.raises(IntegrityError) as raised:
+        await share("three")  # the token is unique
+    assert getattr(raised.value.orig, "sqlstate", None) == "23505"
+    with pytest.raises(Invalid):  # text PostgreSQL cannot store: a 4xx, as ever
+        await share("nul\x00")
+
+
+async def test_listeners_see_every_statement(pg: SqlStorage, planned: list[str]) -> None:
+    team, _ = await two_teams(pg)
+    (img,) = await add_images(pg, image(team))
+    for title in ("a", "b"):
+        await _retitle(pg, team, img.id, title)
+    sent: list[str] = []
+
+    def capture(_c: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    planned.clear()
+    event.listen(pg.engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        await _retitle(pg, team, img.id, "c")
+    finally:
+        event.remove(pg.engine.sync_engine, "before_cursor_execute", capture)
+    assert not planned
+    assert any(s.startswith("UPDATE images") for s in sent), sent
+
+
+async def _end_other_sessions(storage: SqlStorage) -> None:
+    """What a restart of the server does to the pool's connections."""
+    async with storage.engine.connect() as admin:
+        await admin.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        await admin.commit()
+
+
+async def test_a_connection_lost_under_a_plan_is_unavailable_then_replaced(
+    pg: SqlStorage, planned: list[str]
+) -> None:
+    team, _ = await two_teams(pg)
+    (img,) = await add_images(pg, image(team))
+    for title in ("a", "b"):
+        await _retitle(pg, team, img.id, title)
+    planned.clear()
+
+    async def lose_it() -> None:
+        async with pg.unit_of_work() as uow:
+            found = await uow.images.get(team, img.id, for_update=True)
+            assert found is not None
+            await _end_other_sessions(pg)
+            found.title = "lost"
+            await uow.images.update(found, tags=False)  # planned: on the dead connection
+
+    with pytest.raises(Unavailable):
+        await lose_it()
+    assert not planned
+    for title in ("c", "d"):  # the pool was replaced: no other unit of work fails
+        assert (await _retitle(pg, team, img.id, title)).title == title
