@@ -89,6 +89,12 @@ class ExportStatus(StrEnum):
     READY = "ready"
     FAILED = "failed"
 
+    @classmethod
+    def of_job(cls, status: JobStatus) -> ExportStatus:
+        """An export's status is its job's (``succeeded`` reads ``ready``): queued again
+        while the job waits for a retry."""
+        return cls.READY if status is JobStatus.SUCCEEDED else cls(status.value)
+
 
 @define(frozen=True)
 class Actor:

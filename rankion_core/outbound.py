@@ -14,6 +14,10 @@ the host, and again to every address a connection is actually made to).
   fullwidth and halfwidth full stops).
   A host whose last label is numeric but is no valid address is malformed.
 * ``localhost`` and every ``*.localhost`` name are loopback by definition (RFC 6761).
+* Any other host must be a valid DNS name (RFC 1123, with IDNA): labels of 1 to 63
+  letters, digits and inner hyphens once IDNA-encoded, a valid punycode ``xn--``
+  label, at most 253 characters in all, one trailing dot at most. The port, when
+  given, is 1 to 65535.
 
 The functions return a problem (a phrase that completes "the URL …") or ``None``;
 the callers turn it into their own error.
@@ -21,7 +25,9 @@ the callers turn it into their own error.
 
 from __future__ import annotations
 
+import encodings.idna
 import ipaddress
+import re
 import unicodedata
 from collections.abc import Collection
 from urllib.parse import urlsplit
@@ -40,6 +46,7 @@ __all__ = [
     "host_address",
     "host_problem",
     "is_public",
+    "name_problem",
     "url_problem",
 ]
 
@@ -69,6 +76,10 @@ _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhos
 #: the well-known NAT64 prefix, then the local-use one (a local translator: never public)
 _NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
 _HEX = frozenset("0123456789abcdef")
+#: a DNS label as RFC 1123 allows it in a host name (letters, digits, inner hyphens)
+_LDH_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_NAME_MAX = 253
+_ACE = "xn--"
 
 
 class _Malformed(ValueError):
@@ -116,15 +127,19 @@ def address_problem(address: str) -> str | None:
     return None if is_public(ip) else f"{NOT_PUBLIC} ({ip})"
 
 
-def fold_host(host: str) -> str:
-    """``host`` as compared here: NFKC, lower case, decimal digits of every script as
-    ASCII digits, the full stops IDNA maps as ".", no invisible format characters, no
-    brackets, no trailing dots."""
+def _fold(host: str) -> str:
     folded = unicodedata.normalize("NFKC", host).lower().translate(_DOTS)
     folded = "".join(_fold_char(c) for c in folded)
     if folded.startswith("[") and folded.endswith("]"):
         folded = folded[1:-1]
-    return folded.rstrip(".")
+    return folded
+
+
+def fold_host(host: str) -> str:
+    """``host`` as compared here: NFKC, lower case, decimal digits of every script as
+    ASCII digits, the full stops IDNA maps as ".", no invisible format characters, no
+    brackets, no trailing dots."""
+    return _fold(host).rstrip(".")
 
 
 def _fold_char(c: str) -> str:
@@ -183,6 +198,34 @@ def host_address(host: str) -> Address | None:
     return _numeric_ipv4(folded) if folded else None
 
 
+def _ace_label(label: str) -> str | None:
+    """``label`` IDNA-encoded (ASCII as is), or ``None`` when it has no valid encoding:
+    empty, longer than 63, or an ``xn--`` label that is no valid punycode."""
+    try:
+        if label.isascii():
+            if label.startswith(_ACE):
+                encodings.idna.ToUnicode(label)  # raises unless it round-trips
+            return label if 0 < len(label) <= 63 else None
+        return encodings.idna.ToASCII(label).decode("ascii")
+    except UnicodeError:
+        return None
+
+
+def name_problem(host: str) -> str | None:
+    """Why ``host``, a name (not an address), is no valid DNS host name."""
+    name = _fold(host)
+    labels = (name[:-1] if name.endswith(".") else name).split(".")
+    encoded = [_ace_label(label) for label in labels]
+    if any(a is None or not _LDH_LABEL.fullmatch(a) for a in encoded):
+        return (
+            "has a malformed host name (each label 1 to 63 letters, digits or inner"
+            " hyphens, as IDNA encodes it)"
+        )
+    if len(".".join(a for a in encoded if a)) > _NAME_MAX:
+        return f"has a host name longer than {_NAME_MAX} characters"
+    return None
+
+
 def host_problem(host: str | None, *, allow_private: bool, allow_ip: bool = True) -> str | None:
     """Why a URL with this host (as written, or as the HTTP client normalised it) is
     refused by its form."""
@@ -194,8 +237,9 @@ def host_problem(host: str | None, *, allow_private: bool, allow_ip: bool = True
     except ValueError:
         return "has a malformed numeric or IPv6 host"
     if ip is None:
-        if "%" in folded:
-            return "has a malformed host"
+        bad_name = name_problem(host)
+        if bad_name is not None:
+            return bad_name
         loopback = folded in _LOOPBACK_NAMES or folded.endswith(".localhost")
         return NOT_PUBLIC if loopback and not allow_private else None
     if not allow_ip:
@@ -217,9 +261,11 @@ def url_problem(
         return f"must be at most {URL_MAX} characters without spaces or backslashes"
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises on a bad port
+        port = parts.port  # raises on a bad port
     except ValueError:
         return "cannot be parsed"
+    if port == 0:
+        return "has port 0 (a port is 1 to 65535)"
     if parts.scheme.lower() not in schemes:
         return "must start with " + " or ".join(f"{s}://" for s in schemes)
     if "@" in parts.netloc:

@@ -730,7 +730,8 @@ class ImageCodec(Protocol):
         ...
 
     def check_mask(self, data: bytes, width: int, height: int) -> None:
-        """Raise ``Invalid`` unless ``data`` is a PNG with an alpha channel."""
+        """Raise ``Invalid`` (its ``details`` naming ``mask``) unless ``data`` is a
+        ``width``x``height`` PNG with an alpha channel."""
         ...
 
     def web_ready(

@@ -41,7 +41,8 @@ MATCH_FILTERS = ("tags", "q")
 
 def active_filters(query: ImageQuery) -> tuple[str, ...]:
     """The names of the filters ``query`` sets, in ``IMAGE_FILTERS`` order (a ``q``
-    without words sets none: every image matches it)."""
+    without words sets none here; ``Gallery.list`` answers a ``q`` that
+    ``rules.search.finds_nothing`` with an empty page before storage is asked)."""
     found = [n for n in IMAGE_FILTERS if getattr(query, n) not in (None, ())]
     if "q" in found and not words(query.q or ""):
         found.remove("q")

@@ -20,7 +20,7 @@ import types
 import typing
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, final
 
 import attrs
 import orjson
@@ -37,8 +37,11 @@ from rankion_core.rules.limits import DETAILS_MAX
 from rankion_core.rules.timeutil import iso_z
 
 __all__ = [
+    "HUGE_NUMBER",
     "MORE",
+    "OUT_OF_RANGE",
     "FieldError",
+    "HugeNumber",
     "capped",
     "converter",
     "dumps",
@@ -49,6 +52,7 @@ __all__ = [
 T = TypeVar("T")
 
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+OUT_OF_RANGE = "is out of range"
 UNKNOWN = "unknown field"
 #: the ``details`` entry that counts what was left out past ``DETAILS_MAX``
 MORE = "…"
@@ -56,6 +60,20 @@ MORE = "…"
 
 class FieldError(ValueError):
     """A field-level failure whose message is shown as is."""
+
+
+@final
+class HugeNumber:
+    """A JSON number past what a double holds (``1e400``, an integer of 4,301 digits):
+    valid JSON, but a value no field takes (``bodies`` puts it where orjson refused)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "HUGE_NUMBER"
+
+
+HUGE_NUMBER = HugeNumber()
 
 
 def _str(value: Any, _: type) -> str:
@@ -67,16 +85,20 @@ def _str(value: Any, _: type) -> str:
 
 
 def _int(value: Any, _: type) -> int:
+    if value is HUGE_NUMBER:
+        raise FieldError(OUT_OF_RANGE)
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # JSON Schema (and JSON) count 5.0 as an integer
     if isinstance(value, bool) or not isinstance(value, int):
         raise FieldError("must be an integer")
     if not INT_MIN <= value <= INT_MAX:
-        raise FieldError("is out of range")
+        raise FieldError(OUT_OF_RANGE)
     return value
 
 
 def _float(value: Any, _: type) -> float:
+    if value is HUGE_NUMBER:
+        raise FieldError(OUT_OF_RANGE)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise FieldError("must be a number")
     return float(value)
@@ -104,7 +126,7 @@ def parse_datetime(value: Any) -> datetime:
     try:
         return parsed.astimezone(UTC)
     except OverflowError:  # 0001-01-01T00:00:00+05:00 is before year 1 in UTC
-        raise FieldError("is out of range") from None
+        raise FieldError(OUT_OF_RANGE) from None
 
 
 def _enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:

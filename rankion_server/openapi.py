@@ -45,7 +45,17 @@ HEADERS: dict[str, Schema] = {
     "WWW-Authenticate": {"description": "Bearer"},
     "Retry-After": {"description": "Seconds to wait before trying again"},
     "Idempotent-Replayed": {"description": "true when the answer is a replay"},
+    "ETag": {"description": "The answer's entity tag: send it back in If-None-Match"},
 }
+
+#: the request header of a conditional GET (``Op.conditional``)
+IF_NONE_MATCH = Param(
+    "If-None-Match",
+    {"type": "string"},
+    "ETags of earlier answers (or *): 304 without a body while one still matches",
+    where="header",
+)
+NOT_MODIFIED = "Not modified: If-None-Match names the current ETag (no body)"
 
 
 def _version() -> str:
@@ -88,6 +98,10 @@ def _param(p: Param) -> dict[str, Any]:
     if p.schema.get("type") == "array":
         doc["style"], doc["explode"] = "form", True
     return doc
+
+
+def _params(op: Op) -> tuple[Param, ...]:
+    return (*op.params, IF_NONE_MATCH) if op.conditional else op.params
 
 
 def _path_params(path: str) -> list[dict[str, Any]]:
@@ -144,7 +158,8 @@ def _media_schema(media: str) -> Schema:
 
 
 def _success(op: Op, builder: SchemaBuilder) -> dict[str, Any]:
-    answer: dict[str, Any] = {"description": op.summary, "headers": _header_refs(op.headers)}
+    headers = (*op.headers, "ETag") if op.conditional else op.headers
+    answer: dict[str, Any] = {"description": op.summary, "headers": _header_refs(headers)}
     if op.media is not None:
         answer["content"] = {op.media: {"schema": _media_schema(op.media)}}
         if "event_schema" in op.extra:  # Server-Sent Events: the schema of each `data`
@@ -179,6 +194,8 @@ def _success(op: Op, builder: SchemaBuilder) -> dict[str, Any]:
 
 def _responses(op: Op, path: str, method: str, builder: SchemaBuilder) -> dict[str, Any]:
     responses: dict[str, Any] = {str(op.status): _success(op, builder)}
+    if op.conditional:
+        responses["304"] = {"description": NOT_MODIFIED, "headers": _header_refs(["ETag"])}
     if "created_status" in op.extra:
         responses[str(op.extra["created_status"])] = _success(op, builder)
     for status in _errors(op, path, method):
@@ -201,7 +218,7 @@ def _operation(op: Op, path: str, method: str, name: str, builder: SchemaBuilder
         "operationId": name,
         "summary": op.summary,
         "tags": [op.tag],
-        "parameters": _path_params(path) + [_param(p) for p in op.params],
+        "parameters": _path_params(path) + [_param(p) for p in _params(op)],
         "responses": _responses(op, path, method, builder),
     }
     if op.description:

@@ -48,6 +48,8 @@ class Op:
     #: a media type other than JSON for the success answer (HTML, bytes)
     media: str | None = None
     headers: tuple[str, ...] = ()
+    #: the answer carries an ``ETag`` and is ``304`` on a matching ``If-None-Match``
+    conditional: bool = False
     deprecated: bool = False
     #: the answer carries ``warnings`` beside ``data`` (``WarningOut``, maybe empty)
     warns: bool = False

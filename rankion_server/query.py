@@ -268,7 +268,8 @@ IMAGE_FILTERS = (
     Param(
         "q",
         {"type": "string", "maxLength": Q_MAX},
-        f"words matched in title, prompt, tags (at most {limits.Q_WORDS_MAX} different)",
+        f"each word (letters, digits, _) begins a word of the title, prompt or tags (at most"
+        f" {limits.Q_WORDS_MAX} different); a q of symbols only, with no word, matches nothing",
     ),
     Param("model", {"type": "string"}),
     *RANGE,

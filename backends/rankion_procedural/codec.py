@@ -151,17 +151,27 @@ class PillowCodec:
             )
 
     def check_mask(self, data: bytes, width: int, height: int) -> None:
-        """Raise ``Invalid`` unless ``data`` is a ``width``x``height`` PNG with alpha."""
+        """Raise ``Invalid`` naming ``mask`` unless ``data`` is a ``width``x``height``
+        PNG with alpha."""
         if sniff(data) != "PNG":
-            raise Invalid("the mask must be a PNG image")
-        with self._open(data) as mask:
+            raise _bad_mask("the mask must be a PNG image", "must be a PNG image")
+        try:
+            mask = self._open(data)
+        except Invalid as exc:
+            raise _bad_mask(f"the mask cannot be read: {exc.message}", exc.message) from None
+        with mask:
             if "A" not in mask.getbands() and "transparency" not in mask.info:
-                raise Invalid("the mask must have an alpha channel (transparent where to edit)")
-            if mask.size != (width, height):
-                raise Invalid(
-                    f"the mask is {mask.width}x{mask.height} but the image is {width}x{height}; "
-                    "they must match"
+                raise _bad_mask(
+                    "the mask must have an alpha channel (transparent where to edit)",
+                    "must have an alpha channel (transparent where to edit)",
                 )
+            if mask.size != (width, height):
+                size = f"is {mask.width}x{mask.height} but the image is {width}x{height}"
+                raise _bad_mask(f"the mask {size}; they must match", f"{size}; they must match")
+
+
+def _bad_mask(message: str, detail: str) -> Invalid:
+    return Invalid(message, details={"mask": detail})
 
 
 def _plain(image: Image.Image) -> Image.Image:

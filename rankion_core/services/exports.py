@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from attrs import define
 
-from ..errors import NotFound, RateLimited
+from ..errors import NotFound, RateLimited, Unavailable
 from ..models import Actor, Export, ExportStatus, Image, Job, JobKind, JobStatus, ProcessingStatus
 from ..ports import UnitOfWork
 from ..rules import bulk
@@ -182,10 +182,14 @@ class Exports:
                 )
 
     async def status(self, actor: Actor, job_id: int) -> ExportView:
+        """The export as its job stands: its status is the job's (``ExportStatus.of_job``)."""
         async with self.deps.storage.unit_of_work() as uow:
             export = await uow.exports.get(actor.team_id, job_id)
+            job = await uow.jobs.get(actor.team_id, job_id) if export is not None else None
         if export is None:
             raise NotFound("export")
+        if job is not None:
+            export.status = ExportStatus.of_job(job.status)
         return ExportView(export, self.download_url(export))
 
     def download_url(self, export: Export) -> str | None:
@@ -252,7 +256,7 @@ class Exports:
                     for file_name, key in files:
                         info = zip_entry(file_name, image.created_at)
                         with archive.open(info, "w", force_zip64=True) as entry:
-                            async for chunk in self.deps.blobs.stream(key):
+                            async for chunk in self._read(image, key):
                                 entry.write(chunk)
                                 for data in sink.drain():
                                     yield data
@@ -276,6 +280,17 @@ class Exports:
             )
         for data in sink.drain():
             yield data
+
+    async def _read(self, image: Image, key: str) -> AsyncIterator[bytes]:
+        """A blob of ``image``; a missing one is ``Unavailable`` saying which (the job
+        is retried, and reads the image again: one deleted meanwhile is skipped)."""
+        try:
+            async for chunk in self.deps.blobs.stream(key):
+                yield chunk
+        except NotFound:
+            raise Unavailable(
+                f"a file of image {image.id} is missing from the blob store"
+            ) from None
 
     async def _save_progress(self, export: Export) -> None:
         async with self.deps.storage.unit_of_work() as uow:

@@ -13,7 +13,7 @@ from ..errors import Invalid, NotFound, Unavailable
 from ..models import Actor, Image, Page
 from ..ports import ImageQuery, UnitOfWork, one_statement
 from ..reads import reads_of
-from ..rules import bulk, renditions, text, trash, tree
+from ..rules import bulk, renditions, search, text, trash, tree
 from ..rules.limits import BULK_MAX, ID_MAX, PER_PAGE_DEFAULT, TOTAL_COUNT_LIMIT
 from ..rules.similar import DEFAULT_DISTANCE, MAX_DISTANCE
 from .deps import Deps
@@ -97,9 +97,12 @@ class Gallery:
 
     async def list(self, actor: Actor, query: ImageQuery) -> Page[ImageView]:
         """One page of the team's images. The total is exact up to
-        ``TOTAL_COUNT_LIMIT`` matches past the page's offset, a lower bound beyond."""
+        ``TOTAL_COUNT_LIMIT`` matches past the page's offset, a lower bound beyond.
+        A ``q`` with no word in it (only symbols) matches nothing."""
         if query.team_id != actor.team_id:
             raise NotFound("team")
+        if search.finds_nothing(query.q):
+            return Page([], query.page, query.per_page, 0)
         limit = (query.page - 1) * query.per_page + TOTAL_COUNT_LIMIT
         found = await reads_of(self.deps.storage).image_listing(query, self.deps.clock.now(), limit)
         views = image_views(self.deps, found.images, found.shares)

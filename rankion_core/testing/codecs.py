@@ -75,6 +75,7 @@ class CodecContract:
         [png(40, 30), png(30, 40, alpha=True), b"not a mask", b""],
         ids=["no-alpha", "other-size", "text", "empty"],
     )
-    def test_any_other_mask_is_invalid(self, codec: ImageCodec, mask: bytes) -> None:
-        with pytest.raises(Invalid):
+    def test_any_other_mask_is_invalid_naming_mask(self, codec: ImageCodec, mask: bytes) -> None:
+        with pytest.raises(Invalid) as refused:
             codec.check_mask(mask, 40, 30)
+        assert list(refused.value.details or {}) == ["mask"]

@@ -86,6 +86,7 @@ async def docs(request: web.Request) -> web.StreamResponse:
     TAG,
     public=True,
     media="*/*",
+    conditional=True,
     description="Swagger UI's script, style sheet and icon, and the page's own script "
     "(each with its own content type).",
 )

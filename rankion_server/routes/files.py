@@ -31,6 +31,7 @@ SIGNATURE = (
     public=True,
     media="application/octet-stream",
     params=SIGNATURE,
+    conditional=True,
     description="Image, thumbnail and export URLs point here when blobs are stored "
     "locally. Export ZIPs come as attachments.",
 )

@@ -61,6 +61,7 @@ def _not_found_page() -> web.Response:
     TAG,
     public=True,
     media="text/html",
+    conditional=True,
     description="An HTML page with Open Graph tags. Unknown, revoked, expired or trashed: "
     "the same HTML 404 page.",
 )
@@ -87,7 +88,8 @@ async def public_share_page(request: web.Request) -> web.StreamResponse:
     TAG,
     public=True,
     media="image/*",
-    description="The image bytes; 404 like the page.",
+    conditional=True,
+    description="The image bytes; 404 like the page. The share is checked before a 304.",
 )
 async def public_share_image(request: web.Request) -> web.StreamResponse:
     app = rankion(request)

@@ -60,7 +60,9 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/app/static/{name}", allow_head=False)
-@operation("The app's CSS and ES modules", "web", public=True, media="text/javascript")
+@operation(
+    "The app's CSS and ES modules", "web", public=True, media="text/javascript", conditional=True
+)
 async def static_asset(request: web.Request) -> web.StreamResponse:
     found = ASSETS.get(request.match_info["name"])
     if found is None:
@@ -69,7 +71,13 @@ async def static_asset(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/favicon.ico", allow_head=False)
-@operation("The app's icon, where browsers look for it", "web", public=True, media="image/svg+xml")
+@operation(
+    "The app's icon, where browsers look for it",
+    "web",
+    public=True,
+    media="image/svg+xml",
+    conditional=True,
+)
 async def favicon(request: web.Request) -> web.StreamResponse:
     return _send(request, ASSETS[ICON])
 

@@ -117,11 +117,52 @@ async def test_body_over_one_mebibyte_is_413(api: Api) -> None:
     assert "X-Request-Id" in answer.headers
 
 
-@pytest.mark.parametrize("raw", [b"{nope", b'{"name": "x",}', b'{"name": "\xff\xfe"}', b"\xff"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{nope",
+        b'{"name": "x",}',
+        b'{"name": "\xff\xfe"}',
+        b"\xff",
+        # a number past a double, in a body that is not JSON for another reason
+        b'{"name": 1e400',
+        b'{"name": "x", "a": 1e400, "b": NaN}',
+        b'{"a": 1e400}}',
+        b'{"a": 1e400, "b": "\xff"}',
+    ],
+)
 async def test_malformed_json_or_utf8_is_400(api: Api, raw: bytes) -> None:
     answer = await api.post("/v1/projects", raw=raw)
     assert answer.status == 400
     assert answer.error["code"] == "invalid_json"
+
+
+HUGE = [b"1e400", b"-1E+400", b"9" * 4301, b"-" + b"9" * 4301, b"1" + b"0" * 400 + b".5"]
+
+
+@pytest.mark.parametrize("number", HUGE, ids=["1e400", "-1E+400", "4301-digits", "neg", "frac"])
+async def test_a_number_past_a_double_is_422_naming_its_field(api: Api, number: bytes) -> None:
+    project = await api.project()
+    raw = b'{"title": "t", "status": "idea", "article_id": ' + number + b"}"
+    answer = await api.post(f"/v1/projects/{project}/calendar", raw=raw)
+    assert answer.status == 422, answer.body
+    assert answer.error["code"] == "validation_error"
+    assert answer.error["details"] == {"article_id": "is out of range"}
+    assert answer.error["message"] == "article_id: is out of range"
+
+
+async def test_every_field_of_a_body_with_a_huge_number_is_named(api: Api) -> None:
+    answer = await api.post("/v1/images/bulk/delete", raw=b'{"ids": [1, 1e400, 2e999]}')
+    assert answer.status == 422, answer.body
+    assert answer.error["details"] == {"ids[1]": "is out of range", "ids[2]": "is out of range"}
+    answer = await api.post("/v1/projects", raw=b'{"name": 1e400, "time_zone": 5}')
+    assert answer.status == 422, answer.body
+    assert answer.error["details"] == {"name": "must be a string", "time_zone": "must be a string"}
+    answer = await api.post("/v1/projects", raw=b'{"name": "x", "zone": 1e400}')
+    assert answer.status == 422, answer.body
+    assert answer.error["details"] == {"zone": "unknown field"}
+    not_object = await api.post("/v1/projects", raw=b"[1e400]")
+    assert not_object.status == 422 and not_object.error["details"] == {"body": "not a JSON object"}
 
 
 @pytest.mark.parametrize("raw", [b"[]", b'"text"', b"42", b"null"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 from typing import Any
 
@@ -180,6 +181,31 @@ async def test_edit_with_a_mask(api: Api) -> None:
     bad = await api.edit(root_id, mask="not base64!")
     assert bad.status == 422
     assert "mask" in bad.error["details"]
+
+
+def _png(width: int, height: int, mode: str = "RGBA") -> bytes:
+    out = io.BytesIO()
+    PILImage.new(mode, (width, height)).save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("mask", "detail"),
+    [
+        (base64.b64encode(b"hello").decode(), "must be a PNG image"),
+        (png_mask(10, 10), "is 10x10 but the image is 256x256; they must match"),
+        (base64.b64encode(_png(256, 256, "L")).decode(), "must have an alpha channel"),
+        (base64.b64encode(_png(256, 256)[:60]).decode(), "truncated or corrupt"),
+    ],
+    ids=["not-png", "wrong-size", "no-alpha", "corrupt"],
+)
+async def test_a_bad_mask_is_422_naming_mask(api: Api, mask: str, detail: str) -> None:
+    root_id = await api.generate()
+    answer = await api.edit(root_id, mask=mask)
+    assert answer.status == 422, answer.body
+    assert answer.error["code"] == "validation_error"
+    assert list(answer.error["details"]) == ["mask"]
+    assert detail in answer.error["details"]["mask"], answer.body
 
 
 async def test_edit_session_of_another_tree_is_422(api: Api) -> None:

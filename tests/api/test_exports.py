@@ -88,3 +88,26 @@ async def test_other_teams_export_is_404(api: Api) -> None:
     generate = await api.post("/v1/generate/image", {"prompt": "x"})
     not_an_export = await api.get(f"/v1/images/exports/{generate.data['job_id']}")
     assert not_an_export.body == a.body
+
+
+async def test_an_export_waiting_for_a_retry_reads_queued_like_its_job(api: Api) -> None:
+    image_id = await api.generate()
+    async with api.rankion.deps.storage.unit_of_work() as uow:
+        image = await uow.images.get(api.a.id, image_id)
+    assert image is not None and image.blob_key is not None
+    await api.rankion.deps.blobs.delete(image.blob_key)  # the image's file is gone
+    started = await api.post("/v1/images/bulk/export", {"ids": [image_id]})
+    job_id, location = started.data["job_id"], started.headers["Location"]
+    expected = f"a file of image {image_id} is missing from the blob store"
+    for attempt in (1, 2):
+        assert await api.run_jobs() == 1
+        job = (await api.get(f"/v1/jobs/{job_id}")).data
+        export = (await api.get(location)).data
+        assert export["status"] == job["status"] == "queued"
+        assert (job["attempts"], job["error"]) == (attempt, expected)
+        api.clock.advance(timedelta(hours=1))  # past the backoff
+    assert await api.run_jobs() == 1
+    job = (await api.get(f"/v1/jobs/{job_id}")).data
+    export = (await api.get(location)).data
+    assert job["status"] == export["status"] == "failed"
+    assert job["error"] == export["error"] == expected

@@ -67,6 +67,20 @@ async def test_list_filters(api: Api) -> None:
     assert await _ids(api, "per_page=1&page=2") == [dog]
 
 
+@pytest.mark.parametrize("q", ["%F0%9F%9A%80", "%25", "!!!", "%23", "%F0%9F%9A%80+%25"])
+async def test_a_q_without_a_word_matches_nothing(flow_api: Api, q: str) -> None:
+    api = flow_api
+    launch = await api.generate(title="Launch \N{ROCKET} C++ 100%")
+    await api.generate(prompt="a quiet harbour")
+    answer = await api.get(f"/v1/images?q={q}")
+    assert answer.status == 200, answer.body
+    assert answer.data == []
+    assert answer.json["meta"]["total"] == 0 and answer.json["meta"]["last_page"] == 1
+    assert await _ids(api, "q=C%2B%2B") == [launch]  # a word among the symbols still counts
+    assert await _ids(api, "q=%F0%9F%9A%80+launch") == [launch]
+    assert len(await _ids(api, "q=+")) == 2  # a blank q is no search
+
+
 async def test_time_range_and_dates(api: Api) -> None:
     first = await api.generate()
     api.clock.advance(timedelta(days=2))

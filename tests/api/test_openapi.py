@@ -16,7 +16,7 @@ from openapi_spec_validator import validate
 from rankion_core.outbound import HTTP_URL_PATTERN, url_problem
 from rankion_core.rules.text import NOT_BLANK
 
-from .conftest import Api
+from .conftest import Api, relative
 
 
 @pytest.fixture
@@ -76,6 +76,29 @@ async def test_public_routes_have_no_security(document: dict[str, Any]) -> None:
     assert "security" not in paths["/v1/images"]["get"]
     assert "401" in paths["/v1/images"]["get"]["responses"]
     assert "401" not in paths["/s/{token}"]["get"]["responses"]
+
+
+async def test_conditional_gets_document_their_etag_and_304(
+    api: Api, document: dict[str, Any]
+) -> None:
+    image_id = await api.generate()
+    page = relative((await api.post(f"/v1/images/{image_id}/share")).data["public_url"])
+    live = {
+        "/s/{token}": page,
+        "/s/{token}/image": page + "/image",
+        "/files/{key}": relative((await api.image(image_id))["url"]),
+    }
+    for template, path in live.items():
+        etag = (await api.get(path, anonymous=True)).headers["ETag"]
+        again = await api.get(path, anonymous=True, headers={"If-None-Match": etag})
+        assert again.status == 304 and again.headers["ETag"] == etag, template
+        op = document["paths"][template]["get"]
+        assert "ETag" in op["responses"]["200"]["headers"], template
+        assert "ETag" in op["responses"]["304"]["headers"], template
+        assert "content" not in op["responses"]["304"], template
+        header = [p for p in op["parameters"] if p["name"] == "If-None-Match"]
+        assert header and header[0]["in"] == "header", template
+    assert "304" not in document["paths"]["/v1/images/{id}"]["get"]["responses"]
 
 
 async def test_bodies_come_from_the_request_classes(document: dict[str, Any]) -> None:

@@ -98,6 +98,44 @@ async def test_bad_webhooks_are_422(hooked: Api, body: dict[str, Any], field: st
     assert answer.status == 422 and field in answer.error["details"], answer.body
 
 
+MALFORMED_TARGETS = [
+    "http://a..b/x",
+    "http://xn--/x",
+    "http://xn--zz.example/x",
+    f"http://{'a' * 64}.com/x",
+    "http://" + ".".join(["a" * 63] * 4) + "/x",
+    "http://-a.com/x",
+    "http://a-.com/x",
+    "http://a_b.com/x",
+    "http://example.com../x",
+    "http://1.1.1.1:0/x",
+    "https://example.com:0/x",
+]
+
+
+@pytest.mark.parametrize("url", MALFORMED_TARGETS)
+async def test_a_target_with_a_malformed_host_or_port_0_is_422(hooked: Api, url: str) -> None:
+    # private targets allowed: these are refused by their form, not their address
+    answer = await hooked.post("/v1/webhooks", {"url": url, "events": ["image.ready"]})
+    assert answer.status == 422, (url, answer.body)
+    assert answer.error["code"] == "validation_error"
+    assert list(answer.error["details"]) == ["url"], answer.body
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.com./x",
+        "https://b\u00fccher.example/x",
+        "https://xn--bcher-kva.example/x",
+        f"https://{'a' * 63}.example/x",
+        "https://a-b.example:1/x",
+    ],
+)
+async def test_a_valid_host_name_is_accepted(hooked: Api, url: str) -> None:
+    await subscribe(hooked, url)
+
+
 async def test_private_targets_are_refused_unless_allowed(api: Api) -> None:
     for url in (
         "http://127.0.0.1:9/x",

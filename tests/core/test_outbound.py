@@ -15,6 +15,7 @@ from rankion_core.outbound import (
     host_address,
     host_problem,
     is_public,
+    name_problem,
     url_problem,
 )
 from tests.support.outbound_corpus import by_address, by_form
@@ -140,3 +141,37 @@ def test_the_refusal_names_no_port_or_address() -> None:
 def test_folding() -> None:
     assert fold_host("[FE80::1]") == "fe80::1"
     assert fold_host("Ex\u00adample.COM.") == "example.com"
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "a..b", ".a.com", "xn--", "xn--zz", "xn--abc-", f"{'a' * 64}.com", "-a.com", "a-.com",
+        "a_b.com", "a b.com", "a%2eb", "a.com..", "a*.com", "\u2603\u2603..net",
+        ".".join(["a" * 63] * 4), ".".join(["a" * 50] * 5),
+    ],
+)  # fmt: skip
+def test_a_host_that_is_no_valid_dns_name_is_refused(host: str) -> None:
+    assert name_problem(host) is not None
+    assert host_problem(host, allow_private=True) is not None
+    assert url_problem(f"http://{host}/x", allow_private=True) is not None
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "example.com", "example.com.", "EXAMPLE.com", "a-b.example", "1.2.3.example", "vm",
+        "b\u00fccher.de", "xn--bcher-kva.de", "\u2603.net", "ex\u00adample.com",
+        f"{'a' * 63}.com", ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61]),
+    ],
+)  # fmt: skip
+def test_valid_dns_names_pass(host: str) -> None:
+    assert name_problem(host) is None
+    assert url_problem(f"https://{host}/x", allow_private=False) is None
+
+
+def test_port_0_is_refused_and_every_other_port_passes() -> None:
+    assert url_problem("http://1.1.1.1:0/", allow_private=True) is not None
+    assert url_problem("https://example.com:00/", allow_private=True) is not None
+    assert url_problem("http://1.1.1.1:1/", allow_private=False) is None
+    assert url_problem("http://1.1.1.1:65535/", allow_private=False) is None
