@@ -74,6 +74,27 @@ async def sign_in(page: Any, base_url: str, token: str) -> None:
     await page.wait_for_url(base_url + "/app")
 
 
+class Holder:
+    """Requests kept waiting: ``page.route(pattern, holder.hold)``; ``let_go()`` sends
+    those held on and every later one at once."""
+
+    def __init__(self) -> None:
+        self.held: list[Any] = []
+        self.open = False
+
+    async def hold(self, route: Any) -> None:
+        if self.open:
+            await route.continue_()
+        else:
+            self.held.append(route)
+
+    async def let_go(self) -> None:
+        self.open = True
+        waiting, self.held = self.held, []
+        for route in waiting:
+            await route.continue_()
+
+
 async def failed_image(api: Api, prompt: str = "a refused picture") -> dict[str, Any]:
     """An image the provider refuses (the offline provider's ``[reject]`` marker), once
     it has failed."""

@@ -14,7 +14,7 @@ from PIL import Image, ImageStat
 
 from tests.e2e.support import Api, Server, cli_value, expect, generate
 
-from .conftest import SKIP, failed_image, sign_in, watch
+from .conftest import SKIP, Holder, failed_image, sign_in, watch
 
 pytestmark = SKIP
 
@@ -166,16 +166,9 @@ async def test_placeholder_shows_while_the_thumbnail_loads(
         thumbnail = Image.open(io.BytesIO(await reply.read())).convert("RGB")
     expected = ImageStat.Stat(thumbnail).mean
     problems = watch(page)
-    held: list[Any] = []
-
-    async def hold(route: Any) -> None:
-        if held and held[0] is None:  # let go
-            await route.continue_()
-        else:
-            held.append(route)
-
+    thumbnails = Holder()
     # thumbnails answer only when let go (from the start: the browser caches them)
-    await page.route("**/files/thumbnails/**", hold)
+    await page.route("**/files/thumbnails/**", thumbnails.hold)
     await page.goto(server.base_url + "/app/sign-in")
     await page.fill("#token", server.tenant.token)
     await page.click("button[type=submit]", no_wait_after=True)
@@ -209,9 +202,7 @@ async def test_placeholder_shows_while_the_thumbnail_loads(
     assert await thumb.evaluate("(a) => a.querySelector('img').complete") is False
 
     # the thumbnail arrives: the placeholder goes
-    waiting, held[:] = list(held), [None]
-    for route in waiting:
-        await route.continue_()
+    await thumbnails.let_go()
     await page.wait_for_function(
         "(id) => { const a = document.querySelector(`.tile[data-id='${id}'] .thumb`);"
         " return a.querySelector('img').naturalWidth > 0 && !a.classList.contains('placeheld')"

@@ -13,7 +13,7 @@ from PIL import Image
 
 from tests.e2e.support import Api, Server, generate
 
-from .conftest import SKIP, sign_in, watch
+from .conftest import SKIP, Holder, sign_in, watch
 
 pytestmark = SKIP
 
@@ -138,20 +138,13 @@ async def test_every_image_once_after_a_change_while_scrolling(
 ) -> None:
     await _at_least(api, 12)
     problems = watch(page)
-    held: list[Any] = []
-
-    async def hold(route: Any) -> None:
-        if held and held[0] is None:  # let go
-            await route.continue_()
-        else:
-            held.append(route)
-
+    lists = Holder()
     # the next page is asked for, then the list changes before it is answered
-    await page.route("**/v1/images?*", hold)
+    await page.route("**/v1/images?*", lists.hold)
     await sign_in(page, server.base_url, server.tenant.token)
     await page.goto(server.base_url + "/app?per_page=4")
     await page.wait_for_function("() => document.querySelectorAll('#grid .tile').length === 4")
-    while not held:
+    while not lists.held:
         await page.wait_for_timeout(50)
     if change == "trash":
         first = await page.locator("#grid .tile").first.get_attribute("data-id")
@@ -162,9 +155,7 @@ async def test_every_image_once_after_a_change_while_scrolling(
         await page.fill("#g-prompt", "an image made while scrolling")
         await page.click("#generate button[type=submit]")
         await page.locator("#grid .tile").first.locator("img").wait_for()
-    waiting, held[:] = list(held), [None]
-    for route in waiting:
-        await route.continue_()
+    await lists.let_go()
     await page.locator("#more").wait_for(state="detached")
     ids = await page.eval_on_selector_all("#grid .tile", "(ts) => ts.map((t) => +t.dataset.id)")
     assert len(ids) == len(set(ids)), ids  # none twice

@@ -13,7 +13,7 @@ import aiohttp
 
 from tests.e2e.support import Api, Server, expect, generate
 
-from .conftest import SKIP, failed_image, sign_in, watch
+from .conftest import SKIP, Holder, failed_image, sign_in, watch
 
 pytestmark = SKIP
 
@@ -139,12 +139,8 @@ async def test_the_share_page_keeps_a_portrait_images_shape(
 ) -> None:
     image = await generate(api, "a tall tower", title="Tower", size="1024x1536")
     public_url = expect(await api.post(f"/v1/images/{image['id']}/share"), 201).data["public_url"]
-    held: list[Any] = []
-
-    async def hold(route: Any) -> None:  # the picture's bytes never come
-        held.append(route)
-
-    await page.route(lambda url: "/s/" not in url or url.rstrip("/") != public_url, hold)
+    picture = Holder()  # its bytes wait: everything but the page itself is held
+    await page.route(lambda url: url.rstrip("/") != public_url, picture.hold)
     box = (
         "(() => { const r = document.querySelector('figure img').getBoundingClientRect();"
         " return [r.width, r.height]; })()"
@@ -155,7 +151,7 @@ async def test_the_share_page_keeps_a_portrait_images_shape(
         before = await page.evaluate(box)  # its box before the bytes: no jump after
         assert abs(before[0] / before[1] - 1024 / 1536) < 0.01, (width, before)
         assert before[1] <= height * 0.75 + 1
-    assert held  # the picture was asked for, and kept waiting
+    assert picture.held  # the picture was asked for, and kept waiting
     await page.unroute_all(behavior="ignoreErrors")
     await page.set_viewport_size({"width": 1280, "height": 860})
     await page.goto(public_url)
