@@ -34,7 +34,7 @@ font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;padding:24px}
 main{max-width:960px;width:100%;background:#161b22cc;border:1px solid #30363d;
 border-radius:16px;overflow:hidden;box-shadow:0 20px 60px #0008}
 figure{margin:0;background:#0d1117;display:flex;justify-content:center}
-img{display:block;max-width:100%;max-height:75vh;height:auto}
+img{display:block;max-width:100%;max-height:75vh;width:auto;height:auto}
 .meta{padding:20px 24px}
 h1{margin:0 0 6px;font-size:1.35rem;font-weight:600}
 p{margin:0;color:#9da7b3}
@@ -96,8 +96,17 @@ def _head(data: PageData) -> str:
     return "\n".join(tags)
 
 
+def _fit(width: int, height: int) -> str:
+    """The image's box, known before its bytes arrive: as wide as the page, the image
+    itself and 75vh at its aspect ratio allow (the ``width``/``height`` attributes give
+    the height). ``width: auto`` alone keeps the ratio too, but is zero by zero until the image
+    has loaded: the page would jump."""
+    return f"img{{width:min(100%,{width}px,calc(75vh * {width} / {height}))}}"
+
+
 def render(data: PageData) -> str:
     size = f' width="{data.width}" height="{data.height}"' if data.width and data.height else ""
+    fit = _fit(data.width, data.height) if data.width and data.height else ""
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -106,7 +115,7 @@ def render(data: PageData) -> str:
 <meta name="robots" content="noindex">
 <title>{escape(data.title)}</title>
 {_head(data)}
-<style>{_STYLE}</style>
+<style>{_STYLE}{fit}</style>
 </head>
 <body>
 <main>

@@ -12,13 +12,13 @@ from datetime import datetime
 from attrs import define, evolve
 
 from ..errors import Conflict, InsufficientCredits, Invalid, NotFound, RateLimited
-from ..models import Actor, EditSession, Image, Job, JobKind, JobStatus, ProcessingStatus
+from ..models import Actor, EditSession, Image, Job, JobKind, JobStatus
 from ..ports import ModelCapabilities, UnitOfWork
 from ..rules import credits, generation, text, tree
 from ..rules.limits import SLOT_MAX
 from . import joblog
 from .deps import Deps
-from .gallery import get_image, lock_tree
+from .gallery import check_ready, get_image, lock_tree
 
 #: what a field referring to a missing (or another team's) resource says
 NOT_FOUND = "not found"
@@ -290,8 +290,7 @@ def _with_options(payload: dict[str, object], options: dict[str, object]) -> dic
 def _check_editable(source: Image) -> None:
     if source.deleted_at is not None:
         raise Conflict("the image is in the trash; restore it first", code="image_in_trash")
-    if source.processing_status is not ProcessingStatus.READY:
-        raise Conflict("the image is not ready yet", code="image_not_ready")
+    check_ready(source, "edited")
 
 
 def _decode_mask(mask: str | None) -> bytes | None:

@@ -9,8 +9,8 @@ from datetime import datetime
 
 from attrs import define, field
 
-from ..errors import Invalid, NotFound, Unavailable
-from ..models import Actor, Image, Page
+from ..errors import Conflict, Invalid, NotFound, Unavailable
+from ..models import Actor, Image, Page, ProcessingStatus
 from ..ports import ImageQuery, UnitOfWork, one_statement
 from ..reads import reads_of
 from ..rules import bulk, renditions, search, text, trash, tree
@@ -64,6 +64,20 @@ async def get_image(
     if image is None:
         raise NotFound("image")
     return image
+
+
+def check_ready(image: Image, use: str) -> None:
+    """``image`` is drawn, so it can be ``use``d (shared, edited); else ``409
+    image_not_ready``, whose message tells a failed image (it never will be) from one
+    still queued or being drawn."""
+    if image.processing_status is ProcessingStatus.READY:
+        return
+    if image.processing_status is ProcessingStatus.FAILED:
+        raise Conflict(
+            f"the image failed to generate, so it cannot be {use}: generate it again",
+            code="image_not_ready",
+        )
+    raise Conflict("the image is not ready yet", code="image_not_ready")
 
 
 async def lock_tree(uow: UnitOfWork, image: Image) -> tuple[Image, builtins.list[Image]] | None:

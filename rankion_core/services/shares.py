@@ -14,13 +14,13 @@ import asyncio
 from datetime import datetime
 
 from ..errors import Conflict, NotFound
-from ..models import Actor, ProcessingStatus
+from ..models import Actor
 from ..rules import shares as rules
 from ..rules.limits import SHARE_TOKEN_MAX, SHARE_TOKEN_MIN
 from ..rules.timeutil import ensure_utc
 from ..rules.tokens import url_safe
 from .deps import Deps
-from .gallery import get_image
+from .gallery import check_ready, get_image
 from .resolved import ResolvedShares, SharedImage
 from .views import ShareView, share_view
 
@@ -79,8 +79,7 @@ class Shares:
             image = await get_image(uow, actor, image_id, for_update=True)
             if image.deleted_at is not None:
                 raise Conflict("the image is in the trash", code="image_in_trash")
-            if image.processing_status is not ProcessingStatus.READY:
-                raise Conflict("the image is not ready yet", code="image_not_ready")
+            check_ready(image, "shared")
             share = await uow.shares.active_for_image(actor.team_id, image_id, now)
             created = share is None
             if share is None:

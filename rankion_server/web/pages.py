@@ -22,7 +22,7 @@ from multidict import MultiDict, MultiDictProxy, MultiMapping
 
 from rankion_core import Actor
 from rankion_core.errors import Invalid, NotFound
-from rankion_core.models import EventStatus, EventType
+from rankion_core.models import EventStatus, EventType, ProcessingStatus
 
 from .. import render
 from ..errors import Unauthorized
@@ -215,7 +215,12 @@ async def gallery(request: web.Request) -> web.StreamResponse:
     try:
         found = await rankion(request).gallery.list(who, image_query(query, who.team_id))
         rows = [render.image_row(v) for v in found.items]
-        meta = {"page": found.page, "last_page": found.last_page, "total": found.total}
+        meta = {
+            "page": found.page,
+            "per_page": found.per_page,
+            "last_page": found.last_page,
+            "total": found.total,
+        }
     except Invalid as exc:
         error = exc
     return html(
@@ -278,8 +283,23 @@ async def image_page(request: web.Request) -> web.StreamResponse:
             "image": detail,
             "tree": _tree(root),
             "now": rankion(request).deps.clock.now(),
+            "job_id": await _drawing_job(request, who, detail),
         },
     )
+
+
+#: how many of the ledger's newest entries are searched for the job drawing an image
+JOB_LOOKBACK = 100
+
+
+async def _drawing_job(request: web.Request, who: Actor, image: dict[str, Any]) -> int | None:
+    """The job still drawing ``image`` (its page follows it as the gallery's tile does):
+    the one its charge names, among the ledger's newest entries. None once the image
+    is drawn, or when its charge is older than those (the page then shows what it read)."""
+    if image["processing_status"] not in (ProcessingStatus.QUEUED, ProcessingStatus.PROCESSING):
+        return None
+    entries = await rankion(request).accounts.ledger(who, 1, JOB_LOOKBACK)
+    return next((e.job_id for e in entries.items if e.image_id == image["id"] and e.job_id), None)
 
 
 #: how much of an untitled image's prompt names it
@@ -355,6 +375,12 @@ def _shift(first: date, months: int) -> str | None:
     return month_key(shifted) if shifted and MONTHS[0] <= shifted <= MONTHS[1] else None
 
 
+def _month_url(filters: MultiMapping[str], month: str | None) -> str | None:
+    """The query of the calendar at ``month`` with the page's filters kept (None:
+    no such month)."""
+    return f"?{urlencode([('month', month), *filters.items()])}" if month else None
+
+
 #: a glyph per event type (the type's name is always beside it for screen readers)
 TYPE_ICONS = {
     "article": "¶",
@@ -426,9 +452,9 @@ async def calendar_page(request: web.Request) -> web.StreamResponse:
             "zone": str(zone),
             "first": first,
             "month": month_key(first),
-            "prev": _shift(first, -1),
-            "next": _shift(first, 1),
-            "this_month": month_key(now_local.date()),
+            "prev": _month_url(filters, _shift(first, -1)),
+            "next": _month_url(filters, _shift(first, 1)),
+            "this_month": _month_url(filters, month_key(now_local.date())),
             "weeks": weeks,
             "today": now_local.date(),
             "by_day": by_day,

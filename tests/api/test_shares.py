@@ -96,6 +96,19 @@ async def test_share_needs_a_ready_image_out_of_trash(api: Api) -> None:
     assert trashed.error["code"] == "image_in_trash"
 
 
+async def test_a_failed_image_is_not_shared_and_the_answer_says_it_failed(api: Api) -> None:
+    failed = await api.generate(prompt="[reject] not this one")
+    assert (await api.image(failed))["processing_status"] == "failed"
+    answer = await api.post(f"/v1/images/{failed}/share")
+    assert answer.status == 409
+    assert answer.error["code"] == "image_not_ready"
+    assert "failed" in answer.error["message"]
+    assert "not ready yet" not in answer.error["message"]
+    pending = await api.generate(run=False)
+    waiting = await api.post(f"/v1/images/{pending}/share")
+    assert waiting.error["message"] == "the image is not ready yet"
+
+
 async def test_the_public_page_and_image(api: Api) -> None:
     image_id = await api.generate(title='Sunset <script>alert("x")</script> & more')
     share = (await api.post(f"/v1/images/{image_id}/share")).data

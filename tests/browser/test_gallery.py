@@ -14,7 +14,7 @@ from PIL import Image, ImageStat
 
 from tests.e2e.support import Api, Server, cli_value, expect, generate
 
-from .conftest import SKIP, sign_in, watch
+from .conftest import SKIP, Holder, failed_image, sign_in, watch
 
 pytestmark = SKIP
 
@@ -166,16 +166,9 @@ async def test_placeholder_shows_while_the_thumbnail_loads(
         thumbnail = Image.open(io.BytesIO(await reply.read())).convert("RGB")
     expected = ImageStat.Stat(thumbnail).mean
     problems = watch(page)
-    held: list[Any] = []
-
-    async def hold(route: Any) -> None:
-        if held and held[0] is None:  # let go
-            await route.continue_()
-        else:
-            held.append(route)
-
+    thumbnails = Holder()
     # thumbnails answer only when let go (from the start: the browser caches them)
-    await page.route("**/files/thumbnails/**", hold)
+    await page.route("**/files/thumbnails/**", thumbnails.hold)
     await page.goto(server.base_url + "/app/sign-in")
     await page.fill("#token", server.tenant.token)
     await page.click("button[type=submit]", no_wait_after=True)
@@ -209,9 +202,7 @@ async def test_placeholder_shows_while_the_thumbnail_loads(
     assert await thumb.evaluate("(a) => a.querySelector('img').complete") is False
 
     # the thumbnail arrives: the placeholder goes
-    waiting, held[:] = list(held), [None]
-    for route in waiting:
-        await route.continue_()
+    await thumbnails.let_go()
     await page.wait_for_function(
         "(id) => { const a = document.querySelector(`.tile[data-id='${id}'] .thumb`);"
         " return a.querySelector('img').naturalWidth > 0 && !a.classList.contains('placeheld')"
@@ -219,3 +210,56 @@ async def test_placeholder_shows_while_the_thumbnail_loads(
         arg=image["id"],
     )
     assert problems == []
+
+
+async def test_the_balance_follows_a_failed_generations_refund(
+    page: Any, server: Server, api: Api
+) -> None:
+    problems = watch(page)
+    await sign_in(page, server.base_url, server.tenant.token)
+    await page.fill("#g-prompt", "a refused lighthouse [reject]")
+    await page.click("#generate button[type=submit]")
+    await page.locator("#grid .tile[data-status=failed]").first.wait_for()
+    balance = expect(await api.get("/v1/credits"), 200).data["balance"]
+    await page.wait_for_function(
+        "(n) => document.getElementById('balance').textContent === String(n)", arg=balance
+    )
+    assert problems == []
+
+
+async def test_an_export_says_which_images_it_skipped(page: Any, server: Server, api: Api) -> None:
+    ready = await generate(api, "an exported harbour", title="Exported")
+    failed = await failed_image(api, "a skipped harbour")
+    problems = watch(page)
+    await sign_in(page, server.base_url, server.tenant.token)
+    tile = page.locator(f'.tile[data-id="{failed["id"]}"]')
+    name = await tile.locator(".name").text_content()
+
+    # only the failed image: nothing to download, and the page says so
+    await tile.locator(".pick").check()
+    await page.click("#bulk-export")
+    skipped = page.locator("#export-skipped")
+    await skipped.wait_for()
+    assert (await skipped.text_content() or "").startswith(f"Nothing exported: “{name}”")
+    assert await page.locator("#export-download").count() == 0
+
+    # with a ready one: the download, and the one skipped named beside it
+    await page.locator(f'.tile[data-id="{ready["id"]}"] .pick').check()
+    await page.click("#bulk-export")
+    await page.locator("#export-download").wait_for()
+    said = await skipped.text_content() or ""
+    assert said.startswith(f"1 of 2 images exported; skipped “{name}”"), said
+    assert problems == []
+
+
+async def test_out_of_credits_is_said_to_a_person(page: Any, server: Server) -> None:
+    cli_value("team", "create", "broke", "--credits", "3", data_dir=server.data_dir)
+    token = cli_value("token", "create", "--team", "broke", data_dir=server.data_dir)
+    await sign_in(page, server.base_url, token)
+    await page.fill("#g-prompt", "a cat")
+    await page.click("#generate button[type=submit]")
+    error = page.locator("#g-error")
+    await error.filter(has_text="credits").wait_for()
+    said = await error.text_content() or ""
+    assert said.startswith("Not enough credits: this needs 5 and your team has 3."), said
+    assert "/v1/" not in said and "rankion" not in said

@@ -1,16 +1,19 @@
 """The gallery's layout and scrolling in a real browser: a decorated link still scrolls
-on, the keyboard focus ring shows whole, and on a phone the forms come before the grid."""
+on, every image once when the list changes while it scrolls, the keyboard focus ring
+shows whole, square tiles whatever the picture's shape, and on a phone the first
+screen shows images."""
 
 from __future__ import annotations
 
 import io
 from typing import Any
 
+import pytest
 from PIL import Image
 
 from tests.e2e.support import Api, Server, generate
 
-from .conftest import SKIP, sign_in, watch
+from .conftest import SKIP, Holder, sign_in, watch
 
 pytestmark = SKIP
 
@@ -81,14 +84,81 @@ async def test_the_focus_ring_of_a_tile_shows_on_every_side(
     assert all(share > 0.9 for share in shown.values()), shown
 
 
-async def test_on_a_phone_the_forms_come_before_the_grid(
+async def test_on_a_phone_the_first_screen_shows_images(
     page: Any, server: Server, api: Api
 ) -> None:
     await _at_least(api, 8)
     await page.set_viewport_size({"width": 375, "height": 812})
     await sign_in(page, server.base_url, server.tenant.token)
-    top = "(s) => document.querySelector(s).getBoundingClientRect().top + scrollY"
-    grid = await page.evaluate(top, "#grid")
-    for form in ("#generate", "#filters"):
-        assert await page.evaluate(top, form) < grid, form
-    assert await page.evaluate(top, "#g-prompt") < 812  # generating needs no scrolling
+    # the Generate and Filter cards are folded: a first row of thumbnails shows whole
+    tile = await page.locator("#grid .tile").first.bounding_box()
+    assert tile["y"] + tile["height"] < 812, tile
+    assert await page.locator("#g-prompt").is_hidden()
+    # one tap (or Enter on its summary) opens a card, above the grid
+    await page.locator("#generate-card > summary").focus()
+    await page.keyboard.press("Enter")
+    prompt = await page.locator("#g-prompt").bounding_box()
+    assert prompt["y"] < 812
+    # a filter applied keeps its card open
+    await page.goto(server.base_url + "/app?sort=oldest")
+    assert await page.locator("#f-sort").is_visible()
+    # on a wide screen both cards are open, without a summary to press
+    await page.set_viewport_size({"width": 1280, "height": 860})
+    await page.goto(server.base_url + "/app")
+    assert await page.locator("#g-prompt").is_visible()
+    assert await page.locator("#f-q").is_visible()
+    assert await page.locator(".fold > summary:visible").count() == 0
+
+
+async def test_a_portrait_thumbnail_keeps_the_grid_square(
+    page: Any, server: Server, api: Api
+) -> None:
+    await _at_least(api, 6)
+    await generate(api, "a tall lighthouse", size="1024x1536")
+    await sign_in(page, server.base_url, server.tenant.token)
+    await page.locator("#grid .tile img").first.wait_for()
+    await page.wait_for_function(
+        "[...document.querySelectorAll('#grid .tile img')].slice(0, 12).every((i) => i.complete)"
+    )
+    boxes = await page.eval_on_selector_all(
+        "#grid .tile .thumb",
+        "(ts) => ts.slice(0, 12).map((t) => [t.getBoundingClientRect().width,"
+        " t.getBoundingClientRect().height])",
+    )
+    assert all(abs(w - h) < 1 for w, h in boxes), boxes
+    heights = await page.eval_on_selector_all(
+        "#grid .tile", "(ts) => ts.slice(0, 12).map((t) => t.getBoundingClientRect().height)"
+    )
+    assert max(heights) - min(heights) < 1, heights
+
+
+@pytest.mark.parametrize("change", ["trash", "generate"])
+async def test_every_image_once_after_a_change_while_scrolling(
+    page: Any, server: Server, api: Api, change: str
+) -> None:
+    await _at_least(api, 12)
+    problems = watch(page)
+    lists = Holder()
+    # the next page is asked for, then the list changes before it is answered
+    await page.route("**/v1/images?*", lists.hold)
+    await sign_in(page, server.base_url, server.tenant.token)
+    await page.goto(server.base_url + "/app?per_page=4")
+    await page.wait_for_function("() => document.querySelectorAll('#grid .tile').length === 4")
+    while not lists.held:
+        await page.wait_for_timeout(50)
+    if change == "trash":
+        first = await page.locator("#grid .tile").first.get_attribute("data-id")
+        await page.locator(f'.tile[data-id="{first}"] .pick').check()
+        await page.click("#bulk-delete")
+        await page.locator(f'.tile[data-id="{first}"]').wait_for(state="detached")
+    else:
+        await page.fill("#g-prompt", "an image made while scrolling")
+        await page.click("#generate button[type=submit]")
+        await page.locator("#grid .tile").first.locator("img").wait_for()
+    await lists.let_go()
+    await page.locator("#more").wait_for(state="detached")
+    ids = await page.eval_on_selector_all("#grid .tile", "(ts) => ts.map((t) => +t.dataset.id)")
+    assert len(ids) == len(set(ids)), ids  # none twice
+    listed = [row["id"] for row in await api.all_pages("/v1/images")]
+    assert sorted(ids) == sorted(listed)  # none missing
+    assert problems == []

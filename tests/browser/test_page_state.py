@@ -118,8 +118,12 @@ async def test_a_tile_is_named_once_and_a_new_title_shows_everywhere(
             await tile.get_by_role(role, name=label, exact=True).wait_for()
         await tile.get_by_role("button", name=f"Favourite {name}", exact=True).wait_for()
 
-    # a new title: the heading, the window's title and this image's node of the tree
+    # its page calls it by the same name: the heading and the window's title
     await page.goto(f"{server.base_url}/app/images/{untitled['id']}")
+    assert await page.text_content("#image-title") == name
+    assert await page.title() == f"{name} · Rankion"
+
+    # a new title: the heading, the window's title and this image's node of the tree
     await page.fill("#m-title", "Quokka")
     await page.click("#meta-form button[type=submit]")
     await page.locator("#image-title", has_text="Quokka").wait_for()
@@ -129,4 +133,10 @@ async def test_a_tile_is_named_once_and_a_new_title_shows_everywhere(
     await page.reload()
     assert await page.title() == "Quokka · Rankion"
     assert await node.text_content() == "Quokka"
+
+    # the title taken away: the prompt names it again, on the page as on its reload
+    await page.fill("#m-title", "")
+    await page.click("#meta-form button[type=submit]")
+    await page.locator("#image-title", has_text=name).wait_for()
+    assert await page.title() == f"{name} · Rankion"
     assert problems == []

@@ -2,11 +2,19 @@
 // CSRF header on writes, and the API's own error messages.
 const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 
+// What the app says instead of the API's message where that one speaks to a program
+// (by error code; the details are the API's).
+const FOR_PEOPLE = {
+  insufficient_credits: (d) => `Not enough credits: this needs ${d.needed} and your team has ${d.balance}. ` +
+    "Ask the person who runs Rankion for your team to add credits.",
+};
+
 // A detail is shown only when it adds to the message (its text is not already in it).
 export class ApiError extends Error {
   constructor(status, error) {
-    const message = error?.message ?? `the server answered ${status}`;
-    const details = Object.entries(error?.details ?? {}).filter(([, v]) => !message.includes(String(v)))
+    const own = FOR_PEOPLE[error?.code];
+    const message = own ? own(error.details ?? {}) : error?.message ?? `the server answered ${status}`;
+    const details = own ? "" : Object.entries(error?.details ?? {}).filter(([, v]) => !message.includes(String(v)))
       .map(([k, v]) => `${k}: ${v}`).join("; ");
     super(message + (details ? ` (${details})` : ""));
     this.status = status;
@@ -42,6 +50,8 @@ export function toast(text, isError = false) {
 }
 
 // Follow a job over its event stream; onState(event) for each state; resolves with the last.
+// A job that ends has settled its charge (a failed one is refunded): the header's
+// balance is read again then.
 export function followJob(jobId, onState) {
   return new Promise((resolve) => {
     const source = new EventSource(`/v1/jobs/${jobId}/events`);
@@ -49,9 +59,9 @@ export function followJob(jobId, onState) {
     source.addEventListener("job", (e) => {
       last = JSON.parse(e.data);
       onState(last);
-      if (last.status === "succeeded" || last.status === "failed") {
+      if (ended(last)) {
         source.close();
-        resolve(last);
+        refreshBalance().finally(() => resolve(last));
       }
     });
     source.addEventListener("timeout", () => { source.close(); resolve(last); });
@@ -59,9 +69,21 @@ export function followJob(jobId, onState) {
   });
 }
 
+// How a followed job's state is shown on a picture still being drawn.
+export function drawingState(ev) { return ev.status === "running" ? "drawing…" : ev.status; }
+
+// A job that has ended (followJob resolves with its last state, which is not always one).
+export function ended(ev) { return ev?.status === "succeeded" || ev?.status === "failed"; }
+
 export function setBalance(value) {
   const el = document.getElementById("balance");
   if (el && value !== undefined && value !== null) el.textContent = value;
+}
+
+// The header's balance as the API has it now (unchanged if it cannot be read).
+export async function refreshBalance() {
+  if (!document.getElementById("balance")) return;
+  try { setBalance((await api("GET", "/credits")).data.balance); } catch { /* kept */ }
 }
 
 export function el(tag, attrs = {}, ...children) {

@@ -75,6 +75,14 @@ root.addEventListener("click", (e) => {
   if (add) openDialog(null, add.closest("td").dataset.date);
 });
 
+// An event's time of day, as _event.html writes it: before the title, and at the end
+// of its accessible name (an idea from the backlog had none).
+function showTime(button, local) {
+  const time = local.slice(11, 16);
+  button.querySelector(".ev-time").textContent = `${time} `;
+  button.setAttribute("aria-label", `${button.getAttribute("aria-label").replace(/ at \d\d:\d\d$/, "")} at ${time}`);
+}
+
 // Drag an event to another day: same wall-clock time, through PUT /v1/calendar/{id}.
 let dragged = null;
 root.addEventListener("dragstart", (e) => {
@@ -103,7 +111,9 @@ table.addEventListener("drop", async (e) => {
   try {
     const { data } = await api("PUT", `/calendar/${moving.dataset.id}`, { scheduled_at });
     moving.dataset.local = data.scheduled_local;
+    showTime(moving, data.scheduled_local);
     cell.querySelector(".events").append(moving.closest("li"));
+    $("backlog-empty").hidden = $("backlog").children.length > 0;
     toast(`Moved to ${data.scheduled_local.slice(0, 10)}.`);
   } catch (err) {
     toast(err.message, true);  // a published event: the API says why it stays

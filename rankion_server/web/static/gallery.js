@@ -1,6 +1,6 @@
 // The gallery: infinite scroll, keyboard navigation, selection and bulk actions,
 // favourites, and generation with live progress.
-import { api, toast, followJob, setBalance, el, addToCount, imageName } from "./api.js";
+import { api, toast, followJob, setBalance, el, addToCount, imageName, drawingState } from "./api.js";
 import { paintPlaceholders } from "./thumbhash.js";
 
 const grid = document.getElementById("grid");
@@ -99,24 +99,47 @@ grid.addEventListener("keydown", (e) => {
 // The next page asks /v1/images for the query of that link: the server wrote it from
 // exactly the filters its page applied (a link's decoration, such as utm_source, is
 // not one of them).
+// The list shifts under the grid when this page generates or trashes an image, so the
+// script asks for the window that holds the list's next `offset`-th image instead of the
+// next page number: every image the list holds before `offset` is on the grid. A local
+// trash moves `offset` back; a new image needs nothing (wherever the list puts it, it is
+// on the grid already, and a window that brings it again is de-duplicated by id). An
+// answer read while the list changed under it is asked again from the new `offset`.
 const more = document.getElementById("more");
-const lastPage = Number(grid.dataset.lastPage);
+const perPage = Number(grid.dataset.perPage);
+let offset = Number(grid.dataset.offset);
+let changes = 0;
 let loading = false;
 let watcher = null;
+const onGrid = (id) => grid.querySelector(`.tile[data-id="${id}"]`);
+function listShrank(removed) { offset = Math.max(0, offset - removed); changes++; }
+function nextWindow(params) {
+  const page = Math.floor(offset / perPage) + 1;
+  params.set("page", String(page));
+  params.set("per_page", String(perPage));
+  return page;
+}
 async function loadMore() {
   if (loading || !more?.isConnected) return;
   loading = true;
   const params = new URL(more.href).searchParams;
-  const page = Number(params.get("page"));
-  try {
-    const { data } = await api("GET", `/images?${params}`);
-    for (const img of data) grid.append(tile(img));
-    paintPlaceholders(grid);
-    params.set("page", String(page + 1));
-    more.search = `?${params}`;
-    if (page >= lastPage) more.remove();
-    else if (watcher) { watcher.unobserve(more); watcher.observe(more); }  // still near: on
-  } catch (e) { toast(e.message, true); }
+  for (;;) {
+    const page = nextWindow(params);
+    const asked = changes;
+    try {
+      const { data, meta } = await api("GET", `/images?${params}`);
+      if (changes !== asked) continue;  // a trash while asking: ask again
+      const fresh = data.filter((img) => !onGrid(img.id)).map(tile);
+      grid.append(...fresh);
+      if (fresh.length) paintPlaceholders(grid);
+      offset = (page - 1) * perPage + data.length;
+      nextWindow(params);
+      more.search = `?${params}`;
+      if (page >= meta.last_page) more.remove();
+      else if (watcher) { watcher.unobserve(more); watcher.observe(more); }  // still near: on
+    } catch (e) { toast(e.message, true); }
+    break;
+  }
   loading = false;
 }
 if (more) {
@@ -139,7 +162,8 @@ bulkDelete.addEventListener("click", async () => {
   const ids = [...selected];
   try {
     const { data } = await api("POST", "/images/bulk/delete", { ids });
-    for (const id of data.deleted) grid.querySelector(`.tile[data-id="${id}"]`)?.remove();
+    for (const id of data.deleted) onGrid(id)?.remove();
+    listShrank(data.deleted.length);
     selected.clear(); updateSelection();
     const left = addToCount("image-count", -data.deleted.length);
     const empty = document.getElementById("empty");
@@ -157,6 +181,25 @@ bulkDelete.addEventListener("click", async () => {
   } catch (e) { toast(e.message, true); }
 });
 
+// A ready export: the download link, and which images it skipped (not ready, or gone
+// since they were selected). Without any image in it there is nothing to download.
+function exportReady(state, asked) {
+  const skipped = state.skipped_ids ?? [];
+  const names = skipped.map((id) => `“${onGrid(id)?.querySelector(".name").textContent ?? `image ${id}`}”`).join(", ");
+  const why = skipped.length === 1 ? "is not ready (or no longer in the gallery)" : "are not ready (or no longer in the gallery)";
+  if (skipped.length === asked) {
+    exportStatus.replaceChildren(el("span", { class: "error", id: "export-skipped", text: `Nothing exported: ${names} ${why}.` }));
+    return;
+  }
+  const link = el("a", { href: state.download_url, download: "", id: "export-download", text: `Download ZIP (${Math.ceil(state.size_bytes / 1024)} KB)` });
+  exportStatus.replaceChildren(link);
+  if (skipped.length) {
+    const left = `${asked - skipped.length} of ${asked} images exported; skipped ${names}: ${skipped.length === 1 ? "it" : "they"} ${why}.`;
+    exportStatus.append(" ", el("span", { class: "error", id: "export-skipped", text: left }));
+  }
+  link.focus();
+}
+
 bulkExport.addEventListener("click", async () => {
   const ids = [...selected];
   const bar = el("progress", { max: ids.length, value: 0, "aria-label": "Export progress" });
@@ -168,9 +211,7 @@ bulkExport.addEventListener("click", async () => {
       bar.max = state.progress.total || ids.length;
       bar.value = state.progress.done;
       if (state.status === "ready") {
-        const link = el("a", { href: state.download_url, download: "", id: "export-download", text: `Download ZIP (${Math.ceil(state.size_bytes / 1024)} KB)` });
-        exportStatus.replaceChildren(link);
-        link.focus();
+        exportReady(state, ids.length);
         return;
       }
       if (state.status === "failed") throw new Error(state.error || "the export failed");
@@ -195,13 +236,14 @@ document.getElementById("generate").addEventListener("submit", async (e) => {
     const li = tile({ id: data.image_id, title: body.title, prompt: body.prompt, processing_status: "queued", is_favorite: false });
     const status = li.querySelector(".pending");
     status.setAttribute("role", "status");
+    onGrid(data.image_id)?.remove();  // a page that came meanwhile may have brought it
     grid.prepend(li);
     addToCount("image-count", 1);
     const empty = document.getElementById("empty");
     if (empty) empty.hidden = true;
     form.reset();
     const last = await followJob(data.job_id, (ev) => {
-      status.textContent = ev.status === "running" ? "drawing…" : ev.status;
+      status.textContent = drawingState(ev);
       li.dataset.status = ev.status;
     });
     const { data: img } = await api("GET", `/images/${data.image_id}`);

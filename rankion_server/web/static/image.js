@@ -1,10 +1,18 @@
 // The image page: details, favourite, an edit with a mask painted on a canvas, share,
 // open in chat, trash and restore. Every change goes through /v1.
-import { api, toast, followJob, setBalance, imageName } from "./api.js";
+import { api, toast, followJob, setBalance, imageName, drawingState, ended } from "./api.js";
 
 const page = document.getElementById("image-page");
 const id = page.dataset.id;
 const $ = (sel) => document.getElementById(sel);
+
+// An image still being drawn: its job is followed live, as the gallery's tile follows
+// it; when the job ends the page is read again (the picture, its mask, Edit and Share).
+if (page.dataset.job) {
+  followJob(page.dataset.job, (ev) => {
+    $("pending").textContent = $("status").textContent = drawingState(ev);
+  }).then((last) => { if (ended(last)) location.reload(); });
+}
 
 // Details. A new title shows wherever the page names the image: the heading, the
 // window's title (the heading plus the app's suffix) and this image's node of the tree.
@@ -15,7 +23,7 @@ $("meta-form").addEventListener("submit", async (e) => {
   const tags = $("m-tags").value.split(",").map((t) => t.trim()).filter(Boolean);
   try {
     const { data } = await api("PATCH", `/images/${id}`, { title: $("m-title").value.trim() || null, tags });
-    $("image-title").textContent = data.title || `Image ${data.id}`;
+    $("image-title").textContent = imageName(data);
     document.title = $("image-title").textContent + titleTail;
     const node = document.querySelector('#tree [aria-current="page"] .node-name');
     if (node) node.textContent = imageName(data);
