@@ -75,20 +75,27 @@ async def test_the_statement_is_committed_when_it_returns(sql_storage: SqlStorag
         assert await _favourite_elsewhere(sql_storage, team, img.id)
 
 
+async def _on_a_sqlite_file(storage: SqlStorage) -> tuple[str, int, int]:
+    """The file, a team and its image (skipped but on a SQLite file: its units of
+    work run inline)."""
+    path = sqlite_file(storage.engine.url)
+    if path is None:
+        pytest.skip("a SQLite file's units of work run inline")
+    team, _ = await two_teams(storage)
+    (img,) = await add_images(storage, image(team))
+    return path, team, img.id
+
+
 async def test_on_sqlite_it_waits_for_another_process_holding_the_write_lock(
     sql_storage: SqlStorage,
 ) -> None:
-    path = sqlite_file(sql_storage.engine.url)
-    if path is None:
-        pytest.skip("a SQLite file's units of work run inline")
-    team, _ = await two_teams(sql_storage)
-    (img,) = await add_images(sql_storage, image(team))
+    path, team, image_id = await _on_a_sqlite_file(sql_storage)
     for hour in (1, 2):
-        await _toggle(sql_storage, team, img.id, hour)
+        await _toggle(sql_storage, team, image_id, hour)
     other = sqlite3.connect(path, isolation_level=None)
     try:
         other.execute("BEGIN IMMEDIATE")  # another process writes
-        waiting = asyncio.ensure_future(_toggle(sql_storage, team, img.id, 7))
+        waiting = asyncio.ensure_future(_toggle(sql_storage, team, image_id, 7))
         await asyncio.sleep(0.05)
         assert not waiting.done()  # not failed: waiting, the loop free meanwhile
         other.execute("COMMIT")
@@ -100,25 +107,21 @@ async def test_on_sqlite_it_waits_for_another_process_holding_the_write_lock(
 async def test_on_sqlite_a_write_lock_held_past_the_busy_timeout_is_unavailable(
     sql_storage: SqlStorage,
 ) -> None:
-    path = sqlite_file(sql_storage.engine.url)
-    if path is None:
-        pytest.skip("a SQLite file's units of work run inline")
-    team, _ = await two_teams(sql_storage)
-    (img,) = await add_images(sql_storage, image(team))
+    path, team, image_id = await _on_a_sqlite_file(sql_storage)
     impatient = open_storage(f"sqlite:///{path}", busy_timeout_ms=100)
     other = sqlite3.connect(path, isolation_level=None)
     try:
         for hour in (1, 2):
-            await _toggle(impatient, team, img.id, hour)
+            await _toggle(impatient, team, image_id, hour)
         other.execute("BEGIN IMMEDIATE")
         with pytest.raises(Unavailable):
-            await _toggle(impatient, team, img.id, 7)
+            await _toggle(impatient, team, image_id, 7)
         other.execute("ROLLBACK")
     finally:
         other.close()
         await impatient.close()
     async with sql_storage.unit_of_work() as uow:
-        kept = await uow.images.get(team, img.id)
+        kept = await uow.images.get(team, image_id)
     assert kept is not None and kept.is_favorite is False  # flipped twice, not a third time
 
 
