@@ -31,6 +31,7 @@ what SQLAlchemy's own execution gives: the same processors convert the same valu
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -53,6 +54,8 @@ Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 
 #: how SQLAlchemy marks an expanding ``IN`` parameter in the compiled SQL
 _EXPANDING = "__[POSTCOMPILE_{}]"
+#: a numbered placeholder (``$3``) or an expanding list's, in a ``$n`` statement
+_PLACEHOLDER = re.compile(r"\$(\d+)|__\[POSTCOMPILE_(\w+)\]")
 #: what a plan answers where it does not apply
 _UNPLANNABLE = None
 
@@ -71,7 +74,15 @@ _NO_ROWS = SimpleResultMetaData([])
 class Plan:
     """One statement compiled for one set of parameter names (see the module)."""
 
-    __slots__ = ("_expanding", "_metadata", "_order", "_processors", "_results", "sql")
+    __slots__ = (
+        "_expanding",
+        "_metadata",
+        "_numbered",
+        "_order",
+        "_processors",
+        "_results",
+        "sql",
+    )
 
     def __init__(self, compiled: SQLCompiler, names: Sequence[str], dialect: Dialect) -> None:
         self.sql = compiled.string
@@ -90,6 +101,10 @@ class Plan:
             raise LookupError("a tuple parameter")  # processed per element of a tuple
         self._processors = tuple(cast(Processor | None, p) for p in found)
         self._expanding = tuple(name for name, _, _ in order if binds[name].expanding)
+        #: ``$n`` placeholders (asyncpg): the names they number, expanding lists left out
+        self._numbered: tuple[str, ...] | None = None
+        if dialect.paramstyle == "numeric_dollar":
+            self._numbered = tuple(name for name, _, _ in order if name not in self._expanding)
         columns = compiled._result_columns
         if columns:
             self._metadata: SimpleResultMetaData | None = SimpleResultMetaData(
@@ -115,6 +130,7 @@ class Plan:
         if not self._expanding:
             return self.sql, self.values(params)
         values: list[Any] = []
+        by_name: dict[str, Any] = {}
         sql = self.sql
         for (name, given, fixed), process in zip(self._order, self._processors, strict=True):
             value = params[name] if given and params is not None else fixed
@@ -124,11 +140,33 @@ class Plan:
                     return None
                 if process is not None:
                     items = [process(v) for v in items]
-                sql = sql.replace(_EXPANDING.format(name), ", ".join("?" * len(items)))
+                if self._numbered is None:
+                    sql = sql.replace(_EXPANDING.format(name), ", ".join("?" * len(items)))
                 values.extend(items)
+                by_name[name] = items
             else:
                 values.append(value if process is None else process(value))
+                by_name[name] = values[-1]
+        if self._numbered is not None:
+            return self._renumbered(by_name)
         return sql, values
+
+    def _renumbered(self, by_name: dict[str, Any]) -> tuple[str, list[Any]]:
+        """``$n`` SQL with each expanding list spelled out and every placeholder
+        numbered anew in order (SQLAlchemy numbers the others without the lists, and
+        one name may be used twice), and its values in that order."""
+        numbered = cast(tuple[str, ...], self._numbered)
+        values: list[Any] = []
+
+        def place(found: re.Match[str]) -> str:
+            first = len(values) + 1
+            if found.group(1) is not None:
+                values.append(by_name[numbered[int(found.group(1)) - 1]])
+            else:
+                values.extend(by_name[found.group(2)])
+            return ", ".join(f"${n}" for n in range(first, len(values) + 1))
+
+        return _PLACEHOLDER.sub(place, self.sql), values
 
     def run(
         self, connection: Connection, params: Parameters, driver: sqlite3.Connection | None = None
@@ -184,14 +222,14 @@ class Plan:
     def returns_rows(self) -> bool:
         return self._metadata is not None
 
-    def positional(self, params: Parameters) -> list[Any] | None:
-        """The values of one parameter set for a plan without expanding ``IN`` lists;
-        None where it does not apply (several sets, an expanding list, a value its
-        type refuses: SQLAlchemy then runs the statement and says which)."""
-        if self._expanding or (params is not None and not isinstance(params, Mapping)):
+    def one_set(self, params: Parameters) -> tuple[str, list[Any]] | None:
+        """``arguments`` of one parameter set; None where the plan does not apply
+        (several sets, an empty expanding list, a value its type refuses: SQLAlchemy
+        then runs the statement and says which)."""
+        if params is not None and not isinstance(params, Mapping):
             return None
         try:
-            return self.values(params)
+            return self.arguments(params)
         except Exception:
             return None
 

@@ -17,9 +17,10 @@ The transaction stays SQLAlchemy's (``session.ConnectionSession``): a unit of wo
 first statement goes through SQLAlchemy, which begins it; the planned statements
 after it run on the same asyncpg connection, inside that transaction, and the commit
 or rollback is SQLAlchemy's. A one-statement unit of work (autocommit) runs its
-statement here at once. A plan does not cover several parameter sets or an expanding
-``IN`` list (their placeholders are numbered at execution); those, and every
-statement while a cursor listener is attached, go through SQLAlchemy.
+statement here at once. An expanding ``IN`` list is spelled out as SQLAlchemy does
+(``$n`` placeholders numbered anew). A plan does not cover several parameter sets;
+those, an empty ``IN`` list, and every statement while a cursor listener is attached,
+go through SQLAlchemy.
 
 Errors are raised as SQLAlchemy raises them: asyncpg's exception becomes the DB-API
 exception SQLAlchemy's adapter makes of it (an integrity violation an
@@ -54,15 +55,16 @@ async def run(
 ) -> Result[Any] | None:
     """``plan`` with ``params`` on ``raw``, the asyncpg connection under ``connection``;
     None: not run (the plan does not apply to ``params``)."""
-    values = plan.positional(params)
-    if values is None:
+    arguments = plan.one_set(params)
+    if arguments is None:
         return None
+    sql, values = arguments
     try:
         if plan.returns_rows:
-            return plan.result(await raw.fetch(plan.sql, *values))
-        status = await raw.execute(plan.sql, *values)
+            return plan.result(await raw.fetch(sql, *values))
+        status = await raw.execute(sql, *values)
     except Exception as failure:
-        await _raise(failure, plan.sql, values, connection, raw, engine)
+        await _raise(failure, sql, values, connection, raw, engine)
     return affected(_rowcount(status))
 
 

@@ -10,14 +10,14 @@ from typing import Any
 
 import attrs
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import bindparam, event, select, text
 from sqlalchemy.exc import IntegrityError
 
 from rankion_core.errors import Invalid, Unavailable
 from rankion_core.models import Image, Share
 from rankion_core.ports import one_statement
 from rankion_core.testing.builders import T0, add_images, at, image, two_teams
-from rankion_sqlalchemy import SqlStorage, pg_plans
+from rankion_sqlalchemy import SqlStorage, pg_plans, tables
 
 
 @pytest.fixture
@@ -67,6 +67,44 @@ async def test_planned_statements_give_what_sqlalchemy_gives(
     assert any(sql.startswith("UPDATE images") for sql in planned), planned
     assert any(sql.startswith("SELECT images.id") for sql in planned), planned
     assert by_plan == attrs.evolve(by_sqlalchemy, title="two")
+
+
+#: an expanding list between two parameters, one of them used twice
+_AROUND_A_LIST = (
+    select(tables.shares.c.token)
+    .where(
+        tables.shares.c.team_id == bindparam("team"),
+        tables.shares.c.image_id.in_(bindparam("ids", expanding=True)),
+        tables.shares.c.token != bindparam("not_this"),
+        tables.shares.c.team_id == bindparam("team"),
+    )
+    .order_by(tables.shares.c.token)
+)
+
+
+async def test_an_expanding_list_is_spelled_out_and_numbered_anew(
+    pg: SqlStorage, planned: list[str]
+) -> None:
+    team, other = await two_teams(pg)
+    one, two, three = await add_images(pg, image(team), image(team), image(team))
+    (elsewhere,) = await add_images(pg, image(other))
+    async with pg.unit_of_work() as uow:
+        for img, token in ((one, "a"), (two, "b"), (three, "c"), (elsewhere, "d")):
+            share = Share(0, img.team_id, img.id, token, T0, T0 + timedelta(1))
+            await uow.shares.add(share)
+        await uow.commit()
+    found = []
+    for ids in ([one.id, two.id, elsewhere.id], [one.id, three.id], [two.id, three.id, one.id]):
+        async with pg.unit_of_work() as uow:
+            assert await uow.images.get(team, one.id) is not None  # begins it
+            params = {"team": team, "ids": ids, "not_this": "b"}
+            found.append(list((await uow.session.execute(_AROUND_A_LIST, params)).scalars()))
+            live = await uow.shares.active_for_images(team, ids, T0)
+            found.append(sorted(s.token for s in live.values()))
+    assert found == [["a"], ["a", "b"], ["a", "c"], ["a", "c"], ["a", "c"], ["a", "b", "c"]]
+    lists = [sql for sql in planned if "POSTCOMPILE_" in sql]  # planned with their lists
+    assert sum("POSTCOMPILE_ids" in sql for sql in lists) == 2, planned
+    assert any("POSTCOMPILE_image_ids" in sql for sql in lists), planned
 
 
 async def test_a_one_statement_unit_of_work_runs_its_plan_in_autocommit(
