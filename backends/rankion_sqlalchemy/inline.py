@@ -124,7 +124,7 @@ class InlineConnection:
             if connection.in_transaction():
                 connection.rollback()
             elif driver_of(connection).in_transaction:
-                driver_of(connection).rollback()
+                end(connection, "ROLLBACK")
         except BaseException:
             self._connection = None
             connection.invalidate()
@@ -141,6 +141,19 @@ class InlineConnection:
 def driver_of(connection: Connection) -> sqlite3.Connection:
     """The stdlib driver's connection under ``connection``."""
     return cast(sqlite3.Connection, connection.connection.dbapi_connection)
+
+
+def end(connection: Connection, how: str) -> None:
+    """``COMMIT`` or ``ROLLBACK`` the driver's transaction; its error wrapped as
+    SQLAlchemy wraps one (an I/O error at the commit is ``OperationalError``: a 503)."""
+    driver = driver_of(connection)
+    try:
+        if how == "COMMIT":
+            driver.commit()
+        else:
+            driver.rollback()
+    except sqlite3.Error as failure:
+        raise driver_error(how, (), failure, connection.dialect) from failure
 
 
 class InlineSession:
@@ -289,7 +302,7 @@ class InlineSession:
         if connection.in_transaction():
             connection.commit()  # SQLAlchemy's (it ran a statement): ends the driver's
         else:
-            cast(sqlite3.Connection, self._driver).commit()
+            end(connection, "COMMIT")
 
     async def rollback(self) -> None:
         connection = self._connection
@@ -298,7 +311,7 @@ class InlineSession:
         if connection.in_transaction():
             connection.rollback()
         else:
-            cast(sqlite3.Connection, self._driver).rollback()
+            end(connection, "ROLLBACK")
 
     async def close(self) -> None:
         """Give the connection back (rolling back what was not committed)."""

@@ -54,6 +54,12 @@ UNSTORABLE_TEXT = ("22021", "22P05")
 #: succeed when sent again, so it is a ``503`` like a busy database, not a ``500``
 CONTENDED = ("40001", "40P01", "55P03")
 
+#: SQLSTATEs of a statement PostgreSQL could not run now but may well run when sent
+#: again: cancelled by ``statement_timeout`` (``57014``), or a prepared statement whose
+#: result changed under it after a schema change (``0A000``, "cached plan must not
+#: change result type": the connection prepares it anew next time)
+RETRYABLE = ("57014", "0A000")
+
 
 def _sqlstate(exc: sa_exc.DBAPIError) -> str | None:
     """The driver's SQLSTATE (on the adapted error, or on the asyncpg one it wraps)."""
@@ -168,6 +174,8 @@ class SqlUnitOfWork:
                 raise Invalid(f"text {NUL_REFUSED}", details={"body": NUL_REFUSED}) from exc
             if state in CONTENDED:
                 raise Unavailable("storage is busy with a conflicting change") from exc
+            if state in RETRYABLE:
+                raise Unavailable("storage could not run the request now; try again") from exc
 
     def one_statement(self) -> None:
         """``ports.OneStatement``: as the session runs it (autocommit on PostgreSQL)."""

@@ -16,10 +16,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.sql import Executable
 
+from rankion_core.errors import Unavailable
 from rankion_core.models import Image, ProcessingStatus, Share
 from rankion_core.testing.builders import T0, add_images, image, make_team
 from rankion_sqlalchemy import SqlStorage, open_storage, tables
 from rankion_sqlalchemy.compiled import Affected, Plan, Plans
+from rankion_sqlalchemy.inline import driver_of
 from rankion_sqlalchemy.repositories.base import _insert_returning_id, _select_of, _update_of
 from rankion_sqlalchemy.repositories.images import _TOGGLE_FAVORITE, _tag_insert
 from rankion_sqlalchemy.repositories.sessions import _ACTIVE_OF
@@ -239,3 +241,41 @@ async def test_planned_and_unplanned_statements_share_one_transaction(seeded: Sq
     async with seeded.unit_of_work() as uow:
         kept = await uow.images.get(1, 1)
     assert kept is not None and (kept.title, kept.prompt) == ("kept", "kept")
+
+
+@pytest.mark.parametrize("joined", [False, True], ids=["driver's", "joined"])
+async def test_a_failed_commit_is_unavailable_whoever_began_the_transaction(
+    seeded: SqlStorage, joined: bool
+) -> None:
+    """A COMMIT the driver fails (as a disk or I/O error would; here a progress handler
+    interrupts it) is a 503, whether the transaction is the driver's alone or
+    SQLAlchemy joined it; nothing is committed and nothing is left open."""
+    inline = seeded._inline
+    assert inline is not None
+
+    async def retitle(title: str, *, fail: bool) -> None:
+        async with seeded.unit_of_work() as uow:
+            found = await uow.images.get(1, 1)
+            assert found is not None
+            found.title = title
+            await uow.images.update(found, tags=False)
+            if joined:
+                await uow.session.execute(select(tables.images.c.id).where(tables.images.c.id == 1))
+            if not fail:
+                await uow.commit()
+                return
+            driver = driver_of(inline.take())
+            driver.set_progress_handler(lambda: 1, 1)
+            try:
+                await uow.commit()
+            finally:
+                driver.set_progress_handler(None, 1)
+
+    for title in ("a", "b"):
+        await retitle(title, fail=False)
+    with pytest.raises(Unavailable):
+        await retitle("lost", fail=True)
+    assert not driver_of(inline.take()).in_transaction
+    async with seeded.unit_of_work() as uow:
+        kept = await uow.images.get(1, 1)
+    assert kept is not None and kept.title == "b"
