@@ -252,6 +252,17 @@ class Plans:
         #: statements run once so far
         self._seen: weakref.WeakSet[Executable] = weakref.WeakSet()
 
+    def for_connection(
+        self, connection: Connection, statement: Executable, params: Any
+    ) -> Plan | None:
+        """``lookup``, unless something listens for ``connection``'s statements
+        (``before_cursor_execute`` / ``after_cursor_execute``: they must see every one,
+        so each runs through SQLAlchemy)."""
+        dispatch = connection.dispatch
+        if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
+            return None
+        return self.lookup(statement, params)
+
     def lookup(self, statement: Executable, params: Any) -> Plan | None:
         """``statement``'s plan for ``params``' names, if it has (or now gets) one."""
         if isinstance(params, list):

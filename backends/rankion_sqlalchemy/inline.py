@@ -45,7 +45,7 @@ from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
-from .compiled import Plan, Plans
+from .compiled import Plans
 from .engine import driver_error, install_sqlite_hooks
 from .rows import json_loads
 
@@ -238,7 +238,7 @@ class InlineSession:
             raise RuntimeError("a one-statement unit of work ran a second statement")
         self._one = False
         connection = self._take()
-        plan = self._plan(connection, statement, params)
+        plan = self._plans.for_connection(connection, statement, params)
         if plan is not None:
             driver = cast(sqlite3.Connection, self._driver)
             result = await self._retry(lambda: plan.run(connection, params, driver), plan.sql)
@@ -246,19 +246,11 @@ class InlineSession:
                 return result
         return self._run(await self._ready(), statement, params)
 
-    def _plan(self, connection: Connection, statement: Executable, params: Any) -> Plan | None:
-        """The statement's plan (``compiled``), unless something listens for
-        statements (they must see every one)."""
-        dispatch = connection.dispatch
-        if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
-            return None
-        return self._plans.lookup(statement, params)
-
     def _run(
         self, connection: Connection, statement: Executable, params: Any
     ) -> Result[*tuple[Any, ...]]:
         """By the statement's plan where it has one, by SQLAlchemy otherwise."""
-        plan = self._plan(connection, statement, params)
+        plan = self._plans.for_connection(connection, statement, params)
         if plan is not None:
             result = plan.run(connection, params, cast(sqlite3.Connection, self._driver))
             if result is not None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Protocol, TypeVarTuple, cast, overload
 
-from sqlalchemy.engine import Result, ScalarResult
+from sqlalchemy.engine import Connection, Result, ScalarResult
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
 from . import pg_plans
-from .compiled import Plan, Plans
+from .compiled import Plans
 
 __all__ = ["ConnectionSession", "Session"]
 
@@ -98,20 +98,13 @@ class ConnectionSession:
         raw = self._raw
         # planned, where the transaction is begun (by SQLAlchemy) or none is wanted
         if raw is not None and (self._one or raw.is_in_transaction()):
-            plan = self._plan(connection, statement, params)
+            plans, sync = cast(Plans, self._plans), cast(Connection, connection.sync_connection)
+            plan = plans.for_connection(sync, statement, params)
             if plan is not None:
                 result = await pg_plans.run(plan, connection, raw, params, self._engine)
                 if result is not None:
                     return result
         return await connection.execute(statement, params)
-
-    def _plan(self, connection: AsyncConnection, statement: Executable, params: Any) -> Plan | None:
-        """The statement's plan, unless something listens for statements (they must
-        see every one)."""
-        dispatch = connection.sync_connection.dispatch if connection.sync_connection else None
-        if dispatch is None or dispatch.before_cursor_execute or dispatch.after_cursor_execute:
-            return None
-        return cast(Plans, self._plans).lookup(statement, params)
 
     async def scalar(self, statement: Executable, params: Any = None) -> Any:
         return (await self.execute(statement, params)).scalar()
