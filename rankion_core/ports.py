@@ -237,9 +237,9 @@ class ImageRepository(Protocol):
         (the caller left ``image.tags`` as read)."""
         ...
 
-    async def toggle_favorite(self, team_id: int, image_id: int, at: datetime) -> Image | None:
+    async def toggle_favorite(self, team_id: int, image_id: int, at: datetime) -> bool | None:
         """Flip the image's favourite flag and set ``updated_at = at`` in one statement
-        (trashed images too); the image as written, or ``None`` when the team has none
+        (trashed images too); the flag as written, or ``None`` when the team has none
         of that id."""
         ...
 

@@ -296,12 +296,13 @@ class Images:
     async def update(self, image: Image, *, tags: bool = True) -> None:
         self.t.put(image.id, image)
 
-    async def toggle_favorite(self, team_id: int, image_id: int, at: datetime) -> Image | None:
+    async def toggle_favorite(self, team_id: int, image_id: int, at: datetime) -> bool | None:
         image: Image | None = _scoped(self.t.get(image_id), team_id)
-        if image is not None:
-            image.is_favorite, image.updated_at = not image.is_favorite, at
-            self.t.put(image_id, image)
-        return image
+        if image is None:
+            return None
+        image.is_favorite, image.updated_at = not image.is_favorite, at
+        self.t.put(image_id, image)
+        return image.is_favorite
 
     async def delete(self, team_id: int, image_id: int) -> None:
         if _scoped(self.t.peek(image_id), team_id) is None:

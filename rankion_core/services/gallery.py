@@ -197,17 +197,17 @@ class Gallery:
             await uow.commit()
         return view
 
-    async def toggle_favorite(self, actor: Actor, image_id: int) -> Image:
-        """One statement: flip the flag where the row is (no read first)."""
+    async def toggle_favorite(self, actor: Actor, image_id: int) -> bool:
+        """One statement: flip the flag where the row is (no read first); the new flag."""
         if not 0 < image_id <= ID_MAX:
             raise NotFound("image")
         async with self.deps.storage.unit_of_work() as uow:
             one_statement(uow)
-            image = await uow.images.toggle_favorite(actor.team_id, image_id, self.deps.clock.now())
-            if image is None:
+            flag = await uow.images.toggle_favorite(actor.team_id, image_id, self.deps.clock.now())
+            if flag is None:
                 raise NotFound("image")
             await uow.commit()
-        return image
+        return flag
 
     async def delete(self, actor: Actor, image_id: int) -> Image:
         """Soft delete; again on a trashed image gives the same answer."""

@@ -100,5 +100,6 @@ async def patch_image(request: web.Request) -> web.StreamResponse:
 )
 async def toggle_favorite(request: web.Request) -> web.StreamResponse:
     await parse(request, EmptyBody, optional=True)
-    image = await rankion(request).gallery.toggle_favorite(actor(request), path_id(request))
-    return ok(FavoriteOut(id=image.id, is_favorite=image.is_favorite))
+    image_id = path_id(request)
+    flag = await rankion(request).gallery.toggle_favorite(actor(request), image_id)
+    return ok(FavoriteOut(id=image_id, is_favorite=flag))
