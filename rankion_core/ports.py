@@ -237,6 +237,14 @@ class ImageRepository(Protocol):
         (the caller left ``image.tags`` as read)."""
         ...
 
+    async def get_shown(
+        self, team_id: int, image_id: int, now: datetime, *, for_update: bool = False
+    ) -> tuple[Image, Share | None] | None:
+        """``get``, with the image's active share at ``now``
+        (``ShareRepository.active_for_image``) read by the same statement: what an
+        answer about one image shows. ``for_update`` locks the image's row only."""
+        ...
+
     async def toggle_favorite(self, team_id: int, image_id: int, at: datetime) -> bool | None:
         """Flip the image's favourite flag and set ``updated_at = at`` in one statement
         (trashed images too); the flag as written, or ``None`` when the team has none

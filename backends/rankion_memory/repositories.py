@@ -287,6 +287,14 @@ class Images:
         # for_update (in each read that takes it): units of work run one at a time here
         return _scoped(self.t.get(image_id), team_id)  # type: ignore[no-any-return]
 
+    async def get_shown(
+        self, team_id: int, image_id: int, now: datetime, *, for_update: bool = False
+    ) -> tuple[Image, Share | None] | None:
+        image = await self.get(team_id, image_id)
+        if image is None:
+            return None
+        return image, await Shares(self.shares, self.t).active_for_image(team_id, image_id, now)
+
     async def get_many(
         self, team_id: int, ids: Sequence[int], *, for_update: bool = False
     ) -> builtins.list[Image]:

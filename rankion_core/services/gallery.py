@@ -10,7 +10,7 @@ from datetime import datetime
 from attrs import define, field
 
 from ..errors import Conflict, Invalid, NotFound, Unavailable
-from ..models import Actor, Image, Page, ProcessingStatus
+from ..models import Actor, Image, Page, ProcessingStatus, Share
 from ..ports import ImageQuery, UnitOfWork, one_statement
 from ..reads import reads_of
 from ..rules import bulk, renditions, search, text, trash, tree
@@ -64,6 +64,20 @@ async def get_image(
     if image is None:
         raise NotFound("image")
     return image
+
+
+async def shown_image(
+    uow: UnitOfWork, actor: Actor, image_id: int, now: datetime, *, for_update: bool = False
+) -> tuple[Image, dict[int, Share]]:
+    """``get_image`` with its active share (``ImageRepository.get_shown``, one
+    statement), as ``image_views`` takes it."""
+    if not 0 < image_id <= ID_MAX:
+        raise NotFound("image")
+    found = await uow.images.get_shown(actor.team_id, image_id, now, for_update=for_update)
+    if found is None:
+        raise NotFound("image")
+    image, share = found
+    return image, ({image.id: share} if share is not None else {})
 
 
 def check_ready(image: Image, use: str) -> None:
@@ -159,8 +173,8 @@ class Gallery:
 
     async def get(self, actor: Actor, image_id: int) -> ImageView:
         async with self.deps.storage.unit_of_work() as uow:
-            image = await get_image(uow, actor, image_id)
-            return (await self._views(uow, actor, [image]))[0]
+            image, shares = await shown_image(uow, actor, image_id, self.deps.clock.now())
+        return image_views(self.deps, [image], shares)[0]
 
     async def detail(self, actor: Actor, image_id: int) -> ImageDetail:
         family = await reads_of(self.deps.storage).image_family(
@@ -186,16 +200,17 @@ class Gallery:
         title = text.title(patch.title) if patch.title is not None else None
         async with self.deps.storage.unit_of_work() as uow:
             # locked: a concurrent change of the tags must not keep words of the old title
-            image = await get_image(uow, actor, image_id, for_update=True)
+            # (and a share made or revoked meanwhile waits for this change: the one read
+            # with the image is the one it has when this commits)
+            image, shares = await shown_image(uow, actor, image_id, now, for_update=True)
             if patch.clear_title or title is not None:
                 image.title = title
             if tags is not None:
                 image.tags = tags
             image.updated_at = now
             await uow.images.update(image, tags=tags is not None)
-            (view,) = await self._views(uow, actor, [image])  # before the commit: one transaction
             await uow.commit()
-        return view
+        return image_views(self.deps, [image], shares)[0]
 
     async def toggle_favorite(self, actor: Actor, image_id: int) -> bool:
         """One statement: flip the flag where the row is (no read first); the new flag."""
@@ -220,13 +235,13 @@ class Gallery:
         return image
 
     async def restore(self, actor: Actor, image_id: int) -> ImageView:
+        now = self.deps.clock.now()
         async with self.deps.storage.unit_of_work() as uow:
-            image = await get_image(uow, actor, image_id, for_update=True)
-            trash.restore(image, self.deps.clock.now())
+            image, shares = await shown_image(uow, actor, image_id, now, for_update=True)
+            trash.restore(image, now)
             await uow.images.update(image, tags=False)
-            (view,) = await self._views(uow, actor, [image])
             await uow.commit()
-        return view
+        return image_views(self.deps, [image], shares)[0]
 
     async def delete_forever(self, actor: Actor, image_id: int) -> None:
         async with self.deps.storage.unit_of_work() as uow:

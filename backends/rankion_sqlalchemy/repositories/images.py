@@ -15,6 +15,7 @@ from sqlalchemy import (
     Executable,
     Integer,
     Select,
+    and_,
     bindparam,
     delete,
     func,
@@ -27,9 +28,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql.elements import BindParameter
 
 from rankion_core.errors import Unavailable
-from rankion_core.models import Image
+from rankion_core.models import Image, Share
 from rankion_core.ports import ImageQuery
 from rankion_core.rules.similar import BAND_SHIFTS, band_probes
 from rankion_core.rules.text import tag_key
@@ -37,11 +39,12 @@ from rankion_core.rules.text import tag_key
 from ..hashes import hash_distance
 from ..plans import choose_plan
 from ..queries import TRASHED, image_filters, image_page
-from ..rows import rows_of, values_of
+from ..rows import EntityRows, rows_of, values_of
 from ..search import image_search_text
 from ..tables import chat_sessions, image_tags, images, phash_band, shares
 from ..totals import live_count, unfiltered
 from .base import Repository, dialect_insert
+from .sessions import active_share
 
 __all__ = ["ImageRepo"]
 
@@ -56,6 +59,28 @@ _TOGGLE_FAVORITE = (
     # the image made of it twice that again
     .returning(_c.is_favorite)
 )
+#: the share columns after the image's in ``_shown``'s rows
+_SHARE_AFTER = EntityRows.of(Share, start=len(_IMAGE.columns))
+
+
+@cache
+def _shown(lock: bool) -> Select[Any]:
+    """An image (``id``, ``team_id``) and its newest active share at ``now``, if any:
+    ``get_shown``'s one statement (the image's row locked with ``lock``)."""
+    team: BindParameter[Any] = bindparam("team_id")
+    joined = images.outerjoin(
+        shares, and_(shares.c.image_id == _c.id, *active_share(team, bindparam("now")))
+    )
+    stmt = (
+        select(*_IMAGE.columns, *_SHARE_AFTER.columns)
+        .select_from(joined)
+        .where(_c.id == bindparam("id"), _c.team_id == team)
+        .order_by(shares.c.id.desc())
+        .limit(1)
+    )
+    return stmt.with_for_update(of=images) if lock else stmt
+
+
 #: locked reads of a tree before giving up (each new one means a variant was made)
 _TREE_READS = 5
 #: the fields ``images.search_text`` is made of (``search.image_search_text``)
@@ -148,6 +173,18 @@ class ImageRepo(Repository):
 
     async def get(self, team_id: int, image_id: int, *, for_update: bool = False) -> Image | None:
         return await self._first_where(_IMAGE, lock=for_update, team_id=team_id, id=image_id)
+
+    async def get_shown(
+        self, team_id: int, image_id: int, now: datetime, *, for_update: bool = False
+    ) -> tuple[Image, Share | None] | None:
+        params = {"team_id": team_id, "id": image_id, "now": now}
+        row = (await self.session.execute(_shown(for_update), params)).first()
+        if row is None:
+            return None
+        image = _IMAGE.one(row)
+        self._remember(images, values_of(image))  # as ``get``: for a change-only update
+        shared = row[_SHARE_AFTER.start] is not None
+        return image, _SHARE_AFTER.one(row) if shared else None
 
     async def get_many(
         self, team_id: int, ids: Sequence[int], *, for_update: bool = False

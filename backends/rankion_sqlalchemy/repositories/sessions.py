@@ -20,8 +20,9 @@ _s = shares.c
 _SHARE, _CHAT, _EDIT = rows_of(Share), rows_of(ChatSession), rows_of(EditSession)
 
 
-def _active(team_id: Any, now: Any) -> list[ColumnElement[bool]]:
-    """The team's shares active at ``now`` (values, or ``bindparam``s)."""
+def active_share(team_id: Any, now: Any) -> list[ColumnElement[bool]]:
+    """The team's shares active at ``now`` (values, or ``bindparam``s): the one
+    definition of an active share in SQL (``rules.shares.is_active``)."""
     return [
         _s.team_id == team_id,
         _s.revoked_at.is_(None),
@@ -33,7 +34,7 @@ def _active(team_id: Any, now: Any) -> list[ColumnElement[bool]]:
 _ACTIVE_OF = (
     _SHARE.select()
     .where(
-        *_active(bindparam("team_id"), bindparam("now")),
+        *active_share(bindparam("team_id"), bindparam("now")),
         _s.image_id.in_(bindparam("image_ids", expanding=True)),
     )
     .order_by(_s.id)
@@ -47,7 +48,7 @@ class ShareRepo(Repository):
     async def active_for_image(self, team_id: int, image_id: int, now: datetime) -> Share | None:
         stmt = (
             _SHARE.select()
-            .where(*_active(team_id, now), _s.image_id == image_id)
+            .where(*active_share(team_id, now), _s.image_id == image_id)
             .order_by(_s.id.desc())
             .limit(1)
         )

@@ -147,6 +147,38 @@ class AccountsContract(StorageFixtures):
         assert got.id == live.id
         assert {k: v.id for k, v in many.items()} == {a.id: live.id, c.id: forever.id}
 
+    async def test_an_image_is_shown_with_its_active_share(self, storage: Storage) -> None:
+        """``get_shown``: the image as ``get`` reads it, with the share
+        ``active_for_image`` finds (the newest active one), locked or not."""
+        team, other = await two_teams(storage)
+        a, b, c = await add_images(storage, image(team), image(team), image(team))
+        (theirs,) = await add_images(storage, image(other))
+        async with storage.unit_of_work() as uow:
+            await uow.shares.add(Share(0, team, a.id, "revoked", T0, revoked_at=at(1)))
+            old = await uow.shares.add(Share(0, team, a.id, "old", T0))
+            live = await uow.shares.add(Share(0, team, a.id, "live", T0, expires_at=at(60)))
+            await uow.shares.add(Share(0, team, b.id, "expired", T0, expires_at=at(10)))
+            await uow.shares.add(Share(0, other, theirs.id, "theirs", T0))
+            await uow.commit()
+        for lock in (False, True):
+            async with storage.unit_of_work() as uow:
+                shown_a = await uow.images.get_shown(team, a.id, at(30), for_update=lock)
+                later_a = await uow.images.get_shown(team, a.id, at(60), for_update=lock)
+                shown_b = await uow.images.get_shown(team, b.id, at(10), for_update=lock)
+                shown_c = await uow.images.get_shown(team, c.id, at(0), for_update=lock)
+                assert await uow.images.get_shown(other, a.id, at(0), for_update=lock) is None
+                assert await uow.images.get_shown(team, theirs.id, at(0), for_update=lock) is None
+                assert await uow.images.get_shown(team, 10**9, at(0), for_update=lock) is None
+                stored_a = await uow.images.get(team, a.id)
+            assert shown_a is not None and later_a is not None
+            assert shown_b is not None and shown_c is not None
+            assert shown_a[0] == stored_a
+            assert shown_a[1] is not None and shown_a[1].id == live.id
+            assert shown_a[1] == await _active(storage, team, a.id, at(30))
+            assert later_a[1] is not None and later_a[1].id == old.id  # ``live`` expired
+            assert (shown_b[0].id, shown_b[1]) == (b.id, None)
+            assert (shown_c[0].id, shown_c[1]) == (c.id, None)
+
     async def test_share_by_token_and_update(self, storage: Storage) -> None:
         team, _ = await two_teams(storage)
         (img,) = await add_images(storage, image(team))
@@ -317,3 +349,8 @@ class AccountsContract(StorageFixtures):
         assert results.count(None) == 1
         winner = results.index(None)
         assert {r.fingerprint for r in results if r is not None} == {f"fp-{winner}"}
+
+
+async def _active(storage: Storage, team_id: int, image_id: int, now: Any) -> Share | None:
+    async with storage.unit_of_work() as uow:
+        return await uow.shares.active_for_image(team_id, image_id, now)
