@@ -627,6 +627,14 @@ class Ledger:
     async def has_entry(self, job_id: int, reason: str) -> bool:
         return any(e.job_id == job_id and e.reason == reason for e in self.t.rows())
 
+    async def job_of_image(self, team_id: int, image_id: int) -> int | None:
+        found = [
+            e
+            for e in self.t.rows()
+            if e.team_id == team_id and e.image_id == image_id and e.job_id is not None
+        ]
+        return max(found, key=lambda e: e.id).job_id if found else None
+
 
 class Idempotency:
     def __init__(self, table: Table[IdempotencyRecord]) -> None:

@@ -433,6 +433,8 @@ ledger_entries = Table(
     # job are constrained, so a refund can never be written twice.
     UniqueConstraint("job_id", "reason", name="uq_ledger_entries_job_id_reason"),
     Index("ix_ledger_entries_list", "team_id", "created_at", "id"),
+    # an image's charge, and so the job drawing it (``LedgerRepository.job_of_image``)
+    Index("ix_ledger_entries_image_id", "image_id", "id"),
     sqlite_autoincrement=True,
 )
 

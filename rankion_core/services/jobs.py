@@ -33,6 +33,7 @@ from ..rules.webhooks import image_data
 from ..webhooks import DeliveryStatus, WebhookEvent
 from . import joblog
 from .deps import Deps
+from .gallery import get_image
 from .hooks import Handler, Hooks
 from .outbox import emit
 
@@ -47,6 +48,11 @@ class PermanentFailure(RankionError):
     """Ends the job ``failed`` at once, with ``message`` shown to the user."""
 
     code = "job_failed"
+
+
+#: an image's states while a job draws it, and that job's
+DRAWING = (ProcessingStatus.QUEUED, ProcessingStatus.PROCESSING)
+ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 class Jobs:
@@ -78,6 +84,18 @@ class Jobs:
         if job is None:
             raise NotFound("job")
         return job
+
+    async def drawing(self, actor: Actor, image_id: int) -> Job | None:
+        """The job still drawing the team's image (queued or running: its charge names
+        it), or None once the image is drawn or failed. ``NotFound`` for an image that
+        is not the team's."""
+        async with self.deps.storage.unit_of_work() as uow:
+            image = await get_image(uow, actor, image_id)
+            if image.processing_status not in DRAWING:
+                return None
+            job_id = await uow.ledger.job_of_image(actor.team_id, image_id)
+            job = None if job_id is None else await uow.jobs.get(actor.team_id, job_id)
+        return job if job is not None and job.status in ACTIVE else None
 
     # ------------------------------------------------------------------ worker side
 
