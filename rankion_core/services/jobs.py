@@ -19,7 +19,17 @@ from datetime import datetime, timedelta
 from attrs import define
 
 from ..errors import NotFound, ProviderRejected, ProviderUnavailable, RankionError, Unavailable
-from ..models import Actor, ExportStatus, Image, Job, JobKind, JobStatus, ProcessingStatus
+from ..models import (
+    ACTIVE_JOB_STATUSES,
+    DRAWN_LATER,
+    Actor,
+    ExportStatus,
+    Image,
+    Job,
+    JobKind,
+    JobStatus,
+    ProcessingStatus,
+)
 from ..ports import EditSpec, GenerateSpec, UnitOfWork, WebReady
 from ..rules import credits, generation, renditions, similar
 from ..rules.previews import (
@@ -48,11 +58,6 @@ class PermanentFailure(RankionError):
     """Ends the job ``failed`` at once, with ``message`` shown to the user."""
 
     code = "job_failed"
-
-
-#: an image's states while a job draws it, and that job's
-DRAWING = (ProcessingStatus.QUEUED, ProcessingStatus.PROCESSING)
-ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 class Jobs:
@@ -91,11 +96,11 @@ class Jobs:
         is not the team's."""
         async with self.deps.storage.unit_of_work() as uow:
             image = await get_image(uow, actor, image_id)
-            if image.processing_status not in DRAWING:
+            if image.processing_status not in DRAWN_LATER:
                 return None
             job_id = await uow.ledger.job_of_image(actor.team_id, image_id)
             job = None if job_id is None else await uow.jobs.get(actor.team_id, job_id)
-        return job if job is not None and job.status in ACTIVE else None
+        return job if job is not None and job.status in ACTIVE_JOB_STATUSES else None
 
     # ------------------------------------------------------------------ worker side
 
