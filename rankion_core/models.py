@@ -13,6 +13,8 @@ from typing import Any, Generic, TypeVar
 from attrs import define, field
 
 __all__ = [
+    "ACTIVE_JOB_STATUSES",
+    "DRAWN_LATER",
     "Actor",
     "ApiToken",
     "CalendarEvent",
@@ -63,6 +65,10 @@ class ProcessingStatus(StrEnum):
     FAILED = "failed"
 
 
+#: an image a job is still drawing
+DRAWN_LATER = (ProcessingStatus.QUEUED, ProcessingStatus.PROCESSING)
+
+
 class ImageSort(StrEnum):
     NEWEST = "newest"
     OLDEST = "oldest"
@@ -81,6 +87,10 @@ class JobStatus(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+
+
+#: a job that has not ended: what the queue holds and the per-team limit counts
+ACTIVE_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 class ExportStatus(StrEnum):

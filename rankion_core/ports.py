@@ -413,6 +413,10 @@ class LedgerRepository(Protocol):
 
     async def total(self, team_id: int) -> int: ...
     async def has_entry(self, job_id: int, reason: str) -> bool: ...
+    async def job_of_image(self, team_id: int, image_id: int) -> int | None:
+        """The job of the team's newest entry naming ``image_id`` with a job (the
+        charge of the generation or edit that draws it), if any."""
+        ...
 
 
 class IdempotencyRepository(Protocol):

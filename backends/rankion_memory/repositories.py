@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from rankion_core.models import (
+    ACTIVE_JOB_STATUSES,
     ApiToken,
     CalendarEvent,
     ChatSession,
@@ -402,9 +403,6 @@ class EditSessions:
         return _scoped(self.t.get(session_id), team_id)  # type: ignore[no-any-return]
 
 
-_ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
-
-
 def _claimable(job: Job, now: datetime, kinds: Sequence[JobKind] | None) -> bool:
     if kinds is not None and job.kind not in kinds:
         return False
@@ -426,7 +424,7 @@ class Jobs:
     def _turn(self, lane: Lane, team_id: int) -> int:
         """The next turn of ``team_id`` in ``lane`` (``rules.fairness``)."""
         active = [
-            j for j in self.t.rows() if j.status in _ACTIVE_STATUSES and lane_of(j.kind) is lane
+            j for j in self.t.rows() if j.status in ACTIVE_JOB_STATUSES and lane_of(j.kind) is lane
         ]
         floor = min((j.turn for j in active), default=None)
         last = max((j.turn for j in active if j.team_id == team_id), default=None)
@@ -507,14 +505,14 @@ class Jobs:
         return sum(
             1
             for j in self.t.rows()
-            if j.team_id == team_id and j.kind in kinds and j.status in _ACTIVE_STATUSES
+            if j.team_id == team_id and j.kind in kinds and j.status in ACTIVE_JOB_STATUSES
         )
 
     async def count_claimable(self, now: datetime) -> int:
         return sum(1 for j in self.t.rows() if _claimable(j, now, None))
 
     async def active_payloads(self) -> builtins.list[dict[str, Any]]:
-        return [dict(j.payload) for j in self.t.rows() if j.status in _ACTIVE_STATUSES]
+        return [dict(j.payload) for j in self.t.rows() if j.status in ACTIVE_JOB_STATUSES]
 
 
 class Shares:
@@ -626,6 +624,14 @@ class Ledger:
 
     async def has_entry(self, job_id: int, reason: str) -> bool:
         return any(e.job_id == job_id and e.reason == reason for e in self.t.rows())
+
+    async def job_of_image(self, team_id: int, image_id: int) -> int | None:
+        found = [
+            e
+            for e in self.t.rows()
+            if e.team_id == team_id and e.image_id == image_id and e.job_id is not None
+        ]
+        return max(found, key=lambda e: e.id).job_id if found else None
 
 
 class Idempotency:

@@ -32,6 +32,7 @@ from sqlalchemy import (
     text,
 )
 
+from rankion_core.models import ACTIVE_JOB_STATUSES as ACTIVE_JOBS
 from rankion_core.models import (
     EventStatus,
     EventType,
@@ -58,7 +59,8 @@ metadata = MetaData(
 
 #: Literal SQL (not bound parameters), so SQLite sees that a query implies the
 #: ``WHERE`` of a partial index.
-ACTIVE_JOB_STATUSES = "status IN ('queued', 'running')"
+#: ``models.ACTIVE_JOB_STATUSES`` in SQL (the partial indexes' condition)
+ACTIVE_JOB_STATUSES = "status IN (" + ", ".join(f"'{s}'" for s in ACTIVE_JOBS) + ")"
 _LIVE = text("deleted_at IS NULL")
 _TRASHED = text("deleted_at IS NOT NULL")
 _HASHED = text("deleted_at IS NULL AND phash IS NOT NULL")
@@ -433,6 +435,8 @@ ledger_entries = Table(
     # job are constrained, so a refund can never be written twice.
     UniqueConstraint("job_id", "reason", name="uq_ledger_entries_job_id_reason"),
     Index("ix_ledger_entries_list", "team_id", "created_at", "id"),
+    # an image's charge, and so the job drawing it (``LedgerRepository.job_of_image``)
+    Index("ix_ledger_entries_image_id", "image_id", "id"),
     sqlite_autoincrement=True,
 )
 

@@ -22,7 +22,7 @@ from multidict import MultiDict, MultiDictProxy, MultiMapping
 
 from rankion_core import Actor
 from rankion_core.errors import Invalid, NotFound
-from rankion_core.models import EventStatus, EventType, ProcessingStatus
+from rankion_core.models import EventStatus, EventType
 
 from .. import render
 from ..errors import Unauthorized
@@ -288,18 +288,11 @@ async def image_page(request: web.Request) -> web.StreamResponse:
     )
 
 
-#: how many of the ledger's newest entries are searched for the job drawing an image
-JOB_LOOKBACK = 100
-
-
 async def _drawing_job(request: web.Request, who: Actor, image: dict[str, Any]) -> int | None:
-    """The job still drawing ``image`` (its page follows it as the gallery's tile does):
-    the one its charge names, among the ledger's newest entries. None once the image
-    is drawn, or when its charge is older than those (the page then shows what it read)."""
-    if image["processing_status"] not in (ProcessingStatus.QUEUED, ProcessingStatus.PROCESSING):
-        return None
-    entries = await rankion(request).accounts.ledger(who, 1, JOB_LOOKBACK)
-    return next((e.job_id for e in entries.items if e.image_id == image["id"] and e.job_id), None)
+    """The job still drawing ``image`` (its page follows it as the gallery's tile
+    does); None once the image is drawn."""
+    job = await rankion(request).jobs.drawing(who, image["id"])
+    return None if job is None else job.id
 
 
 #: how much of an untitled image's prompt names it

@@ -5,8 +5,11 @@ and a page past the end of the gallery."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
+
+from rankion_core.models import LedgerEntry
 
 from .conftest import Api
 from .test_web import page, sign_in
@@ -99,3 +102,23 @@ async def test_a_trashed_image_offers_only_what_applies_in_the_trash(api: Api) -
     _, html, _ = await page(api, f"/app/images/{image}", cookie)
     assert not any(control in html for control in offered)
     assert 'id="restore"' in html and 'id="share-trashed"' in html
+
+
+async def test_an_image_page_follows_its_job_however_many_charges_came_since(api: Api) -> None:
+    """The page finds the job drawing an image by the image's own charge, not among
+    the ledger's newest entries: 150 entries after it still leave it found."""
+    answer = await api.post("/v1/generate/image", {"prompt": "a slow lighthouse"})
+    assert answer.status == 202, answer.body
+    image, job = answer.data["image_id"], answer.data["job_id"]
+    async with api.rankion.deps.storage.unit_of_work() as uow:
+        (charge,), _ = await uow.ledger.list(api.a.id, 1, 1)
+        for n in range(150):
+            at = charge.created_at + timedelta(seconds=n + 1)
+            await uow.ledger.add(LedgerEntry(0, api.a.id, 1, "grant", at))
+        await uow.commit()
+    cookie = await sign_in(api)
+    _, html, _ = await page(api, f"/app/images/{image}", cookie)
+    assert f'data-job="{job}"' in html
+    await api.run_jobs()  # drawn: nothing left to follow
+    _, html, _ = await page(api, f"/app/images/{image}", cookie)
+    assert "data-job=" not in html

@@ -75,6 +75,16 @@ class LedgerRepo(Repository):
         stmt = select(_l.id).where(_l.job_id == job_id, _l.reason == reason).limit(1)
         return await self.session.scalar(stmt) is not None
 
+    async def job_of_image(self, team_id: int, image_id: int) -> int | None:
+        stmt = (
+            select(_l.job_id)
+            .where(_l.image_id == image_id, _l.team_id == team_id, _l.job_id.is_not(None))
+            .order_by(_l.id.desc())
+            .limit(1)
+        )
+        found = await self.session.scalar(stmt)
+        return None if found is None else int(found)
+
 
 class IdempotencyRepo(Repository):
     async def begin(self, record: IdempotencyRecord) -> IdempotencyRecord | None:

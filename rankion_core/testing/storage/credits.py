@@ -123,6 +123,28 @@ class CreditsContract(StorageFixtures):
             assert await uow.ledger.has_entry(job.id, "generate") is False
             assert await uow.ledger.has_entry(job.id + 1, "refund") is False
 
+    async def test_the_job_of_an_image_is_its_newest_charges(self, storage: Storage) -> None:
+        team, other = await two_teams(storage)
+        async with storage.unit_of_work() as uow:
+            first = await uow.jobs.add(make_job(team))
+            second = await uow.jobs.add(make_job(team))
+            third = await uow.jobs.add(make_job(team))
+            theirs = await uow.jobs.add(make_job(other))
+            charge = LedgerEntry(0, team, -5, "generate", at(1), image_id=4, job_id=first.id)
+            await uow.ledger.add(charge)
+            await uow.ledger.add(LedgerEntry(0, team, -5, "edit", at(2), 4, second.id))
+            await uow.ledger.add(LedgerEntry(0, team, 5, "grant", at(3), image_id=4))
+            await uow.ledger.add(LedgerEntry(0, team, -5, "generate", at(4), 5, third.id))
+            await uow.ledger.add(LedgerEntry(0, other, -5, "generate", at(5), 6, theirs.id))
+            await uow.commit()
+        async with storage.unit_of_work() as uow:
+            assert await uow.ledger.job_of_image(team, 4) == second.id  # newest with a job
+            assert await uow.ledger.job_of_image(team, 5) == third.id
+            assert await uow.ledger.job_of_image(team, 6) is None  # another team's
+            assert await uow.ledger.job_of_image(other, 4) is None
+            assert await uow.ledger.job_of_image(other, 6) == theirs.id
+            assert await uow.ledger.job_of_image(team, 7) is None
+
     async def test_team_add_keeps_created_at_and_credits(self, storage: Storage) -> None:
         async with storage.unit_of_work() as uow:
             team = await uow.teams.add(Team(0, "solo", 0, at(9)))
