@@ -3,14 +3,17 @@
 
     apt-get install -y valgrind     # Debian's package; the benchmark drives it
     .venv/bin/python -m benchmarks.instructions [--only favorite,patch]
-        [--small 100] [--large 300] [--dir /tmp/rankion-bench]
+        [--small 100] [--large 600] [--dir /tmp/rankion-bench]
 
 Wall-clock ratios on a shared machine move by 10-30 % between identical runs; the
-instructions a request executes move by about 1 % (the rest of the spread is SQLite's
-checkpoints, which fall on different requests). For each route, in one process, the
-app (``create_app`` over a SQLite data dir, log level WARNING, the per-team limits off
-as in ``write_path``) or the raw handler (``benchmarks.write_baseline``) serves
-requests over one loopback keep-alive connection from a client in the same process.
+instructions a request executes move by a few per cent, and only because SQLite's WAL
+checkpoints (each writes the log back into the file) fall on a different number of
+the counted requests: more requests (``--large``) spread them thinner.
+
+For each route, in one process, the app (``create_app`` over a SQLite data dir, log
+level WARNING, the per-team limits off as in ``write_path``) or the raw handler
+(``benchmarks.write_baseline``) serves requests over one loopback keep-alive
+connection from a client in the same process.
 ``valgrind --tool=callgrind`` counts what the process executes for ``--small`` and for
 ``--large`` requests; the difference over the extra requests is one request's count
 (start-up, imports and the client's connection fall out). The client's share (its
@@ -147,7 +150,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", default="", help="comma-separated route names")
     parser.add_argument("--small", type=int, default=100)
-    parser.add_argument("--large", type=int, default=300)
+    parser.add_argument("--large", type=int, default=600)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/rankion-bench"))
     parser.add_argument("--drive", nargs=3, metavar=("ROUTE", "DATA_DIR", "COUNT"))
     parser.add_argument("--raw", action="store_true", help=argparse.SUPPRESS)
