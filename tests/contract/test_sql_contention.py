@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import text
 
 from rankion_core.errors import Unavailable
-from rankion_core.testing.builders import add_images, image, two_teams
+from rankion_core.models import Share
+from rankion_core.testing.builders import T0, add_images, at, image, two_teams
 from rankion_sqlalchemy import SqlStorage
 
 
@@ -79,3 +80,73 @@ async def test_a_prepared_statement_changed_by_a_schema_change_is_unavailable(
             failures += 1
     await read()
     assert failures <= 10, failures
+
+
+async def _waiting_for_a_lock(storage: SqlStorage) -> bool:
+    async with storage.engine.connect() as connection:
+        waiting = await connection.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+    return bool(waiting)
+
+
+@pytest.mark.parametrize("change", ["share", "revoke"])
+async def test_a_locked_shown_read_sees_the_share_of_the_lock_it_waited_for(
+    sql_storage: SqlStorage, change: str
+) -> None:
+    """``get_shown(for_update=True)`` waiting for the image's lock (a share flow holds
+    it: ``services.shares``) answers with the share as that flow committed it, as
+    ``get(for_update=True)`` then ``active_for_image`` did: the PATCH's answer is the
+    share the image has when it commits."""
+    if sql_storage.dialect != "postgresql":
+        pytest.skip("SQLite runs units of work one at a time: nothing waits")
+    team, _ = await two_teams(sql_storage)
+    (img,) = await add_images(sql_storage, image(team))
+    if change == "revoke":
+        async with sql_storage.unit_of_work() as uow:
+            await uow.shares.add(Share(0, team, img.id, "old", T0))
+            await uow.commit()
+    holding = asyncio.Event()
+    release = asyncio.Event()
+
+    async def share_flow() -> None:
+        async with sql_storage.unit_of_work() as uow:
+            assert await uow.images.get(team, img.id, for_update=True) is not None
+            holding.set()
+            await release.wait()
+            if change == "share":
+                await uow.shares.add(Share(0, team, img.id, "new", T0))
+            else:
+                share = await uow.shares.active_for_image(team, img.id, at(1))
+                assert share is not None
+                share.revoked_at = at(1)
+                await uow.shares.update(share)
+            await uow.commit()
+
+    async def patch() -> Share | None:
+        await holding.wait()
+        async with sql_storage.unit_of_work() as uow:
+            shown = await uow.images.get_shown(team, img.id, at(2), for_update=True)
+            await uow.commit()
+        assert shown is not None
+        return shown[1]
+
+    flow = asyncio.create_task(share_flow())
+    read = asyncio.create_task(patch())
+    await holding.wait()
+    for _ in range(200):  # the locked read is waiting for the flow's lock
+        if await _waiting_for_a_lock(sql_storage):
+            break
+        await asyncio.sleep(0.01)
+    else:
+        pytest.fail("the locked read never waited")
+    release.set()
+    await asyncio.wait_for(flow, 10)
+    shown = await asyncio.wait_for(read, 10)
+    if change == "share":
+        assert shown is not None and shown.token == "new"
+    else:
+        assert shown is None

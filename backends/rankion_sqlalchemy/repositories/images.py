@@ -44,7 +44,7 @@ from ..search import image_search_text
 from ..tables import chat_sessions, image_tags, images, phash_band, shares
 from ..totals import live_count, unfiltered
 from .base import Repository, dialect_insert
-from .sessions import active_share
+from .sessions import ShareRepo, active_share
 
 __all__ = ["ImageRepo"]
 
@@ -177,6 +177,19 @@ class ImageRepo(Repository):
     async def get_shown(
         self, team_id: int, image_id: int, now: datetime, *, for_update: bool = False
     ) -> tuple[Image, Share | None] | None:
+        if for_update and self.dialect == "postgresql":
+            # Not one statement: PostgreSQL reads a statement's rows as they were when
+            # it began, so one that waited for the image's lock (a share flow holds it
+            # while it makes or revokes the share: ``services.shares``) would answer
+            # with the share as it was before that flow committed. Locked first, the
+            # share is read as it is once the lock is had.
+            image = await self.get(team_id, image_id, for_update=True)
+            if image is None:
+                return None
+            share = await ShareRepo(self.session, self.dialect).active_for_image(
+                team_id, image_id, now
+            )
+            return image, share
         params = {"team_id": team_id, "id": image_id, "now": now}
         row = (await self.session.execute(_shown(for_update), params)).first()
         if row is None:
