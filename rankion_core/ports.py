@@ -241,10 +241,11 @@ class ImageRepository(Protocol):
         self, team_id: int, image_id: int, now: datetime, *, for_update: bool = False
     ) -> tuple[Image, Share | None] | None:
         """``get``, with the image's active share at ``now``
-        (``ShareRepository.active_for_image``) read by the same statement: what an
-        answer about one image shows. ``for_update`` locks the image's row only, and the
-        share is the one the image has once the lock is had (a share made or revoked by
-        the unit of work the lock waited for is seen)."""
+        (``ShareRepository.active_for_image``) read with it, by the same statement
+        where that is right: what an answer about one image shows. ``for_update``
+        locks the image's row only, and the share is the one the image has once the
+        lock is had (a share made or revoked by the unit of work the lock waited for
+        is seen)."""
         ...
 
     async def toggle_favorite(self, team_id: int, image_id: int, at: datetime) -> bool | None:

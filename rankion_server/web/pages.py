@@ -22,7 +22,7 @@ from multidict import MultiDict, MultiDictProxy, MultiMapping
 
 from rankion_core import Actor
 from rankion_core.errors import Invalid, NotFound
-from rankion_core.models import EventStatus, EventType
+from rankion_core.models import DRAWN_LATER, EventStatus, EventType
 
 from .. import render
 from ..errors import Unauthorized
@@ -291,6 +291,8 @@ async def image_page(request: web.Request) -> web.StreamResponse:
 async def _drawing_job(request: web.Request, who: Actor, image: dict[str, Any]) -> int | None:
     """The job still drawing ``image`` (its page follows it as the gallery's tile
     does); None once the image is drawn."""
+    if image["processing_status"] not in DRAWN_LATER:
+        return None  # no read for a drawn image's page
     job = await rankion(request).jobs.drawing(who, image["id"])
     return None if job is None else job.id
 
