@@ -39,6 +39,16 @@ _ACTIVE_OF = (
     )
     .order_by(_s.id)
 )
+#: the newest active share of one image
+_ACTIVE_ONE = (
+    _SHARE.select()
+    .where(
+        *active_share(bindparam("team_id"), bindparam("now")),
+        _s.image_id == bindparam("image_id"),
+    )
+    .order_by(_s.id.desc())
+    .limit(1)
+)
 
 
 class ShareRepo(Repository):
@@ -46,13 +56,9 @@ class ShareRepo(Repository):
         return await self._add(share)
 
     async def active_for_image(self, team_id: int, image_id: int, now: datetime) -> Share | None:
-        stmt = (
-            _SHARE.select()
-            .where(*active_share(team_id, now), _s.image_id == image_id)
-            .order_by(_s.id.desc())
-            .limit(1)
-        )
-        return await self._first(_SHARE, stmt)
+        params = {"team_id": team_id, "now": now, "image_id": image_id}
+        row = (await self.session.execute(_ACTIVE_ONE, params)).first()
+        return None if row is None else _SHARE.one(row)
 
     async def active_for_images(
         self, team_id: int, image_ids: Sequence[int], now: datetime
