@@ -69,8 +69,8 @@ async def get_image(
 async def shown_image(
     uow: UnitOfWork, actor: Actor, image_id: int, now: datetime, *, for_update: bool = False
 ) -> tuple[Image, dict[int, Share]]:
-    """``get_image`` with its active share (``ImageRepository.get_shown``, one
-    statement), as ``image_views`` takes it."""
+    """``get_image`` with its active share (``ImageRepository.get_shown``), as
+    ``image_views`` takes it."""
     if not 0 < image_id <= ID_MAX:
         raise NotFound("image")
     found = await uow.images.get_shown(actor.team_id, image_id, now, for_update=for_update)

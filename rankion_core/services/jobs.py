@@ -21,7 +21,6 @@ from attrs import define
 from ..errors import NotFound, ProviderRejected, ProviderUnavailable, RankionError, Unavailable
 from ..models import (
     ACTIVE_JOB_STATUSES,
-    DRAWN_LATER,
     Actor,
     ExportStatus,
     Image,
@@ -43,7 +42,6 @@ from ..rules.webhooks import image_data
 from ..webhooks import DeliveryStatus, WebhookEvent
 from . import joblog
 from .deps import Deps
-from .gallery import get_image
 from .hooks import Handler, Hooks
 from .outbox import emit
 
@@ -91,13 +89,10 @@ class Jobs:
         return job
 
     async def drawing(self, actor: Actor, image_id: int) -> Job | None:
-        """The job still drawing the team's image (queued or running: its charge names
-        it), or None once the image is drawn or failed. ``NotFound`` for an image that
-        is not the team's."""
+        """The job still drawing the team's image: the one its newest charge names,
+        while it is queued or running. None once the image is drawn or failed (its job
+        has ended), and for an image the team does not have."""
         async with self.deps.storage.unit_of_work() as uow:
-            image = await get_image(uow, actor, image_id)
-            if image.processing_status not in DRAWN_LATER:
-                return None
             job_id = await uow.ledger.job_of_image(actor.team_id, image_id)
             job = None if job_id is None else await uow.jobs.get(actor.team_id, job_id)
         return job if job is not None and job.status in ACTIVE_JOB_STATUSES else None

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from rankion_core.models import LedgerEntry
+from rankion_core.models import Actor, LedgerEntry
 
 from .conftest import Api
 from .test_web import page, sign_in
@@ -119,6 +119,10 @@ async def test_an_image_page_follows_its_job_however_many_charges_came_since(api
     cookie = await sign_in(api)
     _, html, _ = await page(api, f"/app/images/{image}", cookie)
     assert f'data-job="{job}"' in html
+    # another team learns nothing of it: no job, as for an image that does not exist
+    jobs = api.rankion.jobs
+    assert await jobs.drawing(Actor(team_id=api.b.id), image) is None
+    assert await jobs.drawing(Actor(team_id=api.a.id), image + 1000) is None
     await api.run_jobs()  # drawn: nothing left to follow
     _, html, _ = await page(api, f"/app/images/{image}", cookie)
     assert "data-job=" not in html

@@ -28,7 +28,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.sql.elements import BindParameter
 
 from rankion_core.errors import Unavailable
 from rankion_core.models import Image, Share
@@ -59,26 +58,24 @@ _TOGGLE_FAVORITE = (
     # the image made of it twice that again
     .returning(_c.is_favorite)
 )
-#: the share columns after the image's in ``_shown``'s rows
+#: the share columns after the image's in ``_SHOWN``'s rows
 _SHARE_AFTER = EntityRows.of(Share, start=len(_IMAGE.columns))
-
-
-@cache
-def _shown(lock: bool) -> Select[Any]:
-    """An image (``id``, ``team_id``) and its newest active share at ``now``, if any:
-    ``get_shown``'s one statement (the image's row locked with ``lock``)."""
-    team: BindParameter[Any] = bindparam("team_id")
-    joined = images.outerjoin(
-        shares, and_(shares.c.image_id == _c.id, *active_share(team, bindparam("now")))
+#: an image (``id``, ``team_id``) and its newest active share at ``now``, if any
+_SHOWN = (
+    select(*_IMAGE.columns, *_SHARE_AFTER.columns)
+    .select_from(
+        images.outerjoin(
+            shares,
+            and_(
+                shares.c.image_id == _c.id,
+                *active_share(bindparam("team_id"), bindparam("now")),
+            ),
+        )
     )
-    stmt = (
-        select(*_IMAGE.columns, *_SHARE_AFTER.columns)
-        .select_from(joined)
-        .where(_c.id == bindparam("id"), _c.team_id == team)
-        .order_by(shares.c.id.desc())
-        .limit(1)
-    )
-    return stmt.with_for_update(of=images) if lock else stmt
+    .where(_c.id == bindparam("id"), _c.team_id == bindparam("team_id"))
+    .order_by(shares.c.id.desc())
+    .limit(1)
+)
 
 
 #: locked reads of a tree before giving up (each new one means a variant was made)
@@ -177,12 +174,14 @@ class ImageRepo(Repository):
     async def get_shown(
         self, team_id: int, image_id: int, now: datetime, *, for_update: bool = False
     ) -> tuple[Image, Share | None] | None:
-        if for_update and self.dialect == "postgresql":
+        if for_update and self.dialect != "sqlite":
             # Not one statement: PostgreSQL reads a statement's rows as they were when
             # it began, so one that waited for the image's lock (a share flow holds it
             # while it makes or revokes the share: ``services.shares``) would answer
             # with the share as it was before that flow committed. Locked first, the
-            # share is read as it is once the lock is had.
+            # share is read as it is once the lock is had. (On SQLite the unit of work
+            # holds the database's write lock before its first statement: nothing can
+            # change under the one statement.)
             image = await self.get(team_id, image_id, for_update=True)
             if image is None:
                 return None
@@ -191,7 +190,7 @@ class ImageRepo(Repository):
             )
             return image, share
         params = {"team_id": team_id, "id": image_id, "now": now}
-        row = (await self.session.execute(_shown(for_update), params)).first()
+        row = (await self.session.execute(_SHOWN, params)).first()
         if row is None:
             return None
         image = _IMAGE.one(row)
