@@ -194,6 +194,14 @@ class ProjectRepository(Protocol):
 
 class EventRepository(Protocol):
     async def add(self, event: CalendarEvent) -> CalendarEvent: ...
+    async def add_unwatched(self, event: CalendarEvent) -> str | None:
+        """Add ``event`` in one statement (``OneStatement``) if its project is its
+        team's and the team has no webhook (a webhook's delivery would have to be
+        queued with it, which ``add`` in a transaction does): the project's time zone,
+        and ``event.id`` set; ``None`` when nothing was added (no such project of the
+        team, or the team has a webhook)."""
+        ...
+
     async def get(
         self, team_id: int, event_id: int, *, for_update: bool = False
     ) -> CalendarEvent | None:

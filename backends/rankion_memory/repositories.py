@@ -34,6 +34,7 @@ from rankion_core.rules import renditions, search, similar, trash
 from rankion_core.rules.fairness import Lane, lane_of, lanes_of, next_turn
 from rankion_core.rules.shares import is_active
 from rankion_core.rules.text import tag_key
+from rankion_core.webhooks import Webhook
 
 from .tables import Table, clone
 
@@ -165,11 +166,22 @@ def _by_id(row: Any) -> int:
 
 
 class Events:
-    def __init__(self, table: Table[CalendarEvent]) -> None:
+    def __init__(
+        self, table: Table[CalendarEvent], projects: Table[Project], hooks: Table[Webhook]
+    ) -> None:
         self.t = table
+        self.projects = projects
+        self.hooks = hooks
 
     async def add(self, event: CalendarEvent) -> CalendarEvent:
         return _add(self.t, event)  # type: ignore[no-any-return]
+
+    async def add_unwatched(self, event: CalendarEvent) -> str | None:
+        project: Project | None = _scoped(self.projects.get(event.project_id), event.team_id)
+        if project is None or any(h.team_id == event.team_id for h in self.hooks.rows()):
+            return None
+        _add(self.t, event)
+        return project.time_zone
 
     async def get(
         self, team_id: int, event_id: int, *, for_update: bool = False

@@ -85,7 +85,7 @@ class MemoryUnitOfWork:
         self.users = repo.Users(t.users)
         self.tokens = repo.Tokens(t.tokens)
         self.projects = repo.Projects(t.projects)
-        self.events = repo.Events(t.events)
+        self.events = repo.Events(t.events, t.projects, t.webhooks)
         self.images = repo.Images(t.images, t.shares, t.chats)
         self.edit_sessions = repo.EditSessions(t.edit_sessions)
         self.jobs = repo.Jobs(t.jobs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy import exc as sa_exc
 
@@ -29,6 +29,7 @@ from .repositories import (
     TokenRepo,
     UserRepo,
 )
+from .repositories.base import Repository
 from .repositories.feeds import CalendarFeedRepo
 from .repositories.webhooks import WebhookRepo
 from .session import Session
@@ -67,6 +68,26 @@ def _sqlstate(exc: sa_exc.DBAPIError) -> str | None:
     cause = orig.__cause__ if orig is not None else None
     state = getattr(orig, "sqlstate", None) or getattr(cause, "sqlstate", None)
     return state if isinstance(state, str) else None
+
+
+#: the repositories of a unit of work, by attribute
+_REPOSITORIES: dict[str, Callable[[Session, str], Repository]] = {
+    "teams": TeamRepo,
+    "users": UserRepo,
+    "tokens": TokenRepo,
+    "projects": ProjectRepo,
+    "events": EventRepo,
+    "images": ImageRepo,
+    "edit_sessions": EditSessionRepo,
+    "jobs": JobRepo,
+    "shares": ShareRepo,
+    "chats": ChatRepo,
+    "exports": ExportRepo,
+    "ledger": LedgerRepo,
+    "idempotency": IdempotencyRepo,
+    "calendar_feeds": CalendarFeedRepo,
+    "webhooks": WebhookRepo,
+}
 
 
 class SqlUnitOfWork:
@@ -137,17 +158,18 @@ class SqlUnitOfWork:
                     raise Unavailable("storage is unavailable (busy)") from None
             else:
                 await writer.acquire()  # free: taken at once, without a timer
-        session = self._session = self._sessions()
-        args = (session, self._dialect)
-        self.teams, self.users, self.tokens = TeamRepo(*args), UserRepo(*args), TokenRepo(*args)
-        self.projects, self.events = ProjectRepo(*args), EventRepo(*args)
-        self.images, self.edit_sessions = ImageRepo(*args), EditSessionRepo(*args)
-        self.jobs, self.shares, self.chats = JobRepo(*args), ShareRepo(*args), ChatRepo(*args)
-        self.exports, self.ledger = ExportRepo(*args), LedgerRepo(*args)
-        self.idempotency = IdempotencyRepo(*args)
-        self.calendar_feeds = CalendarFeedRepo(*args)
-        self.webhooks = WebhookRepo(*args)
+        self._session = self._sessions()
         return self
+
+    def __getattr__(self, name: str) -> Any:
+        """A repository, made on its first use in the unit of work (most use one or
+        two of them)."""
+        make = _REPOSITORIES.get(name)
+        if make is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        repository = make(self.session, self._dialect)
+        setattr(self, name, repository)
+        return repository
 
     async def __aexit__(
         self,
@@ -156,6 +178,9 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         session, self._session = self.session, None
+        made = self.__dict__
+        for name in _REPOSITORIES.keys() & made.keys():
+            del made[name]  # bound to the session that ends here
         try:
             await session.close()  # rolls back whatever was not committed
         except UNAVAILABLE_ERRORS as failure:

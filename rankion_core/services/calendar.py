@@ -12,7 +12,7 @@ from attrs import define
 
 from ..errors import Invalid, LimitExceeded, NotFound
 from ..models import Actor, CalendarEvent, EventStatus, Page, Project
-from ..ports import DayQuery, EventQuery, UnitOfWork
+from ..ports import DayQuery, EventQuery, UnitOfWork, one_statement
 from ..rules.calendar import (
     FIXED_STATUSES,
     DayCount,
@@ -77,10 +77,14 @@ class Calendar:
             project = await self._project(uow, actor, project_id)
         return zone_of(project.time_zone)
 
-    async def _check_article(self, actor: Actor, project_id: int, article_id: int | None) -> None:
-        if article_id is not None and not await self.deps.articles.exists(
+    async def _article_found(self, actor: Actor, project_id: int, article_id: int | None) -> bool:
+        """No article, or the project's article ``article_id`` exists."""
+        return article_id is None or await self.deps.articles.exists(
             actor.team_id, project_id, article_id
-        ):
+        )
+
+    async def _check_article(self, actor: Actor, project_id: int, article_id: int | None) -> None:
+        if not await self._article_found(actor, project_id, article_id):
             raise Invalid("article_id: article not found", details={"article_id": "not found"})
 
     async def list(self, actor: Actor, query: EventQuery) -> Page[CalendarEvent]:
@@ -93,6 +97,16 @@ class Calendar:
         event = new_event(
             draft, team_id=actor.team_id, project_id=project_id, now=self.deps.clock.now()
         )
+        if await self._article_found(actor, project_id, event.article_id):
+            # one statement, for a team without webhooks (there is no delivery to queue
+            # with the event) whose project it is; else the unit of work below tells
+            # which, and queues the deliveries
+            async with self.deps.storage.unit_of_work() as uow:
+                one_statement(uow)
+                zone_name = await uow.events.add_unwatched(event)
+                if zone_name is not None:
+                    await uow.commit()
+                    return ZonedEvent(event, zone_of(zone_name))
         async with self.deps.storage.unit_of_work() as uow:
             project = await self._project(uow, actor, project_id)
             await self._check_article(actor, project_id, event.article_id)

@@ -7,14 +7,26 @@ from datetime import date
 from functools import cache
 from typing import Any
 
-from sqlalchemy import BindParameter, Date, Integer, TextClause, bindparam, delete, text
+from sqlalchemy import (
+    BindParameter,
+    Date,
+    Integer,
+    TextClause,
+    bindparam,
+    delete,
+    exists,
+    insert,
+    literal_column,
+    select,
+    text,
+)
 
 from rankion_core.models import CalendarEvent, EventStatus
 from rankion_core.ports import DayQuery, EventQuery
 
 from ..queries import event_filters, event_order
-from ..rows import rows_of
-from ..tables import calendar_events
+from ..rows import rows_of, values_of
+from ..tables import calendar_events, projects, webhooks
 from ..types import UTCDateTime
 from .base import Repository
 
@@ -22,11 +34,46 @@ __all__ = ["EventRepo"]
 
 _c = calendar_events.c
 _EVENT = rows_of(CalendarEvent)
+_p = projects.c
+#: the columns an event is added with (its id the database's)
+_ADDED = [column for column in calendar_events.c if column.name != "id"]
+#: built once: the event added if its project is its team's and the team has no
+#: webhook; its id and the project's time zone (parameters: the event's columns)
+_ADD_UNWATCHED = (
+    insert(calendar_events)
+    .from_select(
+        [column.name for column in _ADDED],
+        select(*(bindparam(column.name, type_=column.type) for column in _ADDED))
+        .select_from(projects)
+        .where(
+            _p.id == bindparam("project_id"),
+            _p.team_id == bindparam("team_id"),
+            ~exists().where(webhooks.c.team_id == bindparam("team_id")),
+        ),
+    )
+    .returning(
+        _c.id,
+        # written out: SQLAlchemy does not correlate a subquery of ``RETURNING``
+        literal_column(
+            "(SELECT projects.time_zone FROM projects"
+            " WHERE projects.id = calendar_events.project_id)"
+        ),
+    )
+)
 
 
 class EventRepo(Repository):
     async def add(self, event: CalendarEvent) -> CalendarEvent:
         return await self._add(event)
+
+    async def add_unwatched(self, event: CalendarEvent) -> str | None:
+        values = values_of(event)
+        del values["id"]
+        row = (await self.session.execute(_ADD_UNWATCHED, values)).first()
+        if row is None:
+            return None
+        event.id, zone = int(row[0]), row[1]
+        return str(zone)
 
     async def get(
         self, team_id: int, event_id: int, *, for_update: bool = False

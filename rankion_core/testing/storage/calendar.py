@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from rankion_core.models import CalendarEvent, EventStatus, EventType
-from rankion_core.ports import EventQuery, Storage
-from rankion_core.testing.builders import at, event, make_project, two_teams
+from rankion_core.models import CalendarEvent, EventStatus, EventType, Project
+from rankion_core.ports import EventQuery, Storage, one_statement
+from rankion_core.testing.builders import T0, at, event, make_project, two_teams
 from rankion_core.testing.storage.fixture import StorageFixtures
+from rankion_core.testing.storage.webhooks import add_hooks, hook
 
 
 async def add_events(storage: Storage, *events: CalendarEvent) -> list[CalendarEvent]:
@@ -79,6 +80,33 @@ class CalendarContract(StorageFixtures):
             await uow.commit()
         async with storage.unit_of_work() as uow:
             assert await uow.events.get(team, added.id) is None
+
+    async def test_an_unwatched_event_is_added_in_one_statement(self, storage: Storage) -> None:
+        team, other = await two_teams(storage)
+        async with storage.unit_of_work() as uow:
+            project = await uow.projects.add(Project(0, team, "blog", T0, "Europe/Berlin"))
+            await uow.commit()
+
+        async def add(draft: CalendarEvent) -> str | None:
+            async with storage.unit_of_work() as uow:
+                one_statement(uow)
+                zone = await uow.events.add_unwatched(draft)
+                await uow.commit()
+            return zone
+
+        for theirs in (event(other, project.id), event(team, project.id + 1000)):
+            assert await add(theirs) is None
+            assert theirs.id == 0
+        await add_hooks(storage, hook(other))  # another team's webhook changes nothing
+        draft = event(team, project.id, notes="draft", article_id=12, title="Launch")
+        assert await add(draft) == "Europe/Berlin"
+        assert draft.id > 0
+        async with storage.unit_of_work() as uow:
+            assert await uow.events.get(team, draft.id) == draft
+            assert await uow.events.get(other, draft.id) is None
+        await add_hooks(storage, hook(team, ["image.ready"]))  # any webhook of the team
+        assert await add(event(team, project.id)) is None
+        assert await listed(storage, team, project.id) == ([draft.id], 1)
 
     async def test_events_sort_by_schedule_nulls_last_ties_by_id(self, storage: Storage) -> None:
         team, _ = await two_teams(storage)
