@@ -180,9 +180,10 @@ class Plan:
             driver = cast(sqlite3.Connection, connection.connection.dbapi_connection)
         try:
             if params is not None and not isinstance(params, Mapping):
-                if self._metadata is not None or self._expanding:
-                    return None  # several sets: only for statements that return nothing
-                sql, values = self.sql, [self.values(one) for one in params]
+                sets = self.many_sets(params)
+                if sets is None:
+                    return None
+                sql, values = self.sql, sets
                 execute: Callable[[str, Any], sqlite3.Cursor] = driver.executemany
             else:
                 arguments = self.arguments(params)
@@ -221,6 +222,14 @@ class Plan:
     @property
     def returns_rows(self) -> bool:
         return self._metadata is not None
+
+    def many_sets(self, params: Sequence[Mapping[str, Any]]) -> list[list[Any]] | None:
+        """The positional values of each of several parameter sets, for the driver's
+        ``executemany``; None where the plan does not apply (a statement that returns
+        rows, an expanding ``IN`` list). A value its type refuses raises."""
+        if self._metadata is not None or self._expanding:
+            return None
+        return [self.values(one) for one in params]
 
     def one_set(self, params: Parameters) -> tuple[str, list[Any]] | None:
         """``arguments`` of one parameter set; None where the plan does not apply

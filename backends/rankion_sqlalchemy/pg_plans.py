@@ -18,9 +18,10 @@ first statement goes through SQLAlchemy, which begins it; the planned statements
 after it run on the same asyncpg connection, inside that transaction, and the commit
 or rollback is SQLAlchemy's. A one-statement unit of work (autocommit) runs its
 statement here at once. An expanding ``IN`` list is spelled out as SQLAlchemy does
-(``$n`` placeholders numbered anew). A plan does not cover several parameter sets;
-those, an empty ``IN`` list, and every statement while a cursor listener is attached,
-go through SQLAlchemy.
+(``$n`` placeholders numbered anew). Several parameter sets of a statement that
+returns nothing (an image's tag rows) run as asyncpg's ``executemany``; several sets
+of one that returns rows, an empty ``IN`` list, and every statement while a cursor
+listener is attached, go through SQLAlchemy.
 
 Errors are raised as SQLAlchemy raises them: asyncpg's exception becomes the DB-API
 exception SQLAlchemy's adapter makes of it (an integrity violation an
@@ -34,7 +35,7 @@ disconnect, so the next units of work connect anew.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 from sqlalchemy import exc as sa_exc
@@ -55,6 +56,8 @@ async def run(
 ) -> Result[Any] | None:
     """``plan`` with ``params`` on ``raw``, the asyncpg connection under ``connection``;
     None: not run (the plan does not apply to ``params``)."""
+    if params is not None and not isinstance(params, Mapping):
+        return await _run_many(plan, connection, raw, params, engine)
     arguments = plan.one_set(params)
     if arguments is None:
         return None
@@ -66,6 +69,29 @@ async def run(
     except Exception as failure:
         await _raise(failure, sql, values, connection, raw, engine)
     return affected(_rowcount(status))
+
+
+async def _run_many(
+    plan: Plan,
+    connection: AsyncConnection,
+    raw: Any,
+    params: Sequence[Mapping[str, Any]],
+    engine: AsyncEngine,
+) -> Result[Any] | None:
+    """Several parameter sets of a statement that returns nothing, as asyncpg's
+    ``executemany`` (one prepared statement, the sets sent together); the rows it
+    changed are not counted (``-1``, as SQLAlchemy's adapter gives)."""
+    try:
+        sets = plan.many_sets(params)
+    except Exception:  # a value its type refuses: SQLAlchemy says which, as ever
+        return None
+    if sets is None:
+        return None
+    try:
+        await raw.executemany(plan.sql, sets)
+    except Exception as failure:
+        await _raise(failure, plan.sql, sets, connection, raw, engine)
+    return affected(-1)
 
 
 def _rowcount(status: str) -> int:

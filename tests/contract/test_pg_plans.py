@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from rankion_core.errors import Invalid, Unavailable
 from rankion_core.models import Image, Share
-from rankion_core.ports import one_statement
+from rankion_core.ports import ImageQuery, one_statement
 from rankion_core.testing.builders import T0, add_images, at, image, two_teams
 from rankion_sqlalchemy import SqlStorage, pg_plans, tables
 
@@ -167,6 +167,36 @@ async def test_errors_are_wrapped_as_sqlalchemy_wraps_them(
     assert getattr(raised.value.orig, "sqlstate", None) == "23505"
     with pytest.raises(Invalid):  # text PostgreSQL cannot store: a 4xx, as ever
         await share("nul\x00")
+
+
+async def test_several_parameter_sets_run_as_one_executemany(
+    pg: SqlStorage, planned: list[str]
+) -> None:
+    team, _ = await two_teams(pg)
+    (img,) = await add_images(pg, image(team))
+    for tags in (["a", "b"], ["c", "d", "e"], ["f", "g"]):
+        async with pg.unit_of_work() as uow:
+            found = await uow.images.get(team, img.id, for_update=True)  # begins it
+            assert found is not None
+            found.tags = tags
+            await uow.images.update(found)  # its tag rows: one row per tag
+            await uow.commit()
+    inserts = [sql for sql in planned if sql.startswith("INSERT INTO image_tags")]
+    assert len(inserts) == 2, planned  # the first run made the plan
+    async with pg.unit_of_work() as uow:
+        rows = await uow.session.execute(
+            select(tables.image_tags.c.tag_lower).where(tables.image_tags.c.image_id == img.id)
+        )
+        assert sorted(rows.scalars()) == ["f", "g"]
+        (hit,) = (await uow.images.list(ImageQuery(team_id=team, tags=("g",))))[0]
+        assert hit.id == img.id
+    bad = [{"image_id": img.id, "tag_lower": "x", "team_id": team, "created_at": None}] * 2
+    statement = tables.image_tags.insert()
+    for _ in range(2):  # planned on the second run: the error is SQLAlchemy's either way
+        async with pg.unit_of_work() as uow:
+            assert await uow.images.get(team, img.id) is not None
+            with pytest.raises(IntegrityError):
+                await uow.session.execute(statement, bad)
 
 
 async def test_listeners_see_every_statement(pg: SqlStorage, planned: list[str]) -> None:
