@@ -35,6 +35,10 @@ from .outbox import emit_many
 CHANGED = WebhookEvent.CALENDAR_EVENT_CHANGED
 
 
+def _article_not_found() -> Invalid:
+    return Invalid("article_id: article not found", details={"article_id": "not found"})
+
+
 @define(frozen=True)
 class Shift:
     """Move the events with ``scheduled_at`` in ``[start, end]`` (and one of
@@ -85,7 +89,7 @@ class Calendar:
 
     async def _check_article(self, actor: Actor, project_id: int, article_id: int | None) -> None:
         if not await self._article_found(actor, project_id, article_id):
-            raise Invalid("article_id: article not found", details={"article_id": "not found"})
+            raise _article_not_found()
 
     async def list(self, actor: Actor, query: EventQuery) -> Page[CalendarEvent]:
         async with self.deps.storage.unit_of_work() as uow:
@@ -97,7 +101,9 @@ class Calendar:
         event = new_event(
             draft, team_id=actor.team_id, project_id=project_id, now=self.deps.clock.now()
         )
-        if await self._article_found(actor, project_id, event.article_id):
+        # asked once: the directory may be a remote call
+        article_found = await self._article_found(actor, project_id, event.article_id)
+        if article_found:
             # one statement, for a team without webhooks (there is no delivery to queue
             # with the event) whose project it is; else the unit of work below tells
             # which, and queues the deliveries
@@ -109,7 +115,8 @@ class Calendar:
                     return ZonedEvent(event, zone_of(zone_name))
         async with self.deps.storage.unit_of_work() as uow:
             project = await self._project(uow, actor, project_id)
-            await self._check_article(actor, project_id, event.article_id)
+            if not article_found:
+                raise _article_not_found()
             await uow.events.add(event)
             zone = zone_of(project.time_zone)
             await self._emit(uow, actor, event, zone, "created")

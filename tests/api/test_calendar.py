@@ -9,6 +9,7 @@ import pytest
 from attrs import evolve
 
 from rankion_core.rules.timeutil import iso_z
+from rankion_core.webhooks import Webhook
 from rankion_server.app import create_app
 from rankion_server.keys import RANKION
 
@@ -284,6 +285,35 @@ async def test_unknown_article_is_422(api: Api, aiohttp_client: ClientFactory) -
     answer = await api.post(f"/v1/projects/{project}/calendar", {**SEED, "article_id": 89})
     assert answer.status == 422
     assert "article_id" in answer.error["details"]
+
+
+async def test_a_create_asks_the_article_directory_once(
+    api: Api, aiohttp_client: ClientFactory
+) -> None:
+    """An embedding app's directory may be a remote call: one per create, whether the
+    team has webhooks or not, and for an unknown article too."""
+    asked: list[int] = []
+
+    class Articles:
+        async def exists(self, team_id: int, project_id: int | None, article_id: int) -> bool:
+            asked.append(article_id)
+            return article_id == 88
+
+    app = create_app(config(), rankion=api.rankion.derive(articles=Articles()))
+    api = evolve(api, client=await aiohttp_client(app), rankion=app[RANKION])
+    project = await api.project()
+    path = f"/v1/projects/{project}/calendar"
+    assert (await api.post(path, SEED)).status == 201
+    assert (await api.post(path, {**SEED, "article_id": 89})).status == 422
+    async with api.rankion.deps.storage.unit_of_work() as uow:
+        hook = Webhook(
+            0, api.a.id, "https://example.com/hook", ["image.ready"], "whsec_x", api.clock.now()
+        )
+        await uow.webhooks.add(hook)
+        await uow.commit()
+    assert (await api.post(path, SEED)).status == 201
+    assert (await api.post(path, {**SEED, "article_id": 89})).status == 422
+    assert asked == [88, 89, 88, 89]
 
 
 async def test_a_scheduled_post_in_the_past_is_kept_with_a_warning(api: Api) -> None:
