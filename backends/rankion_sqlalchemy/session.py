@@ -54,7 +54,8 @@ class ConnectionSession:
         autocommit: AsyncEngine | None = None,
         plans: Plans | None = None,
     ) -> None:
-        """``autocommit``: ``engine`` in autocommit (same pool), for ``one_statement``;
+        """``autocommit``: ``engine`` in autocommit (same pool), for the statement of a
+        ``one_statement`` unit of work that has no plan yet;
         ``plans``: on PostgreSQL, the frequent statements' plans, run on asyncpg
         (``pg_plans``)."""
         self._engine = engine
@@ -74,16 +75,35 @@ class ConnectionSession:
             return
         if self._connection is not None:
             raise RuntimeError("one_statement() after the unit of work's first statement")
-        self._engine, self._one = self._autocommit, True
+        self._one = True
 
-    async def _ready(self) -> AsyncConnection:
+    async def _ready(self, engine: AsyncEngine | None = None) -> AsyncConnection:
         if self._connection is None:
-            self._connection = await self._engine.connect()
+            connection = self._connection = await (engine or self._engine).connect()
             if self._plans is not None:
-                self._raw = (await self._connection.get_raw_connection()).driver_connection
+                # just connected, so at hand (``get_raw_connection`` would cross into
+                # SQLAlchemy's greenlet for it)
+                self._raw = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
         elif self._one:
             raise RuntimeError("a one-statement unit of work ran a second statement")
         return self._connection
+
+    async def _only(self, statement: Executable, params: Any) -> Result[Any]:
+        """The one statement of a ``one_statement`` unit of work, in autocommit: by its
+        plan on asyncpg outside any transaction (a connection of the engine as it is,
+        so the pool does not switch its isolation level on the way out and back), else
+        by SQLAlchemy on the autocommit engine."""
+        plans = cast(Plans, self._plans)
+        sync = self._engine.sync_engine
+        listened = sync.dispatch.before_cursor_execute or sync.dispatch.after_cursor_execute
+        plan = None if listened else plans.lookup(statement, params)
+        if plan is None:
+            return await (await self._ready(self._autocommit)).execute(statement, params)
+        connection = await self._ready()
+        result = await pg_plans.run(plan, connection, self._raw, params, self._engine)
+        # a plan that does not apply to these values: SQLAlchemy runs the statement
+        # (and says what it refuses), in a transaction the commit ends
+        return result if result is not None else await connection.execute(statement, params)
 
     @overload
     async def execute(
@@ -94,6 +114,8 @@ class ConnectionSession:
         self, statement: Executable, params: Any = None
     ) -> Result[*tuple[Any, ...]]: ...
     async def execute(self, statement: Executable, params: Any = None) -> Result[*tuple[Any, ...]]:
+        if self._one and self._connection is None:
+            return await self._only(statement, params)
         connection = await self._ready()
         raw = self._raw
         # planned, where the transaction is begun (by SQLAlchemy) or none is wanted
@@ -113,8 +135,9 @@ class ConnectionSession:
         return (await self.execute(statement, params)).scalars()
 
     async def commit(self) -> None:
-        if self._connection is not None:
-            await self._connection.commit()
+        connection = self._connection
+        if connection is not None and connection.in_transaction():
+            await connection.commit()
 
     async def rollback(self) -> None:
         if self._connection is not None:

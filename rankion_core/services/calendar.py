@@ -35,10 +35,6 @@ from .outbox import emit_many
 CHANGED = WebhookEvent.CALENDAR_EVENT_CHANGED
 
 
-def _article_not_found() -> Invalid:
-    return Invalid("article_id: article not found", details={"article_id": "not found"})
-
-
 @define(frozen=True)
 class Shift:
     """Move the events with ``scheduled_at`` in ``[start, end]`` (and one of
@@ -81,15 +77,11 @@ class Calendar:
             project = await self._project(uow, actor, project_id)
         return zone_of(project.time_zone)
 
-    async def _article_found(self, actor: Actor, project_id: int, article_id: int | None) -> bool:
-        """No article, or the project's article ``article_id`` exists."""
-        return article_id is None or await self.deps.articles.exists(
-            actor.team_id, project_id, article_id
-        )
-
     async def _check_article(self, actor: Actor, project_id: int, article_id: int | None) -> None:
-        if not await self._article_found(actor, project_id, article_id):
-            raise _article_not_found()
+        if article_id is not None and not await self.deps.articles.exists(
+            actor.team_id, project_id, article_id
+        ):
+            raise Invalid("article_id: article not found", details={"article_id": "not found"})
 
     async def list(self, actor: Actor, query: EventQuery) -> Page[CalendarEvent]:
         async with self.deps.storage.unit_of_work() as uow:
@@ -101,12 +93,11 @@ class Calendar:
         event = new_event(
             draft, team_id=actor.team_id, project_id=project_id, now=self.deps.clock.now()
         )
-        # asked once: the directory may be a remote call
-        article_found = await self._article_found(actor, project_id, event.article_id)
-        if article_found:
+        if event.article_id is None:
             # one statement, for a team without webhooks (there is no delivery to queue
             # with the event) whose project it is; else the unit of work below tells
-            # which, and queues the deliveries
+            # which, and queues the deliveries. An event of an article takes the unit of
+            # work: the article is looked for once the project is known to be the team's
             async with self.deps.storage.unit_of_work() as uow:
                 one_statement(uow)
                 zone_name = await uow.events.add_unwatched(event)
@@ -115,8 +106,7 @@ class Calendar:
                     return ZonedEvent(event, zone_of(zone_name))
         async with self.deps.storage.unit_of_work() as uow:
             project = await self._project(uow, actor, project_id)
-            if not article_found:
-                raise _article_not_found()
+            await self._check_article(actor, project_id, event.article_id)
             await uow.events.add(event)
             zone = zone_of(project.time_zone)
             await self._emit(uow, actor, event, zone, "created")
