@@ -39,7 +39,7 @@ from typing import Any, cast
 
 from sqlalchemy import ClauseElement, TextClause
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Connection, Dialect, IteratorResult, Result
+from sqlalchemy.engine import Connection, Dialect, Engine, IteratorResult, Result
 from sqlalchemy.engine.result import SimpleResultMetaData
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -262,11 +262,12 @@ class Plans:
         self._seen: weakref.WeakSet[Executable] = weakref.WeakSet()
 
     def for_connection(
-        self, connection: Connection, statement: Executable, params: Any
+        self, connection: Connection | Engine, statement: Executable, params: Any
     ) -> Plan | None:
-        """``lookup``, unless something listens for ``connection``'s statements
-        (``before_cursor_execute`` / ``after_cursor_execute``: they must see every one,
-        so each runs through SQLAlchemy)."""
+        """``lookup``, unless something listens for ``connection``'s statements (or,
+        before a connection is taken, the engine's: ``before_cursor_execute`` /
+        ``after_cursor_execute``: they must see every one, so each runs through
+        SQLAlchemy)."""
         dispatch = connection.dispatch
         if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
             return None

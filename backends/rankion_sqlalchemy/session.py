@@ -93,10 +93,8 @@ class ConnectionSession:
         plan on asyncpg outside any transaction (a connection of the engine as it is,
         so the pool does not switch its isolation level on the way out and back), else
         by SQLAlchemy on the autocommit engine."""
-        plans = cast(Plans, self._plans)
-        sync = self._engine.sync_engine
-        listened = sync.dispatch.before_cursor_execute or sync.dispatch.after_cursor_execute
-        plan = None if listened else plans.lookup(statement, params)
+        plans = self._plans
+        plan = plans.for_connection(self._engine.sync_engine, statement, params) if plans else None
         if plan is None:
             return await (await self._ready(self._autocommit)).execute(statement, params)
         connection = await self._ready()
@@ -118,8 +116,8 @@ class ConnectionSession:
             return await self._only(statement, params)
         connection = await self._ready()
         raw = self._raw
-        # planned, where the transaction is begun (by SQLAlchemy) or none is wanted
-        if raw is not None and (self._one or raw.is_in_transaction()):
+        # planned, where the transaction is begun (by SQLAlchemy)
+        if raw is not None and raw.is_in_transaction():
             plans, sync = cast(Plans, self._plans), cast(Connection, connection.sync_connection)
             plan = plans.for_connection(sync, statement, params)
             if plan is not None:

@@ -5,13 +5,13 @@ a lost connection is a ``503`` once, and the next unit of work connects anew."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
 import pytest
 from sqlalchemy import bindparam, event, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, StatementError
 
 from rankion_core.errors import Invalid, Unavailable
 from rankion_core.models import Image, Share
@@ -280,3 +280,23 @@ async def test_a_connection_lost_under_a_one_statement_plan_is_unavailable_then_
     async with pg.unit_of_work() as uow:
         stored = await uow.images.get(team, img.id)
     assert stored is not None and stored.updated_at == at(5)
+
+
+async def test_a_one_statement_value_its_plan_refuses_is_sqlalchemys_error(
+    pg: SqlStorage, planned: list[str]
+) -> None:
+    team, _ = await two_teams(pg)
+    (img,) = await add_images(pg, image(team))
+
+    async def toggle(when: datetime) -> bool | None:
+        async with pg.unit_of_work() as uow:
+            one_statement(uow)
+            flipped = await uow.images.toggle_favorite(team, img.id, when)
+            await uow.commit()
+        return flipped
+
+    assert [await toggle(at(1)), await toggle(at(2))] == [True, False]
+    assert planned  # the second run had its plan
+    with pytest.raises(StatementError, match="naive datetime"):
+        await toggle(datetime(2026, 1, 1))  # SQLAlchemy runs it, and says what it refuses
+    assert await toggle(at(3)) is True  # nothing was written, nothing is left open
