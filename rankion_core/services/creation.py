@@ -255,15 +255,17 @@ class Creation:
             )
             jobs.append(await uow.jobs.add(job))
         team_id, total = images[0].team_id, cost * len(images)
-        remaining = await uow.teams.charge(team_id, total)
-        if remaining is None:
-            raise InsufficientCredits(total, await uow.teams.balance(team_id))
-        await self._check_active_jobs(uow, team_id)
+        # the charge last: its conditional UPDATE holds the team's row until the commit
+        # (a refused one rolls the entries back with the rest)
         for image, job in zip(images, jobs, strict=True):
             entry = credits.charge_entry(
                 team_id=team_id, kind=kind, image_id=image.id, job_id=job.id, now=now
             )
             await uow.ledger.add(entry)
+        remaining = await uow.teams.charge(team_id, total)
+        if remaining is None:
+            raise InsufficientCredits(total, await uow.teams.balance(team_id))
+        await self._check_active_jobs(uow, team_id)
         made = tuple(QueuedImage(image.id, job.id) for image, job in zip(images, jobs, strict=True))
         queued = Queued(made[0].job_id, made[0].image_id, total, remaining, images=made)
         return queued, jobs

@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from rankion_core.errors import Unavailable
 from rankion_core.models import Share
+from rankion_core.ports import ImageQuery
 from rankion_core.testing.builders import T0, add_images, at, image, two_teams
 from rankion_sqlalchemy import SqlStorage
 
@@ -34,6 +35,51 @@ async def test_a_deadlock_is_unavailable_and_the_other_goes_on(sql_storage: SqlS
     failed = [o for o in outcomes if isinstance(o, BaseException)]
     assert len(failed) == 1, outcomes
     assert isinstance(failed[0], Unavailable), repr(failed[0])
+
+
+async def _live_total(storage: SqlStorage, team: int) -> int:
+    async with storage.unit_of_work() as uow:
+        return (await uow.images.list(ImageQuery(team_id=team)))[1]
+
+
+async def test_a_teams_image_writers_wait_for_each_other_only_to_commit(
+    sql_storage: SqlStorage,
+) -> None:
+    """A team's image count is changed as each unit of work commits, not held from its
+    first insert: another of the team's units of work adding an image goes on meanwhile
+    (it waited for the first's commit before), and the count stays exact, also after
+    one that rolls back."""
+    if sql_storage.dialect != "postgresql":
+        pytest.skip("SQLite runs units of work one at a time")
+    team, _ = await two_teams(sql_storage)
+    await add_images(sql_storage, image(team))
+    added, release = asyncio.Event(), asyncio.Event()
+
+    async def slow() -> None:
+        async with sql_storage.unit_of_work() as uow:
+            await uow.images.add(image(team))
+            added.set()
+            await release.wait()
+            await uow.commit()
+
+    held = asyncio.create_task(slow())
+    await added.wait()
+    try:
+        await asyncio.wait_for(add_images(sql_storage, image(team)), 10)
+        assert await _live_total(sql_storage, team) == 2  # the held one is not counted yet
+    finally:
+        release.set()
+        await held
+    assert await _live_total(sql_storage, team) == 3
+
+    async def rolled_back() -> None:
+        async with sql_storage.unit_of_work() as uow:
+            await uow.images.add(image(team))
+            raise LookupError
+
+    with pytest.raises(LookupError):
+        await rolled_back()
+    assert await _live_total(sql_storage, team) == 3
 
 
 async def test_a_statement_timeout_is_unavailable(sql_storage: SqlStorage) -> None:
