@@ -255,6 +255,15 @@ async def test_a_connection_lost_under_a_plan_is_unavailable_then_replaced(
         assert (await _retitle(pg, team, img.id, title)).title == title
 
 
+async def _toggle(storage: SqlStorage, team: int, image_id: int, when: datetime) -> bool | None:
+    """The favourite flipped in a one-statement unit of work, as the gallery does."""
+    async with storage.unit_of_work() as uow:
+        one_statement(uow)
+        flipped = await uow.images.toggle_favorite(team, image_id, when)
+        await uow.commit()
+    return flipped
+
+
 async def test_a_connection_lost_under_a_one_statement_plan_is_unavailable_then_replaced(
     pg: SqlStorage, planned: list[str]
 ) -> None:
@@ -262,9 +271,7 @@ async def test_a_connection_lost_under_a_one_statement_plan_is_unavailable_then_
     (img,) = await add_images(pg, image(team))
 
     async def toggle(hour: int) -> bool | None:
-        async with pg.unit_of_work() as uow:
-            one_statement(uow)
-            return await uow.images.toggle_favorite(team, img.id, at(hour))
+        return await _toggle(pg, team, img.id, at(hour))
 
     assert [await toggle(1), await toggle(2)] == [True, False]  # the second by its plan
     assert planned
@@ -288,15 +295,9 @@ async def test_a_one_statement_value_its_plan_refuses_is_sqlalchemys_error(
     team, _ = await two_teams(pg)
     (img,) = await add_images(pg, image(team))
 
-    async def toggle(when: datetime) -> bool | None:
-        async with pg.unit_of_work() as uow:
-            one_statement(uow)
-            flipped = await uow.images.toggle_favorite(team, img.id, when)
-            await uow.commit()
-        return flipped
-
-    assert [await toggle(at(1)), await toggle(at(2))] == [True, False]
+    assert [await _toggle(pg, team, img.id, at(h)) for h in (1, 2)] == [True, False]
     assert planned  # the second run had its plan
     with pytest.raises(StatementError, match="naive datetime"):
-        await toggle(datetime(2026, 1, 1))  # SQLAlchemy runs it, and says what it refuses
-    assert await toggle(at(3)) is True  # nothing was written, nothing is left open
+        # SQLAlchemy runs it, and says what it refuses
+        await _toggle(pg, team, img.id, datetime(2026, 1, 1))
+    assert await _toggle(pg, team, img.id, at(3)) is True  # nothing written or left open
