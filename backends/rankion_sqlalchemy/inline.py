@@ -20,6 +20,17 @@ process (a CLI command, a second server worker) holds it. The connections here h
 transaction holds the write lock, no statement of it waits for another connection
 (WAL: readers never block the writer).
 
+Units of work that run in the same turn of the loop share one ``COMMIT`` (a group
+commit, as PostgreSQL's ``commit_delay`` or a batching log writer does). A unit of
+work's ``commit`` ends its part of the transaction (a ``SAVEPOINT`` released, when it
+joined one already open) and leaves the ``COMMIT`` to the end of the turn: the units
+of work of every request that became ready in that turn run in the same transaction
+first. ``SqlUnitOfWork`` waits for that ``COMMIT`` when the block is left, so a caller
+never goes on (or answers) before its writes are durable; a failing unit of work
+rolls back to its savepoint, and a ``COMMIT`` that fails fails every unit of work of
+the group. A transaction, its locks, its log writes and the driver's commit work are
+then paid once per group instead of once per write (``GROUP_LIMIT`` bounds a group).
+
 A statement whose work grows with a team's data rather than with a page (``similar``
 at a wide distance reads every hash of the team) would hold the loop for its whole
 run, delaying every other team's requests: ``rows_off_loop`` runs such a statement on
@@ -29,6 +40,7 @@ a worker thread instead, on the same connection, while the loop serves the other
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 import time
@@ -45,11 +57,20 @@ from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
+from rankion_core.errors import Unavailable
+
 from .compiled import Plans
 from .engine import driver_error, install_sqlite_hooks
 from .rows import json_loads
 
-__all__ = ["FIRST_PAUSE", "MAX_PAUSE", "InlineConnection", "InlineSession", "inline_engine"]
+__all__ = [
+    "FIRST_PAUSE",
+    "GROUP_LIMIT",
+    "MAX_PAUSE",
+    "InlineConnection",
+    "InlineSession",
+    "inline_engine",
+]
 
 Ts = TypeVarTuple("Ts")
 T = TypeVar("T")
@@ -58,6 +79,10 @@ T = TypeVar("T")
 FIRST_PAUSE = 0.001
 #: the longest pause between two tries
 MAX_PAUSE = 0.025
+#: the most units of work one ``COMMIT`` ends: the next one commits the group first
+GROUP_LIMIT = 64
+#: the savepoint of a unit of work that joined a transaction already open
+PART = "unit"
 
 
 def _connect(path: str) -> sqlite3.Connection:
@@ -91,13 +116,14 @@ def _busy(failure: sa_exc.OperationalError) -> bool:
 
 
 class InlineConnection:
-    """The one connection of a storage's inline units of work, kept open between them.
+    """The one connection of a storage's inline units of work, kept open between them,
+    and the group of units of work whose ``COMMIT`` is to come (see the module).
 
     They run one at a time (the storage's writer queue), so they take turns on one
     connection instead of checking one out of the pool and back each time (half the
-    cost of an empty unit of work). ``release`` rolls back what was not committed; a
-    connection that failed (invalidated, or its rollback raised) is closed and the next
-    unit of work opens a new one.
+    cost of an empty unit of work). A connection that failed (invalidated, or its
+    rollback raised) is closed, the group it held fails, and the next unit of work
+    opens a new one.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -107,31 +133,108 @@ class InlineConnection:
         self.plans = Plans(engine.dialect)
         #: ``BEGIN IMMEDIATE`` (or ``EXCLUSIVE``): how a unit of work begins
         self.begin = _BEGINS.get(engine, "BEGIN IMMEDIATE")
+        #: the units of work done whose writes the next ``COMMIT`` makes durable
+        self._group: list[asyncio.Future[None]] = []
+        #: ``settle`` is scheduled for the end of the loop's turn
+        self._due = False
+        #: a unit of work is between its first statement and its end
+        self.held = False
 
     def take(self) -> Connection:
         connection = self._connection
         if connection is None or connection.closed or connection.invalidated:
             if connection is not None:
-                connection.close()
+                self._drop(connection, None)
             connection = self._connection = self.engine.connect()
         return connection
 
-    def release(self) -> None:
-        connection = self._connection
-        if connection is None:
+    @property
+    def grouped(self) -> int:
+        """How many units of work wait for the open transaction's ``COMMIT``."""
+        return len(self._group)
+
+    def join(self) -> asyncio.Future[None]:
+        """A unit of work has ended its part: the future of the ``COMMIT`` to come,
+        which ``settle`` runs at the end of this turn of the loop."""
+        loop = asyncio.get_running_loop()
+        durable = loop.create_future()
+        self._group.append(durable)
+        self.schedule()
+        return durable
+
+    def schedule(self) -> None:
+        """``settle`` at the end of this turn, when units of work wait for it."""
+        if self._group and not self._due:
+            self._due = True
+            asyncio.get_running_loop().call_soon(self.settle)
+
+    def settle(self) -> None:
+        """``COMMIT`` the group; not while a unit of work is in the middle of its part
+        (its end schedules this again)."""
+        self._due = False
+        if self.held or not self._group:
             return
+        connection = self._connection
+        if connection is None or connection.closed or connection.invalidated:
+            self.resolve(Unavailable("storage is unavailable (the connection was lost)"))
+        elif not driver_of(connection).in_transaction:
+            # a failed statement ended the transaction (SQLite's I/O errors do)
+            self.resolve(Unavailable("storage is unavailable (the transaction was lost)"))
+        else:
+            try:
+                end(connection, "COMMIT")
+            except Exception as exc:
+                self.abandon(connection, exc)
+            else:
+                self.resolve(None)
+
+    def abandon(self, connection: Connection, cause: Exception) -> Unavailable:
+        """A ``COMMIT`` failed: roll the transaction back (or close the connection),
+        and fail every unit of work of the group; the ``Unavailable`` they get."""
+        failure = Unavailable("storage could not commit the change")
+        failure.__cause__ = cause
         try:
             if connection.in_transaction():
                 connection.rollback()
             elif driver_of(connection).in_transaction:
                 end(connection, "ROLLBACK")
-        except BaseException:
-            self._connection = None
+        except Exception:
+            self._drop(connection, failure)
+        self.resolve(failure)
+        return failure
+
+    def committed(self) -> None:
+        """A unit of work ended the driver's transaction with ``COMMIT`` itself: the
+        group's writes are durable with it."""
+        self.resolve(None)
+
+    def resolve(self, failure: BaseException | None) -> None:
+        """End the group: its units of work go on, or fail with ``failure``."""
+        group, self._group = self._group, []
+        for durable in group:
+            if durable.done():  # its caller was cancelled: the writes stand regardless
+                continue
+            if failure is None:
+                durable.set_result(None)
+            else:
+                durable.set_exception(failure)
+
+    def _drop(self, connection: Connection, failure: BaseException | None) -> None:
+        """Close a connection that failed; the group it held is lost with it."""
+        self._connection = None
+        with contextlib.suppress(Exception):
             connection.invalidate()
             connection.close()
-            raise
+        if self._group:
+            self.resolve(failure or Unavailable("storage is unavailable (the connection was lost)"))
+
+    def fail(self, connection: Connection) -> None:
+        """A rollback on ``connection`` raised: close it (the group is lost)."""
+        self._drop(connection, None)
 
     def close(self) -> None:
+        self.held = False
+        self.settle()
         connection, self._connection = self._connection, None
         if connection is not None:
             connection.close()
@@ -160,15 +263,20 @@ class InlineSession:
     """``AsyncSession``'s surface for the repositories, run inline on ``shared``'s
     connection (the caller holds the storage's writer queue).
 
-    The connection is taken on the first statement; a statement outside a transaction
-    (the first, or the first after a commit) begins one, waiting for the write lock
-    as the module says for up to ``wait`` seconds.
+    The connection is taken on the first statement. A statement outside the unit of
+    work's part of a transaction (the first, or the first after a commit) opens one:
+    ``BEGIN``, waiting for the write lock as the module says for up to ``wait``
+    seconds, or a ``SAVEPOINT`` when the group's transaction is open already (see the
+    module). ``commit`` ends the part and joins the group: ``durable`` is then the
+    ``COMMIT`` to wait for.
 
-    The transaction is the driver's: ``BEGIN`` and ``COMMIT`` go straight to
-    ``sqlite3`` (SQLAlchemy's transaction objects and events around them cost more
+    The transaction is the driver's: ``BEGIN``, ``SAVEPOINT`` and ``COMMIT`` go straight
+    to ``sqlite3`` (SQLAlchemy's transaction objects and events around them cost more
     than the statements). A statement SQLAlchemy runs itself (one without a plan)
     finds the transaction begun: its autobegin emits no second ``BEGIN``
-    (``engine.install_sqlite_hooks``), and its ``commit`` ends the driver's.
+    (``engine.install_sqlite_hooks``). SQLAlchemy then holds a transaction of its own
+    that only its ``commit`` ends (a ``COMMIT``), so such a part commits the group
+    then and there instead of joining it.
     """
 
     def __init__(self, shared: InlineConnection, wait: float) -> None:
@@ -177,26 +285,59 @@ class InlineSession:
         self._wait = wait
         self._connection: Connection | None = None
         self._driver: sqlite3.Connection | None = None
+        #: this unit of work's part of the transaction: None (none open), "begun"
+        #: (it began the transaction) or "joined" (a savepoint in the group's)
+        self._part: str | None = None
         #: ``one_statement``: None (not declared), True (declared, not run), False (run)
         self._one: bool | None = None
+        #: the ``COMMIT`` this unit of work's writes wait for (``commit``)
+        self.durable: asyncio.Future[None] | None = None
 
     def _take(self) -> Connection:
         connection = self._connection
         if connection is None:
             connection = self._connection = self._shared.take()
             self._driver = driver_of(connection)
+            self._shared.held = True
         return connection
 
     async def _ready(self) -> Connection:
         connection = self._take()
-        if not cast(sqlite3.Connection, self._driver).in_transaction:
-            await self._begin()
+        if self._part is None:
+            await self._open(connection)
         return connection
 
-    async def _begin(self) -> None:
-        driver = cast(sqlite3.Connection, self._driver)
-        begin = self._shared.begin
+    async def _open(self, connection: Connection) -> None:
+        """Open this unit of work's part: join the group's transaction, or begin one
+        (committing a full group first)."""
+        shared, driver = self._shared, cast(sqlite3.Connection, self._driver)
+        if driver.in_transaction and shared.grouped >= GROUP_LIMIT:
+            self._end_group(connection)
+        if driver.in_transaction:
+            try:
+                driver.execute(f"SAVEPOINT {PART}")
+            except sqlite3.Error as failure:
+                raise driver_error(PART, (), failure, connection.dialect) from failure
+            self._part = "joined"
+            return
+        if shared.grouped:  # its transaction ended without a COMMIT of ours
+            shared.resolve(Unavailable("storage is unavailable (the transaction was lost)"))
+        begin = shared.begin
         await self._retry(lambda: driver.execute(begin), begin)
+        self._part = "begun"
+
+    def _end_group(self, connection: Connection) -> None:
+        """``COMMIT`` the driver's transaction now: the group's writes, and this
+        unit of work's part if one is open (``Unavailable`` for all if it fails)."""
+        try:
+            if connection.in_transaction():
+                connection.commit()  # SQLAlchemy's (it ran a statement): ends the driver's
+            else:
+                end(connection, "COMMIT")
+        except Exception as exc:
+            self._part = None  # rolled back with the rest
+            raise self._shared.abandon(connection, exc) from exc
+        self._shared.committed()
 
     async def _retry(self, attempt: Callable[[], T], sql: str) -> T:
         """``attempt()``, again after a pause while the write lock is another
@@ -228,22 +369,9 @@ class InlineSession:
     ) -> Result[*tuple[Any, ...]]: ...
     async def execute(self, statement: Executable, params: Any = None) -> Result[*tuple[Any, ...]]:
         if self._one is not None:
-            return await self._only(statement, params)
-        return self._run(await self._ready(), statement, params)
-
-    async def _only(self, statement: Executable, params: Any) -> Result[*tuple[Any, ...]]:
-        """The one statement of a ``one_statement`` unit of work: by its plan, in the
-        driver's autocommit (the statement is its own transaction), else in one."""
-        if not self._one:
-            raise RuntimeError("a one-statement unit of work ran a second statement")
-        self._one = False
-        connection = self._take()
-        plan = self._plans.for_connection(connection, statement, params)
-        if plan is not None:
-            driver = cast(sqlite3.Connection, self._driver)
-            result = await self._retry(lambda: plan.run(connection, params, driver), plan.sql)
-            if result is not None:
-                return result
+            if not self._one:
+                raise RuntimeError("a one-statement unit of work ran a second statement")
+            self._one = False
         return self._run(await self._ready(), statement, params)
 
     def _run(
@@ -281,32 +409,72 @@ class InlineSession:
         return (await self.execute(statement, params)).scalars()
 
     def one_statement(self) -> None:
-        """Run the one statement to come in the driver's autocommit (no ``BEGIN``, no
-        ``COMMIT``) and refuse a second (``ports.OneStatement``)."""
+        """Refuse a second statement (``ports.OneStatement``). The one statement joins
+        the group as any unit of work does: one ``COMMIT`` for many such statements
+        costs less than each in the driver's autocommit."""
         if self._connection is not None:
             raise RuntimeError("one_statement() after the unit of work's first statement")
         self._one = True
 
     async def commit(self) -> None:
-        connection = self._connection
-        if connection is None:
+        connection, part = self._connection, self._part
+        if connection is None or part is None:
             return
         if connection.in_transaction():
-            connection.commit()  # SQLAlchemy's (it ran a statement): ends the driver's
+            self._end_group(connection)  # SQLAlchemy's transaction: it commits now
         else:
-            end(connection, "COMMIT")
+            driver = cast(sqlite3.Connection, self._driver)
+            if part == "joined":
+                if not driver.in_transaction:
+                    raise Unavailable("storage is unavailable (the transaction was lost)")
+                try:
+                    driver.execute(f"RELEASE {PART}")
+                except sqlite3.Error as failure:
+                    raise driver_error(PART, (), failure, connection.dialect) from failure
+            self.durable = self._shared.join()
+        self._part = None
 
     async def rollback(self) -> None:
-        connection = self._connection
-        if connection is None:
+        connection, part = self._connection, self._part
+        if connection is None or part is None:
             return
+        self._part = None
+        self._undo(connection, part)
+
+    def _undo(self, connection: Connection, part: str) -> None:
+        """Roll this unit of work's open part back, and nothing of the group's."""
+        driver = cast(sqlite3.Connection, self._driver)
+        if part == "begun":  # the transaction is this part alone
+            if connection.in_transaction():
+                connection.rollback()
+            else:
+                end(connection, "ROLLBACK")
+            return
+        if driver.in_transaction:
+            try:
+                driver.execute(f"ROLLBACK TO {PART}")
+                driver.execute(f"RELEASE {PART}")
+            except sqlite3.Error as failure:
+                raise driver_error(PART, (), failure, connection.dialect) from failure
         if connection.in_transaction():
-            connection.rollback()
-        else:
-            end(connection, "ROLLBACK")
+            self._end_group(connection)  # ends SQLAlchemy's: commits the group's writes
 
     async def close(self) -> None:
-        """Give the connection back (rolling back what was not committed)."""
+        """End the unit of work: roll back its open part, give the connection back, and
+        let the group commit at the end of the turn."""
         connection, self._connection = self._connection, None
-        if connection is not None:
-            self._shared.release()
+        if connection is None:
+            return
+        part, self._part = self._part, None
+        shared = self._shared
+        try:
+            if part is not None and not connection.invalidated:
+                self._undo(connection, part)
+        except BaseException:
+            shared.fail(connection)
+            raise
+        finally:
+            shared.held = False
+            if connection.invalidated:
+                shared.fail(connection)
+        shared.schedule()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Protocol, TypeVarTuple, cast, overload
 
 from sqlalchemy.engine import Connection, Result, ScalarResult
@@ -20,6 +21,10 @@ Ts = TypeVarTuple("Ts")
 class Session(Protocol):
     """``ConnectionSession`` (PostgreSQL, in-memory SQLite) or ``InlineSession`` (a
     SQLite file: ``inline``)."""
+
+    #: the ``COMMIT`` that makes the committed writes durable, when it is still to
+    #: come as the unit of work ends (``inline``'s group commit); None: done already
+    durable: asyncio.Future[None] | None
 
     @overload
     async def execute(
@@ -47,6 +52,9 @@ class ConnectionSession:
     The repositories run Core statements only, so an ORM ``AsyncSession`` added its
     session layer to every statement and unit of work for nothing (~15 % of a
     one-statement unit of work's CPU on PostgreSQL)."""
+
+    #: every ``commit`` here has committed when it returns
+    durable: asyncio.Future[None] | None = None
 
     def __init__(
         self,

@@ -99,6 +99,9 @@ class SqlUnitOfWork:
     ``sessions`` makes the session: a ``ConnectionSession``, or on a SQLite file an
     ``InlineSession`` (``inline``: the statements run on the calling thread).
 
+    On a SQLite file, units of work share ``COMMIT``s (``inline``): leaving the block
+    waits for the one that makes this unit of work's writes durable.
+
     On SQLite every unit of work takes the database's write lock when it begins
     (``BEGIN IMMEDIATE``), so only one runs at a time anyway; ``writer`` makes the
     units of work of one process queue for it in order, instead of each polling the
@@ -189,6 +192,9 @@ class SqlUnitOfWork:
         finally:
             if self._writer is not None:
                 self._writer.release()
+        durable = session.durable
+        if durable is not None and exc is None:
+            await durable  # the group's COMMIT (``inline``): raises Unavailable if it failed
         if isinstance(exc, UNAVAILABLE_ERRORS) and not isinstance(exc, RankionError):
             raise Unavailable("storage is unavailable") from exc
         if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:

@@ -1,6 +1,6 @@
 """``one_statement(uow)``: a unit of work declared to make one statement, which a
-backend may run outside a transaction (PostgreSQL: autocommit; a SQLite file: the
-driver's autocommit, once the statement has its plan)."""
+backend may run outside a transaction (PostgreSQL: autocommit; a SQLite file runs it in
+the transaction of its group commit, durable once the unit of work is left)."""
 
 from __future__ import annotations
 
@@ -64,16 +64,22 @@ async def _favourite_elsewhere(storage: SqlStorage, team: int, image_id: int) ->
     return bool(flag)
 
 
-async def test_the_statement_is_committed_when_it_returns(sql_storage: SqlStorage) -> None:
+async def test_the_statement_is_committed_when_it_returns_or_when_the_block_ends(
+    sql_storage: SqlStorage,
+) -> None:
     team, _ = await two_teams(sql_storage)
     (img,) = await add_images(sql_storage, image(team))
     for hour in (1, 2):  # on SQLite the statement gets its plan on its second run
         await _toggle(sql_storage, team, img.id, hour)
+    inline = sqlite_file(sql_storage.engine.url) is not None
     async with sql_storage.unit_of_work() as uow:
         one_statement(uow)
         flipped = await uow.images.toggle_favorite(team, img.id, at(7))
         assert flipped is True
-        assert await _favourite_elsewhere(sql_storage, team, img.id)
+        if not inline:  # autocommit: committed already
+            assert await _favourite_elsewhere(sql_storage, team, img.id)
+        await uow.commit()
+    assert await _favourite_elsewhere(sql_storage, team, img.id)  # every backend, by now
 
 
 async def _on_a_sqlite_file(storage: SqlStorage) -> tuple[str, int, int]:

@@ -5,6 +5,8 @@ through SQLAlchemy."""
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -247,28 +249,31 @@ async def test_a_failed_commit_is_unavailable_whoever_began_the_transaction(
     seeded: SqlStorage, joined: bool
 ) -> None:
     """A COMMIT the driver fails (as a disk or I/O error would; here a progress handler
-    interrupts it) is a 503, whether the transaction is the driver's alone or
-    SQLAlchemy joined it; nothing is committed and nothing is left open."""
+    interrupts it) is a 503, whether the transaction is the driver's alone (its
+    ``COMMIT`` comes as the unit of work is left) or SQLAlchemy joined it (committed by
+    ``commit``); nothing is committed and nothing is left open."""
     inline = seeded._inline
     assert inline is not None
 
     async def retitle(title: str, *, fail: bool) -> None:
-        async with seeded.unit_of_work() as uow:
-            found = await uow.images.get(1, 1)
-            assert found is not None
-            found.title = title
-            await uow.images.update(found, tags=False)
-            if joined:
-                await uow.session.execute(select(tables.images.c.id).where(tables.images.c.id == 1))
-            if not fail:
+        interrupted = None
+        try:
+            async with seeded.unit_of_work() as uow:
+                found = await uow.images.get(1, 1)
+                assert found is not None
+                found.title = title
+                await uow.images.update(found, tags=False)
+                if joined:
+                    query = select(tables.images.c.id).where(tables.images.c.id == 1)
+                    await uow.session.execute(query)
+                if fail:
+                    interrupted = driver_of(inline.take())
+                    interrupted.set_progress_handler(lambda: 1, 1)
                 await uow.commit()
-                return
-            driver = driver_of(inline.take())
-            driver.set_progress_handler(lambda: 1, 1)
-            try:
-                await uow.commit()
-            finally:
-                driver.set_progress_handler(None, 1)
+        finally:
+            if interrupted is not None:  # unless the failed connection was closed
+                with contextlib.suppress(sqlite3.ProgrammingError):
+                    interrupted.set_progress_handler(None, 1)
 
     for title in ("a", "b"):
         await retitle(title, fail=False)

@@ -1,0 +1,199 @@
+"""A SQLite file's units of work share ``COMMIT``s (``rankion_sqlalchemy.inline``):
+those that run in one turn of the loop end with one; each is durable once its block is
+left; a unit of work that fails loses its own writes only; a ``COMMIT`` that fails
+fails every unit of work it would have made durable."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from rankion_core.errors import Unavailable
+from rankion_core.ports import one_statement
+from rankion_core.testing.builders import add_images, at, image, make_team
+from rankion_sqlalchemy import SqlStorage, open_storage, tables
+from rankion_sqlalchemy.inline import GROUP_LIMIT, InlineConnection, driver_of
+
+IMAGES = 8
+
+
+@pytest.fixture
+async def storage(tmp_path: Path) -> AsyncIterator[SqlStorage]:
+    """A SQLite file with a team and ``IMAGES`` images titled ``old``."""
+    storage = open_storage(f"sqlite:///{tmp_path / 'x.db'}")
+    await storage.migrate()
+    team = await make_team(storage)
+    await add_images(storage, *(image(team.id, title="old") for _ in range(IMAGES)))
+    try:
+        yield storage
+    finally:
+        await storage.close()
+
+
+def _inline(storage: SqlStorage) -> InlineConnection:
+    inline = storage._inline
+    assert inline is not None
+    return inline
+
+
+@contextlib.contextmanager
+def traced(storage: SqlStorage) -> Iterator[list[str]]:
+    """The statements the units of work's connection runs in the block."""
+    driver = driver_of(_inline(storage).take())
+    sent: list[str] = []
+    driver.set_trace_callback(sent.append)
+    try:
+        yield sent
+    finally:
+        with contextlib.suppress(sqlite3.ProgrammingError):  # closed: it failed
+            driver.set_trace_callback(None)
+
+
+def _elsewhere(storage: SqlStorage, column: str) -> list[object]:
+    """``column`` of every image by id, as another connection (process) sees it."""
+    path = storage.engine.url.database
+    assert path is not None
+    other = sqlite3.connect(path)
+    try:
+        return [v for (v,) in other.execute(f"SELECT {column} FROM images ORDER BY id")]
+    finally:
+        other.close()
+
+
+async def _toggle(storage: SqlStorage, image_id: int) -> bool | None:
+    async with storage.unit_of_work() as uow:
+        one_statement(uow)
+        flipped = await uow.images.toggle_favorite(1, image_id, at(5))
+        await uow.commit()
+    return flipped
+
+
+async def _retitle(storage: SqlStorage, image_id: int, title: str) -> None:
+    async with storage.unit_of_work() as uow:
+        found = await uow.images.get(1, image_id)
+        assert found is not None
+        found.title = title
+        await uow.images.update(found, tags=False)
+        await uow.commit()
+
+
+async def test_units_of_work_of_one_turn_share_one_commit_and_are_durable_when_left(
+    storage: SqlStorage,
+) -> None:
+    for warm in (1, 1):  # each statement gets its plan on its second run
+        await _toggle(storage, warm)
+    with traced(storage) as sent:
+        flipped = await asyncio.gather(*(_toggle(storage, i) for i in range(1, IMAGES + 1)))
+        seen = _elsewhere(storage, "is_favorite")  # at once: no turn of the loop between
+    assert flipped == [True] * IMAGES
+    assert seen == [1] * IMAGES
+    assert sent.count("COMMIT") == 1
+    assert sent.count("SAVEPOINT unit") == IMAGES - 1  # the first began the transaction
+
+
+async def test_a_group_holds_at_most_its_limit(storage: SqlStorage) -> None:
+    await _toggle(storage, 1)
+    with traced(storage) as sent:
+        await asyncio.gather(*(_toggle(storage, 1) for _ in range(GROUP_LIMIT + 1)))
+    assert sent.count("COMMIT") == 2
+    assert _elsewhere(storage, "is_favorite")[0] == (GROUP_LIMIT + 2) % 2
+
+
+@pytest.mark.parametrize("through", ["plan", "SQLAlchemy"])
+async def test_a_unit_of_work_that_fails_in_a_group_loses_its_own_writes_only(
+    storage: SqlStorage, through: str
+) -> None:
+    for warm in ("a", "b"):
+        await _retitle(storage, 1, warm)
+
+    async def fails() -> None:
+        async with storage.unit_of_work() as uow:
+            if through == "plan":
+                found = await uow.images.get(1, 2)
+                assert found is not None
+                found.title = "lost"
+                await uow.images.update(found, tags=False)
+            else:  # a statement built here has no plan: SQLAlchemy runs it
+                change = tables.images.update().where(tables.images.c.id == 2)
+                await uow.session.execute(change.values(title="lost"))
+            raise RuntimeError("the unit of work fails before its commit")
+
+    with traced(storage) as sent:
+        results = await asyncio.gather(
+            _retitle(storage, 1, "first"),
+            fails(),
+            _retitle(storage, 3, "third"),
+            return_exceptions=True,
+        )
+    assert [type(r) for r in results] == [type(None), RuntimeError, type(None)]
+    assert _elsewhere(storage, "title")[:3] == ["first", "old", "third"]
+    assert sent.count("SAVEPOINT unit") >= 1  # the failing one joined the first's
+
+
+async def test_a_failed_commit_fails_every_unit_of_work_of_its_group(
+    storage: SqlStorage,
+) -> None:
+    inline = _inline(storage)
+    for warm in ("a", "b"):
+        await _retitle(storage, 1, warm)
+    interrupted = driver_of(inline.take())
+
+    async def last() -> None:  # its COMMIT is interrupted, as a disk error would end it
+        async with storage.unit_of_work() as uow:
+            found = await uow.images.get(1, 3)
+            assert found is not None
+            found.title = "third"
+            await uow.images.update(found, tags=False)
+            interrupted.set_progress_handler(lambda: 1, 1)
+            await uow.commit()
+
+    try:
+        results = await asyncio.gather(
+            _retitle(storage, 1, "first"),
+            _retitle(storage, 2, "second"),
+            last(),
+            return_exceptions=True,
+        )
+    finally:
+        with contextlib.suppress(sqlite3.ProgrammingError):  # closed: it failed
+            interrupted.set_progress_handler(None, 1)
+    assert [type(r) for r in results] == [Unavailable] * 3
+    assert _elsewhere(storage, "title")[:3] == ["b", "old", "old"]
+    assert not driver_of(inline.take()).in_transaction
+    await _retitle(storage, 2, "again")  # the storage goes on
+    assert _elsewhere(storage, "title")[1] == "again"
+
+
+async def test_a_group_commits_only_once_a_unit_of_work_in_its_middle_ends(
+    storage: SqlStorage,
+) -> None:
+    await _toggle(storage, 1)
+    await _toggle(storage, 1)
+    halfway = asyncio.Event()
+    go_on = asyncio.Event()
+
+    async def slow() -> None:
+        async with storage.unit_of_work() as uow:
+            await uow.images.toggle_favorite(1, 2, at(5))
+            halfway.set()
+            await go_on.wait()  # other work in the middle of the unit of work
+            await uow.images.toggle_favorite(1, 3, at(5))
+            await uow.commit()
+
+    # the quick one runs its statement first, then the slow one in the same turn
+    quick = asyncio.ensure_future(_toggle(storage, 1))
+    waiting = asyncio.ensure_future(slow())
+    await halfway.wait()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not quick.done()  # its COMMIT would commit half of the slow one
+    assert _elsewhere(storage, "is_favorite")[:3] == [0, 0, 0]
+    go_on.set()
+    assert await quick is True
+    await waiting
+    assert _elsewhere(storage, "is_favorite")[:3] == [1, 1, 1]
