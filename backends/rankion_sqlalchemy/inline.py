@@ -292,6 +292,8 @@ class InlineSession:
         self._one: bool | None = None
         #: the ``COMMIT`` this unit of work's writes wait for (``commit``)
         self.durable: asyncio.Future[None] | None = None
+        #: the driver's count of changed rows when the part opened
+        self._changes = 0
 
     def _take(self) -> Connection:
         connection = self._connection
@@ -311,6 +313,7 @@ class InlineSession:
         """Open this unit of work's part: join the group's transaction, or begin one
         (committing a full group first)."""
         shared, driver = self._shared, cast(sqlite3.Connection, self._driver)
+        self._changes = driver.total_changes
         if driver.in_transaction and shared.grouped >= GROUP_LIMIT:
             self._end_group(connection)
         if driver.in_transaction:
@@ -392,10 +395,19 @@ class InlineSession:
         self, statement: Executable, params: Any = None
     ) -> list[Row[*tuple[Any, ...]]]:
         """Every row of ``statement``, run on a worker thread (the module says when).
+        The group commits first when this unit of work has changed nothing yet.
         The connection stays this unit of work's (its caller holds the writer queue);
         a cancelled caller still waits for the statement to end before it goes on, so
         the connection is never used by two threads at once."""
         connection = await self._ready()
+        driver = cast(sqlite3.Connection, self._driver)
+        if self._part == "joined" and driver.total_changes == self._changes:
+            # the group need not wait for the thread: this part has changed nothing
+            # yet, so the group commits now and the part begins a transaction anew
+            driver.execute(f"RELEASE {PART}")
+            self._end_group(connection)
+            self._part = None
+            connection = await self._ready()
         running = asyncio.ensure_future(
             asyncio.to_thread(lambda: list(connection.execute(statement, params).all()))
         )

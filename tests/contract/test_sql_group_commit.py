@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from rankion_core.errors import Unavailable
 from rankion_core.ports import one_statement
@@ -197,3 +198,25 @@ async def test_a_group_commits_only_once_a_unit_of_work_in_its_middle_ends(
     assert await quick is True
     await waiting
     assert _elsewhere(storage, "is_favorite")[:3] == [1, 1, 1]
+
+
+async def test_a_group_commits_before_a_unit_of_work_reads_off_the_loop(
+    storage: SqlStorage,
+) -> None:
+    """A statement run on a worker thread (``rows_off_loop``) keeps its unit of work
+    open for as long as it runs: a group commits first if that unit of work has
+    changed nothing, instead of waiting for the thread."""
+    await _toggle(storage, 1)
+    await _toggle(storage, 1)
+
+    async def reads() -> list[int]:
+        async with storage.unit_of_work() as uow:
+            rows = await uow.session.rows_off_loop(select(tables.images.c.id).limit(3))
+        return [row.id for row in rows]
+
+    with traced(storage) as sent:
+        flipped, ids = await asyncio.gather(_toggle(storage, 1), reads())
+    assert (flipped, ids) == (True, [1, 2, 3])
+    off_loop = next(i for i, sql in enumerate(sent) if sql.startswith("SELECT images.id"))
+    assert sent.index("COMMIT") < off_loop
+    assert _elsewhere(storage, "is_favorite")[0] == 1
