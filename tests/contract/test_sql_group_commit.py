@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from rankion_core.errors import Unavailable
 from rankion_core.ports import one_statement
@@ -105,7 +106,7 @@ async def test_a_group_holds_at_most_its_limit(storage: SqlStorage) -> None:
     assert _elsewhere(storage, "is_favorite")[0] == (GROUP_LIMIT + 2) % 2
 
 
-@pytest.mark.parametrize("through", ["plan", "SQLAlchemy"])
+@pytest.mark.parametrize("through", ["plan", "SQLAlchemy", "a constraint"])
 async def test_a_unit_of_work_that_fails_in_a_group_loses_its_own_writes_only(
     storage: SqlStorage, through: str
 ) -> None:
@@ -122,6 +123,12 @@ async def test_a_unit_of_work_that_fails_in_a_group_loses_its_own_writes_only(
             else:  # a statement built here has no plan: SQLAlchemy runs it
                 change = tables.images.update().where(tables.images.c.id == 2)
                 await uow.session.execute(change.values(title="lost"))
+            if through == "a constraint":  # checked at once: nothing waits for the COMMIT
+                change = tables.images.update().where(tables.images.c.id == 2)
+                try:
+                    await uow.session.execute(change.values(team_id=999))
+                except IntegrityError as failure:
+                    raise RuntimeError("a team that does not exist") from failure
             raise RuntimeError("the unit of work fails before its commit")
 
     with traced(storage) as sent:
