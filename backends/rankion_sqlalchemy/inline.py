@@ -135,6 +135,8 @@ class InlineConnection:
         self.begin = _BEGINS.get(engine, "BEGIN IMMEDIATE")
         #: the units of work done whose writes the next ``COMMIT`` makes durable
         self._group: list[asyncio.Future[None]] = []
+        #: the units of work that only read in the group's transaction (``watch``)
+        self._watchers: list[asyncio.Future[None]] = []
         #: ``settle`` is scheduled for the end of the loop's turn
         self._due = False
         #: a unit of work is between its first statement and its end
@@ -159,6 +161,17 @@ class InlineConnection:
         loop = asyncio.get_running_loop()
         durable = loop.create_future()
         self._group.append(durable)
+        self.schedule()
+        return durable
+
+    def watch(self) -> asyncio.Future[None] | None:
+        """The group's ``COMMIT`` for a unit of work that read in its transaction
+        without writing: what it read is durable (or it fails) with the group's
+        writes. None when no group is open. Not counted towards ``GROUP_LIMIT``."""
+        if not self._group:
+            return None
+        durable = asyncio.get_running_loop().create_future()
+        self._watchers.append(durable)
         self.schedule()
         return durable
 
@@ -211,7 +224,8 @@ class InlineConnection:
     def resolve(self, failure: BaseException | None) -> None:
         """End the group: its units of work go on, or fail with ``failure``."""
         group, self._group = self._group, []
-        for durable in group:
+        watchers, self._watchers = self._watchers, []
+        for durable in (*group, *watchers):
             if durable.done():  # its caller was cancelled: the writes stand regardless
                 continue
             if failure is None:
@@ -233,7 +247,15 @@ class InlineConnection:
         self._drop(connection, None)
 
     def close(self) -> None:
-        self.held = False
+        """Commit the group, unless a unit of work is in the middle of its part: a
+        ``COMMIT`` would commit half of it, so the group is rolled back and fails."""
+        if self.held:
+            connection = self._connection
+            if connection is not None:
+                with contextlib.suppress(Exception):
+                    end(connection, "ROLLBACK")
+            self.resolve(Unavailable("storage is unavailable (it was closed)"))
+            self.held = False
         self.settle()
         connection, self._connection = self._connection, None
         if connection is not None:
@@ -332,6 +354,14 @@ class InlineSession:
     def _end_group(self, connection: Connection) -> None:
         """``COMMIT`` the driver's transaction now: the group's writes, and this
         unit of work's part if one is open (``Unavailable`` for all if it fails)."""
+        if not cast(sqlite3.Connection, self._driver).in_transaction:
+            # SQLite rolled it back (an interrupt, an I/O error): nothing to commit
+            with contextlib.suppress(Exception):
+                connection.rollback()  # SQLAlchemy's, if it holds one: no statement
+            self._part = None
+            lost = Unavailable("storage is unavailable (the transaction was lost)")
+            self._shared.resolve(lost)
+            raise lost
         try:
             if connection.in_transaction():
                 connection.commit()  # SQLAlchemy's (it ran a statement): ends the driver's
@@ -395,7 +425,9 @@ class InlineSession:
         self, statement: Executable, params: Any = None
     ) -> list[Row[*tuple[Any, ...]]]:
         """Every row of ``statement``, run on a worker thread (the module says when).
-        The group commits first when this unit of work has changed nothing yet.
+        The group commits first when this unit of work has changed nothing yet; its
+        transaction then begins anew, so what it read before may have changed since
+        (another process may write in between): for reading units of work.
         The connection stays this unit of work's (its caller holds the writer queue);
         a cancelled caller still waits for the statement to end before it goes on, so
         the connection is never used by two threads at once."""
@@ -482,6 +514,9 @@ class InlineSession:
         try:
             if part is not None and not connection.invalidated:
                 self._undo(connection, part)
+                if part == "joined" and self.durable is None:
+                    # it read the group's writes: it answers once they are durable
+                    self.durable = shared.watch()
         except BaseException:
             shared.fail(connection)
             raise

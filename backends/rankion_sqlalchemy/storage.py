@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -116,6 +117,11 @@ class SqlStorage:
         if self._pg_reads is not None:
             await self._pg_reads.close()
         if self._inline is not None:
+            if self._writer is not None:  # a unit of work still running ends first
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._writer_wait):
+                        await self._writer.acquire()
+                    self._writer.release()
             self._inline.close()
         await self.engine.dispose()
 

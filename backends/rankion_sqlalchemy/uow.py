@@ -193,8 +193,10 @@ class SqlUnitOfWork:
             if self._writer is not None:
                 self._writer.release()
         durable = session.durable
-        if durable is not None and exc is None:
-            await durable  # the group's COMMIT (``inline``): raises Unavailable if it failed
+        if durable is not None:
+            # the group's COMMIT (``inline``), also after a block that committed and
+            # then raised: its writes stand or fail before anything goes on
+            await durable  # Unavailable if it failed
         if isinstance(exc, UNAVAILABLE_ERRORS) and not isinstance(exc, RankionError):
             raise Unavailable("storage is unavailable") from exc
         if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:

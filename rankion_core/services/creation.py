@@ -150,33 +150,32 @@ class Creation:
         now = self.deps.clock.now()
         prompt = text.prompt(req.prompt)
         mask = _decode_mask(req.mask)
-        async with self.deps.storage.unit_of_work() as uow:
-            # its tree locked: a delete for good in it re-attaches the variant made here,
-            # and the ancestors' ``edited_at`` is set
-            found = await lock_tree(uow, await get_image(uow, actor, image_id))
-            if found is None:
-                raise NotFound("image")
-            source, family = found
-            _check_editable(source)
-            model = self._edit_model(source.model)
-            options = generation.check_edit(
-                model,
-                size=req.size,
-                quality=req.quality,
-                default_size=source.size,
-                has_mask=mask is not None,
-                input_fidelity=req.input_fidelity,
-                partial_images=req.partial_images,
+        mask_key = None
+        if mask is not None:
+            # checked and stored before the unit of work: the thread and the blob store
+            # would hold the database's write lock (and on SQLite the COMMIT of the
+            # units of work that share it) for as long as they take
+            async with self.deps.storage.unit_of_work() as uow:
+                source = await get_image(uow, actor, image_id)
+            self._edit_options(source, req, has_mask=True)  # its errors come first
+            await asyncio.to_thread(
+                self.deps.codec.check_mask, mask, source.width or 0, source.height or 0
             )
-            if mask is not None:
-                await asyncio.to_thread(
-                    self.deps.codec.check_mask, mask, source.width or 0, source.height or 0
-                )
-            session = await self._session(uow, actor, source, req.edit_session_id)
-            variant = _variant_of(source, prompt, options.size, options.quality, session.id, now)
-            variant.model = model.id
             mask_key = await self._store_mask(mask)
-            try:
+        try:
+            async with self.deps.storage.unit_of_work() as uow:
+                # its tree locked: a delete for good in it re-attaches the variant made
+                # here, and the ancestors' ``edited_at`` is set
+                found = await lock_tree(uow, await get_image(uow, actor, image_id))
+                if found is None:
+                    raise NotFound("image")
+                source, family = found
+                model, options = self._edit_options(source, req, has_mask=mask is not None)
+                session = await self._session(uow, actor, source, req.edit_session_id)
+                variant = _variant_of(
+                    source, prompt, options.size, options.quality, session.id, now
+                )
+                variant.model = model.id
                 payload = _with_options(
                     {"source_id": source.id, "mask_key": mask_key}, options.job_options()
                 )
@@ -184,13 +183,31 @@ class Creation:
                 touched = [*tree.ancestor_ids(family, source), source.id]
                 await uow.images.set_edited_at(actor.team_id, touched, now)
                 await uow.commit()
-            except BaseException:
-                if mask_key:
-                    await self.deps.blobs.delete(mask_key)
-                raise
+        except BaseException:
+            if mask_key:
+                await self.deps.blobs.delete(mask_key)
+            raise
         joblog.queued(jobs[0])
         self.deps.notify_job()
         return evolve(queued, edit_session_id=session.id)
+
+    def _edit_options(
+        self, source: Image, req: EditRequest, *, has_mask: bool
+    ) -> tuple[ModelCapabilities, generation.EditOptions]:
+        """The model and options of an edit of ``source``; its errors (in the trash,
+        not ready, options the model refuses) as ``edit`` answers them."""
+        _check_editable(source)
+        model = self._edit_model(source.model)
+        options = generation.check_edit(
+            model,
+            size=req.size,
+            quality=req.quality,
+            default_size=source.size,
+            has_mask=has_mask,
+            input_fidelity=req.input_fidelity,
+            partial_images=req.partial_images,
+        )
+        return model, options
 
     def _edit_model(self, source_model: str) -> ModelCapabilities:
         """The source's model when the provider still offers it, else the default."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 from typing import Any
@@ -181,6 +182,33 @@ async def test_edit_with_a_mask(api: Api) -> None:
     bad = await api.edit(root_id, mask="not base64!")
     assert bad.status == 422
     assert "mask" in bad.error["details"]
+
+
+async def test_a_masks_upload_holds_back_no_other_write(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mask is checked and stored before the edit's unit of work: a slow blob
+    store holds back no other write (the storage runs one unit of work at a time)."""
+    root_id = await api.generate()
+    theirs = await api.generate(api.b)
+    blobs = api.rankion.deps.blobs
+    put = blobs.put
+    uploading, go_on = asyncio.Event(), asyncio.Event()
+
+    async def slow_put(data: bytes, **options: Any) -> str:
+        if options.get("kind") == "masks":
+            uploading.set()
+            await go_on.wait()
+        return await put(data, **options)
+
+    monkeypatch.setattr(blobs, "put", slow_put)
+    edit = asyncio.ensure_future(api.edit(root_id, mask=png_mask()))
+    await asyncio.wait_for(uploading.wait(), 5)
+    flipped = await asyncio.wait_for(api.post(f"/v1/images/{theirs}/favorite", team=api.b), 5)
+    assert flipped.status == 200, flipped.body
+    go_on.set()
+    answer = await edit
+    assert answer.status == 202, answer.body
 
 
 def _png(width: int, height: int, mode: str = "RGBA") -> bytes:

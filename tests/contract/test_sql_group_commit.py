@@ -227,3 +227,97 @@ async def test_a_group_commits_before_a_unit_of_work_reads_off_the_loop(
     off_loop = next(i for i, sql in enumerate(sent) if sql.startswith("SELECT images.id"))
     assert sent.index("COMMIT") < off_loop
     assert _elsewhere(storage, "is_favorite")[0] == 1
+
+
+async def test_a_unit_of_work_that_read_a_groups_writes_waits_for_its_commit(
+    storage: SqlStorage,
+) -> None:
+    """What a unit of work read in the group's transaction is answered only once the
+    group's writes are durable: when their COMMIT fails, so does the reader."""
+    inline = _inline(storage)
+    for warm in ("a", "b"):
+        await _retitle(storage, 1, warm)
+    interrupted = driver_of(inline.take())
+
+    async def reads() -> str | None:
+        async with storage.unit_of_work() as uow:
+            found = await uow.images.get(1, 1)
+        return found.title if found else None
+
+    async def last() -> None:
+        async with storage.unit_of_work() as uow:
+            found = await uow.images.get(1, 3)
+            assert found is not None
+            found.title = "third"
+            await uow.images.update(found, tags=False)
+            interrupted.set_progress_handler(lambda: 1, 1)
+            await uow.commit()
+
+    try:
+        results = await asyncio.gather(
+            _retitle(storage, 1, "new"), reads(), last(), return_exceptions=True
+        )
+    finally:
+        with contextlib.suppress(sqlite3.ProgrammingError):  # closed: it failed
+            interrupted.set_progress_handler(None, 1)
+    assert [type(r) for r in results] == [Unavailable] * 3  # the reader saw "new"
+    assert _elsewhere(storage, "title")[0] == "b"
+
+
+async def test_a_transaction_sqlite_rolled_back_is_never_reported_committed(
+    storage: SqlStorage,
+) -> None:
+    """An error after which SQLite rolls the whole transaction back (an interrupt, an
+    I/O error) in a unit of work that SQLAlchemy ran a statement in: the group's
+    writes are lost, and the group is told so."""
+    inline = _inline(storage)
+    for warm in ("a", "b"):
+        await _retitle(storage, 1, warm)
+    interrupted = driver_of(inline.take())
+
+    async def fails() -> None:
+        change = tables.images.update().where(tables.images.c.id == 2)
+        async with storage.unit_of_work() as uow:
+            await uow.session.execute(change.values(title="x"))  # no plan: SQLAlchemy's
+            interrupted.set_progress_handler(lambda: 1, 1)
+            try:
+                await uow.session.execute(change.values(title="y"))
+            finally:
+                with contextlib.suppress(sqlite3.ProgrammingError):
+                    interrupted.set_progress_handler(None, 1)
+
+    results = await asyncio.gather(_retitle(storage, 1, "first"), fails(), return_exceptions=True)
+    assert type(results[0]) is Unavailable
+    assert isinstance(results[1], Exception)
+    assert _elsewhere(storage, "title")[:2] == ["b", "old"]
+    await _retitle(storage, 1, "again")  # the storage goes on
+    assert _elsewhere(storage, "title")[0] == "again"
+
+
+async def test_closing_the_storage_commits_no_half_of_a_unit_of_work(tmp_path: Path) -> None:
+    """``close`` waits for a unit of work in the middle of its part (up to the busy
+    timeout); past it, the group is rolled back rather than committed with half of it."""
+    storage = open_storage(f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_ms=100)
+    await storage.migrate()
+    team = await make_team(storage)
+    await add_images(storage, *(image(team.id) for _ in range(3)))
+    for _ in range(2):  # planned (and back to not a favourite)
+        await _toggle(storage, 1)
+    halfway, go_on = asyncio.Event(), asyncio.Event()
+
+    async def half() -> None:
+        async with storage.unit_of_work() as uow:
+            await uow.images.toggle_favorite(1, 2, at(5))
+            halfway.set()
+            await go_on.wait()
+            await uow.images.toggle_favorite(1, 3, at(5))
+            await uow.commit()
+
+    quick = asyncio.ensure_future(_toggle(storage, 1))
+    slow = asyncio.ensure_future(half())
+    await halfway.wait()
+    await storage.close()
+    go_on.set()
+    done = await asyncio.gather(quick, slow, return_exceptions=True)
+    assert type(done[0]) is Unavailable and isinstance(done[1], Exception)
+    assert _elsewhere(storage, "is_favorite") == [0, 0, 0]
