@@ -141,8 +141,12 @@ class InlineConnection:
         self._due = False
         #: a unit of work is between its first statement and its end
         self.held = False
+        #: ``close`` ran: a unit of work still running, or one after, is refused
+        self.closed = False
 
     def take(self) -> Connection:
+        if self.closed:
+            raise Unavailable("storage is unavailable (it was closed)")
         connection = self._connection
         if connection is None or connection.closed or connection.invalidated:
             if connection is not None:
@@ -249,6 +253,7 @@ class InlineConnection:
     def close(self) -> None:
         """Commit the group, unless a unit of work is in the middle of its part: a
         ``COMMIT`` would commit half of it, so the group is rolled back and fails."""
+        self.closed = True
         if self.held:
             connection = self._connection
             if connection is not None:
@@ -316,6 +321,8 @@ class InlineSession:
         self.durable: asyncio.Future[None] | None = None
         #: the driver's count of changed rows when the part opened
         self._changes = 0
+        #: a part of it joined a group's transaction (so it saw the group's writes)
+        self._joined = False
 
     def _take(self) -> Connection:
         connection = self._connection
@@ -327,6 +334,8 @@ class InlineSession:
 
     async def _ready(self) -> Connection:
         connection = self._take()
+        if connection.closed:  # the storage was closed in the middle of this part
+            raise Unavailable("storage is unavailable (it was closed)")
         if self._part is None:
             await self._open(connection)
         return connection
@@ -344,6 +353,7 @@ class InlineSession:
             except sqlite3.Error as failure:
                 raise driver_error(PART, (), failure, connection.dialect) from failure
             self._part = "joined"
+            self._joined = True
             return
         if shared.grouped:  # its transaction ended without a COMMIT of ours
             shared.resolve(Unavailable("storage is unavailable (the transaction was lost)"))
@@ -464,6 +474,8 @@ class InlineSession:
         connection, part = self._connection, self._part
         if connection is None or part is None:
             return
+        if connection.closed:  # the storage was closed: the part was rolled back
+            raise Unavailable("storage is unavailable (it was closed)")
         if connection.in_transaction():
             self._end_group(connection)  # SQLAlchemy's transaction: it commits now
         else:
@@ -475,7 +487,8 @@ class InlineSession:
                     driver.execute(f"RELEASE {PART}")
                 except sqlite3.Error as failure:
                     raise driver_error(PART, (), failure, connection.dialect) from failure
-            self.durable = self._shared.join()
+            if self.durable is None or self.durable.done():
+                self.durable = self._shared.join()  # else already in this group
         self._part = None
 
     async def rollback(self) -> None:
@@ -512,11 +525,11 @@ class InlineSession:
         part, self._part = self._part, None
         shared = self._shared
         try:
-            if part is not None and not connection.invalidated:
+            if part is not None and not (connection.invalidated or connection.closed):
                 self._undo(connection, part)
-                if part == "joined" and self.durable is None:
-                    # it read the group's writes: it answers once they are durable
-                    self.durable = shared.watch()
+            if self._joined and (self.durable is None or self.durable.done()):
+                # it read the group's writes: it answers once they are durable
+                self.durable = shared.watch()
         except BaseException:
             shared.fail(connection)
             raise

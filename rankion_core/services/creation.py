@@ -162,6 +162,7 @@ class Creation:
                 self.deps.codec.check_mask, mask, source.width or 0, source.height or 0
             )
             mask_key = await self._store_mask(mask)
+        committed = False
         try:
             async with self.deps.storage.unit_of_work() as uow:
                 # its tree locked: a delete for good in it re-attaches the variant made
@@ -183,8 +184,9 @@ class Creation:
                 touched = [*tree.ancestor_ids(family, source), source.id]
                 await uow.images.set_edited_at(actor.team_id, touched, now)
                 await uow.commit()
+                committed = True
         except BaseException:
-            if mask_key:
+            if mask_key and not committed:  # once committed the job may point to it
                 await self.deps.blobs.delete(mask_key)
             raise
         joblog.queued(jobs[0])

@@ -394,12 +394,15 @@ class _PreviewSink:
             data, kind=previews_kind(job.id), ext=info.ext, content_type=info.mime_type
         )
         payload = with_preview(job.payload, Preview(index, key, job.attempts))
+        committed = False
         try:
             async with deps.storage.unit_of_work() as uow:
                 held = await uow.jobs.set_payload(job.id, job.attempts, payload)
                 await uow.commit()
+                committed = True
         except BaseException:
-            await deps.blobs.delete(key)
+            if not committed:  # once committed the job may point to it
+                await deps.blobs.delete(key)
             raise
         if not held:
             await deps.blobs.delete(key)
