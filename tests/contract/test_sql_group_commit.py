@@ -229,8 +229,9 @@ async def test_a_group_commits_before_a_unit_of_work_reads_off_the_loop(
     assert _elsewhere(storage, "is_favorite")[0] == 1
 
 
+@pytest.mark.parametrize("leaves", ["as it is", "rolling back"])
 async def test_a_unit_of_work_that_read_a_groups_writes_waits_for_its_commit(
-    storage: SqlStorage,
+    storage: SqlStorage, leaves: str
 ) -> None:
     """What a unit of work read in the group's transaction is answered only once the
     group's writes are durable: when their COMMIT fails, so does the reader."""
@@ -242,6 +243,8 @@ async def test_a_unit_of_work_that_read_a_groups_writes_waits_for_its_commit(
     async def reads() -> str | None:
         async with storage.unit_of_work() as uow:
             found = await uow.images.get(1, 1)
+            if leaves == "rolling back":
+                await uow.rollback()
         return found.title if found else None
 
     async def last() -> None:
@@ -316,8 +319,11 @@ async def test_closing_the_storage_commits_no_half_of_a_unit_of_work(tmp_path: P
     quick = asyncio.ensure_future(_toggle(storage, 1))
     slow = asyncio.ensure_future(half())
     await halfway.wait()
-    await storage.close()
+    closing = asyncio.ensure_future(storage.close())
+    await asyncio.sleep(0)
+    late = asyncio.ensure_future(_toggle(storage, 3))  # queued behind the close
+    await closing
     go_on.set()
-    done = await asyncio.gather(quick, slow, return_exceptions=True)
-    assert [type(d) for d in done] == [Unavailable, Unavailable]
+    done = await asyncio.gather(quick, slow, late, return_exceptions=True)
+    assert [type(d) for d in done] == [Unavailable] * 3
     assert _elsewhere(storage, "is_favorite") == [0, 0, 0]
