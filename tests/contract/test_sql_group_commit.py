@@ -75,12 +75,18 @@ async def _toggle(storage: SqlStorage, image_id: int) -> bool | None:
     return flipped
 
 
-async def _retitle(storage: SqlStorage, image_id: int, title: str) -> None:
+async def _retitle(
+    storage: SqlStorage, image_id: int, title: str, interrupt: sqlite3.Connection | None = None
+) -> None:
+    """``interrupt``: the driver whose statements fail from the commit on, as a disk
+    error would end them (a progress handler interrupts each)."""
     async with storage.unit_of_work() as uow:
         found = await uow.images.get(1, image_id)
         assert found is not None
         found.title = title
         await uow.images.update(found, tags=False)
+        if interrupt is not None:
+            interrupt.set_progress_handler(lambda: 1, 1)
         await uow.commit()
 
 
@@ -151,20 +157,11 @@ async def test_a_failed_commit_fails_every_unit_of_work_of_its_group(
         await _retitle(storage, 1, warm)
     interrupted = driver_of(inline.take())
 
-    async def last() -> None:  # its COMMIT is interrupted, as a disk error would end it
-        async with storage.unit_of_work() as uow:
-            found = await uow.images.get(1, 3)
-            assert found is not None
-            found.title = "third"
-            await uow.images.update(found, tags=False)
-            interrupted.set_progress_handler(lambda: 1, 1)
-            await uow.commit()
-
     try:
         results = await asyncio.gather(
             _retitle(storage, 1, "first"),
             _retitle(storage, 2, "second"),
-            last(),
+            _retitle(storage, 3, "third", interrupted),
             return_exceptions=True,
         )
     finally:
@@ -247,18 +244,12 @@ async def test_a_unit_of_work_that_read_a_groups_writes_waits_for_its_commit(
                 await uow.rollback()
         return found.title if found else None
 
-    async def last() -> None:
-        async with storage.unit_of_work() as uow:
-            found = await uow.images.get(1, 3)
-            assert found is not None
-            found.title = "third"
-            await uow.images.update(found, tags=False)
-            interrupted.set_progress_handler(lambda: 1, 1)
-            await uow.commit()
-
     try:
         results = await asyncio.gather(
-            _retitle(storage, 1, "new"), reads(), last(), return_exceptions=True
+            _retitle(storage, 1, "new"),
+            reads(),
+            _retitle(storage, 3, "third", interrupted),
+            return_exceptions=True,
         )
     finally:
         with contextlib.suppress(sqlite3.ProgrammingError):  # closed: it failed
