@@ -150,7 +150,7 @@ class InlineConnection:
         connection = self._connection
         if connection is None or connection.closed or connection.invalidated:
             if connection is not None:
-                self._drop(connection, None)
+                self.fail(connection)
             connection = self._connection = self.engine.connect()
         return connection
 
@@ -216,14 +216,9 @@ class InlineConnection:
             elif driver_of(connection).in_transaction:
                 end(connection, "ROLLBACK")
         except Exception:
-            self._drop(connection, failure)
+            self.fail(connection, failure)
         self.resolve(failure)
         return failure
-
-    def committed(self) -> None:
-        """A unit of work ended the driver's transaction with ``COMMIT`` itself: the
-        group's writes are durable with it."""
-        self.resolve(None)
 
     def resolve(self, failure: BaseException | None) -> None:
         """End the group: its units of work go on, or fail with ``failure``."""
@@ -237,18 +232,15 @@ class InlineConnection:
             else:
                 durable.set_exception(failure)
 
-    def _drop(self, connection: Connection, failure: BaseException | None) -> None:
-        """Close a connection that failed; the group it held is lost with it."""
+    def fail(self, connection: Connection, failure: BaseException | None = None) -> None:
+        """Close a connection that failed (its rollback raised, it was invalidated);
+        the group it held is lost with it."""
         self._connection = None
         with contextlib.suppress(Exception):
             connection.invalidate()
             connection.close()
         if self._group:
             self.resolve(failure or Unavailable("storage is unavailable (the connection was lost)"))
-
-    def fail(self, connection: Connection) -> None:
-        """A rollback on ``connection`` raised: close it (the group is lost)."""
-        self._drop(connection, None)
 
     def close(self) -> None:
         """Commit the group, unless a unit of work is in the middle of its part: a
@@ -380,7 +372,7 @@ class InlineSession:
         except Exception as exc:
             self._part = None  # rolled back with the rest
             raise self._shared.abandon(connection, exc) from exc
-        self._shared.committed()
+        self._shared.resolve(None)  # the group's writes are durable with this COMMIT
 
     async def _retry(self, attempt: Callable[[], T], sql: str) -> T:
         """``attempt()``, again after a pause while the write lock is another
