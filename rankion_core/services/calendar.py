@@ -98,12 +98,16 @@ class Calendar:
             # with the event) whose project it is; else the unit of work below tells
             # which, and queues the deliveries. An event of an article takes the unit of
             # work: the article is looked for once the project is known to be the team's
+            # (a repository of an earlier release, without ``add_unwatched``: the unit
+            # of work below adds every event)
             async with self.deps.storage.unit_of_work() as uow:
-                one_statement(uow)
-                zone_name = await uow.events.add_unwatched(event)
-                if zone_name is not None:
-                    await uow.commit()
-                    return ZonedEvent(event, zone_of(zone_name))
+                add_unwatched = getattr(uow.events, "add_unwatched", None)
+                if add_unwatched is not None:
+                    one_statement(uow)
+                    zone_name = await add_unwatched(event)
+                    if zone_name is not None:
+                        await uow.commit()
+                        return ZonedEvent(event, zone_of(zone_name))
         async with self.deps.storage.unit_of_work() as uow:
             project = await self._project(uow, actor, project_id)
             await self._check_article(actor, project_id, event.article_id)
