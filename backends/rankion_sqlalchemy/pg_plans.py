@@ -13,10 +13,11 @@ order, the types' bind and result processors), here for the asyncpg dialect
 the same processors convert the same values, and asyncpg's own codecs (JSON, set up
 by SQLAlchemy on every connection) are the ones SQLAlchemy's execution meets.
 
-The transaction stays SQLAlchemy's (``session.ConnectionSession``): a unit of work's
-first statement goes through SQLAlchemy, which begins it; the planned statements
-after it run on the same asyncpg connection, inside that transaction, and the commit
-or rollback is SQLAlchemy's. A one-statement unit of work (autocommit) runs its
+The transaction stays SQLAlchemy's (``session.ConnectionSession``): it is begun by
+SQLAlchemy's adapter before the unit of work's first planned statement (or by
+SQLAlchemy's execution of a statement without a plan); the planned statements run on
+the same asyncpg connection, inside that transaction, and the commit or rollback is
+SQLAlchemy's. A one-statement unit of work (autocommit) runs its
 statement here at once. An expanding ``IN`` list is spelled out as SQLAlchemy does
 (``$n`` placeholders numbered anew). Several parameter sets of a statement that
 returns nothing (an image's tag rows) run as asyncpg's ``executemany``; several sets

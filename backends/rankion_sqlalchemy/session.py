@@ -43,6 +43,26 @@ class Session(Protocol):
         """``ports.OneStatement``: run the one statement to come as the session can."""
 
 
+async def _begin(connection: AsyncConnection, raw: Any) -> bool:
+    """Begin ``connection``'s transaction as SQLAlchemy's asyncpg adapter begins it
+    before its first statement (``BEGIN``, kept by the adapter: the commit and the
+    rollback stay SQLAlchemy's), so that statement too can run by its plan on ``raw``,
+    the asyncpg connection; whether it is begun. Not begun (an adapter without that
+    method, a failed ``BEGIN``): SQLAlchemy runs the statement, begins as ever and
+    says what failed."""
+    try:
+        adapter = cast(Any, connection.sync_connection).connection.dbapi_connection
+        start = getattr(adapter, "_start_transaction", None)
+        if start is None:
+            return False
+        if not connection.in_transaction():
+            await connection.begin()
+        await start()
+    except Exception:  # SQLAlchemy's own BEGIN raises it, wrapped, or connects anew
+        return False
+    return bool(raw.is_in_transaction())
+
+
 class ConnectionSession:
     """The ``Session`` of an async engine: one ``AsyncConnection``, taken from the pool
     on the first statement, in a transaction begun by it (SQLAlchemy's autobegin) and
@@ -124,11 +144,10 @@ class ConnectionSession:
             return await self._only(statement, params)
         connection = await self._ready()
         raw = self._raw
-        # planned, where the transaction is begun (by SQLAlchemy)
-        if raw is not None and raw.is_in_transaction():
+        if raw is not None:
             plans, sync = cast(Plans, self._plans), cast(Connection, connection.sync_connection)
             plan = plans.for_connection(sync, statement, params)
-            if plan is not None:
+            if plan is not None and (raw.is_in_transaction() or await _begin(connection, raw)):
                 result = await pg_plans.run(plan, connection, raw, params, self._engine)
                 if result is not None:
                     return result

@@ -44,7 +44,8 @@ def planned(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 async def _retitle(storage: SqlStorage, team: int, image_id: int, title: str) -> Image:
-    """A read (SQLAlchemy's, beginning the transaction), then a planned update."""
+    """A locked read, an update and a read again: each by SQLAlchemy the first time,
+    by its plan after (the first statement too: the transaction is begun for it)."""
     async with storage.unit_of_work() as uow:
         found = await uow.images.get(team, image_id, for_update=True)
         assert found is not None
@@ -61,6 +62,7 @@ async def test_planned_statements_give_what_sqlalchemy_gives(
 ) -> None:
     team, _ = await two_teams(pg)
     (img,) = await add_images(pg, image(team, tags=["Sea", "dusk"], title="a lighthouse"))
+    planned.clear()
     by_sqlalchemy = await _retitle(pg, team, img.id, "one")  # the statements seen once
     assert not planned
     by_plan = await _retitle(pg, team, img.id, "two")
@@ -112,6 +114,7 @@ async def test_a_one_statement_unit_of_work_runs_its_plan_in_autocommit(
 ) -> None:
     team, _ = await two_teams(pg)
     (img,) = await add_images(pg, image(team))
+    planned.clear()
     flags = []
     for hour in (1, 2, 3):
         async with pg.unit_of_work() as uow:
@@ -145,6 +148,61 @@ async def test_planned_statements_are_in_the_unit_of_works_transaction(
     async with pg.unit_of_work() as uow:
         stored = await uow.images.get(team, img.id)
     assert stored is not None and stored.title == "kept"
+
+
+async def test_the_first_statement_of_a_transaction_runs_by_its_plan_too(
+    pg: SqlStorage, planned: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    team, _ = await two_teams(pg)
+    (img,) = await add_images(pg, image(team, title="kept"))
+    await _retitle(pg, team, img.id, "a")
+    begins: list[str] = []
+
+    @event.listens_for(pg.engine.sync_engine, "begin")
+    def begun(_connection: Any) -> None:
+        begins.append("begin")
+
+    planned.clear()
+    try:
+        await _retitle(pg, team, img.id, "b")
+        assert len(planned) == 3 and planned[0].startswith("SELECT images.id"), planned
+        assert begins == ["begin"]  # SQLAlchemy's transaction, begun once
+        # undone with the rest: the adapter's transaction is SQLAlchemy's
+        async with pg.unit_of_work() as uow:
+            found = await uow.images.get(team, img.id, for_update=True)
+            assert found is not None
+            found.title = "rolled back"
+            await uow.images.update(found, tags=False)
+        assert (await _retitle(pg, team, img.id, "c")).title == "c"
+        async with pg.unit_of_work() as uow:
+            assert await uow.images.get(team, img.id, for_update=True) is not None
+            await uow.rollback()
+            found = await uow.images.get(team, img.id)  # begins again after the rollback
+            await uow.commit()
+        assert found is not None and found.title == "c"
+        assert len(planned) == 3 + 2 + 3 + 2, planned
+    finally:
+        event.remove(pg.engine.sync_engine, "begin", begun)
+
+
+async def test_a_failed_begin_leaves_the_statement_to_sqlalchemy(
+    pg: SqlStorage, planned: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    team, _ = await two_teams(pg)
+    (img,) = await add_images(pg, image(team, title="kept"))
+    await _retitle(pg, team, img.id, "a")
+    from sqlalchemy.dialects.postgresql import asyncpg as adapted
+
+    async def refused(self: Any) -> None:
+        raise RuntimeError("no BEGIN here")
+
+    monkeypatch.setattr(adapted.AsyncAdapt_asyncpg_connection, "_start_transaction", refused)
+    planned.clear()
+    with pytest.raises(Exception, match="no BEGIN here"):
+        await _retitle(pg, team, img.id, "b")  # SQLAlchemy's BEGIN, refused the same
+    assert not planned
+    monkeypatch.undo()
+    assert (await _retitle(pg, team, img.id, "c")).title == "c"
 
 
 async def test_errors_are_wrapped_as_sqlalchemy_wraps_them(
@@ -250,7 +308,7 @@ async def test_a_connection_lost_under_a_plan_is_unavailable_then_replaced(
 
     with pytest.raises(Unavailable):
         await lose_it()
-    assert not planned
+    assert [sql.split()[0] for sql in planned] == ["SELECT"]  # the locked read alone ran
     for title in ("c", "d"):  # the pool was replaced: no other unit of work fails
         assert (await _retitle(pg, team, img.id, title)).title == title
 
