@@ -30,6 +30,12 @@ never goes on (or answers) before its writes are durable; a failing unit of work
 rolls back to its savepoint, and a ``COMMIT`` that fails fails every unit of work of
 the group. A transaction, its locks, its log writes and the driver's commit work are
 then paid once per group instead of once per write (``GROUP_LIMIT`` bounds a group).
+The ``COMMIT`` never comes in the middle of a unit of work's part (it would commit
+half of it); a part that stays open while the group waits (its unit of work awaits
+something between two statements) for longer than the busy timeout is rolled back to
+its savepoint, the group commits without it, and that unit of work fails with
+``Unavailable``: a write that is done waits no longer for another's than a write
+that comes after it waits for the lock.
 
 A statement whose work grows with a team's data rather than with a page (``similar``
 at a wide distance reads every hash of the team) would hold the loop for its whole
@@ -126,8 +132,10 @@ class InlineConnection:
     opens a new one.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, wait: float = 5.0) -> None:
         self.engine = engine
+        #: the longest a group waits for a unit of work's open part (``settle``)
+        self.wait = wait
         self._connection: Connection | None = None
         #: the frequent statements' compiled forms, run on the driver (``compiled``)
         self.plans = Plans(engine.dialect)
@@ -141,6 +149,12 @@ class InlineConnection:
         self._due = False
         #: a unit of work is between its first statement and its end
         self.held = False
+        #: that unit of work
+        self.holder: InlineSession | None = None
+        #: ``overdue`` is scheduled: the group waits for the holder's open part
+        self._timer: asyncio.TimerHandle | None = None
+        #: the statement a unit of work runs on a worker thread (``rows_off_loop``)
+        self.reading: asyncio.Future[Any] | None = None
         #: ``close`` ran: a unit of work still running, or one after, is refused
         self.closed = False
 
@@ -187,9 +201,14 @@ class InlineConnection:
 
     def settle(self) -> None:
         """``COMMIT`` the group; not while a unit of work is in the middle of its part
-        (its end schedules this again)."""
+        (its end schedules this again, and ``overdue`` bounds the wait)."""
         self._due = False
-        if self.held or not self._group:
+        if not self._group:
+            return
+        holder = self.holder
+        if self.held and holder is not None and holder.part_open:
+            if self._timer is None:
+                self._timer = asyncio.get_running_loop().call_later(self.wait, self.overdue)
             return
         connection = self._connection
         if connection is None or connection.closed or connection.invalidated:
@@ -204,6 +223,19 @@ class InlineConnection:
                 self.abandon(connection, exc)
             else:
                 self.resolve(None)
+
+    def overdue(self) -> None:
+        """The group has waited ``wait`` seconds for the holder's open part: roll the
+        part back (``InlineSession.cut``) and commit the group without it. Not while
+        its statement runs on a worker thread: the connection is the thread's then."""
+        self._timer = None
+        holder = self.holder
+        if self._group and self.held and holder is not None and holder.part_open:
+            reading = self.reading is not None and not self.reading.done()
+            if reading or not holder.cut():
+                self._timer = asyncio.get_running_loop().call_later(self.wait, self.overdue)
+                return
+        self.settle()
 
     def abandon(self, connection: Connection, cause: Exception) -> Unavailable:
         """A ``COMMIT`` failed: roll the transaction back (or close the connection),
@@ -222,6 +254,9 @@ class InlineConnection:
 
     def resolve(self, failure: BaseException | None) -> None:
         """End the group: its units of work go on, or fail with ``failure``."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         group, self._group = self._group, []
         watchers, self._watchers = self._watchers, []
         for durable in (*group, *watchers):
@@ -242,6 +277,17 @@ class InlineConnection:
         if self._group:
             self.resolve(failure or Unavailable("storage is unavailable (the connection was lost)"))
 
+    async def interrupt_reading(self) -> None:
+        """Interrupt a statement running on a worker thread (``rows_off_loop``) and
+        wait for it to end: the connection must not be closed under it."""
+        reading, connection = self.reading, self._connection
+        if reading is None or reading.done():
+            return
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                driver_of(connection).interrupt()
+        await asyncio.wait({reading})
+
     def close(self) -> None:
         """Commit the group, unless a unit of work is in the middle of its part: a
         ``COMMIT`` would commit half of it, so the group is rolled back and fails."""
@@ -252,7 +298,7 @@ class InlineConnection:
                 with contextlib.suppress(Exception):
                     end(connection, "ROLLBACK")
             self.resolve(Unavailable("storage is unavailable (it was closed)"))
-            self.held = False
+            self.held, self.holder = False, None
         self.settle()
         connection, self._connection = self._connection, None
         if connection is not None:
@@ -315,16 +361,64 @@ class InlineSession:
         self._changes = 0
         #: a part of it joined a group's transaction (so it saw the group's writes)
         self._joined = False
+        #: its open part was rolled back for the group (``cut``): it fails from now on
+        self._cut = False
+
+    @property
+    def part_open(self) -> bool:
+        """Between a statement of this unit of work and its ``commit`` or rollback."""
+        return self._part is not None
+
+    def cut(self) -> bool:
+        """Roll back this unit of work's open part, a savepoint in the group's
+        transaction, so that the group can commit without it
+        (``InlineConnection.overdue``); its next statement or ``commit`` fails with
+        ``Unavailable``. False: the part began the transaction (no group waits for
+        it), nothing done."""
+        connection = self._connection
+        if connection is None or self._part != "joined":
+            return False
+        self._part, self._cut = None, True
+        driver = cast(sqlite3.Connection, self._driver)
+        try:
+            if driver.in_transaction:
+                driver.execute(f"ROLLBACK TO {PART}")
+                driver.execute(f"RELEASE {PART}")
+            if connection.in_transaction():
+                self._end_group(connection)  # ends SQLAlchemy's: commits the group
+        except Exception:  # the group fails with the connection
+            self._shared.fail(connection)
+        return True
+
+    def _check_cut(self) -> None:
+        """Fail a unit of work that cannot commit any more: its open part was rolled
+        back (``cut``), or an earlier part's group failed to commit (``durable``)."""
+        if self._cut:
+            raise Unavailable(
+                "storage is unavailable (the change was rolled back: other writes waited"
+                " too long for it)"
+            )
+        lost = self._lost()
+        if lost is not None:
+            raise lost
+
+    def _lost(self) -> BaseException | None:
+        """The failure of the ``COMMIT`` an earlier part of this unit of work joined."""
+        durable = self.durable
+        if durable is None or not durable.done() or durable.cancelled():
+            return None
+        return durable.exception()
 
     def _take(self) -> Connection:
         connection = self._connection
         if connection is None:
             connection = self._connection = self._shared.take()
             self._driver = driver_of(connection)
-            self._shared.held = True
+            self._shared.held, self._shared.holder = True, self
         return connection
 
     async def _ready(self) -> Connection:
+        self._check_cut()
         connection = self._take()
         if connection.closed:  # the storage was closed in the middle of this part
             raise Unavailable("storage is unavailable (it was closed)")
@@ -445,6 +539,7 @@ class InlineSession:
         running = asyncio.ensure_future(
             asyncio.to_thread(lambda: list(connection.execute(statement, params).all()))
         )
+        self._shared.reading = running
         try:
             return await asyncio.shield(running)
         finally:
@@ -463,6 +558,7 @@ class InlineSession:
         self._one = True
 
     async def commit(self) -> None:
+        self._check_cut()
         connection, part = self._connection, self._part
         if connection is None or part is None:
             return
@@ -519,14 +615,15 @@ class InlineSession:
         try:
             if part is not None and not (connection.invalidated or connection.closed):
                 self._undo(connection, part)
-            if self._joined and (self.durable is None or self.durable.done()):
+            done = self.durable is None or self.durable.done()
+            if self._joined and done and self._lost() is None:  # a failure stays
                 # it read the group's writes: it answers once they are durable
                 self.durable = shared.watch()
         except BaseException:
             shared.fail(connection)
             raise
         finally:
-            shared.held = False
+            shared.held, shared.holder = False, None
             if connection.invalidated:
                 shared.fail(connection)
         shared.schedule()

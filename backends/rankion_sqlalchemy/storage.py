@@ -61,7 +61,7 @@ class SqlStorage:
         self.engine = engine
         self.dialect = engine.dialect.name
         self.inline_engine = inline
-        self._inline = InlineConnection(inline) if inline is not None else None
+        self._inline = InlineConnection(inline, writer_wait) if inline is not None else None
         #: PostgreSQL: one-statement units of work in autocommit, on the same pool
         autocommit = (
             engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -122,6 +122,7 @@ class SqlStorage:
                     async with asyncio.timeout(self._writer_wait):
                         await self._writer.acquire()
                     self._writer.release()
+            await self._inline.interrupt_reading()
             self._inline.close()
         await self.engine.dispose()
 

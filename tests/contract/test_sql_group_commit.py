@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from rankion_core.errors import Unavailable
@@ -290,7 +290,8 @@ async def test_a_transaction_sqlite_rolled_back_is_never_reported_committed(
 
 async def test_closing_the_storage_commits_no_half_of_a_unit_of_work(tmp_path: Path) -> None:
     """``close`` waits for a unit of work in the middle of its part (up to the busy
-    timeout); past it, the group is rolled back rather than committed with half of it."""
+    timeout); the group, which waited as long for that part, commits without it, and
+    no half of the unit of work is ever committed."""
     storage = open_storage(f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_ms=100)
     await storage.migrate()
     team = await make_team(storage)
@@ -316,5 +317,135 @@ async def test_closing_the_storage_commits_no_half_of_a_unit_of_work(tmp_path: P
     await closing
     go_on.set()
     done = await asyncio.gather(quick, slow, late, return_exceptions=True)
-    assert [type(d) for d in done] == [Unavailable] * 3
-    assert _elsewhere(storage, "is_favorite") == [0, 0, 0]
+    assert [type(d) for d in done] == [bool, Unavailable, Unavailable]
+    assert _elsewhere(storage, "is_favorite") == [1, 0, 0]
+
+
+async def test_a_group_waits_for_a_unit_of_work_in_its_middle_at_most_the_busy_timeout(
+    tmp_path: Path,
+) -> None:
+    """A unit of work that awaits something in the middle of its part (an article
+    directory that does not answer) holds the group's ``COMMIT`` for at most the busy
+    timeout, as it holds a write that comes after it: then its part is rolled back,
+    the group commits without it, and it fails when it goes on."""
+    storage = open_storage(f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_ms=200)
+    await storage.migrate()
+    team = await make_team(storage)
+    await add_images(storage, *(image(team.id) for _ in range(4)))
+    for _ in range(2):  # planned (and back to not a favourite)
+        await _toggle(storage, 1)
+    halfway, go_on = asyncio.Event(), asyncio.Event()
+
+    async def slow() -> None:
+        async with storage.unit_of_work() as uow:
+            await uow.images.toggle_favorite(1, 2, at(5))
+            halfway.set()
+            await go_on.wait()
+            await uow.images.toggle_favorite(1, 3, at(5))
+            await uow.commit()
+
+    try:
+        quick = asyncio.ensure_future(_toggle(storage, 1))
+        waiting = asyncio.ensure_future(slow())
+        await halfway.wait()
+        with pytest.raises(Unavailable):  # after it: the busy timeout
+            await _toggle(storage, 4)
+        done, _ = await asyncio.wait({quick}, timeout=2.0)  # before it: no longer
+        assert quick in done and quick.result() is True
+        assert _elsewhere(storage, "is_favorite") == [1, 0, 0, 0]
+        go_on.set()
+        with pytest.raises(Unavailable, match="waited too long"):
+            await waiting
+        assert _elsewhere(storage, "is_favorite") == [1, 0, 0, 0]
+        assert await _toggle(storage, 4) is True  # the storage goes on
+    finally:
+        go_on.set()
+        await storage.close()
+
+
+async def test_a_group_commits_while_a_unit_of_work_that_committed_is_still_in_its_block(
+    storage: SqlStorage,
+) -> None:
+    """Between its ``commit`` and the end of its block a unit of work has no part
+    open: the group's ``COMMIT`` does not wait for it."""
+    for _ in range(2):
+        await _toggle(storage, 1)
+    committed, go_on = asyncio.Event(), asyncio.Event()
+
+    async def lingers() -> bool | None:
+        async with storage.unit_of_work() as uow:
+            flipped = await uow.images.toggle_favorite(1, 2, at(5))
+            await uow.commit()
+            committed.set()
+            await go_on.wait()  # anything awaited before the block is left
+        return flipped
+
+    quick = asyncio.ensure_future(_toggle(storage, 1))
+    waiting = asyncio.ensure_future(lingers())
+    await committed.wait()
+    assert await quick is True
+    assert _elsewhere(storage, "is_favorite")[:2] == [1, 1]
+    go_on.set()
+    assert await waiting is True
+
+
+async def test_a_unit_of_work_whose_group_failed_leaves_its_block_with_the_failure(
+    storage: SqlStorage,
+) -> None:
+    """A unit of work that joined a group, committed, and is still in its block when
+    the group's ``COMMIT`` fails is not told its write stands when it leaves."""
+    inline = _inline(storage)
+    for _ in range(2):
+        await _toggle(storage, 1)
+    interrupted = driver_of(inline.take())
+    committed, go_on = asyncio.Event(), asyncio.Event()
+
+    async def joined() -> bool | None:
+        async with storage.unit_of_work() as uow:
+            flipped = await uow.images.toggle_favorite(1, 2, at(5))  # a savepoint
+            await uow.commit()
+            interrupted.set_progress_handler(lambda: 1, 1)  # the COMMIT to come fails
+            committed.set()
+            await go_on.wait()
+        return flipped
+
+    try:
+        results = await asyncio.gather(
+            _toggle(storage, 1), joined(), _release(go_on, committed), return_exceptions=True
+        )
+    finally:
+        with contextlib.suppress(sqlite3.ProgrammingError):  # closed: it failed
+            interrupted.set_progress_handler(None, 1)
+    assert [type(r) for r in results[:2]] == [Unavailable] * 2
+    assert _elsewhere(storage, "is_favorite")[:2] == [0, 0]
+    assert await _toggle(storage, 2) is True  # the storage goes on
+
+
+async def _release(go_on: asyncio.Event, after: asyncio.Event) -> None:
+    """Set ``go_on`` a few turns of the loop after ``after``."""
+    await after.wait()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    go_on.set()
+
+
+async def test_closing_the_storage_while_a_statement_runs_off_the_loop(tmp_path: Path) -> None:
+    """``close`` interrupts a statement running on a worker thread and waits for it
+    before it closes the connection under it."""
+    storage = open_storage(f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_ms=100)
+    await storage.migrate()
+    endless = text(
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000)"
+        " SELECT count(*) AS n FROM c"
+    )
+
+    async def reads() -> object:
+        async with storage.unit_of_work() as uow:
+            return await uow.session.rows_off_loop(endless)
+
+    reading = asyncio.ensure_future(reads())
+    for _ in range(20):
+        await asyncio.sleep(0.005)
+    await storage.close()  # waits 100 ms for the reader, then interrupts it
+    (failed,) = await asyncio.gather(reading, return_exceptions=True)
+    assert isinstance(failed, Unavailable), failed
