@@ -12,7 +12,7 @@ import base64
 import io
 import struct
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from PIL import Image, ImageOps
 
@@ -65,12 +65,21 @@ def _check_pixels(width: int, height: int, max_pixels: int) -> None:
         )
 
 
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    """A PNG's width and height as its IHDR chunk (the first) states them, before
+    anything is decoded; None without one."""
+    if data[12:16] == b"IHDR" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return int(width), int(height)
+    return None
+
+
 def _check_png_header(data: bytes, max_pixels: int) -> None:
     """Read a PNG's size from its IHDR chunk before Pillow sees it (bombs are cheap
     to make as PNGs, and Pillow only warns below its own, much larger, limit)."""
-    if data[12:16] == b"IHDR" and len(data) >= 24:
-        width, height = struct.unpack(">II", data[16:24])
-        _check_pixels(width, height, max_pixels)
+    size = _png_size(data)
+    if size is not None:
+        _check_pixels(*size, max_pixels)
 
 
 def open_image(
@@ -155,6 +164,9 @@ class PillowCodec:
         PNG with alpha."""
         if sniff(data) != "PNG":
             raise _bad_mask("the mask must be a PNG image", "must be a PNG image")
+        stated = _png_size(data)
+        if stated is not None and stated != (width, height):  # refused before decoding
+            _wrong_mask_size(*stated, width, height)
         try:
             mask = self._open(data)
         except Invalid as exc:
@@ -166,12 +178,16 @@ class PillowCodec:
                     "must have an alpha channel (transparent where to edit)",
                 )
             if mask.size != (width, height):
-                size = f"is {mask.width}x{mask.height} but the image is {width}x{height}"
-                raise _bad_mask(f"the mask {size}; they must match", f"{size}; they must match")
+                _wrong_mask_size(mask.width, mask.height, width, height)
 
 
 def _bad_mask(message: str, detail: str) -> Invalid:
     return Invalid(message, details={"mask": detail})
+
+
+def _wrong_mask_size(mask_width: int, mask_height: int, width: int, height: int) -> NoReturn:
+    size = f"is {mask_width}x{mask_height} but the image is {width}x{height}"
+    raise _bad_mask(f"the mask {size}; they must match", f"{size}; they must match")
 
 
 def _plain(image: Image.Image) -> Image.Image:

@@ -444,3 +444,18 @@ def test_a_png_mask_with_alpha_passes(codec: PillowCodec) -> None:
 def test_bad_masks_are_invalid(codec: PillowCodec, data: bytes, message: str) -> None:
     with pytest.raises(Invalid, match=message):
         codec.check_mask(data, 300, 200)
+
+
+def test_a_mask_of_another_size_is_refused_before_it_is_decoded(
+    codec: PillowCodec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PNG states its size in its first chunk: a mask the size of a bomb (a few
+    hundred kilobytes of one colour) costs nothing to refuse."""
+    big = _encoded("PNG", (3000, 3000), "RGBA")
+
+    def decoded(_data: bytes) -> Image.Image:
+        raise AssertionError("the mask was decoded")
+
+    monkeypatch.setattr(codec, "_open", decoded)
+    with pytest.raises(Invalid, match="the mask is 3000x3000 but the image is 300x200"):
+        codec.check_mask(big, 300, 200)
