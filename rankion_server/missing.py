@@ -31,6 +31,8 @@ _NAME = re.compile(r"\{(\w+)\}")
 
 def path_kind(path: str, name: str) -> str:
     """The kind of resource the id ``name`` in ``path`` stands for."""
+    if path.endswith("/calendar.ics"):  # whatever is missing, the feed is (a bad token)
+        return "feed"
     if name == "project":
         return "project"
     if path.startswith("/v1/images/exports/"):

@@ -151,6 +151,8 @@ async def test_every_bad_token_gets_the_same_404(api: Api) -> None:
         await feed(api, other, token),  # another project of the same team
         await feed(api, project, their_token),  # another team's token
         await feed(api, 999_999, token),  # no such project
+        await feed(api, 0, token),  # no id a project can have
+        await feed(api, 2**63, token),
     ]
     assert {a.status for a in answers} == {404}
     assert len({a.body for a in answers}) == 1
