@@ -334,11 +334,14 @@ class JobRepository(Protocol):
         now: datetime,
         lease_until: datetime,
         kinds: Sequence[JobKind] | None = None,
+        *,
+        skip_teams: Sequence[int] = (),
     ) -> Job | None:
         """Atomically take one claimable job: ``queued`` with ``run_after`` due, or
         ``running`` with an expired lease. It becomes ``running`` under ``worker``'s
         lease with ``attempts`` one higher; oldest first. No job is ever handed to two
-        claimers for the same attempt."""
+        claimers for the same attempt. ``skip_teams``: teams whose jobs are left for
+        now (they hold their share of the lane's loops: ``services.TeamShare``)."""
         ...
 
     async def heartbeat(self, job_id: int, attempt: int, lease_until: datetime) -> bool:

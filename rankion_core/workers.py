@@ -44,7 +44,7 @@ from .models import JobKind
 from .ports import EditSpec, GenerateSpec, ImageProvider, PreviewSink, ProviderImage
 from .rules.fairness import LANE_KINDS, Lane
 from .rules.limits import IDEMPOTENCY_TTL
-from .services import Hooks, Rankion
+from .services import Hooks, Rankion, TeamShare
 from .services.hooks import ProviderWrapper
 
 __all__ = [
@@ -155,8 +155,11 @@ class WorkerPool:
         slot = 0
         for lane, count in lanes.items():
             kinds = list(LANE_KINDS[lane])
+            # exports and deliveries may run long: one team holds all but one loop
+            shared = lane is not Lane.IMAGE and count > 1
+            share = TeamShare(count - 1) if shared else None
             for _ in range(count):
-                self._tasks.append(asyncio.create_task(self._loop(slot, kinds)))
+                self._tasks.append(asyncio.create_task(self._loop(slot, kinds, share)))
                 slot += 1
         if maintenance:
             self._tasks.append(asyncio.create_task(self._maintain()))
@@ -188,11 +191,11 @@ class WorkerPool:
                 await task
         self._tasks = []
 
-    async def _loop(self, slot: int, kinds: list[JobKind]) -> None:
+    async def _loop(self, slot: int, kinds: list[JobKind], share: TeamShare | None) -> None:
         name = worker_name(slot)
         while not self._stopping.is_set():
             try:
-                ran = await self.app.jobs.run_once(name, kinds)
+                ran = await self.app.jobs.run_once(name, kinds, share)
             except Exception:  # storage hiccup: log, back off, go on
                 log.exception("worker %s failed to claim or run a job", name)
                 ran = False

@@ -454,11 +454,16 @@ class Jobs:
         now: datetime,
         lease_until: datetime,
         kinds: Sequence[JobKind] | None = None,
+        *,
+        skip_teams: Sequence[int] = (),
     ) -> Job | None:
         wanted = list(JobKind) if kinds is None else kinds
+        skipped = set(skip_teams)
         first = None
         for _lane, chosen in lanes_of(wanted):
-            ready = [j for j in self.t.rows() if _claimable(j, now, chosen)]
+            ready = [
+                j for j in self.t.rows() if _claimable(j, now, chosen) and j.team_id not in skipped
+            ]
             first = min(ready, key=lambda j: (j.turn, j.id), default=None)
             if first is not None:
                 break

@@ -18,7 +18,7 @@ from .feeds import CalendarFeeds, FeedContent
 from .files import BlobContent, Files
 from .gallery import BulkDeleteResult, BulkRestoreResult, Gallery, ImagePatch, SimilarView
 from .hooks import Hooks
-from .jobs import Jobs
+from .jobs import Jobs, TeamShare
 from .resolved import ResolvedShares, SharedImage
 from .shares import Shares
 from .views import ImageDetail, ImageView, RenditionView, ShareView, VariantView
@@ -60,6 +60,7 @@ __all__ = [
     "Shift",
     "ShiftResult",
     "SimilarView",
+    "TeamShare",
     "TokenView",
     "VariantView",
     "Webhooks",

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import random
 import time
+from collections import Counter
 from datetime import datetime, timedelta
 
 from attrs import define
@@ -58,6 +59,39 @@ class PermanentFailure(RankionError):
     code = "job_failed"
 
 
+class TeamShare:
+    """The loops of one lane in this process, shared between teams: a team whose jobs
+    hold ``most`` of them is skipped by the lane's next claims
+    (``JobRepository.claim``'s ``skip_teams``), so a loop stays free for the other
+    teams while one team's jobs run long (a webhook receiver that never answers holds
+    its delivery for the attempt's whole time limit). Not work-conserving: a team alone
+    in the lane runs ``most`` jobs at once. The lane's claims in this process take
+    turns (``claims``; each is one short statement), so that two loops never both see
+    a team below its share and both claim its jobs."""
+
+    def __init__(self, most: int) -> None:
+        if most < 1:
+            raise ValueError("a team's share of a lane is at least one loop")
+        self.most = most
+        self.claims = asyncio.Lock()
+        self._held: Counter[int] = Counter()
+
+    def full(self) -> list[int]:
+        """The teams whose jobs hold their whole share now."""
+        return sorted(team for team, held in self._held.items() if held >= self.most)
+
+    def held(self, team_id: int) -> int:
+        return self._held[team_id]
+
+    def take(self, team_id: int) -> None:
+        self._held[team_id] += 1
+
+    def give(self, team_id: int) -> None:
+        self._held[team_id] -= 1
+        if self._held[team_id] <= 0:
+            del self._held[team_id]
+
+
 class Jobs:
     """Reading jobs (the API side) and running them (the worker side)."""
 
@@ -99,16 +133,40 @@ class Jobs:
 
     # ------------------------------------------------------------------ worker side
 
-    async def run_once(self, worker: str, kinds: list[JobKind] | None = None) -> bool:
-        """Claim and run one job; False when nothing was claimable."""
-        now = self.deps.clock.now()
-        async with self.deps.storage.unit_of_work() as uow:
-            job = await uow.jobs.claim(worker, now, now + self.lease, kinds or list(self.handlers))
-            await uow.commit()
+    async def run_once(
+        self, worker: str, kinds: list[JobKind] | None = None, share: TeamShare | None = None
+    ) -> bool:
+        """Claim and run one job; False when nothing was claimable. ``share``: the
+        ``TeamShare`` of the lane ``kinds`` belong to."""
+        if share is None:
+            job = await self._claim(worker, kinds, [])
+        else:
+            async with share.claims:
+                job = await self._claim(worker, kinds, share.full())
+                if job is not None:
+                    share.take(job.team_id)
         if job is None:
             return False
-        await self._run(job)
+        try:
+            await self._run(job)
+        finally:
+            if share is not None:
+                share.give(job.team_id)
         return True
+
+    async def _claim(
+        self, worker: str, kinds: list[JobKind] | None, skip_teams: list[int]
+    ) -> Job | None:
+        now, wanted = self.deps.clock.now(), kinds or list(self.handlers)
+        async with self.deps.storage.unit_of_work() as uow:
+            claim = uow.jobs.claim
+            job = await (
+                claim(worker, now, now + self.lease, wanted, skip_teams=skip_teams)
+                if skip_teams  # (a storage plug-in written before it is asked only then)
+                else claim(worker, now, now + self.lease, wanted)
+            )
+            await uow.commit()
+        return job
 
     async def _run(self, job: Job) -> None:
         attempt = job.attempts

@@ -12,9 +12,10 @@ import sys
 
 import pytest
 
-from rankion_core.models import ProcessingStatus
+from rankion_core.models import Job, JobKind, ProcessingStatus
 from rankion_core.ports import Storage
 from rankion_core.services.creation import GenerateRequest
+from rankion_core.testing.builders import add_jobs, job
 from rankion_core.workers import WorkerPool
 from tests.core.support import make_world, new_team
 
@@ -68,6 +69,36 @@ async def test_starting_a_running_pool_twice_is_refused(storage: Storage) -> Non
     async with pool.running(world.app, maintenance=False):
         with pytest.raises(RuntimeError):
             pool.start(world.app)
+
+
+async def test_a_team_holds_all_but_one_of_a_lanes_loops(storage: Storage) -> None:
+    """Deliveries to receivers that never answer hold their loops for the attempt's
+    whole time limit: one team's many of them leave a loop for another team's one."""
+    world = make_world(storage)
+    busy, quiet = await new_team(world, name="busy"), await new_team(world, name="quiet")
+    pool = WorkerPool(size=1, poll_seconds=0.05, export_loops=0, delivery_loops=4)
+    app = world.app.derive(pool.hooks())
+    running: list[int] = []
+    let_go = asyncio.Event()
+
+    async def hangs(job: Job) -> None:
+        running.append(job.team_id)
+        await let_go.wait()
+
+    app.jobs.register(JobKind.WEBHOOK, hangs)
+    await add_jobs(storage, *(job(busy.team_id, kind=JobKind.WEBHOOK) for _ in range(6)))
+    async with pool.running(app, maintenance=False):
+        await eventually(lambda: _true(len(running) == 3))
+        await asyncio.sleep(0.2)  # the fourth loop polled meanwhile, and left them
+        assert running == [busy.team_id] * 3
+        await add_jobs(storage, job(quiet.team_id, kind=JobKind.WEBHOOK))
+        await eventually(lambda: _true(quiet.team_id in running))
+        let_go.set()
+        await eventually(lambda: _true(len(running) == 7))
+
+
+async def _true(value: bool) -> bool:
+    return value
 
 
 def test_the_worker_module_imports_no_web_framework_and_no_server() -> None:

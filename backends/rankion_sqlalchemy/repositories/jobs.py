@@ -70,15 +70,18 @@ class JobRepo(Repository):
         now: datetime,
         lease_until: datetime,
         kinds: Sequence[JobKind] | None = None,
+        *,
+        skip_teams: Sequence[int] = (),
     ) -> Job | None:
         """Per lane the kinds belong to (in lane order), one ``UPDATE … WHERE id =
         (SELECT … ORDER BY turn, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING``.
 
         PostgreSQL skips rows another claimer has locked; SQLite has no row locks, but
-        its unit of work began IMMEDIATE, so claims there run one at a time.
+        its unit of work began IMMEDIATE, so claims there run one at a time. The jobs
+        of ``skip_teams`` are stepped over in the same walk of the lane's index.
         """
         for lane, chosen in lanes_of(list(JobKind) if kinds is None else kinds):
-            job = await self._claim_in(lane, chosen, worker, now, lease_until)
+            job = await self._claim_in(lane, chosen, worker, now, lease_until, skip_teams)
             if job is not None:
                 return job
         return None
@@ -90,11 +93,14 @@ class JobRepo(Repository):
         worker: str,
         now: datetime,
         lease_until: datetime,
+        skip_teams: Sequence[int],
     ) -> Job | None:
         where = claimable(now)
         where.append(_c.lane == lane.value)
         if set(kinds) != set(LANE_KINDS[lane]):
             where.append(_c.kind.in_(list(kinds)))
+        if skip_teams:
+            where.append(_c.team_id.not_in(sorted(set(skip_teams))))
         first = (
             select(_c.id)
             .where(*where)

@@ -72,6 +72,25 @@ class JobsContract(StorageFixtures):
         assert due is not None
         assert due.id == later.id
 
+    async def test_a_claim_steps_over_the_jobs_of_skipped_teams(self, storage: Storage) -> None:
+        team, other = await two_teams(storage)
+        mine, theirs, mine_too = await add_jobs(storage, job(team), job(other), job(team))
+
+        async def take(skip: list[int]) -> Job | None:
+            async with storage.unit_of_work() as uow:
+                claimed = await uow.jobs.claim("w", at(0), at(LEASE), skip_teams=skip)
+                await uow.commit()
+            return claimed
+
+        assert await take([team, other]) is None
+        got = await take([team])
+        assert got is not None and got.id == theirs.id
+        assert await take([team]) is None
+        got = await take([])
+        assert got is not None and got.id == mine.id
+        got = await take([other])
+        assert got is not None and got.id == mine_too.id
+
     async def test_claim_filters_by_kind(self, storage: Storage) -> None:
         team, _ = await two_teams(storage)
         gen, export = await add_jobs(storage, job(team), job(team, kind=JobKind.EXPORT))
