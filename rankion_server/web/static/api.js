@@ -7,6 +7,7 @@ const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 const FOR_PEOPLE = {
   insufficient_credits: (d) => `Not enough credits: this needs ${d.needed} and your team has ${d.balance}. ` +
     "Ask the person who runs Rankion for your team to add credits.",
+  idempotency_key_in_flight: () => "The same request is still being answered: wait a moment and try again.",
 };
 
 // A detail is shown only when it adds to the message (its text is not already in it).
@@ -22,9 +23,10 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(method, path, body) {
+export async function api(method, path, body, { idempotencyKey } = {}) {
   const init = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
   if (method !== "GET") init.headers["X-CSRF-Token"] = csrf;
+  if (idempotencyKey) init.headers["Idempotency-Key"] = idempotencyKey;
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -37,6 +39,65 @@ export async function api(method, path, body) {
     throw new ApiError(res.status, json?.error);
   }
   return json;
+}
+
+// A random key (crypto.randomUUID exists only on https and localhost; a server reached
+// over plain http elsewhere gets a version 4 UUID made of getRandomValues).
+function freshKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const hex = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+// Whether the same request may be sent again under the same key: its answer was lost
+// (the connection failed), or the API kept no answer for the key and may answer
+// otherwise later (a 5xx, 429, 402, or the first request still being answered).
+// After any other answer the API has answered that submit for good: a 2xx is done, and
+// a 404 or 409 would only be replayed under the key.
+function retriable(err) {
+  if (!(err instanceof ApiError)) return true;
+  return err.status >= 500 || err.status === 429 || err.status === 402 ||
+    err.code === "idempotency_key_in_flight";
+}
+
+// The POSTs of one form that charge credits or start a job. Each submit is sent with
+// an Idempotency-Key: a fresh one for each submit meant, the same one when the same
+// request is sent again after an answer that settled nothing, so the API does it once.
+export class Submits {
+  #key = null;
+  #request = null;
+
+  async post(path, body) {
+    const request = JSON.stringify([path, body]);
+    if (this.#key === null || request !== this.#request) {
+      this.#key = freshKey();
+      this.#request = request;
+    }
+    try {
+      const answer = await api("POST", path, body, { idempotencyKey: this.#key });
+      this.#key = null;
+      return answer;
+    } catch (err) {
+      if (!retriable(err)) this.#key = null;
+      throw err;
+    }
+  }
+}
+
+// Send a request for a control (a submit button, a checkbox): the control is disabled
+// until the answer comes, whatever it is, so a double click sends one request; a
+// handler refuses to start while its control is disabled. `usable` says whether the
+// control is enabled again then (some depend on what else the page holds).
+export async function sending(control, send, usable = () => true) {
+  control.disabled = true;
+  try {
+    return await send();
+  } finally {
+    control.disabled = !usable();
+  }
 }
 
 let toastTimer;

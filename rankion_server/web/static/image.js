@@ -1,6 +1,6 @@
 // The image page: details, favourite, an edit with a mask painted on a canvas, share,
 // open in chat, trash and restore. Every change goes through /v1.
-import { api, toast, followJob, setBalance, imageName, drawingState, ended } from "./api.js";
+import { api, toast, followJob, setBalance, imageName, drawingState, ended, Submits, sending } from "./api.js";
 
 const page = document.getElementById("image-page");
 const id = page.dataset.id;
@@ -94,13 +94,16 @@ function maskPng() {
   return out.toDataURL("image/png").split(",")[1];
 }
 
+const edits = new Submits();
 $("edit-form").addEventListener("submit", async (e) => {
   e.preventDefault();
+  const button = e.target.querySelector("button[type=submit]");
+  if (button.disabled) return;  // not ready, in the trash, or the one before is being sent
   $("edit-error").textContent = "";
   const body = { prompt: $("e-prompt").value };
   if (painted) body.mask = maskPng();
   try {
-    const { data } = await api("POST", `/images/${id}/edit`, body);
+    const { data } = await sending(button, () => edits.post(`/images/${id}/edit`, body));
     setBalance(data.credits_remaining);
     $("edit-progress").textContent = "Queued…";
     const last = await followJob(data.job_id, (ev) => {
@@ -120,10 +123,13 @@ if ($("share-on")) {
   }
   $("share-on").addEventListener("change", async (e) => {
     $("share-error").textContent = "";
+    const on = e.target.checked;
     try {
-      if (e.target.checked) showShare((await api("POST", `/images/${id}/share`)).data);
-      else { await api("DELETE", `/images/${id}/share`); showShare(null); }
-    } catch (err) { e.target.checked = !e.target.checked; $("share-error").textContent = err.message; }
+      await sending(e.target, async () => {
+        if (on) showShare((await api("POST", `/images/${id}/share`)).data);
+        else { await api("DELETE", `/images/${id}/share`); showShare(null); }
+      });
+    } catch (err) { e.target.checked = !on; $("share-error").textContent = err.message; }
   });
   $("share-copy").addEventListener("click", async () => {
     try { await navigator.clipboard.writeText($("share-url").value); toast("Link copied."); }
