@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.e2e.support import Api, Server, generate
+from tests.e2e.support import Api, Server, expect, generate
 
 from .conftest import SKIP, sign_in, watch
 
@@ -21,6 +21,93 @@ async def test_an_error_is_said_once(page: Any, server: Server, api: Api) -> Non
     error = page.locator("#g-error")
     await error.filter(has_text="blank").wait_for()
     assert await error.text_content() == "prompt must not be blank"
+    assert problems == []
+
+
+async def test_an_error_keeps_only_the_details_that_add_to_it(page: Any, server: Server) -> None:
+    await sign_in(page, server.base_url, server.tenant.token)
+    said = await page.evaluate(
+        """async (errors) => {
+             const { ApiError } = await import('/app/static/api.js');
+             return errors.map(([status, error]) => new ApiError(status, error).message);
+           }""",
+        [
+            # the details say again what the message says
+            [422, _error("expires_at must lie in the future", expires_at="must be in the future")],
+            [
+                409,
+                _error(
+                    "a published event's scheduled_at cannot change",
+                    scheduled_at="published events keep their date",
+                ),
+            ],
+            [422, _error("a tag is at most 50 characters", tags="tag longer than 50 characters")],
+            [422, _error("title: must be a string", title="must be a string")],
+            # the details add to it
+            [
+                422,
+                _error(
+                    "days must be a non-zero number of days",
+                    days="a non-zero integer from -3650 to 3650",
+                ),
+            ],
+            [
+                422,
+                _error(
+                    "unknown time zone", time_zone="an IANA time zone name such as Europe/Berlin"
+                ),
+            ],
+            [
+                422,
+                _error(
+                    "title: must be a string (and 1 more)",
+                    title="must be a string",
+                    tags="must be a list",
+                ),
+            ],
+            [429, _error("too many changes for this team; slow down", retry_after=3)],
+        ],
+    )
+    assert said == [
+        "expires_at must lie in the future",
+        "a published event's scheduled_at cannot change",
+        "a tag is at most 50 characters",
+        "title: must be a string",
+        "days must be a non-zero number of days (days: a non-zero integer from -3650 to 3650)",
+        "unknown time zone (time_zone: an IANA time zone name such as Europe/Berlin)",
+        "title: must be a string (and 1 more) (tags: must be a list)",
+        "too many changes for this team; slow down (try again in 3 s)",
+    ]
+
+
+def _error(message: str, **details: Any) -> dict[str, Any]:
+    return {"code": "validation_error", "message": message, "details": details}
+
+
+async def test_a_refused_expiry_is_said_once_and_the_saved_one_stays(
+    page: Any, server: Server, api: Api
+) -> None:
+    image = await generate(api, "a shared harbour with an expiry")
+    problems = watch(page)
+    await sign_in(page, server.base_url, server.tenant.token)
+    await page.goto(f"{server.base_url}/app/images/{image['id']}")
+    await page.check("#share-on")
+    await page.locator("#share-detail").wait_for()
+    await page.fill("#share-expiry", "2099-01-01T10:00")
+    await page.click("#share-save")
+    await page.locator("#toast.show", has_text="Expiry saved.").wait_for()
+
+    # a date in the past: the API's sentence once, no word of a saved expiry beside
+    # it, and the box shows the expiry the share still has
+    await page.fill("#share-expiry", "2020-01-01T10:00")
+    await page.click("#share-save")
+    error = page.locator("#share-error")
+    await error.filter(has_text="future").wait_for()
+    assert await error.text_content() == "expires_at must lie in the future"
+    assert await page.locator("#toast.show").count() == 0
+    assert await page.input_value("#share-expiry") == "2099-01-01T10:00"
+    share = expect(await api.get(f"/v1/images/{image['id']}"), 200).data["share"]
+    assert share["expires_at"] == "2099-01-01T10:00:00Z"
     assert problems == []
 
 

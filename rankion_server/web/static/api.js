@@ -10,13 +10,37 @@ const FOR_PEOPLE = {
   idempotency_key_in_flight: () => "The same request is still being answered: wait a moment and try again.",
 };
 
-// A detail is shown only when it adds to the message (its text is not already in it).
+// What a detail adds to the message, by its name (the rest are shown as `name: text`).
+const DETAIL_TEXT = {
+  retry_after: (seconds) => `try again in ${seconds} s`,
+};
+
+// The words and figures of a text, lower-cased ("a published event's scheduled_at" →
+// a, published, event, s, scheduled_at).
+const wordsOf = (text) => new Set(text.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? []);
+
+// Whether a detail only says again what the message says: its text is in the message,
+// or the message names its field (`tags` also as "tag") and the detail brings no figure
+// the message lacks. "expires_at must lie in the future" says all that
+// `expires_at: must be in the future` does; "days must be a non-zero number of days"
+// does not say what `days: a non-zero integer from -3650 to 3650` does.
+function repeats(message, field, text) {
+  if (message.includes(text)) return true;
+  const words = wordsOf(message);
+  const name = field.toLowerCase();
+  const named = words.has(name) || (name.endsWith("s") && words.has(name.slice(0, -1)));
+  return named && [...wordsOf(text)].filter((w) => /^\d+$/.test(w)).every((n) => words.has(n));
+}
+
+// The API's error as one sentence: its message, and the details that add to it.
 export class ApiError extends Error {
   constructor(status, error) {
     const own = FOR_PEOPLE[error?.code];
     const message = own ? own(error.details ?? {}) : error?.message ?? `the server answered ${status}`;
-    const details = own ? "" : Object.entries(error?.details ?? {}).filter(([, v]) => !message.includes(String(v)))
-      .map(([k, v]) => `${k}: ${v}`).join("; ");
+    const details = own ? "" : Object.entries(error?.details ?? {})
+      .map(([k, v]) => [k, DETAIL_TEXT[k] ? DETAIL_TEXT[k](v) : String(v)])
+      .filter(([k, v]) => !repeats(message, k, v))
+      .map(([k, v]) => (DETAIL_TEXT[k] ? v : `${k}: ${v}`)).join("; ");
     super(message + (details ? ` (${details})` : ""));
     this.status = status;
     this.code = error?.code;
@@ -108,6 +132,12 @@ export function toast(text, isError = false) {
   el.classList.add("show");
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => el.classList.remove("show"), isError ? 8000 : 4000);
+}
+
+// The toast taken away before its time (what it said is no longer so).
+export function dismissToast() {
+  clearTimeout(toastTimer);
+  document.getElementById("toast").classList.remove("show");
 }
 
 // Follow a job over its event stream; onState(event) for each state; resolves with the last.

@@ -1,6 +1,6 @@
 // The image page: details, favourite, an edit with a mask painted on a canvas, share,
 // open in chat, trash and restore. Every change goes through /v1.
-import { api, toast, followJob, setBalance, imageName, drawingState, ended, Submits, sending } from "./api.js";
+import { api, toast, dismissToast, followJob, setBalance, imageName, drawingState, ended, Submits, sending } from "./api.js";
 
 const page = document.getElementById("image-page");
 const id = page.dataset.id;
@@ -115,11 +115,15 @@ $("edit-form").addEventListener("submit", async (e) => {
 });
 
 // Share (not offered for an image in the trash).
+// The expiry box shows the share's expiry as the API has it (the server rendered it
+// so), after a refused change too.
 if ($("share-on")) {
+  let savedExpiry = $("share-expiry").value;
   function showShare(share) {
     $("share-detail").hidden = !share;
     $("share-url").value = share ? share.public_url : "";
-    $("share-expiry").value = share && share.expires_at ? share.expires_at.slice(0, 16) : "";
+    savedExpiry = share && share.expires_at ? share.expires_at.slice(0, 16) : "";
+    $("share-expiry").value = savedExpiry;
   }
   $("share-on").addEventListener("change", async (e) => {
     $("share-error").textContent = "";
@@ -142,7 +146,11 @@ if ($("share-on")) {
       const { data } = await api("PATCH", `/images/${id}/share`, { expires_at: raw ? `${raw}:00Z` : null });
       showShare(data);
       toast("Expiry saved.");
-    } catch (err) { $("share-error").textContent = err.message; }
+    } catch (err) {
+      dismissToast();  // an earlier "Expiry saved." is not what the page says now
+      $("share-expiry").value = savedExpiry;
+      $("share-error").textContent = err.message;
+    }
   });
 }
 
