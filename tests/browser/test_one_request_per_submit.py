@@ -98,7 +98,7 @@ async def test_a_generation_whose_answer_was_lost_is_asked_again_under_its_key(
     await page.fill("#g-prompt", "another lighthouse")
     await page.click("#generate button[type=submit]")
     await page.wait_for_function(
-        "(n) => document.getElementById('image-count').textContent === String(n)",
+        "(n) => document.getElementById('image-count').dataset.count === String(n)",
         arg=images + 2,
     )
     assert len(keys) == 3 and keys[2] not in (None, keys[0])

@@ -188,13 +188,18 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-// Add delta to a count the page rendered (the number alone is in the element);
-// the new count.
+// "1 image", "2 images": a count and its noun (one that takes an "s"), as the
+// server's `counted` filter writes it.
+export function counted(n, noun) { return `${n} ${n === 1 ? noun : noun + "s"}`; }
+
+// Add delta to a count the page rendered (the number in data-count, what is counted
+// in data-noun); the new count.
 export function addToCount(id, delta) {
   const counter = document.getElementById(id);
   if (!counter) return null;
-  const value = Math.max(0, Number(counter.textContent) + delta);
-  counter.textContent = String(value);
+  const value = Math.max(0, Number(counter.dataset.count) + delta);
+  counter.dataset.count = String(value);
+  counter.textContent = counted(value, counter.dataset.noun);
   return value;
 }
 
