@@ -22,6 +22,7 @@ def install(app: web.Application) -> None:
     )
     env.globals["asset"] = assets.asset_url
     env.globals["icon"] = assets.ICON
+    env.filters["counted"] = pages.counted
     env.filters["days_left"] = pages.days_left
     env.filters["image_name"] = pages.image_name
     app[SESSION_KEY] = session_key(app[CONFIG].secret)

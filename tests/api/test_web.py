@@ -8,6 +8,7 @@ from datetime import timedelta
 from http.cookies import SimpleCookie
 
 from rankion_server.keys import CONFIG, TOKEN_CACHE
+from rankion_server.web.pages import counted
 from rankion_server.web.session import SESSION_MAX_AGE
 
 from .conftest import Api
@@ -164,6 +165,10 @@ async def test_pages_render_with_data(api: Api) -> None:
     assert status == 200 and "30 days left" in html
     status, html, _ = await page(api, "/app?sort=bogus", cookie)
     assert status == 422 and "sort" in html  # the API's own message
+
+
+def test_a_count_agrees_with_its_number() -> None:
+    assert [counted(n, "day") for n in (0, 1, 2, 30)] == ["0 days", "1 day", "2 days", "30 days"]
 
 
 async def test_a_bad_filter_is_said_once(api: Api) -> None:

@@ -1,6 +1,6 @@
 // The calendar: create and edit in a dialog, drag to reschedule, month and week views,
 // the ICS link. Times are the project's wall-clock times; the API gets UTC instants.
-import { api, toast } from "./api.js";
+import { api, toast, sending } from "./api.js";
 
 const root = document.getElementById("calendar");
 const project = root.dataset.project;
@@ -50,13 +50,15 @@ async function openEvent(id) {
 
 form.addEventListener("submit", async (e) => {
   e.preventDefault();
+  const button = form.querySelector("button[type=submit]");
+  if (button.disabled) return;  // the one before is still being sent
   const body = { title: $("ev-title").value.trim(), type: $("ev-type").value, status: $("ev-status").value,
     notes: $("ev-notes").value || null,
     article_id: $("ev-article").value.trim() ? Number($("ev-article").value) : null,
     scheduled_at: $("ev-date").value ? zonedToUtc($("ev-date").value, $("ev-time").value || "09:00") : null };
   try {
-    if (editing) await api("PUT", `/calendar/${editing.id}`, body);
-    else await api("POST", `/projects/${project}/calendar`, body);
+    await sending(button, () => (editing ? api("PUT", `/calendar/${editing.id}`, body)
+      : api("POST", `/projects/${project}/calendar`, body)));
     dialog.close();
     location.reload();
   } catch (err) { $("ev-error").textContent = err.message; }
@@ -141,9 +143,11 @@ $("week-prev").addEventListener("click", () => { week = Math.max(0, week - 1); s
 $("week-next").addEventListener("click", () => { week = Math.min(rows.length - 1, week + 1); showWeek(); });
 
 // The ICS subscription link.
+// One click, one link: a second request would retire the link the first one made.
 $("ics").addEventListener("click", async () => {
+  if ($("ics").disabled) return;
   try {
-    const { data } = await api("POST", `/projects/${project}/calendar/feed-token`);
+    const { data } = await sending($("ics"), () => api("POST", `/projects/${project}/calendar/feed-token`));
     $("ics-url").value = data.url;
     $("ics-url").hidden = $("ics-label").hidden = false;
     $("ics-url").select();

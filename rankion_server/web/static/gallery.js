@@ -1,6 +1,6 @@
 // The gallery: infinite scroll, keyboard navigation, selection and bulk actions,
 // favourites, and generation with live progress.
-import { api, toast, followJob, setBalance, el, addToCount, imageName, drawingState } from "./api.js";
+import { api, toast, followJob, setBalance, el, addToCount, imageName, drawingState, Submits, sending } from "./api.js";
 import { paintPlaceholders } from "./thumbhash.js";
 
 const grid = document.getElementById("grid");
@@ -200,12 +200,14 @@ function exportReady(state, asked) {
   link.focus();
 }
 
+const exports = new Submits();
 bulkExport.addEventListener("click", async () => {
+  if (bulkExport.disabled) return;
   const ids = [...selected];
   const bar = el("progress", { max: ids.length, value: 0, "aria-label": "Export progress" });
   exportStatus.replaceChildren("Exporting… ", bar);
   try {
-    const { data } = await api("POST", "/images/bulk/export", { ids });
+    const { data } = await sending(bulkExport, () => exports.post("/images/bulk/export", { ids }), () => selected.size > 0);
     for (;;) {
       const { data: state } = await api("GET", `/images/exports/${data.job_id}`);
       bar.max = state.progress.total || ids.length;
@@ -221,9 +223,12 @@ bulkExport.addEventListener("click", async () => {
 });
 
 // Generation: the new tile shows the job's states, then becomes the image.
+const generations = new Submits();
 document.getElementById("generate").addEventListener("submit", async (e) => {
   e.preventDefault();
   const form = e.target;
+  const button = form.querySelector("button[type=submit]");
+  if (button.disabled) return;  // the one before is still being sent
   const errorEl = document.getElementById("g-error");
   errorEl.textContent = "";
   const body = { prompt: form.prompt.value };
@@ -231,7 +236,7 @@ document.getElementById("generate").addEventListener("submit", async (e) => {
   const tags = form.tags.value.split(",").map((t) => t.trim()).filter(Boolean);
   if (tags.length) body.tags = tags;
   try {
-    const { data } = await api("POST", "/generate/image", body);
+    const { data } = await sending(button, () => generations.post("/generate/image", body));
     setBalance(data.credits_remaining);
     const li = tile({ id: data.image_id, title: body.title, prompt: body.prompt, processing_status: "queued", is_favorite: false });
     const status = li.querySelector(".pending");

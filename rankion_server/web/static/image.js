@@ -1,6 +1,6 @@
 // The image page: details, favourite, an edit with a mask painted on a canvas, share,
 // open in chat, trash and restore. Every change goes through /v1.
-import { api, toast, followJob, setBalance, imageName, drawingState, ended } from "./api.js";
+import { api, toast, dismissToast, followJob, setBalance, imageName, drawingState, ended, Submits, sending } from "./api.js";
 
 const page = document.getElementById("image-page");
 const id = page.dataset.id;
@@ -94,13 +94,16 @@ function maskPng() {
   return out.toDataURL("image/png").split(",")[1];
 }
 
+const edits = new Submits();
 $("edit-form").addEventListener("submit", async (e) => {
   e.preventDefault();
+  const button = e.target.querySelector("button[type=submit]");
+  if (button.disabled) return;  // not ready, in the trash, or the one before is being sent
   $("edit-error").textContent = "";
   const body = { prompt: $("e-prompt").value };
   if (painted) body.mask = maskPng();
   try {
-    const { data } = await api("POST", `/images/${id}/edit`, body);
+    const { data } = await sending(button, () => edits.post(`/images/${id}/edit`, body));
     setBalance(data.credits_remaining);
     $("edit-progress").textContent = "Queued…";
     const last = await followJob(data.job_id, (ev) => {
@@ -112,18 +115,25 @@ $("edit-form").addEventListener("submit", async (e) => {
 });
 
 // Share (not offered for an image in the trash).
+// The expiry box shows the share's expiry as the API has it (the server rendered it
+// so), after a refused change too.
 if ($("share-on")) {
+  let savedExpiry = $("share-expiry").value;
   function showShare(share) {
     $("share-detail").hidden = !share;
     $("share-url").value = share ? share.public_url : "";
-    $("share-expiry").value = share && share.expires_at ? share.expires_at.slice(0, 16) : "";
+    savedExpiry = share && share.expires_at ? share.expires_at.slice(0, 16) : "";
+    $("share-expiry").value = savedExpiry;
   }
   $("share-on").addEventListener("change", async (e) => {
     $("share-error").textContent = "";
+    const on = e.target.checked;
     try {
-      if (e.target.checked) showShare((await api("POST", `/images/${id}/share`)).data);
-      else { await api("DELETE", `/images/${id}/share`); showShare(null); }
-    } catch (err) { e.target.checked = !e.target.checked; $("share-error").textContent = err.message; }
+      await sending(e.target, async () => {
+        if (on) showShare((await api("POST", `/images/${id}/share`)).data);
+        else { await api("DELETE", `/images/${id}/share`); showShare(null); }
+      });
+    } catch (err) { e.target.checked = !on; $("share-error").textContent = err.message; }
   });
   $("share-copy").addEventListener("click", async () => {
     try { await navigator.clipboard.writeText($("share-url").value); toast("Link copied."); }
@@ -136,7 +146,11 @@ if ($("share-on")) {
       const { data } = await api("PATCH", `/images/${id}/share`, { expires_at: raw ? `${raw}:00Z` : null });
       showShare(data);
       toast("Expiry saved.");
-    } catch (err) { $("share-error").textContent = err.message; }
+    } catch (err) {
+      dismissToast();  // an earlier "Expiry saved." is not what the page says now
+      $("share-expiry").value = savedExpiry;
+      $("share-error").textContent = err.message;
+    }
   });
 }
 
