@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 import pytest
 from sqlalchemy import bindparam, event, select, text
+from sqlalchemy.dialects.postgresql import asyncpg as adapted
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from rankion_core.errors import Invalid, Unavailable
@@ -150,12 +151,18 @@ async def test_planned_statements_are_in_the_unit_of_works_transaction(
     assert stored is not None and stored.title == "kept"
 
 
+async def _retitled_once(storage: SqlStorage) -> tuple[int, Image]:
+    """A team and its image, retitled once (so the retitle's statements have plans)."""
+    team, _ = await two_teams(storage)
+    (img,) = await add_images(storage, image(team, title="kept"))
+    await _retitle(storage, team, img.id, "a")
+    return team, img
+
+
 async def test_the_first_statement_of_a_transaction_runs_by_its_plan_too(
-    pg: SqlStorage, planned: list[str], monkeypatch: pytest.MonkeyPatch
+    pg: SqlStorage, planned: list[str]
 ) -> None:
-    team, _ = await two_teams(pg)
-    (img,) = await add_images(pg, image(team, title="kept"))
-    await _retitle(pg, team, img.id, "a")
+    team, img = await _retitled_once(pg)
     begins: list[str] = []
 
     @event.listens_for(pg.engine.sync_engine, "begin")
@@ -188,10 +195,7 @@ async def test_the_first_statement_of_a_transaction_runs_by_its_plan_too(
 async def test_a_failed_begin_leaves_the_statement_to_sqlalchemy(
     pg: SqlStorage, planned: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    team, _ = await two_teams(pg)
-    (img,) = await add_images(pg, image(team, title="kept"))
-    await _retitle(pg, team, img.id, "a")
-    from sqlalchemy.dialects.postgresql import asyncpg as adapted
+    team, img = await _retitled_once(pg)
 
     async def refused(self: Any) -> None:
         raise RuntimeError("no BEGIN here")

@@ -288,28 +288,37 @@ async def test_a_transaction_sqlite_rolled_back_is_never_reported_committed(
     assert _elsewhere(storage, "title")[0] == "again"
 
 
+async def _waiting_briefly(tmp_path: Path, *, busy_timeout_ms: int, images: int) -> SqlStorage:
+    """A SQLite file whose busy timeout is ``busy_timeout_ms``, with a team and
+    ``images`` images, the favourite toggle planned (and every image not a favourite)."""
+    storage = open_storage(f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_ms=busy_timeout_ms)
+    await storage.migrate()
+    team = await make_team(storage)
+    await add_images(storage, *(image(team.id) for _ in range(images)))
+    for _ in range(2):
+        await _toggle(storage, 1)
+    return storage
+
+
+async def _in_two_halves(storage: SqlStorage, halfway: asyncio.Event, go_on: asyncio.Event) -> None:
+    """Image 2 toggled, ``halfway`` set, then (once ``go_on`` is) image 3, and commit:
+    a unit of work that awaits something in the middle of its part."""
+    async with storage.unit_of_work() as uow:
+        await uow.images.toggle_favorite(1, 2, at(5))
+        halfway.set()
+        await go_on.wait()
+        await uow.images.toggle_favorite(1, 3, at(5))
+        await uow.commit()
+
+
 async def test_closing_the_storage_commits_no_half_of_a_unit_of_work(tmp_path: Path) -> None:
     """``close`` waits for a unit of work in the middle of its part (up to the busy
     timeout); the group, which waited as long for that part, commits without it, and
     no half of the unit of work is ever committed."""
-    storage = open_storage(f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_ms=100)
-    await storage.migrate()
-    team = await make_team(storage)
-    await add_images(storage, *(image(team.id) for _ in range(3)))
-    for _ in range(2):  # planned (and back to not a favourite)
-        await _toggle(storage, 1)
+    storage = await _waiting_briefly(tmp_path, busy_timeout_ms=100, images=3)
     halfway, go_on = asyncio.Event(), asyncio.Event()
-
-    async def half() -> None:
-        async with storage.unit_of_work() as uow:
-            await uow.images.toggle_favorite(1, 2, at(5))
-            halfway.set()
-            await go_on.wait()
-            await uow.images.toggle_favorite(1, 3, at(5))
-            await uow.commit()
-
     quick = asyncio.ensure_future(_toggle(storage, 1))
-    slow = asyncio.ensure_future(half())
+    slow = asyncio.ensure_future(_in_two_halves(storage, halfway, go_on))
     await halfway.wait()
     closing = asyncio.ensure_future(storage.close())
     await asyncio.sleep(0)
@@ -328,25 +337,11 @@ async def test_a_group_waits_for_a_unit_of_work_in_its_middle_at_most_the_busy_t
     directory that does not answer) holds the group's ``COMMIT`` for at most the busy
     timeout, as it holds a write that comes after it: then its part is rolled back,
     the group commits without it, and it fails when it goes on."""
-    storage = open_storage(f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_ms=200)
-    await storage.migrate()
-    team = await make_team(storage)
-    await add_images(storage, *(image(team.id) for _ in range(4)))
-    for _ in range(2):  # planned (and back to not a favourite)
-        await _toggle(storage, 1)
+    storage = await _waiting_briefly(tmp_path, busy_timeout_ms=200, images=4)
     halfway, go_on = asyncio.Event(), asyncio.Event()
-
-    async def slow() -> None:
-        async with storage.unit_of_work() as uow:
-            await uow.images.toggle_favorite(1, 2, at(5))
-            halfway.set()
-            await go_on.wait()
-            await uow.images.toggle_favorite(1, 3, at(5))
-            await uow.commit()
-
     try:
         quick = asyncio.ensure_future(_toggle(storage, 1))
-        waiting = asyncio.ensure_future(slow())
+        waiting = asyncio.ensure_future(_in_two_halves(storage, halfway, go_on))
         await halfway.wait()
         with pytest.raises(Unavailable):  # after it: the busy timeout
             await _toggle(storage, 4)
