@@ -147,6 +147,24 @@ async def test_a_double_click_on_export_starts_one_export(
     assert problems == []
 
 
+async def test_a_double_click_on_move_to_trash_keeps_its_undo(
+    page: Any, server: Server, api: Api
+) -> None:
+    await generate(api, "a harbour trashed with a double click")
+    problems = watch(page)
+    await sign_in(page, server.base_url, server.tenant.token)
+    posts = Holder()
+    await page.route("**/v1/images/bulk/delete", posts.hold)
+
+    await page.locator("#grid .pick").first.check()
+    await _held_alone(page, posts, "#bulk-delete")
+    await posts.let_go()
+    await page.locator("#export-status button", has_text="Undo").wait_for()
+    await page.wait_for_timeout(SECOND_REQUEST_MS)  # a second answer would say "Moved 0"
+    assert (await page.text_content("#export-status") or "").startswith("Moved 1 to the trash.")
+    assert problems == []
+
+
 async def test_a_double_click_on_save_creates_one_event(
     page: Any, server: Server, api: Api
 ) -> None:

@@ -159,9 +159,10 @@ document.getElementById("filters").addEventListener("submit", (e) => {
 
 // Bulk actions.
 bulkDelete.addEventListener("click", async () => {
+  if (bulkDelete.disabled) return;
   const ids = [...selected];
   try {
-    const { data } = await api("POST", "/images/bulk/delete", { ids });
+    const { data } = await sending(bulkDelete, () => api("POST", "/images/bulk/delete", { ids }), () => selected.size > 0);
     for (const id of data.deleted) onGrid(id)?.remove();
     listShrank(data.deleted.length);
     selected.clear(); updateSelection();
