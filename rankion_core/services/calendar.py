@@ -29,8 +29,8 @@ from ..rules.calendar import (
 from ..rules.limits import SHIFT_EVENTS_MAX
 from ..rules.webhooks import event_data
 from ..webhooks import WebhookEvent
+from . import outbox
 from .deps import Deps
-from .outbox import emit_many
 
 CHANGED = WebhookEvent.CALENDAR_EVENT_CHANGED
 
@@ -113,15 +113,16 @@ class Calendar:
             await self._check_article(actor, project_id, event.article_id)
             await uow.events.add(event)
             zone = zone_of(project.time_zone)
-            await self._emit(uow, actor, event, zone, "created")
-            await uow.commit()
+            queued = await self._emit(uow, actor, event, zone, "created")
+            await outbox.commit(self.deps, uow, queued)
         return ZonedEvent(event, zone)
 
     async def _emit(
         self, uow: UnitOfWork, actor: Actor, event: CalendarEvent, zone: tzinfo, action: str
-    ) -> None:
-        """The change's webhook event, its data rendered only when a webhook wants it."""
-        await emit_many(
+    ) -> int:
+        """The change's webhook event, its data rendered only when a webhook wants it;
+        the deliveries queued."""
+        return await outbox.emit_many(
             self.deps, uow, actor.team_id, CHANGED, [event], lambda e: event_data(e, zone, action)
         )
 
@@ -149,8 +150,8 @@ class Calendar:
                 await self._check_article(actor, event.project_id, event.article_id)
             await uow.events.update(event)
             zoned = await self._zoned(uow, actor, event)  # before the commit: one transaction
-            await self._emit(uow, actor, event, zoned.zone, "updated")
-            await uow.commit()
+            queued = await self._emit(uow, actor, event, zoned.zone, "updated")
+            await outbox.commit(self.deps, uow, queued)
         return zoned
 
     async def delete(self, actor: Actor, event_id: int) -> None:
@@ -159,8 +160,8 @@ class Calendar:
             if event is None or not await uow.events.delete(actor.team_id, event_id):
                 raise NotFound("event")
             zone = (await self._zoned(uow, actor, event)).zone
-            await self._emit(uow, actor, event, zone, "deleted")
-            await uow.commit()
+            queued = await self._emit(uow, actor, event, zone, "deleted")
+            await outbox.commit(self.deps, uow, queued)
 
     async def shift(self, actor: Actor, project_id: int, shift: Shift) -> ShiftResult:
         """All or nothing: every matching event moves, or none does."""
@@ -190,8 +191,8 @@ class Calendar:
             def updated(event: CalendarEvent) -> dict[str, Any]:
                 return event_data(event, zone, "updated")
 
-            await emit_many(self.deps, uow, actor.team_id, CHANGED, moved, updated)
-            await uow.commit()
+            queued = await outbox.emit_many(self.deps, uow, actor.team_id, CHANGED, moved, updated)
+            await outbox.commit(self.deps, uow, queued)
         skipped = sum(1 for e in events if e.status in FIXED_STATUSES)
         return ShiftResult(moved=len(moved), skipped=skipped)
 

@@ -28,7 +28,7 @@ from ..rules.renditions import Rendition, renditions_of
 from ..rules.timeutil import iso_z
 from ..rules.webhooks import export_data
 from ..webhooks import WebhookEvent
-from . import joblog
+from . import joblog, outbox
 from .deps import Deps
 from .jobs import Jobs, LeaseLost
 from .outbox import emit
@@ -230,8 +230,8 @@ class Exports:
                 await uow.exports.update(export)
                 # webhooks: queued with the export's end
                 data = export_data(export, self.download_url(export))
-                await emit(self.deps, uow, job.team_id, WebhookEvent.EXPORT_READY, data)
-                await uow.commit()
+                queued = await emit(self.deps, uow, job.team_id, WebhookEvent.EXPORT_READY, data)
+                await outbox.commit(self.deps, uow, queued)
                 return
         await self.deps.blobs.delete(key)
         raise LeaseLost  # a newer attempt owns the job

@@ -41,7 +41,7 @@ from ..rules.previews import (
 )
 from ..rules.webhooks import image_data
 from ..webhooks import DeliveryStatus, WebhookEvent
-from . import joblog
+from . import joblog, outbox
 from .deps import Deps
 from .hooks import Handler, Hooks
 from .outbox import emit
@@ -239,14 +239,15 @@ class Jobs:
                 return
             image = await self._set_image(uow, job, ProcessingStatus.FAILED, message)
             refund = await self._refund(uow, job, image, now)
+            queued = 0
             if image is not None:  # webhooks: queued with the failure
                 data = image_data(image, job.id)
-                await emit(self.deps, uow, job.team_id, WebhookEvent.IMAGE_FAILED, data)
+                queued = await emit(self.deps, uow, job.team_id, WebhookEvent.IMAGE_FAILED, data)
             if job.kind is JobKind.EXPORT:
                 await _fail_export(uow, job, message)
             if job.kind is JobKind.WEBHOOK:
                 await _fail_delivery(uow, job, now)
-            await uow.commit()
+            await outbox.commit(self.deps, uow, queued)
         joblog.failed(job, message)
         if refund:
             joblog.refunded(job, refund)
@@ -402,10 +403,10 @@ class Jobs:
                 raise LeaseLost  # a newer attempt owns the job
             await uow.images.update(image, tags=False)
             # webhooks: queued in the transaction that makes the image ready
-            await emit(
+            queued = await emit(
                 self.deps, uow, job.team_id, WebhookEvent.IMAGE_READY, image_data(image, job.id)
             )
-            await uow.commit()
+            await outbox.commit(self.deps, uow, queued)
         await self._drop_mask(job)
         await self._discard([p.key for p in previews])
 

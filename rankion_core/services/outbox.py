@@ -31,6 +31,15 @@ def _as_is(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+async def commit(deps: Deps, uow: UnitOfWork, queued: int) -> None:
+    """Commit ``uow``; then, when it queued deliveries (``emit``'s count), wake this
+    process's idle loops as a queued generation does (the others find them at their
+    next poll). Woken before the commit, a loop could look before they are there."""
+    await uow.commit()
+    if queued:
+        deps.notify_job()
+
+
 async def emit_many(
     deps: Deps,
     uow: UnitOfWork,

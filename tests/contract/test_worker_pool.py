@@ -12,8 +12,9 @@ import sys
 
 import pytest
 
-from rankion_core.models import Job, JobKind, ProcessingStatus
+from rankion_core.models import EventStatus, Job, JobKind, ProcessingStatus
 from rankion_core.ports import Storage
+from rankion_core.services import EventDraft
 from rankion_core.services.creation import GenerateRequest
 from rankion_core.testing.builders import add_jobs, job
 from rankion_core.workers import WorkerPool
@@ -99,6 +100,31 @@ async def test_a_team_holds_all_but_one_of_a_lanes_loops(storage: Storage) -> No
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_a_change_that_queues_deliveries_wakes_the_delivery_loops(storage: Storage) -> None:
+    """A calendar change's deliveries go out at once, not at the loops' next poll: the
+    pool is woken after the change's commit (woken before it, a loop would find
+    nothing and sleep a whole poll)."""
+    world = make_world(storage)
+    actor = await new_team(world)
+    project = await world.app.accounts.create_project(actor, "Launch")
+    await world.app.webhooks.create(
+        actor, "https://hooks.example.com/x", ["calendar.event.changed"]
+    )
+    pool = WorkerPool(size=1, poll_seconds=60, export_loops=0, delivery_loops=2)
+    app = world.app.derive(pool.hooks())
+    sent: list[int] = []
+
+    async def delivered(job: Job) -> None:
+        sent.append(job.id)
+
+    app.jobs.register(JobKind.WEBHOOK, delivered)
+    async with pool.running(app, maintenance=False):
+        await asyncio.sleep(0.1)  # every loop has looked, found nothing, and sleeps
+        draft = EventDraft(title="kick-off", status=EventStatus.IDEA)
+        await app.calendar.create(actor, project.id, draft)
+        await eventually(lambda: _true(len(sent) == 1), within=5.0)
 
 
 def test_the_worker_module_imports_no_web_framework_and_no_server() -> None:
