@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
+from rankion_core.errors import Unavailable
+
 from . import pg_plans
 from .compiled import Plans
 
@@ -60,6 +62,12 @@ async def _begin(connection: AsyncConnection, raw: Any) -> bool:
         await start()
     except Exception:  # SQLAlchemy's own BEGIN raises it, wrapped, or connects anew
         return False
+    except BaseException:
+        # cancelled with the BEGIN on its way: the server may be in a transaction the
+        # adapter does not know of, which no rollback would end (SQLAlchemy's own
+        # execution invalidates its connection here too)
+        await asyncio.shield(connection.invalidate())
+        raise
     return bool(raw.is_in_transaction())
 
 
@@ -112,6 +120,11 @@ class ConnectionSession:
                 # just connected, so at hand (``get_raw_connection`` would cross into
                 # SQLAlchemy's greenlet for it)
                 self._raw = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+                if self._raw.is_in_transaction():  # left so: its writes would never commit
+                    await connection.invalidate()
+                    raise Unavailable(
+                        "storage is unavailable (a connection was left in a transaction)"
+                    )
         elif self._one:
             raise RuntimeError("a one-statement unit of work ran a second statement")
         return self._connection

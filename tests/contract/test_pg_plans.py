@@ -5,11 +5,15 @@ a lost connection is a ``503`` once, and the next unit of work connects anew."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
+import asyncpg
 import attrs
 import pytest
+from asyncpg.transaction import Transaction
 from sqlalchemy import bindparam, event, select, text
 from sqlalchemy.dialects.postgresql import asyncpg as adapted
 from sqlalchemy.exc import IntegrityError, StatementError
@@ -18,7 +22,9 @@ from rankion_core.errors import Invalid, Unavailable
 from rankion_core.models import Image, Share
 from rankion_core.ports import ImageQuery, one_statement
 from rankion_core.testing.builders import T0, add_images, at, image, two_teams
-from rankion_sqlalchemy import SqlStorage, pg_plans, tables
+from rankion_sqlalchemy import SqlStorage, open_storage, pg_plans, tables
+
+from .backends import POSTGRES_URL, empty_postgres, postgres_options
 
 
 @pytest.fixture
@@ -363,3 +369,77 @@ async def test_a_one_statement_value_its_plan_refuses_is_sqlalchemys_error(
         # SQLAlchemy runs it, and says what it refuses
         await _toggle(pg, team, img.id, datetime(2026, 1, 1))
     assert await _toggle(pg, team, img.id, at(3)) is True  # nothing written or left open
+
+
+@pytest.fixture
+async def one_connection(postgres_schema: str) -> AsyncIterator[SqlStorage]:
+    """A storage whose pool holds one connection: each unit of work gets the same."""
+    assert POSTGRES_URL is not None
+    storage = open_storage(POSTGRES_URL, pool_size=1, **postgres_options(postgres_schema))
+    await empty_postgres(storage)
+    try:
+        yield storage
+    finally:
+        await storage.close()
+
+
+async def _title_elsewhere(schema: str, image_id: int) -> str | None:
+    """The image's title as a connection of its own sees it (what is committed)."""
+    assert POSTGRES_URL is not None
+    other = await asyncpg.connect(POSTGRES_URL, server_settings={"search_path": schema})
+    try:
+        found = await other.fetchval("SELECT title FROM images WHERE id = $1", image_id)
+    finally:
+        await other.close()
+    return None if found is None else str(found)
+
+
+@pytest.mark.parametrize("cancelled", ["BEGIN", "the first statement"])
+async def test_a_unit_of_work_cancelled_as_it_begins_leaves_no_transaction_behind(
+    one_connection: SqlStorage,
+    postgres_schema: str,
+    cancelled: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Cancelled while the adapter's ``BEGIN`` is on its way (a request's timeout, a
+    worker's heartbeat ended), the unit of work's connection is not given back still
+    in the server's transaction: the next unit of work on it commits what it says."""
+    storage = one_connection
+    team, img = await _retitled_once(storage)
+    target: Any = Transaction if cancelled == "BEGIN" else asyncpg.Connection
+    name = "start" if cancelled == "BEGIN" else "fetch"
+    real = getattr(target, name)
+    once = [True]
+
+    async def cancelled_first(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if once:
+            once.clear()
+            current = asyncio.current_task()
+            assert current is not None
+            current.cancel()
+        return await real(self, *args, **kwargs)
+
+    monkeypatch.setattr(target, name, cancelled_first)
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.ensure_future(_retitle(storage, team, img.id, "cancelled"))
+    monkeypatch.undo()
+    assert (await _retitle(storage, team, img.id, "after")).title == "after"
+    assert await _title_elsewhere(postgres_schema, img.id) == "after"
+
+
+async def test_a_pooled_connection_found_in_a_transaction_is_dropped(
+    one_connection: SqlStorage, postgres_schema: str
+) -> None:
+    """A connection given back to the pool in a transaction SQLAlchemy did not know of
+    (so its rollback ended nothing) would let the next unit of work's writes go
+    uncommitted: it is dropped instead, with a ``503`` once."""
+    storage = one_connection
+    team, img = await _retitled_once(storage)
+    async with storage.engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None
+        await raw.execute("BEGIN")  # behind SQLAlchemy's back
+    with pytest.raises(Unavailable, match="left in a transaction"):
+        await _retitle(storage, team, img.id, "lost")
+    assert (await _retitle(storage, team, img.id, "after")).title == "after"
+    assert await _title_elsewhere(postgres_schema, img.id) == "after"
