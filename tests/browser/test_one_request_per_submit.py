@@ -129,17 +129,24 @@ async def test_a_double_click_on_edit_makes_one_variant_and_one_charge(
     assert problems == []
 
 
+async def _bulk_double_click(
+    page: Any, server: Server, api: Api, posts: Holder, action: str
+) -> Any:
+    """A new image picked in the gallery, then a double click on the bulk ``action``
+    (``export``, ``delete``): the one request ``posts`` holds."""
+    await generate(api, f"a harbour for a bulk {action}")
+    await sign_in(page, server.base_url, server.tenant.token)
+    await page.route(f"**/v1/images/bulk/{action}", posts.hold)
+    await page.locator("#grid .pick").first.check()
+    return await _held_alone(page, posts, f"#bulk-{action}")
+
+
 async def test_a_double_click_on_export_starts_one_export(
     page: Any, server: Server, api: Api
 ) -> None:
-    await generate(api, "an exported harbour")
     problems = watch(page)
-    await sign_in(page, server.base_url, server.tenant.token)
     posts = Holder()
-    await page.route("**/v1/images/bulk/export", posts.hold)
-
-    await page.locator("#grid .pick").first.check()
-    request = await _held_alone(page, posts, "#bulk-export")
+    request = await _bulk_double_click(page, server, api, posts, "export")
     assert request.headers.get("idempotency-key")
     await posts.let_go()
     await page.locator("#export-download").wait_for()
@@ -150,14 +157,9 @@ async def test_a_double_click_on_export_starts_one_export(
 async def test_a_double_click_on_move_to_trash_keeps_its_undo(
     page: Any, server: Server, api: Api
 ) -> None:
-    await generate(api, "a harbour trashed with a double click")
     problems = watch(page)
-    await sign_in(page, server.base_url, server.tenant.token)
     posts = Holder()
-    await page.route("**/v1/images/bulk/delete", posts.hold)
-
-    await page.locator("#grid .pick").first.check()
-    await _held_alone(page, posts, "#bulk-delete")
+    await _bulk_double_click(page, server, api, posts, "delete")
     await posts.let_go()
     await page.locator("#export-status button", has_text="Undo").wait_for()
     await page.wait_for_timeout(SECOND_REQUEST_MS)  # a second answer would say "Moved 0"
