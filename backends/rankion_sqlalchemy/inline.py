@@ -147,9 +147,7 @@ class InlineConnection:
         self._watchers: list[asyncio.Future[None]] = []
         #: ``settle`` is scheduled for the end of the loop's turn
         self._due = False
-        #: a unit of work is between its first statement and its end
-        self.held = False
-        #: that unit of work
+        #: the unit of work between its first statement and its end, if any
         self.holder: InlineSession | None = None
         #: ``overdue`` is scheduled: the group waits for the holder's open part
         self._timer: asyncio.TimerHandle | None = None
@@ -157,6 +155,11 @@ class InlineConnection:
         self.reading: asyncio.Future[Any] | None = None
         #: ``close`` ran: a unit of work still running, or one after, is refused
         self.closed = False
+
+    @property
+    def held(self) -> bool:
+        """A unit of work is between its first statement and its end."""
+        return self.holder is not None
 
     def take(self) -> Connection:
         if self.closed:
@@ -206,7 +209,7 @@ class InlineConnection:
         if not self._group:
             return
         holder = self.holder
-        if self.held and holder is not None and holder.part_open:
+        if holder is not None and holder.part_open:
             if self._timer is None:
                 self._timer = asyncio.get_running_loop().call_later(self.wait, self.overdue)
             return
@@ -230,7 +233,7 @@ class InlineConnection:
         its statement runs on a worker thread: the connection is the thread's then."""
         self._timer = None
         holder = self.holder
-        if self._group and self.held and holder is not None and holder.part_open:
+        if self._group and holder is not None and holder.part_open:
             reading = self.reading is not None and not self.reading.done()
             if reading or not holder.cut():
                 self._timer = asyncio.get_running_loop().call_later(self.wait, self.overdue)
@@ -298,7 +301,7 @@ class InlineConnection:
                 with contextlib.suppress(Exception):
                     end(connection, "ROLLBACK")
             self.resolve(Unavailable("storage is unavailable (it was closed)"))
-            self.held, self.holder = False, None
+            self.holder = None
         self.settle()
         connection, self._connection = self._connection, None
         if connection is not None:
@@ -414,7 +417,7 @@ class InlineSession:
         if connection is None:
             connection = self._connection = self._shared.take()
             self._driver = driver_of(connection)
-            self._shared.held, self._shared.holder = True, self
+            self._shared.holder = self
         return connection
 
     async def _ready(self) -> Connection:
@@ -623,7 +626,7 @@ class InlineSession:
             shared.fail(connection)
             raise
         finally:
-            shared.held, shared.holder = False, None
+            shared.holder = None
             if connection.invalidated:
                 shared.fail(connection)
         shared.schedule()

@@ -80,9 +80,6 @@ class TeamShare:
         """The teams whose jobs hold their whole share now."""
         return sorted(team for team, held in self._held.items() if held >= self.most)
 
-    def held(self, team_id: int) -> int:
-        return self._held[team_id]
-
     def take(self, team_id: int) -> None:
         self._held[team_id] += 1
 
