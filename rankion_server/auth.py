@@ -19,7 +19,7 @@ from aiohttp import web
 from rankion_core import Actor, Rankion
 from rankion_core.rules.tokens import is_expired
 
-from .errors import Unauthorized
+from .errors import Unauthorized, one_header
 
 #: how long a good token is trusted without a lookup; revocation reaches every
 #: process within this (the contract: 5 s)
@@ -70,7 +70,7 @@ class TokenCache:
 
 
 def bearer_token(request: web.Request) -> str:
-    header = request.headers.get("Authorization", "")
+    header = one_header(request, "Authorization") or ""
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("a bearer token is required: Authorization: Bearer <token>")

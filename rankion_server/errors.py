@@ -21,10 +21,12 @@ __all__ = [
     "STATUS",
     "CsrfRefused",
     "MalformedJson",
+    "RepeatedHeader",
     "Unauthorized",
     "error_response",
     "http_error_response",
     "not_found_response",
+    "one_header",
     "status_of",
 ]
 
@@ -36,6 +38,24 @@ class MalformedJson(RankionError):
 
     def __init__(self) -> None:
         super().__init__("the body is not valid UTF-8 JSON")
+
+
+class RepeatedHeader(RankionError):
+    """A header that must come once came more than once (HTTP 400): which one is meant
+    is not ours to guess (a proxy in front may have read the other)."""
+
+    code = "bad_request"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"send {name} once", details={name: "given more than once"})
+
+
+def one_header(request: web.Request, name: str) -> str | None:
+    """The value of header ``name``; None without it; ``RepeatedHeader`` if repeated."""
+    values = request.headers.getall(name, ())
+    if len(values) > 1:
+        raise RepeatedHeader(name)
+    return values[0] if values else None
 
 
 class Unauthorized(RankionError):
@@ -54,6 +74,7 @@ class CsrfRefused(RankionError):
 STATUS: dict[type[RankionError], int] = {
     **HTTP_STATUS,
     MalformedJson: 400,
+    RepeatedHeader: 400,
     Unauthorized: 401,
     CsrfRefused: 403,
 }

@@ -27,7 +27,7 @@ from rankion_core.models import IdempotencyRecord
 from rankion_core.rules.idempotency import Decision, check_key, decide, fingerprint, storable
 
 from .bodies import parse, read_object
-from .errors import error_response, status_of
+from .errors import error_response, one_header, status_of
 from .keys import actor, rankion
 from .operations import H, Handler, Param, op_of
 
@@ -109,7 +109,7 @@ def idempotent(handler: H) -> H:
 
     @functools.wraps(handler)
     async def wrapper(request: web.Request) -> web.StreamResponse:
-        key = request.headers.get(HEADER)
+        key = one_header(request, HEADER)
         if key is None:
             return await handler(request)
         check_key(key)

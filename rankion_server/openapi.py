@@ -25,7 +25,8 @@ _PATH_PARAM = re.compile(r"\{([^}:]+)[^}]*\}")
 _ID_PARAMS = {"id", "project", "job_id"}
 
 ERRORS: dict[int, str] = {
-    400: "Malformed JSON or bad UTF-8 (invalid_json)",
+    400: "Malformed JSON or bad UTF-8 (invalid_json); Authorization or Idempotency-Key sent"
+    " more than once (bad_request)",
     401: "Missing or unknown bearer token",
     402: "Not enough credits (insufficient_credits)",
     403: "A write made with the session cookie lacks the session's CSRF token (csrf_failed)",
@@ -120,7 +121,7 @@ def _path_params(path: str) -> list[dict[str, Any]]:
 def _errors(op: Op, path: str, method: str) -> list[int]:
     statuses = set(op.errors)
     if not op.public:
-        statuses.add(401)
+        statuses |= {400, 401}  # 400: Authorization sent more than once
         if method in WRITES:
             statuses.add(429)  # the team's write rate
     if op.body is not None:

@@ -9,6 +9,7 @@ import asyncio
 from typing import Any
 from urllib.parse import quote
 
+import orjson
 from attrs import evolve
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -190,3 +191,37 @@ async def test_header_bytes_that_are_not_utf8_are_401_and_422(api: Api) -> None:
         writer.close()
         await writer.wait_closed()  # not left to the garbage collector as a live transport
         assert answer.split(b" ", 2)[1] == str(status).encode(), answer[:300]
+
+
+async def test_a_header_that_must_come_once_is_400_when_repeated(api: Api) -> None:
+    """Which of two ``Authorization`` (or ``Idempotency-Key``) values is meant is not
+    ours to guess: a proxy in front may have checked the other one."""
+    a, b = (f"Authorization: Bearer {team.token}" for team in (api.a, api.b))
+    balance = (await api.get("/v1/credits")).data["balance"]
+    for request, name in (
+        (["GET /v1/images", a, b], "Authorization"),
+        (["POST /v1/generate/image", a, b], "Authorization"),
+        (
+            ["POST /v1/generate/image", a, "Idempotency-Key: 1", "Idempotency-Key: 2"],
+            "Idempotency-Key",
+        ),
+    ):
+        body = b'{"prompt": "p", "size": "256x256"}' if request[0].startswith("POST") else b""
+        head = "\r\n".join([request[0] + " HTTP/1.1", *request[1:], "Host: x", "Connection: close"])
+        head += f"\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        server = api.client.server
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        writer.write(head.encode() + body)
+        answer = await reader.read()
+        writer.close()
+        await writer.wait_closed()
+        status, _, rest = answer.partition(b"\r\n")
+        assert status.split(b" ", 2)[1] == b"400", answer[:400]
+        error = orjson.loads(rest.partition(b"\r\n\r\n")[2])["error"]
+        assert error == {
+            "code": "bad_request",
+            "message": f"send {name} once",
+            "details": {name: "given more than once"},
+        }
+    assert (await api.get("/v1/credits")).data["balance"] == balance  # nothing was charged
+    assert (await api.get("/v1/images")).json["meta"]["total"] == 0
