@@ -33,8 +33,10 @@ from .keys import CONFIG, RANKION, TOKEN_CACHE, WEB_APP, WORKERS
 from .limits import (
     CHARGE_BUCKETS,
     OPEN_STREAMS,
+    TEAM_REQUESTS,
     WRITE_BUCKETS,
     OpenStreams,
+    TeamRequests,
     TokenBuckets,
     body_limit_middleware,
 )
@@ -144,6 +146,7 @@ def create_app(
     app[CHARGE_BUCKETS] = TokenBuckets(config.charge_rate)
     app[WRITE_BUCKETS] = TokenBuckets(config.write_rate)
     app[OPEN_STREAMS] = OpenStreams(config.max_streams_per_team)
+    app[TEAM_REQUESTS] = TeamRequests(config.max_requests_per_team)
     app[METRICS].open_streams.set_function(app[OPEN_STREAMS].total)
     pool = wiring.worker_pool(config) if config.workers > 0 else None
     app[WORKERS] = pool

@@ -124,6 +124,8 @@ class ServerConfig:
     max_pending_deliveries: int = default("max_pending_deliveries")
     #: open job event streams per team, per process (0: no limit)
     max_streams_per_team: int = default("max_streams_per_team")
+    #: requests of one team answered at once, per process (0: no limit)
+    max_requests_per_team: int = default("max_requests_per_team")
     #: how long a signed image link embedded in a share page works (at most; ≥ half)
     share_link_seconds: float = default("share_link_seconds")
 

@@ -17,6 +17,12 @@ and the body size on every route.
 - **Event streams** — at most ``max_streams_per_team`` open ``/v1/jobs/{id}/events``
   streams per team and process (``OpenStreams``); one more is ``429 rate_limited``
   with ``Retry-After``. A stream's slot is given back as soon as it ends.
+- **Requests in flight** — at most ``max_requests_per_team`` requests of one team
+  are answered at once per process (``TeamRequests``); the next ones wait, in order,
+  for one of them to end (as many again may wait, each at most ``REQUEST_WAIT``
+  seconds), then ``429 rate_limited`` with ``Retry-After``. Reads have no rate: a team
+  sending many slow ones at once held every connection of PostgreSQL's pool, and
+  everyone else's requests queued behind them. Event streams are counted apart.
 - **Body size** — ``Content-Length`` beyond ``max_body_bytes`` is ``413`` before the
   handler runs, on every route, whether or not it reads a body; a chunked body
   without a length is read up to the limit (then ``413``), so a streamed upload
@@ -25,12 +31,13 @@ and the body size on every route.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 from aiohttp import web
 
@@ -167,3 +174,68 @@ class OpenStreams:
 #: seconds a client over the stream limit is told to wait
 STREAM_RETRY_AFTER = 5
 OPEN_STREAMS = web.AppKey("open_streams", OpenStreams)
+
+
+#: the media of an event stream (its own limit: ``OpenStreams``)
+EVENT_STREAM = "text/event-stream"
+#: seconds a request may wait for one of its team's requests in flight to end
+REQUEST_WAIT = 10.0
+#: seconds a team over its requests in flight is told to wait
+REQUEST_RETRY_AFTER = 1
+
+
+class TeamRequests:
+    """Requests of each team answered at once in this process: at most ``per_team``
+    (``0``: no limit). One more waits, in order, for one of them to end: at most
+    ``per_team`` wait, each for at most ``wait`` seconds; past either, ``429``.
+
+    Per process, like the other buckets: it keeps one team from taking a whole
+    process (its connection pool, its reader threads), whatever each request costs."""
+
+    def __init__(self, per_team: int, *, wait: float = REQUEST_WAIT) -> None:
+        self.per_team = per_team
+        self.wait = wait
+        #: per team with a request in flight: its slots, and its requests (in or waiting)
+        self._teams: dict[int, tuple[asyncio.Semaphore, list[int]]] = {}
+
+    def count(self, team_id: int) -> int:
+        """The team's requests in flight or waiting."""
+        found = self._teams.get(team_id)
+        return found[1][0] if found else 0
+
+    @contextlib.asynccontextmanager
+    async def hold(self, team_id: int) -> AsyncIterator[None]:
+        """One of the team's slots while the block runs (see the class)."""
+        if self.per_team <= 0:
+            yield
+            return
+        slots, users = self._teams.setdefault(team_id, (asyncio.Semaphore(self.per_team), [0]))
+        if users[0] >= 2 * self.per_team:
+            raise self._refused()
+        users[0] += 1
+        try:
+            if slots.locked():
+                try:
+                    async with asyncio.timeout(self.wait):
+                        await slots.acquire()
+                except TimeoutError:
+                    raise self._refused() from None
+            else:
+                await slots.acquire()  # free: taken at once
+            try:
+                yield
+            finally:
+                slots.release()
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._teams[team_id]
+
+    def _refused(self) -> RateLimited:
+        return RateLimited(
+            f"this team already has {self.per_team} requests being answered; wait for one",
+            retry_after=REQUEST_RETRY_AFTER,
+        )
+
+
+TEAM_REQUESTS = web.AppKey("team_requests", TeamRequests)

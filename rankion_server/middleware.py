@@ -36,7 +36,7 @@ from .errors import (
     status_of,
 )
 from .keys import ACTOR, RANKION, REQUEST_ID, TOKEN_CACHE
-from .limits import check_write_rate
+from .limits import EVENT_STREAM, TEAM_REQUESTS, check_write_rate
 from .logs import kv
 from .missing import unmatched_kind
 from .mount import api_path, prefix_of
@@ -161,6 +161,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if match.http_exception is not None:
         raise match.http_exception  # 404/405 before auth
     op = op_of(match.handler)
+    who = None
     if op is None or not op.public:
         app = request.app
         key = app.get(SESSION_KEY)  # browser sessions (web.session) when the app is on
@@ -168,7 +169,10 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         check_write_rate(request, who.team_id)
     if op is not None and api_path(request).startswith("/v1/"):
         check_known(request.query, op.params)
-    return await handler(request)
+    if who is None or (op is not None and op.media == EVENT_STREAM):
+        return await handler(request)  # streams are held to a limit of their own
+    async with request.app[TEAM_REQUESTS].hold(who.team_id):
+        return await handler(request)
 
 
 async def add_request_id(request: web.Request, response: web.StreamResponse) -> None:

@@ -23,6 +23,7 @@ from rankion_core.rules.limits import (
     ACTIVE_EXPORTS_PER_TEAM,
     EXPORT_BYTES_PER_TEAM,
     PENDING_DELIVERIES_PER_TEAM,
+    REQUESTS_PER_TEAM,
     WEBHOOKS_PER_TEAM,
 )
 from rankion_core.workers import DELIVERY_LOOPS, EXPORT_LOOPS
@@ -367,6 +368,15 @@ SETTINGS: tuple[Setting, ...] = (
         LIMIT,
         20,
         "Open job event streams per team, per process.",
+    ),
+    Setting(
+        "max_requests_per_team",
+        "RANKION_MAX_REQUESTS_PER_TEAM",
+        LIMIT,
+        REQUESTS_PER_TEAM,
+        "Requests of one team answered at once, per process (event streams apart); as many"
+        " again wait for one of them to end, up to 10 s, then 429. Keep it below the"
+        " database pool's size (10).",
     ),
     Setting(
         "share_link_seconds",

@@ -12,6 +12,12 @@ requests that aiohttp rejects before any route or middleware sees them.
   traceback. aiohttp has no public hook for it, so ``rankion serve`` runs its
   connections with ``QuietRequestHandler``: the answer is the error envelope, the log
   line names the error's class and never a byte of the request.
+- A connection is closed once it has been idle ``IDLE_SECONDS``: after its last
+  answer, or from its start while its first request's head has not all come (aiohttp's
+  keep-alive timer, whose default is an hour). Connections that send nothing, or
+  trickle a header line now and then, no longer pile up until the process runs out of
+  file descriptors; ``run`` also raises the process's soft limit of open files to
+  its hard limit, as servers do.
 - What stays aiohttp's: the status of a parse error is decided by the parser (we only
   choose the body, ``Server`` header and log line), and the connection is closed after
   it; a request line so broken that no answer can be written just closes it.
@@ -22,8 +28,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import signal
 from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import ContentEncodingError, LineTooLong
@@ -40,6 +48,11 @@ log = logging.getLogger("rankion.server")
 
 #: the one ``Server`` header value: the product, no version
 SERVER = "rankion"
+
+#: seconds a connection may stay idle: after an answer, or before its first request's
+#: head is all in (a client's own keep-alive is usually shorter: browsers keep 60 s or
+#: less, and open a new connection when this one is gone)
+IDLE_SECONDS = 15.0
 
 #: errors of aiohttp's parser: (status, code, message); the first class that matches wins
 PARSE_ERRORS: tuple[tuple[type[Exception], int, str, str], ...] = (
@@ -107,9 +120,14 @@ class _QuietServer(web.Server):
 
 
 class QuietAppRunner(web.AppRunner):
-    """``web.AppRunner`` serving through ``QuietRequestHandler``."""
+    """``web.AppRunner`` serving through ``QuietRequestHandler``, its connections
+    closed after ``IDLE_SECONDS`` idle (``keepalive_timeout``) unless told otherwise."""
 
     __slots__ = ()
+
+    def __init__(self, app: web.Application, **kwargs: Any) -> None:
+        kwargs.setdefault("keepalive_timeout", IDLE_SECONDS)
+        super().__init__(app, **kwargs)
 
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
@@ -137,8 +155,20 @@ async def _serve(app: web.Application, host: str, port: int, started: Callable[[
         await runner.cleanup()
 
 
+def raise_open_files() -> int:
+    """The soft limit of open files raised to the hard one (a connection is one; the
+    usual soft default of 1,024 is soon reached); the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft == resource.RLIM_INFINITY or soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
 def run(app: web.Application, *, host: str, port: int, started: Callable[[], None]) -> None:
     """Serve ``app`` until SIGTERM or SIGINT, then stop gracefully: the server stops
     taking requests, the app's cleanup stops the workers (the jobs in hand finish)."""
+    open_files = raise_open_files()
+    log.info(kv(event="open_files", limit=open_files))
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(app, host, port, started))

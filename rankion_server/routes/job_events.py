@@ -41,7 +41,7 @@ from rankion_core.signing import short_expiry
 from .. import render
 from ..convert import dumps, unstructure
 from ..keys import CONFIG, actor, rankion
-from ..limits import OPEN_STREAMS
+from ..limits import EVENT_STREAM, OPEN_STREAMS
 from ..operations import operation
 from .common import path_id, seg
 
@@ -109,7 +109,7 @@ def _key(state: JobEventOut) -> tuple[Any, ...]:
 @operation(
     "Follow a job live (Server-Sent Events)",
     "jobs",
-    media="text/event-stream",
+    media=EVENT_STREAM,
     errors=(429,),
     description=DESCRIPTION,
     extra={"event_schema": JobEventOut, "other_events": {"preview": PreviewEventOut}},

@@ -8,17 +8,22 @@ import re
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 from attrs import evolve
 
+from rankion_core.errors import RateLimited
 from rankion_core.models import CalendarEvent, EventStatus, EventType
+from rankion_server.app import create_app
 from rankion_server.config import ServerConfig
-from rankion_server.limits import WRITE_BUCKETS, TokenBuckets
+from rankion_server.keys import RANKION
+from rankion_server.limits import TEAM_REQUESTS, WRITE_BUCKETS, TeamRequests, TokenBuckets
 from rankion_sqlalchemy import SqlStorage
 
-from .conftest import Api, ClientFactory, config, start
+from .conftest import Api, ClientFactory, ShiftClock, Team, config, make_team, start
 from .sqlapi import sql_storage, start_sql
 
 __all__ = ["sql_storage"]
@@ -176,3 +181,58 @@ async def test_every_route_answers_413_to_a_large_body(api: Api) -> None:
     assert checked >= 30
     async with api.client.post("/v1/nothing-here", data=io.BytesIO(TOO_BIG)) as resp:
         assert resp.status == 404  # routing first
+
+
+async def test_a_team_has_at_most_its_requests_in_flight_and_others_go_on(
+    aiohttp_client: ClientFactory,
+) -> None:
+    """Past ``max_requests_per_team`` a team's next request waits for one of its own
+    (as many again may wait), then ``429``; another team's requests go on meanwhile."""
+    release, inside = asyncio.Event(), asyncio.Event()
+    entered: list[int] = []
+
+    async def slow(request: web.Request) -> web.Response:
+        entered.append(1)
+        inside.set()
+        await release.wait()
+        return web.json_response({"data": "done"})
+
+    app = create_app(evolve(config(), max_requests_per_team=1), clock=ShiftClock())
+    app.router.add_get("/v1/slow", slow)
+    client = await aiohttp_client(app)
+    rankion = app[RANKION]
+    a, b = await make_team(rankion, "acme", 10), await make_team(rankion, "globex", 10)
+
+    def get(path: str, team: Team) -> Any:
+        return asyncio.ensure_future(client.get(path, headers=team.auth))
+
+    first = get("/v1/slow", b)
+    await inside.wait()
+    waiting = get("/v1/slow", b)  # the team's one slot is taken: this one waits
+    for _ in range(500):  # until it is counted (the request is on its way)
+        if app[TEAM_REQUESTS].count(b.id) == 2:
+            break
+        await asyncio.sleep(0.01)
+    refused = await client.get("/v1/images", headers=b.auth)  # one in, one waiting: full
+    assert refused.status == 429 and refused.headers["Retry-After"] == "1"
+    assert (await refused.json())["error"]["code"] == "rate_limited"
+    other = await client.get("/v1/images", headers=a.auth)  # another team is not held up
+    assert other.status == 200 and len(entered) == 1
+    release.set()
+    assert [(await r).status for r in (first, waiting)] == [200, 200]
+    assert app[TEAM_REQUESTS].count(b.id) == 0
+
+
+async def test_a_request_waits_for_its_teams_slot_only_so_long() -> None:
+    gate = TeamRequests(1, wait=0.05)
+    async with gate.hold(7):
+        with pytest.raises(RateLimited):
+            async with gate.hold(7):
+                pass
+        async with gate.hold(8):  # another team's slot is its own
+            pass
+    async with gate.hold(7):  # given back
+        assert gate.count(7) == 1
+    assert gate.count(7) == 0
+    async with TeamRequests(0).hold(7):  # 0: no limit, nothing counted
+        assert TeamRequests(0).count(7) == 0

@@ -143,6 +143,7 @@ def test_every_server_setting_reaches_the_config() -> None:
         "RANKION_MAX_PENDING_DELIVERIES": "8",
         "RANKION_MAX_EXPORT_BYTES": "10",
         "RANKION_MAX_STREAMS_PER_TEAM": "6",
+        "RANKION_MAX_REQUESTS_PER_TEAM": "12",
         "RANKION_SHARE_LINK_SECONDS": "7",
         "RANKION_WRITE_RATE": "11",
     }
@@ -167,6 +168,7 @@ def test_every_server_setting_reaches_the_config() -> None:
     assert (config.max_pending_deliveries, config.max_export_bytes) == (8, 10)
     assert config.share_link_seconds == 7.0
     assert config.write_rate == 11
+    assert config.max_requests_per_team == 12
 
 
 def test_the_data_dir_setting_places_the_data(tmp_path: Path) -> None:
