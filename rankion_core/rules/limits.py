@@ -39,9 +39,9 @@ WEBHOOKS_PER_TEAM = 20
 #: it is dropped and logged, not sent
 PENDING_DELIVERIES_PER_TEAM = 1000
 ACTIVE_EXPORTS_PER_TEAM = 3
-#: requests of one team answered at once by one process (below the database pool's 10,
-#: so one team never holds every connection)
-REQUESTS_PER_TEAM = 8
+#: requests of one team answered at once by one process (well below the database
+#: pool's 10, so one team never holds every connection)
+REQUESTS_PER_TEAM = 4
 #: bytes of export ZIPs a team may have kept for download (each for EXPORT_RETENTION)
 EXPORT_BYTES_PER_TEAM = 5 * 2**30
 #: seconds a team over its export cap is told to wait
