@@ -19,7 +19,7 @@ and the body size on every route.
   with ``Retry-After``. A stream's slot is given back as soon as it ends.
 - **Requests in flight** — at most ``max_requests_per_team`` requests of one team
   are answered at once per process (``TeamRequests``); the next ones wait, in order,
-  for one of them to end (as many again may wait, each at most ``REQUEST_WAIT``
+  for one of them to end (16 times as many may wait, each at most ``REQUEST_WAIT``
   seconds), then ``429 rate_limited`` with ``Retry-After``. Reads have no rate: a team
   sending many slow ones at once held every connection of PostgreSQL's pool, and
   everyone else's requests queued behind them. Event streams are counted apart.
@@ -180,6 +180,8 @@ OPEN_STREAMS = web.AppKey("open_streams", OpenStreams)
 EVENT_STREAM = "text/event-stream"
 #: seconds a request may wait for one of its team's requests in flight to end
 REQUEST_WAIT = 10.0
+#: requests of a team that may wait, per request it may have in flight
+WAITING_PER_SLOT = 16
 #: seconds a team over its requests in flight is told to wait
 REQUEST_RETRY_AFTER = 1
 
@@ -187,7 +189,9 @@ REQUEST_RETRY_AFTER = 1
 class TeamRequests:
     """Requests of each team answered at once in this process: at most ``per_team``
     (``0``: no limit). One more waits, in order, for one of them to end: at most
-    ``per_team`` wait, each for at most ``wait`` seconds; past either, ``429``.
+    ``WAITING_PER_SLOT`` times ``per_team`` wait, each for at most ``wait`` seconds;
+    past either, ``429``. (A waiting request costs a coroutine and what the socket
+    has buffered: its body is read once it is answered.)
 
     Per process, like the other buckets: it keeps one team from taking a whole
     process (its connection pool, its reader threads), whatever each request costs."""
@@ -210,7 +214,7 @@ class TeamRequests:
             yield
             return
         slots, users = self._teams.setdefault(team_id, (asyncio.Semaphore(self.per_team), [0]))
-        if users[0] >= 2 * self.per_team:
+        if users[0] >= (1 + WAITING_PER_SLOT) * self.per_team:
             raise self._refused()
         users[0] += 1
         try:

@@ -374,8 +374,8 @@ SETTINGS: tuple[Setting, ...] = (
         "RANKION_MAX_REQUESTS_PER_TEAM",
         LIMIT,
         REQUESTS_PER_TEAM,
-        "Requests of one team answered at once, per process (event streams apart); as many"
-        " again wait for one of them to end, up to 10 s, then 429. Keep it below the"
+        "Requests of one team answered at once, per process (event streams apart); 16 times"
+        " as many wait for one of them to end, up to 10 s each, then 429. Keep it below the"
         " database pool's size (10).",
     ),
     Setting(
