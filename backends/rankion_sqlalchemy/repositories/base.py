@@ -15,6 +15,7 @@ from ..inline import InlineSession
 from ..queries import Condition
 from ..rows import EntityRows, table_of, values_of
 from ..session import Session
+from ..tables import team_counts
 
 __all__ = ["Repository", "dialect_insert"]
 
@@ -30,6 +31,8 @@ _INSERTS: dict[Table, Insert] = {}
 _INSERTS_RETURNING_ID: dict[Table, ReturningInsert[Any]] = {}
 _UPDATES: dict[tuple[Table, tuple[str, ...]], Update] = {}
 _SELECTS: dict[tuple[EntityRows[Any], tuple[str, ...], bool], Select[Any]] = {}
+#: a team's count of one kind (a column of ``team_counts``), by column
+_TEAM_COUNTS: dict[str, Select[Any]] = {}
 #: the prefix of the parameters of a built ``WHERE`` (never a column's name)
 _WHERE = "where_"
 
@@ -191,6 +194,16 @@ class Repository:
         """The entity a DML ``… RETURNING rows.columns`` statement gave back, if any."""
         row = (await self.session.execute(stmt)).first()
         return None if row is None else rows.one(row)
+
+    async def _team_count(self, column: str, team_id: int) -> int:
+        """The team's count of one kind (a column of ``team_counts``, kept by
+        triggers): one row read; no row is none."""
+        stmt = _TEAM_COUNTS.get(column)
+        if stmt is None:
+            c = team_counts.c
+            stmt = select(c[column]).where(c.team_id == bindparam("team_id"))
+            _TEAM_COUNTS[column] = stmt
+        return int(await self.session.scalar(stmt, {"team_id": team_id}) or 0)
 
     async def _count(self, table: Table, where: Sequence[Condition]) -> int:
         stmt = select(func.count()).select_from(table).where(*where)
