@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import JSON, Table, bindparam, func, insert, select, update
@@ -17,7 +18,7 @@ from ..rows import EntityRows, table_of, values_of
 from ..session import Session
 from ..tables import team_counts
 
-__all__ = ["Repository", "dialect_insert"]
+__all__ = ["Repository", "dialect_insert", "team_count"]
 
 T = TypeVar("T")
 
@@ -31,8 +32,6 @@ _INSERTS: dict[Table, Insert] = {}
 _INSERTS_RETURNING_ID: dict[Table, ReturningInsert[Any]] = {}
 _UPDATES: dict[tuple[Table, tuple[str, ...]], Update] = {}
 _SELECTS: dict[tuple[EntityRows[Any], tuple[str, ...], bool], Select[Any]] = {}
-#: a team's count of one kind (a column of ``team_counts``), by column
-_TEAM_COUNTS: dict[str, Select[Any]] = {}
 #: the prefix of the parameters of a built ``WHERE`` (never a column's name)
 _WHERE = "where_"
 
@@ -71,6 +70,14 @@ def _select_of(rows: EntityRows[Any], keys: tuple[str, ...], lock: bool = False)
             stmt = stmt.with_for_update()
         _SELECTS[(rows, keys, lock)] = stmt
     return stmt
+
+
+@cache
+def team_count(column: str) -> Select[Any]:
+    """The ``:team_id`` team's count of one kind: a column of ``team_counts``, kept by
+    triggers (migration ``0017_team_counts``); no row is none."""
+    c = team_counts.c
+    return select(c[column]).where(c.team_id == bindparam("team_id"))
 
 
 def dialect_insert(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -196,14 +203,8 @@ class Repository:
         return None if row is None else rows.one(row)
 
     async def _team_count(self, column: str, team_id: int) -> int:
-        """The team's count of one kind (a column of ``team_counts``, kept by
-        triggers): one row read; no row is none."""
-        stmt = _TEAM_COUNTS.get(column)
-        if stmt is None:
-            c = team_counts.c
-            stmt = select(c[column]).where(c.team_id == bindparam("team_id"))
-            _TEAM_COUNTS[column] = stmt
-        return int(await self.session.scalar(stmt, {"team_id": team_id}) or 0)
+        """``team_count``: one row read."""
+        return int(await self.session.scalar(team_count(column), {"team_id": team_id}) or 0)
 
     async def _count(self, table: Table, where: Sequence[Condition]) -> int:
         stmt = select(func.count()).select_from(table).where(*where)

@@ -28,15 +28,17 @@ from rankion_core.ports import DayQuery, EventQuery
 
 from ..queries import event_filters, event_order
 from ..rows import rows_of, values_of
-from ..tables import calendar_events, projects, team_counts, webhooks
+from ..tables import calendar_events, projects, webhooks
 from ..types import UTCDateTime
-from .base import Repository
+from .base import Repository, team_count
 
 __all__ = ["EventRepo"]
 
 _c = calendar_events.c
 _EVENT = rows_of(CalendarEvent)
 _p = projects.c
+#: the team's count of events: a column of ``team_counts``
+_COUNT = "calendar_events"
 #: the columns an event is added with (its id the database's)
 _ADDED = [column for column in calendar_events.c if column.name != "id"]
 #: built once: the event added if its project is its team's, the team has no
@@ -49,12 +51,9 @@ _ADDED_IF = [
 ]
 #: the team's count of events below the cap (no row: none); on SQLite exact, as the
 #: statement holds the database; on PostgreSQL the count of committed events
-_BELOW_CAP = func.coalesce(
-    select(team_counts.c.calendar_events)
-    .where(team_counts.c.team_id == bindparam("team_id"))
-    .scalar_subquery(),
-    0,
-) < bindparam("limit", type_=Integer)
+_BELOW_CAP = func.coalesce(team_count(_COUNT).scalar_subquery(), 0) < bindparam(
+    "limit", type_=Integer
+)
 
 
 @cache
@@ -95,7 +94,7 @@ class EventRepo(Repository):
         return str(zone)
 
     async def count(self, team_id: int) -> int:
-        return await self._team_count("calendar_events", team_id)
+        return await self._team_count(_COUNT, team_id)
 
     async def get(
         self, team_id: int, event_id: int, *, for_update: bool = False
