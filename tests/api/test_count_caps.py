@@ -26,7 +26,7 @@ from rankion_core.rules.limits import (
 from rankion_server.config import ServerConfig
 
 from .conftest import Answer, Api, ClientFactory, config, start
-from .sqlapi import _sql, open_sql, start_sql
+from .sqlapi import opened_sql, start_sql
 
 Starter = Callable[..., Awaitable[Api]]
 IDEA = {"title": "an idea", "status": "idea"}
@@ -45,17 +45,12 @@ async def capped(
 
         yield on_memory
         return
-    storage, _, schema = await open_sql(request.param, tmp_path)
+    async with opened_sql(request.param, tmp_path) as storage:
 
-    async def on_sql(**limits: Any) -> Api:
-        return await start_sql(aiohttp_client, storage, **limits)
+        async def on_sql(**limits: Any) -> Api:
+            return await start_sql(aiohttp_client, storage, **limits)
 
-    try:
         yield on_sql
-    finally:
-        await storage.close()
-        if schema is not None:
-            await _sql(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def _refused(answer: Answer, what: str, limit: int) -> None:

@@ -175,29 +175,7 @@ async def test_upgrade_indexes_the_hashes_already_stored(empty: SqlStorage) -> N
                 insert(teams).values(name="acme", credits=0, created_at=T0).returning(teams.c.id)
             )
         ).scalar_one()
-        await connection.execute(
-            insert(images),
-            [
-                {
-                    "team_id": team,
-                    "prompt": "p",
-                    "model": "m",
-                    "size": "s",
-                    "quality": "q",
-                    "created_at": T0,
-                    "updated_at": T0,
-                    "output_format": "png",
-                    "tags": [],
-                    "is_favorite": False,
-                    "processing_status": ProcessingStatus.READY,
-                    "credits_charged": 0,
-                    "share_views": 0,
-                    "search_text": "p",
-                    "phash": h,
-                }
-                for h in _hashes()
-            ],
-        )
+        await connection.execute(insert(images), [_image_row(team, phash=h) for h in _hashes()])
     await empty.migrate()
     query = _hashes()[0]
     for max_distance in (8, 20):
@@ -311,7 +289,12 @@ def _event(team: int, project: int) -> Any:
 
 
 def _image(team: int) -> Any:
-    values = {
+    return insert(images).values(**_image_row(team)).returning(images.c.id)
+
+
+def _image_row(team: int, **extra: Any) -> dict[str, Any]:
+    """An image's row as an old revision stores it (no column later ones add)."""
+    return {
         "team_id": team,
         "prompt": "p",
         "model": "m",
@@ -326,8 +309,8 @@ def _image(team: int) -> Any:
         "credits_charged": 0,
         "share_views": 0,
         "search_text": "p",
+        **extra,
     }
-    return insert(images).values(**values).returning(images.c.id)
 
 
 def _chat(team: int, image_id: int) -> Any:
