@@ -23,7 +23,6 @@ from rankion_core.rules.limits import (
     CHAT_SESSIONS_PER_TEAM,
     PROJECTS_PER_TEAM,
 )
-from rankion_server.config import ServerConfig
 
 from .conftest import Answer, Api, ClientFactory, config, start
 from .sqlapi import opened_sql, start_sql
@@ -83,16 +82,6 @@ def test_the_defaults_are_1000_projects_100000_events_and_10000_chats() -> None:
         100_000,
         10_000,
     )
-
-
-def test_the_count_caps_come_from_the_environment() -> None:
-    env = {
-        "RANKION_MAX_PROJECTS": "7",
-        "RANKION_MAX_CALENDAR_EVENTS": "0",
-        "RANKION_MAX_CHAT_SESSIONS": "12",
-    }
-    cfg = ServerConfig.from_env(env, database="memory://", blobs="memory://x")
-    assert (cfg.max_projects, cfg.max_calendar_events, cfg.max_chat_sessions) == (7, 0, 12)
 
 
 async def test_a_team_past_its_project_cap_is_422_and_others_still_create(
