@@ -191,15 +191,26 @@ class ProjectRepository(Protocol):
         self, team_id: int, page: int, per_page: int
     ) -> tuple[builtins.list[Project], int]: ...
 
+    async def count(self, team_id: int) -> int:
+        """How many projects the team has, read in O(1) (a backend keeps the count, it
+        does not count rows): what ``Deps.max_projects`` is checked against."""
+        ...
+
 
 class EventRepository(Protocol):
     async def add(self, event: CalendarEvent) -> CalendarEvent: ...
-    async def add_unwatched(self, event: CalendarEvent) -> str | None:
+    async def add_unwatched(self, event: CalendarEvent, *, limit: int = 0) -> str | None:
         """Add ``event`` in one statement (``OneStatement``) if its project is its
-        team's and the team has no webhook (a webhook's delivery would have to be
-        queued with it, which ``add`` in a transaction does): the project's time zone,
-        and ``event.id`` set; ``None`` when nothing was added (no such project of the
-        team, or the team has a webhook)."""
+        team's, the team has no webhook (a webhook's delivery would have to be
+        queued with it, which ``add`` in a transaction does) and fewer than ``limit``
+        events (0: any number): the project's time zone, and ``event.id`` set; ``None``
+        when nothing was added (no such project of the team, a webhook, or the cap)."""
+        ...
+
+    async def count(self, team_id: int) -> int:
+        """How many calendar events the team has in all its projects, read in O(1) (a
+        backend keeps the count, it does not count rows): what
+        ``Deps.max_calendar_events`` is checked against."""
         ...
 
     async def get(
@@ -396,6 +407,10 @@ class ShareRepository(Protocol):
 class ChatRepository(Protocol):
     async def add(self, session: ChatSession) -> ChatSession: ...
     async def get(self, team_id: int, session_id: int) -> ChatSession | None: ...
+    async def count(self, team_id: int) -> int:
+        """How many chat sessions the team has, read in O(1) (a backend keeps the count, it
+        does not count rows): what ``Deps.max_chat_sessions`` is checked against."""
+        ...
 
 
 class ExportRepository(Protocol):

@@ -115,6 +115,11 @@ class ServerConfig:
     write_rate: int = default("write_rate")
     #: webhooks one team may have (0: no limit)
     max_webhooks: int = default("max_webhooks")
+    #: projects, calendar events (all its projects together) and chat sessions one
+    #: team may have (0: no limit)
+    max_projects: int = default("max_projects")
+    max_calendar_events: int = default("max_calendar_events")
+    max_chat_sessions: int = default("max_chat_sessions")
     #: exports one team may have queued or running at once (0: no limit)
     max_active_exports: int = default("max_active_exports")
     #: bytes of export ZIPs one team may have kept for download (0: no limit)

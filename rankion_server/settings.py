@@ -21,8 +21,11 @@ from attrs import define
 
 from rankion_core.rules.limits import (
     ACTIVE_EXPORTS_PER_TEAM,
+    CALENDAR_EVENTS_PER_TEAM,
+    CHAT_SESSIONS_PER_TEAM,
     EXPORT_BYTES_PER_TEAM,
     PENDING_DELIVERIES_PER_TEAM,
+    PROJECTS_PER_TEAM,
     REQUESTS_PER_TEAM,
     WEBHOOKS_PER_TEAM,
 )
@@ -338,6 +341,27 @@ SETTINGS: tuple[Setting, ...] = (
         LIMIT,
         WEBHOOKS_PER_TEAM,
         "Webhooks one team may have.",
+    ),
+    Setting(
+        "max_projects",
+        "RANKION_MAX_PROJECTS",
+        LIMIT,
+        PROJECTS_PER_TEAM,
+        "Projects one team may have.",
+    ),
+    Setting(
+        "max_calendar_events",
+        "RANKION_MAX_CALENDAR_EVENTS",
+        LIMIT,
+        CALENDAR_EVENTS_PER_TEAM,
+        "Calendar events one team may have, all its projects together.",
+    ),
+    Setting(
+        "max_chat_sessions",
+        "RANKION_MAX_CHAT_SESSIONS",
+        LIMIT,
+        CHAT_SESSIONS_PER_TEAM,
+        "Chat sessions one team may have (a session goes when its image is deleted for good).",
     ),
     Setting(
         "max_active_exports",

@@ -32,6 +32,7 @@ from rankion_core.ports import DayQuery, EventQuery, ImageQuery
 from rankion_core.reads import IMAGE_FILTERS, active_filters
 from rankion_core.rules import renditions, search, similar, trash
 from rankion_core.rules.fairness import Lane, lane_of, lanes_of, next_turn
+from rankion_core.rules.limits import at_cap
 from rankion_core.rules.shares import is_active
 from rankion_core.rules.text import tag_key
 from rankion_core.webhooks import Webhook
@@ -160,6 +161,9 @@ class Projects:
         rows = sorted((p for p in self.t.rows() if p.team_id == team_id), key=lambda p: p.id)
         return page_of(rows, page, per_page)
 
+    async def count(self, team_id: int) -> int:
+        return self.t.count(team_id)
+
 
 def _by_id(row: Any) -> int:
     return int(row.id)
@@ -176,12 +180,17 @@ class Events:
     async def add(self, event: CalendarEvent) -> CalendarEvent:
         return _add(self.t, event)  # type: ignore[no-any-return]
 
-    async def add_unwatched(self, event: CalendarEvent) -> str | None:
+    async def add_unwatched(self, event: CalendarEvent, *, limit: int = 0) -> str | None:
         project: Project | None = _scoped(self.projects.get(event.project_id), event.team_id)
         if project is None or any(h.team_id == event.team_id for h in self.hooks.rows()):
             return None
+        if at_cap(self.t.count(event.team_id), limit):
+            return None
         _add(self.t, event)
         return project.time_zone
+
+    async def count(self, team_id: int) -> int:
+        return self.t.count(team_id)
 
     async def get(
         self, team_id: int, event_id: int, *, for_update: bool = False
@@ -580,6 +589,9 @@ class Chats:
 
     async def get(self, team_id: int, session_id: int) -> ChatSession | None:
         return _scoped(self.t.get(session_id), team_id)  # type: ignore[no-any-return]
+
+    async def count(self, team_id: int) -> int:
+        return self.t.count(team_id)
 
 
 class Exports:

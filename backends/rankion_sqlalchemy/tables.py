@@ -501,3 +501,15 @@ image_counts = Table(
     Column("team_id", Id, primary_key=True, autoincrement=False),
     Column("live", Integer, nullable=False),
 )
+
+#: how many projects, calendar events and chat sessions each team has, kept by
+#: triggers (migration ``0017_team_counts``): what the per-team caps are checked
+#: against, one row read (a team without a row has none)
+team_counts = Table(
+    "team_counts",
+    metadata,
+    Column("team_id", Id, primary_key=True, autoincrement=False),
+    Column("projects", Integer, nullable=False, server_default="0"),
+    Column("calendar_events", Integer, nullable=False, server_default="0"),
+    Column("chat_sessions", Integer, nullable=False, server_default="0"),
+)

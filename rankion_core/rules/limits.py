@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from ..errors import LimitExceeded
+
 PER_PAGE_DEFAULT = 24
 PER_PAGE_MAX = 100
 CALENDAR_PER_PAGE_DEFAULT = 100
@@ -35,6 +37,10 @@ JSON_DEPTH_MAX = 64
 
 #: default per-team caps of a shared server (the server's settings; 0 turns one off)
 WEBHOOKS_PER_TEAM = 20
+PROJECTS_PER_TEAM = 1_000
+#: calendar events of all the team's projects together
+CALENDAR_EVENTS_PER_TEAM = 100_000
+CHAT_SESSIONS_PER_TEAM = 10_000
 #: webhook deliveries a team may have waiting (queued or being tried); an event past
 #: it is dropped and logged, not sent
 PENDING_DELIVERIES_PER_TEAM = 1000
@@ -52,6 +58,20 @@ def at_cap(count: int, limit: int) -> bool:
     """Whether a team holding ``count`` of something may not add one more under
     ``limit`` (0: no limit)."""
     return limit > 0 and count >= limit
+
+
+#: how a team at a cap makes room, where it can delete what it has
+DELETE_ONE = "delete one first"
+
+
+def check_cap(what: str, count: int, limit: int, remedy: str = DELETE_ONE) -> None:
+    """``LimitExceeded`` when a team holding ``count`` of ``what`` (a plural noun) may not
+    add one more under ``limit`` (0: no limit); ``remedy`` says how to make room."""
+    if at_cap(count, limit):
+        raise LimitExceeded(
+            f"a team may have at most {limit} {what}; {remedy}",
+            details={what.replace(" ", "_"): f"at most {limit} per team"},
+        )
 
 
 GENERATE_COST = 5

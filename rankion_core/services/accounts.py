@@ -15,6 +15,7 @@ from ..models import Actor, ApiToken, LedgerEntry, Page, Project, Team, User
 from ..rules import credits, text, tokens
 from ..rules.calendar import DEFAULT_ZONE, check_zone
 from ..rules.limits import CREDITS_MAX, ID_MAX, PROJECT_NAME_MAX
+from .caps import check_room
 from .deps import Deps
 
 TOKEN_PREFIX = "rk_"
@@ -112,6 +113,9 @@ class Accounts:
             time_zone=check_zone(time_zone),
         )
         async with self.deps.storage.unit_of_work() as uow:
+            limit, team_id = self.deps.max_projects, actor.team_id
+            # projects are never deleted: the way to room is one of its own
+            await check_room("projects", limit, uow.projects.count, team_id, "reuse one")
             project = await uow.projects.add(project)
             await uow.commit()
         return project

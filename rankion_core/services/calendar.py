@@ -30,6 +30,7 @@ from ..rules.limits import SHIFT_EVENTS_MAX
 from ..rules.webhooks import event_data
 from ..webhooks import WebhookEvent
 from . import outbox
+from .caps import check_room
 from .deps import Deps
 
 CHANGED = WebhookEvent.CALENDAR_EVENT_CHANGED
@@ -93,23 +94,25 @@ class Calendar:
         event = new_event(
             draft, team_id=actor.team_id, project_id=project_id, now=self.deps.clock.now()
         )
+        limit = self.deps.max_calendar_events
         if event.article_id is None:
             # one statement, for a team without webhooks (there is no delivery to queue
-            # with the event) whose project it is; else the unit of work below tells
-            # which, and queues the deliveries. An event of an article takes the unit of
-            # work: the article is looked for once the project is known to be the team's
-            # (a repository of an earlier release, without ``add_unwatched``: the unit
-            # of work below adds every event)
+            # with the event) and below its cap whose project it is; else the unit of
+            # work below tells which, and queues the deliveries. An event of an article
+            # takes the unit of work: the article is looked for once the project is
+            # known to be the team's (a repository of an earlier release, without
+            # ``add_unwatched``: the unit of work below adds every event)
             async with self.deps.storage.unit_of_work() as uow:
                 add_unwatched = getattr(uow.events, "add_unwatched", None)
                 if add_unwatched is not None:
                     one_statement(uow)
-                    zone_name = await add_unwatched(event)
+                    zone_name = await add_unwatched(event, limit=limit)
                     if zone_name is not None:
                         await uow.commit()
                         return ZonedEvent(event, zone_of(zone_name))
         async with self.deps.storage.unit_of_work() as uow:
-            project = await self._project(uow, actor, project_id)
+            project = await self._project(uow, actor, project_id)  # 404 before the cap
+            await check_room("calendar events", limit, uow.events.count, actor.team_id)
             await self._check_article(actor, project_id, event.article_id)
             await uow.events.add(event)
             zone = zone_of(project.time_zone)

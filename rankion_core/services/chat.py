@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..errors import Conflict, NotFound
 from ..models import Actor, ChatSession
+from .caps import check_room
 from .deps import Deps
 from .gallery import get_image
 
@@ -17,6 +18,13 @@ class Chat:
             image = await get_image(uow, actor, image_id)
             if image.deleted_at is not None:
                 raise Conflict("the image is in the trash", code="image_in_trash")
+            await check_room(
+                "chat sessions",
+                self.deps.max_chat_sessions,
+                uow.chats.count,
+                actor.team_id,
+                "a session goes when its image is deleted for good",
+            )
             session = await uow.chats.add(
                 ChatSession(
                     id=0,

@@ -40,6 +40,11 @@ class Deps:
     max_active_jobs: int = 0
     #: webhooks a team may have (0: no limit)
     max_webhooks: int = 0
+    #: projects, calendar events (all its projects together) and chat sessions a team
+    #: may have (0: no limit)
+    max_projects: int = 0
+    max_calendar_events: int = 0
+    max_chat_sessions: int = 0
     #: exports a team may have queued or running at once (0: no limit)
     max_active_exports: int = 0
     #: bytes of export ZIPs a team may have kept for download; past it a new export is

@@ -13,11 +13,11 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..errors import LimitExceeded, NotFound
+from ..errors import NotFound
 from ..models import Actor, Job, JobKind, JobStatus, Page
 from ..ports import SendResult, UnitOfWork
 from ..rules import webhooks as rules
-from ..rules.limits import at_cap
+from ..rules.limits import check_cap
 from ..rules.text import check_length
 from ..rules.timeutil import iso_z
 from ..webhooks import DeliveryStatus, Webhook, WebhookDelivery
@@ -65,11 +65,7 @@ class Webhooks:
             return
         await uow.teams.charge(team_id, 0)
         _first, total = await uow.webhooks.list(team_id, 1, 1)
-        if at_cap(total, limit):
-            raise LimitExceeded(
-                f"a team may have at most {limit} webhooks; delete one first",
-                details={"webhooks": f"at most {limit} per team"},
-            )
+        check_cap("webhooks", total, limit)
 
     async def get(self, actor: Actor, webhook_id: int) -> Webhook:
         async with self.deps.storage.unit_of_work() as uow:

@@ -18,7 +18,7 @@ from rankion_api.common import WarningOut, given
 from rankion_core.errors import Invalid, LimitExceeded
 from rankion_core.models import CalendarEvent
 from rankion_core.rules.calendar import EventChange, EventDraft, advice
-from rankion_core.rules.limits import SHIFT_EVENTS_MAX
+from rankion_core.rules.limits import CALENDAR_EVENTS_PER_TEAM, SHIFT_EVENTS_MAX
 from rankion_core.services import Shift
 
 from .. import render
@@ -74,7 +74,8 @@ async def list_events(request: web.Request) -> web.StreamResponse:
     response=EventOut,
     body=CreateEventBody,
     warns=True,
-    description=WARNINGS_DOC.strip(),
+    description=f"A team may have {CALENDAR_EVENTS_PER_TEAM:,} events, all its projects "
+    "together (a setting): past it, 422 limit_exceeded." + WARNINGS_DOC,
 )
 async def create_event(request: web.Request) -> web.StreamResponse:
     body = await parse(request, CreateEventBody)

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from rankion_api.common import EmptyBody
 from rankion_api.jobs import ChatSessionOut, JobOut
+from rankion_core.rules.limits import CHAT_SESSIONS_PER_TEAM
 
 from .. import render
 from ..bodies import parse
@@ -34,6 +35,9 @@ async def get_job(request: web.Request) -> web.StreamResponse:
     body_optional=True,
     errors=(409,),
     headers=("Location",),
+    description="A trashed image is 409 image_in_trash. A team may have "
+    f"{CHAT_SESSIONS_PER_TEAM:,} chat sessions (a setting; a session goes when its image "
+    "is deleted for good): past it, 422 limit_exceeded.",
 )
 async def open_in_chat(request: web.Request) -> web.StreamResponse:
     await parse(request, EmptyBody, optional=True)

@@ -7,6 +7,7 @@ from aiohttp import web
 from rankion_api.accounts import CreateProjectBody, ProjectOut, UpdateProjectBody
 from rankion_api.common import given
 from rankion_api.images import ImageOut
+from rankion_core.rules.limits import PROJECTS_PER_TEAM
 
 from .. import render
 from ..bodies import parse
@@ -29,7 +30,15 @@ async def list_projects(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/v1/projects")
-@operation("Create a project", TAG, status=201, response=ProjectOut, body=CreateProjectBody)
+@operation(
+    "Create a project",
+    TAG,
+    status=201,
+    response=ProjectOut,
+    body=CreateProjectBody,
+    description=f"A team may have {PROJECTS_PER_TEAM:,} projects (a setting): past it, "
+    "422 limit_exceeded.",
+)
 async def create_project(request: web.Request) -> web.StreamResponse:
     body = await parse(request, CreateProjectBody)
     project = await rankion(request).accounts.create_project(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,9 @@ def build_rankion(storage: SqlStorage, cfg: ServerConfig, clock: Clock | None = 
         signer=HmacUrlSigner(cfg.secret, cfg.base_url),
         max_active_jobs=cfg.max_active_jobs,
         max_webhooks=cfg.max_webhooks,
+        max_projects=cfg.max_projects,
+        max_calendar_events=cfg.max_calendar_events,
+        max_chat_sessions=cfg.max_chat_sessions,
         max_active_exports=cfg.max_active_exports,
         max_export_bytes=cfg.max_export_bytes,
         max_pending_deliveries=cfg.max_pending_deliveries,
@@ -86,12 +90,19 @@ async def start_sql(
     return Api(client, rankion, clock, a, b)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-async def sql_storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqlStorage]:
-    storage, _, schema = await open_sql(request.param, tmp_path)
+@asynccontextmanager
+async def opened_sql(kind: str, tmp_path: Path) -> AsyncIterator[SqlStorage]:
+    """``open_sql``'s storage, closed (and its PostgreSQL schema dropped) at the end."""
+    storage, _, schema = await open_sql(kind, tmp_path)
     try:
         yield storage
     finally:
         await storage.close()
         if schema is not None:
             await _sql(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def sql_storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqlStorage]:
+    async with opened_sql(request.param, tmp_path) as storage:
+        yield storage

@@ -143,9 +143,12 @@ def test_every_server_setting_reaches_the_config() -> None:
         "RANKION_MAX_PENDING_DELIVERIES": "8",
         "RANKION_MAX_EXPORT_BYTES": "10",
         "RANKION_MAX_STREAMS_PER_TEAM": "6",
-        "RANKION_MAX_REQUESTS_PER_TEAM": "12",
+        "RANKION_MAX_REQUESTS_PER_TEAM": "15",
         "RANKION_SHARE_LINK_SECONDS": "7",
         "RANKION_WRITE_RATE": "11",
+        "RANKION_MAX_PROJECTS": "12",
+        "RANKION_MAX_CALENDAR_EVENTS": "13",
+        "RANKION_MAX_CHAT_SESSIONS": "14",
     }
     assert set(samples) == {s.env for s in settings.SERVER_SETTINGS}
     config = ServerConfig.from_env(samples)
@@ -168,7 +171,9 @@ def test_every_server_setting_reaches_the_config() -> None:
     assert (config.max_pending_deliveries, config.max_export_bytes) == (8, 10)
     assert config.share_link_seconds == 7.0
     assert config.write_rate == 11
-    assert config.max_requests_per_team == 12
+    assert config.max_requests_per_team == 15
+    counts = (config.max_projects, config.max_calendar_events, config.max_chat_sessions)
+    assert counts == (12, 13, 14)
 
 
 def test_the_data_dir_setting_places_the_data(tmp_path: Path) -> None:

@@ -16,13 +16,13 @@ from sqlalchemy import insert, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.schema import CreateIndex
 
-from rankion_core.models import ProcessingStatus
+from rankion_core.models import EventStatus, EventType, ProcessingStatus
 from rankion_core.rules.similar import distance, to_signed
 from rankion_core.testing.builders import T0
 from rankion_sqlalchemy import SqlStorage, open_storage
 from rankion_sqlalchemy.schema import include_object, metadata_for
 from rankion_sqlalchemy.storage import alembic_config
-from rankion_sqlalchemy.tables import images, teams
+from rankion_sqlalchemy.tables import calendar_events, chat_sessions, images, projects, teams
 
 from .backends import NO_POSTGRES, POSTGRES_URL, postgres_options
 
@@ -175,29 +175,7 @@ async def test_upgrade_indexes_the_hashes_already_stored(empty: SqlStorage) -> N
                 insert(teams).values(name="acme", credits=0, created_at=T0).returning(teams.c.id)
             )
         ).scalar_one()
-        await connection.execute(
-            insert(images),
-            [
-                {
-                    "team_id": team,
-                    "prompt": "p",
-                    "model": "m",
-                    "size": "s",
-                    "quality": "q",
-                    "created_at": T0,
-                    "updated_at": T0,
-                    "output_format": "png",
-                    "tags": [],
-                    "is_favorite": False,
-                    "processing_status": ProcessingStatus.READY,
-                    "credits_charged": 0,
-                    "share_views": 0,
-                    "search_text": "p",
-                    "phash": h,
-                }
-                for h in _hashes()
-            ],
-        )
+        await connection.execute(insert(images), [_image_row(team, phash=h) for h in _hashes()])
     await empty.migrate()
     query = _hashes()[0]
     for max_distance in (8, 20):
@@ -232,3 +210,109 @@ async def test_downgrade_to_base_and_back(empty: SqlStorage) -> None:
     assert set((await _run(empty, _snapshot))["tables"]) == {"alembic_version"}
     await empty.migrate()
     assert await _run(empty, _differences) == []
+
+
+async def test_team_counts_count_the_rows_already_there_and_go_on_downgrade(
+    empty: SqlStorage,
+) -> None:
+    """``0017_team_counts`` counts each team's projects, events and chat sessions
+    stored before it; its triggers keep the counts; its downgrade takes table and
+    triggers away (the tables write as before), and a new upgrade counts again."""
+
+    def to(revision: str) -> Any:
+        def run(connection: Connection) -> None:
+            if revision == "0016_counts_at_commit" and _at_head(connection):
+                command.downgrade(alembic_config(connection), revision)
+            else:
+                command.upgrade(alembic_config(connection), revision)
+
+        return run
+
+    async def write(*statements: Any) -> list[int]:
+        async with empty.engine.begin() as connection:
+            return [(await connection.execute(s)).scalar_one() for s in statements]
+
+    async def counted(team: int) -> tuple[int, int, int]:
+        async with empty.unit_of_work() as uow:
+            return (
+                await uow.projects.count(team),
+                await uow.events.count(team),
+                await uow.chats.count(team),
+            )
+
+    async with empty.engine.begin() as connection:
+        await connection.run_sync(to("0016_counts_at_commit"))
+    team, other = await write(*(_team(name) for name in ("acme", "globex")))
+    project, _ = await write(_project(team), _project(other))
+    picture, _ = await write(_image(team), _image(team))
+    await write(_event(team, project), _event(team, project), _chat(team, picture))
+    await empty.migrate()
+    assert (await counted(team), await counted(other)) == ((1, 2, 1), (1, 0, 0))
+    await write(_event(team, project), _chat(team, picture))
+    async with empty.engine.begin() as connection:
+        await connection.execute(text("DELETE FROM chat_sessions"))
+    assert await counted(team) == (1, 3, 0)
+
+    async with empty.engine.begin() as connection:
+        await connection.run_sync(to("0016_counts_at_commit"))
+    assert "team_counts" not in (await _run(empty, _snapshot))["tables"]
+    await write(_event(team, project), _chat(team, picture))  # no trigger left behind
+    await empty.migrate()
+    assert await counted(team) == (1, 4, 1)
+    assert await _run(empty, _differences) == []
+
+
+def _at_head(connection: Connection) -> bool:
+    return sorted(MigrationContext.configure(connection).get_current_heads()) == _script_heads()
+
+
+def _team(name: str) -> Any:
+    return insert(teams).values(name=name, credits=0, created_at=T0).returning(teams.c.id)
+
+
+def _project(team: int) -> Any:
+    values = {"team_id": team, "name": "blog", "created_at": T0}
+    return insert(projects).values(**values).returning(projects.c.id)
+
+
+def _event(team: int, project: int) -> Any:
+    values = {
+        "team_id": team,
+        "project_id": project,
+        "title": "launch",
+        "type": EventType.ARTICLE,
+        "status": EventStatus.IDEA,
+        "created_at": T0,
+        "updated_at": T0,
+    }
+    return insert(calendar_events).values(**values).returning(calendar_events.c.id)
+
+
+def _image(team: int) -> Any:
+    return insert(images).values(**_image_row(team)).returning(images.c.id)
+
+
+def _image_row(team: int, **extra: Any) -> dict[str, Any]:
+    """An image's row as an old revision stores it (no column later ones add)."""
+    return {
+        "team_id": team,
+        "prompt": "p",
+        "model": "m",
+        "size": "s",
+        "quality": "q",
+        "created_at": T0,
+        "updated_at": T0,
+        "output_format": "png",
+        "tags": [],
+        "is_favorite": False,
+        "processing_status": ProcessingStatus.READY,
+        "credits_charged": 0,
+        "share_views": 0,
+        "search_text": "p",
+        **extra,
+    }
+
+
+def _chat(team: int, image_id: int) -> Any:
+    values = {"team_id": team, "gallery_image_id": image_id, "created_at": T0}
+    return insert(chat_sessions).values(**values).returning(chat_sessions.c.id)

@@ -117,3 +117,6 @@ class ProjectRepo(Repository):
         where = [projects.c.team_id == team_id]
         stmt = _PROJECT.select().where(*where).order_by(projects.c.id)
         return await self._page(_PROJECT, stmt, projects, where, page, per_page)
+
+    async def count(self, team_id: int) -> int:
+        return await self._team_count("projects", team_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import JSON, Table, bindparam, func, insert, select, update
@@ -15,8 +16,9 @@ from ..inline import InlineSession
 from ..queries import Condition
 from ..rows import EntityRows, table_of, values_of
 from ..session import Session
+from ..tables import team_counts
 
-__all__ = ["Repository", "dialect_insert"]
+__all__ = ["Repository", "dialect_insert", "team_count"]
 
 T = TypeVar("T")
 
@@ -68,6 +70,14 @@ def _select_of(rows: EntityRows[Any], keys: tuple[str, ...], lock: bool = False)
             stmt = stmt.with_for_update()
         _SELECTS[(rows, keys, lock)] = stmt
     return stmt
+
+
+@cache
+def team_count(column: str) -> Select[Any]:
+    """The ``:team_id`` team's count of one kind: a column of ``team_counts``, kept by
+    triggers (migration ``0017_team_counts``); no row is none."""
+    c = team_counts.c
+    return select(c[column]).where(c.team_id == bindparam("team_id"))
 
 
 def dialect_insert(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -191,6 +201,10 @@ class Repository:
         """The entity a DML ``… RETURNING rows.columns`` statement gave back, if any."""
         row = (await self.session.execute(stmt)).first()
         return None if row is None else rows.one(row)
+
+    async def _team_count(self, column: str, team_id: int) -> int:
+        """``team_count``: one row read."""
+        return int(await self.session.scalar(team_count(column), {"team_id": team_id}) or 0)
 
     async def _count(self, table: Table, where: Sequence[Condition]) -> int:
         stmt = select(func.count()).select_from(table).where(*where)

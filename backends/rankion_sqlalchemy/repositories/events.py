@@ -15,11 +15,13 @@ from sqlalchemy import (
     bindparam,
     delete,
     exists,
+    func,
     insert,
     literal_column,
     select,
     text,
 )
+from sqlalchemy.sql.dml import ReturningInsert
 
 from rankion_core.models import CalendarEvent, EventStatus
 from rankion_core.ports import DayQuery, EventQuery
@@ -28,52 +30,71 @@ from ..queries import event_filters, event_order
 from ..rows import rows_of, values_of
 from ..tables import calendar_events, projects, webhooks
 from ..types import UTCDateTime
-from .base import Repository
+from .base import Repository, team_count
 
 __all__ = ["EventRepo"]
 
 _c = calendar_events.c
 _EVENT = rows_of(CalendarEvent)
 _p = projects.c
+#: the team's count of events: a column of ``team_counts``
+_COUNT = "calendar_events"
 #: the columns an event is added with (its id the database's)
 _ADDED = [column for column in calendar_events.c if column.name != "id"]
-#: built once: the event added if its project is its team's and the team has no
-#: webhook; its id and the project's time zone (parameters: the event's columns)
-_ADD_UNWATCHED = (
-    insert(calendar_events)
-    .from_select(
-        [column.name for column in _ADDED],
-        select(*(bindparam(column.name, type_=column.type) for column in _ADDED))
-        .select_from(projects)
-        .where(
-            _p.id == bindparam("project_id"),
-            _p.team_id == bindparam("team_id"),
-            ~exists().where(webhooks.c.team_id == bindparam("team_id")),
-        ),
-    )
-    .returning(
-        _c.id,
-        # written out: SQLAlchemy does not correlate a subquery of ``RETURNING``
-        literal_column(
-            "(SELECT projects.time_zone FROM projects"
-            " WHERE projects.id = calendar_events.project_id)"
-        ),
-    )
+#: built once: the event added if its project is its team's, the team has no
+#: webhook and (``capped``) fewer events than ``:limit``; its id and the project's time
+#: zone (parameters: the event's columns)
+_ADDED_IF = [
+    _p.id == bindparam("project_id"),
+    _p.team_id == bindparam("team_id"),
+    ~exists().where(webhooks.c.team_id == bindparam("team_id")),
+]
+#: the team's count of events below the cap (no row: none); on SQLite exact, as the
+#: statement holds the database; on PostgreSQL the count of committed events
+_BELOW_CAP = func.coalesce(team_count(_COUNT).scalar_subquery(), 0) < bindparam(
+    "limit", type_=Integer
 )
+
+
+@cache
+def _add_unwatched(capped: bool) -> ReturningInsert[Any]:
+    where = [*_ADDED_IF, _BELOW_CAP] if capped else _ADDED_IF
+    return (
+        insert(calendar_events)
+        .from_select(
+            [column.name for column in _ADDED],
+            select(*(bindparam(column.name, type_=column.type) for column in _ADDED))
+            .select_from(projects)
+            .where(*where),
+        )
+        .returning(
+            _c.id,
+            # written out: SQLAlchemy does not correlate a subquery of ``RETURNING``
+            literal_column(
+                "(SELECT projects.time_zone FROM projects"
+                " WHERE projects.id = calendar_events.project_id)"
+            ),
+        )
+    )
 
 
 class EventRepo(Repository):
     async def add(self, event: CalendarEvent) -> CalendarEvent:
         return await self._add(event)
 
-    async def add_unwatched(self, event: CalendarEvent) -> str | None:
+    async def add_unwatched(self, event: CalendarEvent, *, limit: int = 0) -> str | None:
         values = values_of(event)
         del values["id"]
-        row = (await self.session.execute(_ADD_UNWATCHED, values)).first()
+        if limit > 0:
+            values["limit"] = limit
+        row = (await self.session.execute(_add_unwatched(limit > 0), values)).first()
         if row is None:
             return None
         event.id, zone = int(row[0]), row[1]
         return str(zone)
+
+    async def count(self, team_id: int) -> int:
+        return await self._team_count(_COUNT, team_id)
 
     async def get(
         self, team_id: int, event_id: int, *, for_update: bool = False

@@ -99,6 +99,9 @@ class ChatRepo(Repository):
             _CHAT, _CHAT.select().where(c.team_id == team_id, c.id == session_id)
         )
 
+    async def count(self, team_id: int) -> int:
+        return await self._team_count("chat_sessions", team_id)
+
 
 class EditSessionRepo(Repository):
     async def add(self, session: EditSession) -> EditSession:

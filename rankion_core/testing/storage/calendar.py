@@ -108,6 +108,27 @@ class CalendarContract(StorageFixtures):
         assert await add(event(team, project.id)) is None
         assert await listed(storage, team, project.id) == ([draft.id], 1)
 
+    async def test_an_unwatched_event_is_not_added_at_the_teams_cap(self, storage: Storage) -> None:
+        team, other = await two_teams(storage)
+        project, theirs = await make_project(storage, team), await make_project(storage, other)
+
+        async def add(draft: CalendarEvent, limit: int) -> str | None:
+            async with storage.unit_of_work() as uow:
+                one_statement(uow)
+                zone = await uow.events.add_unwatched(draft, limit=limit)
+                await uow.commit()
+            return zone
+
+        assert await add(event(team, project.id), 2) == "UTC"
+        assert await add(event(team, project.id), 2) == "UTC"
+        refused = event(team, project.id)
+        assert await add(refused, 2) is None  # two of two: nothing is added
+        assert refused.id == 0
+        assert await add(event(other, theirs.id), 2) == "UTC"  # the cap is per team
+        assert await add(event(team, project.id), 3) == "UTC"
+        assert await add(event(team, project.id), 0) == "UTC"  # 0: no cap
+        assert (await listed(storage, team, project.id))[1] == 4
+
     async def test_events_sort_by_schedule_nulls_last_ties_by_id(self, storage: Storage) -> None:
         team, _ = await two_teams(storage)
         project = await make_project(storage, team)

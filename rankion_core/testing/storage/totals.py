@@ -1,4 +1,5 @@
-"""An unfiltered list's total stays exact through every write.
+"""An unfiltered list's total, and a team's counts of projects, calendar events and
+chat sessions, stay exact through every write.
 
 A backend may answer it from counts it keeps (the SQL backend's are kept by
 triggers) instead of counting; it must agree with a count of the rows, whatever
@@ -7,9 +8,17 @@ changed them.
 
 from __future__ import annotations
 
-from rankion_core.models import Image, ProcessingStatus
+from rankion_core.models import ChatSession, Image, ProcessingStatus, Project
 from rankion_core.ports import ImageQuery, Storage
-from rankion_core.testing.builders import add_images, at, image, two_teams
+from rankion_core.testing.builders import (
+    T0,
+    add_images,
+    at,
+    event,
+    image,
+    make_project,
+    two_teams,
+)
 from rankion_core.testing.storage.fixture import StorageFixtures
 
 EVERY_STATUS = tuple(ProcessingStatus)
@@ -75,3 +84,43 @@ class TotalsContract(StorageFixtures):
     async def test_a_team_without_images_has_none(self, storage: Storage) -> None:
         team, _ = await two_teams(storage)
         assert await totals(storage, team) == (0, 0)
+
+    async def test_team_counts_follow_adds_deletes_and_rollbacks(self, storage: Storage) -> None:
+        """``count`` of projects, events and chat sessions (what the per-team caps
+        read): every add and delete, a chat session going with its image, a rolled
+        back unit of work changing nothing, and each team its own."""
+        team, other = await two_teams(storage)
+        assert await counts(storage, team) == (0, 0, 0)
+        first, second = await make_project(storage, team), await make_project(storage, team)
+        await make_project(storage, other)
+        kept, gone = await add_images(storage, image(team), image(team))
+        async with storage.unit_of_work() as uow:
+            made = [await uow.events.add(event(team, p.id)) for p in (first, second, second)]
+            for target in (kept, gone, gone):
+                await uow.chats.add(ChatSession(0, team, target.id, T0))
+            await uow.commit()
+        assert await counts(storage, team) == (2, 3, 3)
+        assert await counts(storage, other) == (1, 0, 0)
+
+        async with storage.unit_of_work() as uow:
+            await uow.events.delete(team, made[0].id)
+            await uow.images.delete(team, gone.id)  # its two sessions go with it
+            await uow.commit()
+        assert await counts(storage, team) == (2, 2, 1)
+
+        async with storage.unit_of_work() as uow:  # never committed
+            await uow.projects.add(Project(0, team, "draft", T0))
+            await uow.events.add(event(team, first.id))
+            await uow.events.delete(team, made[1].id)
+            await uow.chats.add(ChatSession(0, team, kept.id, T0))
+        assert await counts(storage, team) == (2, 2, 1)
+
+
+async def counts(storage: Storage, team_id: int) -> tuple[int, int, int]:
+    """The team's projects, calendar events and chat sessions, as ``count`` reads them."""
+    async with storage.unit_of_work() as uow:
+        return (
+            await uow.projects.count(team_id),
+            await uow.events.count(team_id),
+            await uow.chats.count(team_id),
+        )
