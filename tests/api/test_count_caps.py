@@ -22,6 +22,7 @@ from rankion_core.rules.limits import (
     CALENDAR_EVENTS_PER_TEAM,
     CHAT_SESSIONS_PER_TEAM,
     PROJECTS_PER_TEAM,
+    REQUESTS_PER_TEAM,
 )
 
 from .conftest import Answer, Api, ClientFactory, config, start
@@ -183,9 +184,10 @@ async def test_zero_turns_the_count_caps_off(capped: Starter) -> None:
 async def test_the_count_caps_under_concurrency(capped: Starter) -> None:
     """12 creates of each kind at once against a cap of 5. Memory and SQLite run one
     unit of work at a time: exactly 5 are made. PostgreSQL reads the committed count:
-    creates in flight together may each see room, so up to 5 - 1 + 12; once they have
-    committed the cap holds (a second burst makes nothing), and the counts are the
-    rows' counts."""
+    creates in flight together may each see room, and a team has at most
+    ``REQUESTS_PER_TEAM`` requests answered at once (the others wait), so up to 5 - 1 +
+    4; once they have committed the cap holds (a second burst makes nothing), and the
+    counts are the rows' counts."""
     api = await capped(max_projects=5, max_calendar_events=5, max_chat_sessions=5)
     exact = getattr(api.rankion.deps.storage, "dialect", "memory") != "postgresql"
     project, image = await api.project(), await api.generate()
@@ -206,7 +208,7 @@ async def test_the_count_caps_under_concurrency(capped: Starter) -> None:
         if exact:
             assert have[kind] + count == 5, (kind, count)
         else:
-            assert 5 <= have[kind] + count <= 5 - 1 + 12, (kind, count)
+            assert 5 <= have[kind] + count <= 5 - 1 + REQUESTS_PER_TEAM, (kind, count)
     listed = (await api.get(f"/v1/projects/{project}/calendar")).json["meta"]["total"]
     projects = (await api.get("/v1/projects")).json["meta"]["total"]
     assert await _counts(api, api.a.id) == (projects, listed, made["chats"])
