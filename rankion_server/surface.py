@@ -168,7 +168,6 @@ def raise_open_files() -> int:
 def run(app: web.Application, *, host: str, port: int, started: Callable[[], None]) -> None:
     """Serve ``app`` until SIGTERM or SIGINT, then stop gracefully: the server stops
     taking requests, the app's cleanup stops the workers (the jobs in hand finish)."""
-    open_files = raise_open_files()
-    log.info(kv(event="open_files", limit=open_files))
+    log.debug(kv(event="open_files", limit=raise_open_files()))
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(app, host, port, started))
