@@ -17,7 +17,8 @@ requests that aiohttp rejects before any route or middleware sees them.
   keep-alive timer, whose default is an hour). Connections that send nothing, or
   trickle a header line now and then, no longer pile up until the process runs out of
   file descriptors; ``run`` also raises the process's soft limit of open files to
-  its hard limit, as servers do.
+  its hard limit, as servers do, and lets asyncio say once in 10 s (not for every
+  refused ``accept()``) that the process is out of them.
 - What stays aiohttp's: the status of a parse error is decided by the parser (we only
   choose the body, ``Server`` header and log line), and the connection is closed after
   it; a request line so broken that no answer can be written just closes it.
@@ -30,6 +31,7 @@ import contextlib
 import logging
 import resource
 import signal
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -155,6 +157,32 @@ async def _serve(app: web.Application, host: str, port: int, started: Callable[[
         await runner.cleanup()
 
 
+class OutOfFiles(logging.Filter):
+    """asyncio logs each refused ``accept()`` with its traceback, hundreds a second while
+    the process is out of files (30 MB of log in 20 s): the first of every ``every``
+    seconds passes, saying how many were left out before it."""
+
+    MESSAGE = "socket.accept() out of system resource"
+
+    def __init__(self, every: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.every, self.clock = every, clock
+        self._next, self._left_out = float("-inf"), 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith(self.MESSAGE):
+            return True
+        now = self.clock()
+        if now < self._next:
+            self._left_out += 1
+            return False
+        self._next = now + self.every
+        if self._left_out:
+            record.msg = f"{record.msg}\n({self._left_out} more left out of the log)"
+            self._left_out = 0
+        return True
+
+
 def raise_open_files() -> int:
     """The soft limit of open files raised to the hard one (a connection is one; the
     usual soft default of 1,024 is soon reached); the limit now in force."""
@@ -169,5 +197,6 @@ def run(app: web.Application, *, host: str, port: int, started: Callable[[], Non
     """Serve ``app`` until SIGTERM or SIGINT, then stop gracefully: the server stops
     taking requests, the app's cleanup stops the workers (the jobs in hand finish)."""
     log.debug(kv(event="open_files", limit=raise_open_files()))
+    logging.getLogger("asyncio").addFilter(OutOfFiles())
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(app, host, port, started))

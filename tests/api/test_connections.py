@@ -4,11 +4,12 @@ or never sent a whole head; the process may hold as many as its hard limit of fi
 from __future__ import annotations
 
 import asyncio
+import logging
 import resource
 
 from aiohttp import web
 
-from rankion_server.surface import IDLE_SECONDS, QuietAppRunner, raise_open_files
+from rankion_server.surface import IDLE_SECONDS, OutOfFiles, QuietAppRunner, raise_open_files
 
 
 async def _ok(request: web.Request) -> web.Response:
@@ -58,3 +59,19 @@ def test_the_soft_limit_of_open_files_is_raised_to_the_hard_one() -> None:
         assert resource.getrlimit(resource.RLIMIT_NOFILE) == (hard, hard)
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_running_out_of_files_is_logged_once_in_a_while() -> None:
+    now = [0.0]
+    kept = OutOfFiles(every=10, clock=lambda: now[0])
+
+    def record(message: str) -> logging.LogRecord:
+        return logging.LogRecord("asyncio", logging.ERROR, __file__, 1, message, None, None)
+
+    refused = f"{OutOfFiles.MESSAGE}\nsocket: <fd=9>"
+    assert kept.filter(record(refused))
+    assert [kept.filter(record(refused)) for _ in range(500)] == [False] * 500
+    assert kept.filter(record("another error"))  # only that one is thinned out
+    now[0] = 10.0
+    later = record(refused)
+    assert kept.filter(later) and "(500 more left out of the log)" in later.getMessage()
