@@ -368,14 +368,10 @@ class ListReadsContract(StorageFixtures):
             assert _listed(await mine.ledger_page(team, page, 7)) == _listed(
                 await theirs.ledger_page(team, page, 7)
             )
-            found, expected = (
-                await mine.trash_listing(team, page, 3, NOW),
-                await theirs.trash_listing(team, page, 3, NOW),
-            )
-            assert _listed((found.images, found.total)) == _listed(
-                (expected.images, expected.total)
-            )
-            assert found.shares.keys() == expected.shares.keys()
+            trash = await mine.trash_listing(team, page, 3, NOW)
+            trashed = await theirs.trash_listing(team, page, 3, NOW)
+            assert _listed((trash.images, trash.total)) == _listed((trashed.images, trashed.total))
+            assert trash.shares.keys() == trashed.shares.keys()
         for distance in (0, 8, 16, 32):
             for page in (1, 2, 50):
                 a = await mine.similar_listing(team, root, distance, page, 5, NOW)
