@@ -76,6 +76,7 @@ __all__ = [
     "Reads",
     "SendResult",
     "SimilarListing",
+    "SimilarQuery",
     "Storage",
     "UnitOfWork",
     "WebReady",
@@ -118,6 +119,18 @@ class EventQuery:
     unscheduled: bool = False
     page: int = 1
     per_page: int = 100
+
+
+@define(frozen=True)
+class SimilarQuery:
+    """``GET /v1/images/{id}/similar``: the team's images within ``max_distance`` bits
+    of the hash of its image ``image_id``; every field is already validated."""
+
+    team_id: int
+    image_id: int
+    max_distance: int
+    page: int = 1
+    per_page: int = 24
 
 
 @define(frozen=True)
@@ -626,15 +639,7 @@ class Reads(Protocol):
         total), plus the page's active shares."""
         ...
 
-    async def similar_listing(
-        self,
-        team_id: int,
-        image_id: int,
-        max_distance: int,
-        page: int,
-        per_page: int,
-        now: datetime,
-    ) -> SimilarListing | None:
+    async def similar_listing(self, query: SimilarQuery, now: datetime) -> SimilarListing | None:
         """The team's image (``uow.images.get``) with what ``uow.images.similar``
         answers for its hash (none while it has none) and the page's active shares;
         None when the image is absent or another team's."""

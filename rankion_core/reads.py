@@ -20,6 +20,7 @@ from .ports import (
     ImageQuery,
     Reads,
     SimilarListing,
+    SimilarQuery,
     Storage,
 )
 from .rules.search import words
@@ -104,23 +105,16 @@ class UnitOfWorkReads:
             shares = await uow.shares.active_for_images(team_id, [i.id for i in images], now)
         return ImageListing(images=images, total=total, total_exact=True, shares=shares)
 
-    async def similar_listing(
-        self,
-        team_id: int,
-        image_id: int,
-        max_distance: int,
-        page: int,
-        per_page: int,
-        now: datetime,
-    ) -> SimilarListing | None:
+    async def similar_listing(self, query: SimilarQuery, now: datetime) -> SimilarListing | None:
+        team_id = query.team_id
         async with self.storage.unit_of_work() as uow:
-            image = await uow.images.get(team_id, image_id)
+            image = await uow.images.get(team_id, query.image_id)
             if image is None:
                 return None
             if image.phash is None:
                 return SimilarListing(image=image, near=[], total=0, shares={})
             near, total = await uow.images.similar(
-                team_id, image.phash, max_distance, image.id, page, per_page
+                team_id, image.phash, query.max_distance, image.id, query.page, query.per_page
             )
             shares = await uow.shares.active_for_images(team_id, [i.id for i, _ in near], now)
         return SimilarListing(image=image, near=near, total=total, shares=shares)

@@ -59,6 +59,7 @@ from rankion_core.ports import (
     ImageListing,
     ImageQuery,
     SimilarListing,
+    SimilarQuery,
 )
 
 from .compiled import Plans
@@ -484,18 +485,8 @@ class SqliteReads:
     ) -> ImageListing:
         return await self._answer(team_id, _trash, team_id, page, per_page, sqlite_time(now))
 
-    async def similar_listing(
-        self,
-        team_id: int,
-        image_id: int,
-        max_distance: int,
-        page: int,
-        per_page: int,
-        now: datetime,
-    ) -> SimilarListing | None:
-        return await self._answer(
-            team_id, _similar, team_id, image_id, max_distance, page, per_page, sqlite_time(now)
-        )
+    async def similar_listing(self, query: SimilarQuery, now: datetime) -> SimilarListing | None:
+        return await self._answer(query.team_id, _similar, query, sqlite_time(now))
 
 
 class OverBudget(Exception):
@@ -777,24 +768,17 @@ def _images(con: sqlite3.Connection, team_id: int, ids: list[int]) -> list[Image
     return [i for i in found if i.team_id == team_id]
 
 
-def _similar(
-    con: sqlite3.Connection,
-    team_id: int,
-    image_id: int,
-    max_distance: int,
-    page: int,
-    per_page: int,
-    now: str,
-) -> SimilarListing | None:
+def _similar(con: sqlite3.Connection, query: SimilarQuery, now: str) -> SimilarListing | None:
     """As ``ImageRepo.similar`` reads it (its statements)."""
-    found = _images(con, team_id, [image_id])
+    team_id, page, per_page = query.team_id, query.page, query.per_page
+    found = _images(con, team_id, [query.image_id])
     if not found:
         return None
     image = found[0]
     if image.phash is None:
         return SimilarListing(image=image, near=[], total=0, shares={})
     paged, counted, values = similar_statements(
-        "sqlite", team_id, image.phash, max_distance, image.id
+        "sqlite", team_id, image.phash, query.max_distance, image.id
     )
     shown = _all(con, paged, {**values, **page_values(page, per_page)})
     if shown:

@@ -11,7 +11,7 @@ from attrs import define, field
 
 from ..errors import Conflict, Invalid, NotFound, Unavailable
 from ..models import Actor, Image, Page, ProcessingStatus, Share
-from ..ports import ImageQuery, UnitOfWork, one_statement
+from ..ports import ImageQuery, SimilarQuery, UnitOfWork, one_statement
 from ..reads import reads_of
 from ..rules import bulk, renditions, search, text, trash, tree
 from ..rules.limits import BULK_MAX, ID_MAX, PER_PAGE_DEFAULT, TOTAL_COUNT_LIMIT
@@ -150,9 +150,8 @@ class Gallery:
         if not 0 < image_id <= ID_MAX:
             raise NotFound("image")
         # every hash of the team compared, at a wide distance: the read port's
-        found = await reads_of(self.deps.storage).similar_listing(
-            actor.team_id, image_id, max_distance, page, per_page, self.deps.clock.now()
-        )
+        query = SimilarQuery(actor.team_id, image_id, max_distance, page, per_page)
+        found = await reads_of(self.deps.storage).similar_listing(query, self.deps.clock.now())
         if found is None:
             raise NotFound("image")
         views = image_views(self.deps, [i for i, _ in found.near], found.shares)

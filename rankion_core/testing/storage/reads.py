@@ -24,7 +24,7 @@ from rankion_core.models import (
     ProcessingStatus,
     Share,
 )
-from rankion_core.ports import DayQuery, EventQuery, ImageQuery, Storage
+from rankion_core.ports import DayQuery, EventQuery, ImageQuery, SimilarQuery, Storage
 from rankion_core.reads import UnitOfWorkReads
 from rankion_core.rules.similar import to_signed
 from rankion_core.testing.builders import (
@@ -374,14 +374,15 @@ class ListReadsContract(StorageFixtures):
             assert trash.shares.keys() == trashed.shares.keys()
         for distance in (0, 8, 16, 32):
             for page in (1, 2, 50):
-                a = await mine.similar_listing(team, root, distance, page, 5, NOW)
-                b = await theirs.similar_listing(team, root, distance, page, 5, NOW)
+                similar = SimilarQuery(team, root, distance, page, 5)
+                a = await mine.similar_listing(similar, NOW)
+                b = await theirs.similar_listing(similar, NOW)
                 assert a is not None and b is not None
                 assert _fields(a.image) == _fields(b.image)
                 assert [(_fields(i), d) for i, d in a.near] == [(_fields(i), d) for i, d in b.near]
                 assert (a.total, a.shares.keys()) == (b.total, b.shares.keys()), distance
-        assert await mine.similar_listing(team, 10_000_000, 8, 1, 5, NOW) is None
-        assert await mine.similar_listing(team + 999, root, 8, 1, 5, NOW) is None
+        assert await mine.similar_listing(SimilarQuery(team, 10_000_000, 8), NOW) is None
+        assert await mine.similar_listing(SimilarQuery(team + 999, root, 8), NOW) is None
 
 
 def _listed(found: tuple[list[Any], int]) -> tuple[list[dict[str, Any]], int]:
