@@ -73,7 +73,10 @@ __all__ = [
     "OneStatement",
     "PreviewSink",
     "ProviderImage",
+    "Reads",
     "SendResult",
+    "SimilarListing",
+    "SimilarQuery",
     "Storage",
     "UnitOfWork",
     "WebReady",
@@ -116,6 +119,18 @@ class EventQuery:
     unscheduled: bool = False
     page: int = 1
     per_page: int = 100
+
+
+@define(frozen=True)
+class SimilarQuery:
+    """``GET /v1/images/{id}/similar``: the team's images within ``max_distance`` bits
+    of the hash of its image ``image_id``; every field is already validated."""
+
+    team_id: int
+    image_id: int
+    max_distance: int
+    page: int = 1
+    per_page: int = 24
 
 
 @define(frozen=True)
@@ -222,10 +237,12 @@ class EventRepository(Protocol):
     async def update(self, event: CalendarEvent) -> None: ...
     async def delete(self, team_id: int, event_id: int) -> bool: ...
     async def list(
-        self, query: EventQuery, *, for_update: bool = False
+        self, query: EventQuery, *, for_update: bool = False, count_limit: int | None = None
     ) -> tuple[builtins.list[CalendarEvent], int]:
         """Ordered by ``scheduled_at`` (nulls last), then ``id``; ``for_update``: by
-        ``id``, the page's events locked (see the module)."""
+        ``id``, the page's events locked (see the module). ``count_limit``: the total
+        is counted no further than one past it (``min(total, count_limit + 1)``), so
+        a caller that only needs to know "more than that" reads no more rows."""
         ...
 
     async def day_counts(self, query: DayQuery) -> builtins.list[tuple[date, EventStatus, int]]:
@@ -579,11 +596,27 @@ class ImageFamily:
     shares: dict[int, Share]
 
 
-class GalleryReads(Protocol):
-    """The read-only answers of the gallery's hottest endpoints (the list and the
-    detail), each from one consistent snapshot and outside any unit of work, so a
-    backend may serve them from a read-only connection, a replica or a cache.
-    ``rankion_core.reads.UnitOfWorkReads`` answers them through ``unit_of_work()``."""
+@define(frozen=True)
+class SimilarListing:
+    """One page of an image's look-alikes (``ImageRepository.similar``) and their
+    active shares, read from one snapshot."""
+
+    #: the image compared with (trashed ones too)
+    image: Image
+    #: ``(image, distance)``, closest first; empty while the image has no hash
+    near: builtins.list[tuple[Image, int]]
+    total: int
+    shares: dict[int, Share]
+
+
+class Reads(Protocol):
+    """The read-only answers of the server's reads (the gallery's list and detail, and
+    every list whose cost grows with a team's data: a project's events and its
+    per-day counts, the trash, the ledger, look-alikes), each from one consistent
+    snapshot and outside any unit of work, so a backend may serve them from a
+    read-only connection, a replica or a cache, away from its writes.
+    ``rankion_core.reads.UnitOfWorkReads`` answers them through ``unit_of_work()``;
+    what each answers is what the repositories named below answer there."""
 
     async def image_listing(
         self, query: ImageQuery, now: datetime, count_limit: int
@@ -600,11 +633,42 @@ class GalleryReads(Protocol):
         """The image with its tree and shares; None when absent or another team's."""
         ...
 
+    async def event_page(self, query: EventQuery) -> tuple[builtins.list[CalendarEvent], int]:
+        """What ``uow.events.list(query)`` answers (the exact total)."""
+        ...
+
+    async def day_counts(self, query: DayQuery) -> builtins.list[tuple[date, EventStatus, int]]:
+        """What ``uow.events.day_counts(query)`` answers."""
+        ...
+
+    async def ledger_page(
+        self, team_id: int, page: int, per_page: int
+    ) -> tuple[builtins.list[LedgerEntry], int]:
+        """What ``uow.ledger.list(team_id, page, per_page)`` answers."""
+        ...
+
+    async def trash_listing(
+        self, team_id: int, page: int, per_page: int, now: datetime
+    ) -> ImageListing:
+        """What ``uow.images.list_trash(team_id, page, per_page)`` answers (an exact
+        total), plus the page's active shares."""
+        ...
+
+    async def similar_listing(self, query: SimilarQuery, now: datetime) -> SimilarListing | None:
+        """The team's image (``uow.images.get``) with what ``uow.images.similar``
+        answers for its hash (none while it has none) and the page's active shares;
+        None when the image is absent or another team's."""
+        ...
+
+
+#: the earlier name of ``Reads``, when it answered the gallery alone
+GalleryReads = Reads
+
 
 class Storage(Protocol):
     def unit_of_work(self) -> UnitOfWork: ...
-    def reads(self) -> GalleryReads:
-        """The read-only queries of the gallery (one object, reused)."""
+    def reads(self) -> Reads:
+        """The read-only queries (one object, reused)."""
         ...
 
     async def migrate(self) -> None:

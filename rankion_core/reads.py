@@ -1,15 +1,28 @@
-"""``GalleryReads`` answered through ordinary units of work: any backend's default.
+"""``Reads`` answered through ordinary units of work: any backend's default.
 
-The memory backend and plug-ins use it as is; the SQL backend answers the same
-questions on a read-only connection (``rankion_sqlalchemy.reads``). Totals here are
-always exact: ``count_limit`` is a permission to stop counting, not an obligation.
+The memory backend, PostgreSQL's units of work and plug-ins use it as is; the SQL
+backend answers the same questions on read-only connections of its own
+(``rankion_sqlalchemy.sqlite_reads``, ``rankion_sqlalchemy.pg_reads``). Totals here
+are always exact: ``count_limit`` is a permission to stop counting, not an obligation.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import builtins
+from datetime import date, datetime
 
-from .ports import GalleryReads, ImageFamily, ImageListing, ImageQuery, Storage
+from .models import CalendarEvent, EventStatus, LedgerEntry
+from .ports import (
+    DayQuery,
+    EventQuery,
+    ImageFamily,
+    ImageListing,
+    ImageQuery,
+    Reads,
+    SimilarListing,
+    SimilarQuery,
+    Storage,
+)
 from .rules.search import words
 
 __all__ = [
@@ -70,8 +83,44 @@ class UnitOfWorkReads:
             shares = await uow.shares.active_for_images(team_id, [i.id for i in tree], now)
         return ImageFamily(image=image, tree=tree, shares=shares)
 
+    async def event_page(self, query: EventQuery) -> tuple[builtins.list[CalendarEvent], int]:
+        async with self.storage.unit_of_work() as uow:
+            return await uow.events.list(query)
 
-def reads_of(storage: Storage) -> GalleryReads:
+    async def day_counts(self, query: DayQuery) -> builtins.list[tuple[date, EventStatus, int]]:
+        async with self.storage.unit_of_work() as uow:
+            return await uow.events.day_counts(query)
+
+    async def ledger_page(
+        self, team_id: int, page: int, per_page: int
+    ) -> tuple[builtins.list[LedgerEntry], int]:
+        async with self.storage.unit_of_work() as uow:
+            return await uow.ledger.list(team_id, page, per_page)
+
+    async def trash_listing(
+        self, team_id: int, page: int, per_page: int, now: datetime
+    ) -> ImageListing:
+        async with self.storage.unit_of_work() as uow:
+            images, total = await uow.images.list_trash(team_id, page, per_page)
+            shares = await uow.shares.active_for_images(team_id, [i.id for i in images], now)
+        return ImageListing(images=images, total=total, total_exact=True, shares=shares)
+
+    async def similar_listing(self, query: SimilarQuery, now: datetime) -> SimilarListing | None:
+        team_id = query.team_id
+        async with self.storage.unit_of_work() as uow:
+            image = await uow.images.get(team_id, query.image_id)
+            if image is None:
+                return None
+            if image.phash is None:
+                return SimilarListing(image=image, near=[], total=0, shares={})
+            near, total = await uow.images.similar(
+                team_id, image.phash, query.max_distance, image.id, query.page, query.per_page
+            )
+            shares = await uow.shares.active_for_images(team_id, [i.id for i, _ in near], now)
+        return SimilarListing(image=image, near=near, total=total, shares=shares)
+
+
+def reads_of(storage: Storage) -> Reads:
     """``storage.reads()``; a storage written before that method existed (a plug-in
     of an earlier release) is read through its units of work."""
     reads = getattr(storage, "reads", None)

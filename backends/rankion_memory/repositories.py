@@ -206,7 +206,7 @@ class Events:
         return self.t.remove(event_id)
 
     async def list(
-        self, query: EventQuery, *, for_update: bool = False
+        self, query: EventQuery, *, for_update: bool = False, count_limit: int | None = None
     ) -> tuple[builtins.list[CalendarEvent], int]:
         def keep(e: CalendarEvent) -> bool:
             if e.team_id != query.team_id or e.project_id != query.project_id:
@@ -231,7 +231,8 @@ class Events:
             return (e.scheduled_at is None, e.scheduled_at or e.created_at, e.id)
 
         rows = sorted(filter(keep, self.t.rows()), key=_by_id if for_update else scheduled)
-        return page_of(rows, query.page, query.per_page)
+        items, total = page_of(rows, query.page, query.per_page)
+        return items, total if count_limit is None else min(total, count_limit + 1)
 
     async def day_counts(self, query: DayQuery) -> builtins.list[tuple[date, EventStatus, int]]:
         events = [

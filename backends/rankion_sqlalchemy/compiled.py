@@ -27,12 +27,19 @@ what SQLAlchemy's own execution gives: the same processors convert the same valu
   statements see them all).
 - A driver error is wrapped as SQLAlchemy wraps it (``DBAPIError.instance``): the
   callers' ``IntegrityError`` and ``OperationalError`` handling is unchanged.
+
+A caller with ``sqlite3`` connections of its own and no SQLAlchemy connection at all
+(``sqlite_reads``: reads on read-only connections, off the writer's) runs Core
+statements the same way: ``Plans.compiled`` compiles a statement on its first use
+(there is no SQLAlchemy execution to fall back to) and ``Plan.fetch`` runs it on the
+given connection, its errors the driver's own.
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
@@ -219,6 +226,19 @@ class Plan:
                 rows = list(zip(*columns, strict=True))
         return IteratorResult(self._metadata, iter(rows))
 
+    def fetch(self, driver: sqlite3.Connection, params: Mapping[str, Any]) -> Result[Any]:
+        """Run on ``driver`` with one parameter set (``Plans.compiled``): the rows,
+        converted by the result columns' types, or ``affected`` for a statement that
+        returns none. A driver error is raised as the driver raised it; ``LookupError``
+        for an empty expanding list (SQLAlchemy renders that as a special case)."""
+        arguments = self.arguments(params)
+        if arguments is None:
+            raise LookupError("an empty expanding list")
+        cursor = driver.execute(*arguments)
+        if self._metadata is None:
+            return affected(cursor.rowcount, cursor.lastrowid)
+        return self.result(cursor.fetchall())
+
     @property
     def returns_rows(self) -> bool:
         return self._metadata is not None
@@ -260,6 +280,23 @@ class Plans:
         self._plans = weakref.WeakKeyDictionary()
         #: statements run once so far
         self._seen: weakref.WeakSet[Executable] = weakref.WeakSet()
+        #: ``compiled`` is called from several threads
+        self._lock = threading.Lock()
+
+    def compiled(self, statement: Executable, names: tuple[str, ...]) -> Plan:
+        """``statement``'s plan for parameters named ``names``, compiled on its first
+        use (the module says for whom); ``LookupError`` when it has none (a statement
+        only SQLAlchemy's execution can run: not for such callers)."""
+        with self._lock:
+            known = self._plans.get(statement)
+            if known is None:
+                known = self._plans[statement] = {}
+            if names not in known:
+                known[names] = self._compile(statement, names)
+            plan = known[names]
+        if plan is None:
+            raise LookupError(f"no plan for {statement!r}")
+        return plan
 
     def for_connection(
         self, connection: Connection | Engine, statement: Executable, params: Any

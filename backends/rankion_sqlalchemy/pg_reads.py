@@ -3,7 +3,7 @@
 Through ``AsyncSession`` a gallery page cost ~10 times what the raw driver needs: a
 pool checkout with a pre-ping (three round trips), statement building and cache keys,
 greenlet hops, per-column result processing, the ORM's entities, and one round trip
-per statement (page, total, shares). ``PgReads`` answers ``GalleryReads`` instead:
+per statement (page, total, shares). ``PgReads`` answers the gallery's ``Reads`` instead:
 
 * **one statement per answer**. The page, its total and its active shares (a list),
   or the image, its tree and their shares (a detail), come back as the rows of one
@@ -50,7 +50,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rankion_core.errors import Unavailable
 from rankion_core.models import Image, ImageSort, Share
-from rankion_core.ports import ImageFamily, ImageListing, ImageQuery
+from rankion_core.ports import ImageFamily, ImageListing, ImageQuery, Storage
+from rankion_core.reads import UnitOfWorkReads
 
 from .queries import (
     WALKABLE_SORTS,
@@ -433,11 +434,16 @@ async def _read_only(connection: Any) -> None:
     await connection.execute("SET SESSION default_transaction_read_only = on")
 
 
-class PgReads:
-    """``GalleryReads`` on PostgreSQL over the connections of ``engine``;
-    ``close()`` closes the pool (the engine's own pool is not touched)."""
+class PgReads(UnitOfWorkReads):
+    """``Reads`` on PostgreSQL: the gallery's over the connections of ``engine``
+    (``close()`` closes that pool; the engine's own is not touched), the rest through
+    ``storage``'s units of work (asyncpg awaits the database: nothing of theirs runs
+    on the event loop, and PostgreSQL's readers never wait for its writers)."""
 
-    def __init__(self, engine: AsyncEngine, pool_size: int | None = None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, pool_size: int | None = None, *, storage: Storage
+    ) -> None:
+        super().__init__(storage)
         import asyncpg  # the ``postgres`` extra; present whenever such an engine exists
 
         self._asyncpg = asyncpg
@@ -506,7 +512,7 @@ class PgReads:
                 raise Unavailable("storage is unavailable") from exc
         raise AssertionError("unreachable")
 
-    # -- GalleryReads
+    # -- the gallery's reads
 
     async def image_listing(
         self, query: ImageQuery, now: datetime, count_limit: int

@@ -44,7 +44,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.selectable import TextualSelect
 
 from rankion_core.models import ImageSort
-from rankion_core.ports import EventQuery, ImageQuery
+from rankion_core.ports import ImageQuery
 from rankion_core.reads import IMAGE_FILTERS, MATCH_FILTERS, active_filters
 from rankion_core.rules.text import tag_key
 
@@ -64,7 +64,6 @@ __all__ = [
     "Plan",
     "claimable",
     "compiled_filters",
-    "event_filters",
     "event_order",
     "image_filters",
     "image_order",
@@ -315,31 +314,12 @@ def image_page(
     return select(*columns).join(page, page.c.id == _c.id).order_by(*order)
 
 
-def event_filters(query: EventQuery) -> list[ColumnElement[bool]]:
-    e = calendar_events.c
-    where: list[ColumnElement[bool]] = [
-        e.team_id == query.team_id,
-        e.project_id == query.project_id,
-    ]
-    if query.scheduled_from is not None:
-        where.append(e.scheduled_at >= query.scheduled_from)
-    if query.scheduled_to is not None:
-        where.append(e.scheduled_at <= query.scheduled_to)
-    if query.statuses:
-        where.append(e.status.in_(query.statuses))
-    if query.types:
-        where.append(e.type.in_(query.types))
-    if query.unscheduled:
-        where.append(e.scheduled_at.is_(None))
-    return where
-
-
-def event_order(query: EventQuery) -> list[Any]:
+def event_order(bounded: bool) -> list[Any]:
     """``scheduled_at`` (NULLs last), then ``id``; unscheduled ones by ``created_at``
-    first (as the in-memory backend). A date bound excludes NULLs, so the order is
-    then exactly the index's."""
+    first (as the in-memory backend). A date bound (``bounded``) excludes NULLs, so
+    the order is then exactly the index's."""
     e = calendar_events.c
-    if query.scheduled_from is not None or query.scheduled_to is not None:
+    if bounded:
         return [e.scheduled_at.asc(), e.id.asc()]
     unscheduled = case((e.scheduled_at.is_(None), e.created_at))
     return [e.scheduled_at.asc().nulls_last(), unscheduled, e.id.asc()]

@@ -1,4 +1,4 @@
-"""``GalleryReads`` of the SQL backend: which implementation answers, and the
+"""``Reads`` of the SQL backend: which implementation answers, and the
 unit-of-work one with bounded totals.
 
 SQLite files get ``SqliteReads`` (the stdlib driver), PostgreSQL ``PgReads``

@@ -2,7 +2,7 @@
 
 A gallery page through ``AsyncSession`` and aiosqlite cost ~2 ms of CPU on top of a
 0.3 ms query: statement building and cache keys, several thread hops per statement,
-per-column result processing. ``SqliteReads`` answers ``GalleryReads`` instead with
+per-column result processing. ``SqliteReads`` answers ``Reads`` instead with
 plain ``sqlite3`` connections of its own (one per thread that reads):
 
 * each answer runs every statement of it (plan estimates, page, total, shares)
@@ -41,18 +41,39 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from urllib.request import pathname2url
 
 import attrs
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Result
+from sqlalchemy.sql import Executable
 
 from rankion_core.errors import Unavailable
-from rankion_core.models import Image, ImageSort, Share
-from rankion_core.ports import ImageFamily, ImageListing, ImageQuery
+from rankion_core.models import CalendarEvent, EventStatus, Image, ImageSort, LedgerEntry, Share
+from rankion_core.ports import (
+    DayQuery,
+    EventQuery,
+    ImageFamily,
+    ImageListing,
+    ImageQuery,
+    SimilarListing,
+    SimilarQuery,
+)
 
+from .compiled import Plans
+from .listings import (
+    PagedStatements,
+    event_statements,
+    ledger_statements,
+    page_values,
+    trash_statements,
+)
 from .queries import WALKABLE_SORTS, compiled_filters, order_sql, plain_filters, tag_keys
-from .rows import EntityRows
+from .repositories.events import day_counts_of, day_counts_statement
+from .repositories.images import BY_IDS, similar_statements
+from .rows import EntityRows, json_loads, rows_of
 from .search import TOP, WORD_BRANCHES, fts5_query, query_words
 from .totals import unfiltered
 
@@ -319,7 +340,7 @@ class ListSql:
 
 
 class SqliteReads:
-    """``GalleryReads`` on a SQLite file; ``close()`` closes its connections.
+    """``Reads`` on a SQLite file; ``close()`` closes its connections.
 
     Each answer runs **on the caller's thread**, blocking the event loop for its
     duration, as the minimal raw-``sqlite3`` baseline handler does. Handing it to
@@ -428,7 +449,7 @@ class SqliteReads:
             self._opened.clear()
         self._local = threading.local()
 
-    # -- GalleryReads
+    # -- Reads: the gallery's
 
     async def image_listing(
         self, query: ImageQuery, now: datetime, count_limit: int
@@ -437,6 +458,35 @@ class SqliteReads:
 
     async def image_family(self, team_id: int, image_id: int, now: datetime) -> ImageFamily | None:
         return await self._answer(team_id, _family, team_id, image_id, sqlite_time(now))
+
+    # -- the lists whose cost grows with the team's data: Core statements (one
+    # definition with the repositories'), compiled once for these connections
+
+    async def event_page(self, query: EventQuery) -> tuple[list[CalendarEvent], int]:
+        statements, params = event_statements(query)
+        return await self._answer(
+            query.team_id, _listed, statements, params, query.page, query.per_page
+        )
+
+    async def day_counts(self, query: DayQuery) -> list[tuple[date, EventStatus, int]]:
+        if not query.days:
+            return []
+        stmt, params = day_counts_statement("sqlite", query)
+        return day_counts_of(await self._answer(query.team_id, _all, stmt, params))
+
+    async def ledger_page(
+        self, team_id: int, page: int, per_page: int
+    ) -> tuple[list[LedgerEntry], int]:
+        params = {"team_id": team_id}
+        return await self._answer(team_id, _listed, ledger_statements(), params, page, per_page)
+
+    async def trash_listing(
+        self, team_id: int, page: int, per_page: int, now: datetime
+    ) -> ImageListing:
+        return await self._answer(team_id, _trash, team_id, page, per_page, sqlite_time(now))
+
+    async def similar_listing(self, query: SimilarQuery, now: datetime) -> SimilarListing | None:
+        return await self._answer(query.team_id, _similar, query, sqlite_time(now))
 
 
 class OverBudget(Exception):
@@ -671,3 +721,73 @@ def _family(con: sqlite3.Connection, team_id: int, image_id: int, now: str) -> I
     return ImageFamily(
         image=image, tree=tree, shares=_shares(con, team_id, [i.id for i in tree], now)
     )
+
+
+# -- Core statements on these connections (``compiled``: the plan of each, made once)
+
+#: the writer's dialect as the reads need it: JSON read as its engine reads it
+PLANS = Plans(sqlite.dialect(json_deserializer=json_loads))
+
+
+def _run(con: sqlite3.Connection, statement: Executable, params: dict[str, Any]) -> Result[Any]:
+    return PLANS.compiled(statement, tuple(params)).fetch(con, params)
+
+
+def _all(con: sqlite3.Connection, statement: Executable, params: dict[str, Any]) -> list[Any]:
+    return list(_run(con, statement, params).all())
+
+
+def _listed(
+    con: sqlite3.Connection,
+    statements: PagedStatements,
+    params: dict[str, Any],
+    page: int,
+    per_page: int,
+) -> tuple[list[Any], int]:
+    """One page of a list and its total, as ``Repository._listed`` reads them."""
+    rows = _run(con, statements.page, {**params, **page_values(page, per_page)})
+    return statements.rows.many(rows), int(_run(con, statements.count, params).scalar() or 0)
+
+
+_IMAGE = rows_of(Image)
+
+
+def _trash(
+    con: sqlite3.Connection, team_id: int, page: int, per_page: int, now: str
+) -> ImageListing:
+    images, total = _listed(con, trash_statements(), {"team_id": team_id}, page, per_page)
+    shares = _shares(con, team_id, [i.id for i in images], now)
+    return ImageListing(images=images, total=total, total_exact=True, shares=shares)
+
+
+def _images(con: sqlite3.Connection, team_id: int, ids: list[int]) -> list[Image]:
+    """The team's images among ``ids`` (``ImageRepository.get_many``)."""
+    if not ids:
+        return []
+    found = _IMAGE.many(_run(con, BY_IDS, {"ids": sorted(set(ids))}))
+    return [i for i in found if i.team_id == team_id]
+
+
+def _similar(con: sqlite3.Connection, query: SimilarQuery, now: str) -> SimilarListing | None:
+    """As ``ImageRepo.similar`` reads it (its statements)."""
+    team_id, page, per_page = query.team_id, query.page, query.per_page
+    found = _images(con, team_id, [query.image_id])
+    if not found:
+        return None
+    image = found[0]
+    if image.phash is None:
+        return SimilarListing(image=image, near=[], total=0, shares={})
+    paged, counted, values = similar_statements(
+        "sqlite", team_id, image.phash, query.max_distance, image.id
+    )
+    shown = _all(con, paged, {**values, **page_values(page, per_page)})
+    if shown:
+        total = int(shown[0].total)
+    elif page > 1:  # past the last page: the count alone
+        total = int(_all(con, counted, values)[0][0])
+    else:
+        total = 0
+    by_id = {i.id: i for i in _images(con, team_id, [int(r.id) for r in shown])}
+    near = [(by_id[r.id], int(r.d)) for r in shown if r.id in by_id]
+    shares = _shares(con, team_id, [i.id for i, _ in near], now)
+    return SimilarListing(image=image, near=near, total=total, shares=shares)

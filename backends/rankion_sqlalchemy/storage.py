@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rankion_core.errors import Unavailable
-from rankion_core.ports import GalleryReads, Storage, UnitOfWork
+from rankion_core.ports import Reads, Storage, UnitOfWork
 
 from .compiled import Plans
 from .engine import begin_mode, create_engine, sqlite_file
@@ -83,17 +83,18 @@ class SqlStorage:
         self._writer_wait = writer_wait
         path = sqlite_file(engine.url)
         self._sqlite_reads = SqliteReads(path) if path is not None else None
-        self._pg_reads = PgReads(engine) if self.dialect == "postgresql" else None
-        self._reads: GalleryReads = (
+        self._pg_reads = PgReads(engine, storage=self) if self.dialect == "postgresql" else None
+        self._reads: Reads = (
             self._sqlite_reads or self._pg_reads or SqlReads(self, self.unit_of_work)
         )
 
     def unit_of_work(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self._sessions, self.dialect, self._writer, self._writer_wait)
 
-    def reads(self) -> GalleryReads:
-        """The gallery's hot reads: the stdlib driver on a SQLite file, asyncpg on
-        PostgreSQL, else (in-memory SQLite) units of work."""
+    def reads(self) -> Reads:
+        """The reads: the stdlib driver on a SQLite file (read-only connections, off
+        the writer's), asyncpg on PostgreSQL (the gallery's; the rest through units of
+        work), else (in-memory SQLite) units of work."""
         return self._reads
 
     async def migrate(self) -> None:

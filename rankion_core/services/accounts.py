@@ -12,6 +12,7 @@ from attrs import define
 
 from ..errors import Conflict, Invalid, NotFound, Unavailable
 from ..models import Actor, ApiToken, LedgerEntry, Page, Project, Team, User
+from ..reads import reads_of
 from ..rules import credits, text, tokens
 from ..rules.calendar import DEFAULT_ZONE, check_zone
 from ..rules.limits import CREDITS_MAX, ID_MAX, PROJECT_NAME_MAX
@@ -272,6 +273,5 @@ class Accounts:
             return await uow.teams.balance(actor.team_id)
 
     async def ledger(self, actor: Actor, page: int, per_page: int) -> Page[LedgerEntry]:
-        async with self.deps.storage.unit_of_work() as uow:
-            items, total = await uow.ledger.list(actor.team_id, page, per_page)
+        items, total = await reads_of(self.deps.storage).ledger_page(actor.team_id, page, per_page)
         return Page(items, page, per_page, total)

@@ -13,6 +13,7 @@ from attrs import define
 from ..errors import Invalid, LimitExceeded, NotFound
 from ..models import Actor, CalendarEvent, EventStatus, Page, Project
 from ..ports import DayQuery, EventQuery, UnitOfWork, one_statement
+from ..reads import reads_of
 from ..rules.calendar import (
     FIXED_STATUSES,
     DayCount,
@@ -85,9 +86,11 @@ class Calendar:
             raise Invalid("article_id: article not found", details={"article_id": "not found"})
 
     async def list(self, actor: Actor, query: EventQuery) -> Page[CalendarEvent]:
+        """One page of a project's events. The page and its exact total cost what the
+        project holds, so they come from the read port, not a unit of work."""
         async with self.deps.storage.unit_of_work() as uow:
             await self._project(uow, actor, query.project_id)
-            items, total = await uow.events.list(query)
+        items, total = await reads_of(self.deps.storage).event_page(query)
         return Page(items, query.page, query.per_page, total)
 
     async def create(self, actor: Actor, project_id: int, draft: EventDraft) -> ZonedEvent:
@@ -180,12 +183,18 @@ class Calendar:
         )
         async with self.deps.storage.unit_of_work() as uow:
             zone = zone_of((await self._project(uow, actor, project_id)).time_zone)
-            # locked: two shifts, or a shift and a change, move each event once
-            events, total = await uow.events.list(query, for_update=True)
+            # locked: two shifts, or a shift and a change, move each event once; counted
+            # no further than one past the limit (a range of every event the project
+            # holds is refused without counting them all)
+            events, total = await uow.events.list(
+                query, for_update=True, count_limit=SHIFT_EVENTS_MAX
+            )
             if total > SHIFT_EVENTS_MAX:
                 raise LimitExceeded(
                     f"a shift moves at most {SHIFT_EVENTS_MAX} events",
-                    details={"from": f"the range holds {total} events; narrow it"},
+                    details={
+                        "from": f"the range holds more than {SHIFT_EVENTS_MAX} events; narrow it"
+                    },
                 )
             moved = [e for e in events if shift_event(e, days, zone, now=now)]
             for event in moved:
@@ -203,8 +212,9 @@ class Calendar:
         self, actor: Actor, project_id: int, start: datetime, end: datetime
     ) -> builtins.list[DayCount]:
         """Per local day of the project's zone: how many events, by status."""
-        async with self.deps.storage.unit_of_work() as uow:
-            zone = zone_of((await self._project(uow, actor, project_id)).time_zone)
-            days = tuple(local_days(start, end, zone))
-            rows = await uow.events.day_counts(DayQuery(actor.team_id, project_id, days))
+        zone = await self.zone(actor, project_id)
+        days = tuple(local_days(start, end, zone))
+        rows = await reads_of(self.deps.storage).day_counts(
+            DayQuery(actor.team_id, project_id, days)
+        )
         return day_counts(rows)

@@ -13,7 +13,8 @@ from attrs import define
 
 from ..errors import NotFound
 from ..models import Actor, CalendarEvent, Project
-from ..ports import EventQuery, UnitOfWork
+from ..ports import EventQuery, Reads
+from ..reads import reads_of
 from ..rules import feeds as rules
 from .deps import Deps
 
@@ -67,19 +68,18 @@ class CalendarFeeds:
     async def content(self, project: Project) -> FeedContent:
         """The public side's read: the dated events of a project ``open`` gave (apart,
         so that a feed kept a moment ago is served after its token check alone)."""
-        async with self.deps.storage.unit_of_work() as uow:
-            events = await _dated_events(uow, project, self.deps.clock.now())
+        events = await _dated_events(reads_of(self.deps.storage), project, self.deps.clock.now())
         return FeedContent(project, events)
 
 
-async def _dated_events(uow: UnitOfWork, project: Project, now: datetime) -> list[CalendarEvent]:
+async def _dated_events(reads: Reads, project: Project, now: datetime) -> list[CalendarEvent]:
     """Every event with a ``scheduled_at`` (undated ideas come last in the storage
     order), or past ``rules.FEED_EVENTS_MAX`` of them the first that many from
     ``rules.FEED_PAST`` ago on."""
     most, team_id, project_id = rules.FEED_EVENTS_MAX, project.team_id, project.id
-    items, _ = await uow.events.list(EventQuery(team_id, project_id, per_page=most + 1))
+    items, _ = await reads.event_page(EventQuery(team_id, project_id, per_page=most + 1))
     dated = [event for event in items if event.scheduled_at is not None]
     if len(dated) <= most:
         return dated
     recent = EventQuery(team_id, project_id, scheduled_from=now - rules.FEED_PAST, per_page=most)
-    return (await uow.events.list(recent))[0]
+    return (await reads.event_page(recent))[0]

@@ -11,7 +11,7 @@ from attrs import define, field
 
 from ..errors import Conflict, Invalid, NotFound, Unavailable
 from ..models import Actor, Image, Page, ProcessingStatus, Share
-from ..ports import ImageQuery, UnitOfWork, one_statement
+from ..ports import ImageQuery, SimilarQuery, UnitOfWork, one_statement
 from ..reads import reads_of
 from ..rules import bulk, renditions, search, text, trash, tree
 from ..rules.limits import BULK_MAX, ID_MAX, PER_PAGE_DEFAULT, TOTAL_COUNT_LIMIT
@@ -118,11 +118,6 @@ class Gallery:
         #: shares resolved by this process's public side, forgotten when an image goes
         self.resolved = resolved if resolved is not None else ResolvedShares()
 
-    async def _views(self, uow: UnitOfWork, actor: Actor, images: list[Image]) -> list[ImageView]:
-        now = self.deps.clock.now()
-        shares = await uow.shares.active_for_images(actor.team_id, [i.id for i in images], now)
-        return image_views(self.deps, images, shares)
-
     async def list(self, actor: Actor, query: ImageQuery) -> Page[ImageView]:
         """One page of the team's images. The total is exact up to
         ``TOTAL_COUNT_LIMIT`` matches past the page's offset, a lower bound beyond.
@@ -152,24 +147,24 @@ class Gallery:
                 f"max_distance must be from 0 to {MAX_DISTANCE}",
                 details={"max_distance": "out of range"},
             )
-        async with self.deps.storage.unit_of_work() as uow:
-            image = await get_image(uow, actor, image_id)
-            if image.phash is None:
-                return Page([], page, per_page, 0)
-            near, total = await uow.images.similar(
-                actor.team_id, image.phash, max_distance, image.id, page, per_page
-            )
-            views = await self._views(uow, actor, [i for i, _ in near])
-        found = [SimilarView(v, d) for v, (_, d) in zip(views, near, strict=True)]
-        return Page(found, page, per_page, total)
+        if not 0 < image_id <= ID_MAX:
+            raise NotFound("image")
+        # every hash of the team compared, at a wide distance: the read port's
+        query = SimilarQuery(actor.team_id, image_id, max_distance, page, per_page)
+        found = await reads_of(self.deps.storage).similar_listing(query, self.deps.clock.now())
+        if found is None:
+            raise NotFound("image")
+        views = image_views(self.deps, [i for i, _ in found.near], found.shares)
+        near = [SimilarView(v, d) for v, (_, d) in zip(views, found.near, strict=True)]
+        return Page(near, page, per_page, found.total)
 
     async def trash(
         self, actor: Actor, page: int = 1, per_page: int = PER_PAGE_DEFAULT
     ) -> Page[ImageView]:
-        async with self.deps.storage.unit_of_work() as uow:
-            items, total = await uow.images.list_trash(actor.team_id, page, per_page)
-            views = await self._views(uow, actor, items)
-        return Page(views, page, per_page, total)
+        found = await reads_of(self.deps.storage).trash_listing(
+            actor.team_id, page, per_page, self.deps.clock.now()
+        )
+        return Page(image_views(self.deps, found.images, found.shares), page, per_page, found.total)
 
     async def get(self, actor: Actor, image_id: int) -> ImageView:
         async with self.deps.storage.unit_of_work() as uow:

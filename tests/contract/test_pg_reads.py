@@ -164,7 +164,7 @@ async def test_lost_connections_leave_the_pool_whole(pg: SqlStorage) -> None:
     """A connection lost under a read is given back to the pool, however the loss
     shows (a closed socket, or the server's goodbye first): a pool of one still
     answers after many, and closes."""
-    reads = PgReads(pg.engine, pool_size=1)
+    reads = PgReads(pg.engine, pool_size=1, storage=pg)
     try:
         for _ in range(8):
             pid = (await reads._fetch("SELECT pg_backend_pid()", []))[0][0]

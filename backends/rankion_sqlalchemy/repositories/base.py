@@ -13,6 +13,7 @@ from sqlalchemy.sql import Executable, Select
 from sqlalchemy.sql.dml import Insert, ReturningInsert, ReturningUpdate, Update
 
 from ..inline import InlineSession
+from ..listings import PagedStatements, page_values
 from ..queries import Condition
 from ..rows import EntityRows, table_of, values_of
 from ..session import Session
@@ -226,6 +227,25 @@ class Repository:
         page_of = stmt.limit(per_page).offset((page - 1) * per_page)
         items = await self._all(rows, page_of, lock=lock)
         return items, await self._count(table, where)
+
+    async def _listed(
+        self,
+        statements: PagedStatements,
+        params: dict[str, Any],
+        page: int,
+        per_page: int,
+        *,
+        lock: bool = False,
+    ) -> tuple[list[Any], int]:
+        """One page of a list built once (``listings``) and its total; ``lock``: the
+        page's rows, as ``_all`` says."""
+        values = {**params, **page_values(page, per_page)}
+        stmt = statements.locked if lock else statements.page
+        items = statements.rows.many(await self.session.execute(stmt, values))
+        if lock:
+            for entity in items:
+                self._remember(table_of(type(entity)), values_of(entity))
+        return items, int(await self.session.scalar(statements.count, params) or 0)
 
     async def _update_row(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from datetime import date
 from functools import cache
 from typing import Any
@@ -11,7 +12,7 @@ from sqlalchemy import (
     BindParameter,
     Date,
     Integer,
-    TextClause,
+    String,
     bindparam,
     delete,
     exists,
@@ -22,17 +23,18 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.sql.selectable import TextualSelect
 
 from rankion_core.models import CalendarEvent, EventStatus
 from rankion_core.ports import DayQuery, EventQuery
 
-from ..queries import event_filters, event_order
+from ..listings import event_statements
 from ..rows import rows_of, values_of
 from ..tables import calendar_events, projects, webhooks
 from ..types import UTCDateTime
 from .base import Repository, team_count
 
-__all__ = ["EventRepo"]
+__all__ = ["EventRepo", "day_counts_of", "day_counts_statement"]
 
 _c = calendar_events.c
 _EVENT = rows_of(CalendarEvent)
@@ -109,28 +111,33 @@ class EventRepo(Repository):
         return await self._rowcount(stmt) > 0
 
     async def list(
-        self, query: EventQuery, *, for_update: bool = False
+        self, query: EventQuery, *, for_update: bool = False, count_limit: int | None = None
     ) -> tuple[builtins.list[CalendarEvent], int]:
-        where = event_filters(query)
-        # locked in id order, as every unit of work locking several rows does
-        order = (_c.id,) if for_update else event_order(query)
-        stmt = _EVENT.select().where(*where).order_by(*order)
-        page, per_page = query.page, query.per_page
-        return await self._page(
-            _EVENT, stmt, calendar_events, where, page, per_page, lock=for_update
-        )
+        statements, params = event_statements(query, for_update=for_update, count_limit=count_limit)
+        return await self._listed(statements, params, query.page, query.per_page, lock=for_update)
 
     async def day_counts(self, query: DayQuery) -> builtins.list[tuple[date, EventStatus, int]]:
         """One index range count per day and status (``ix_calendar_events_days``): the
         range read from the index alone, no per-row arithmetic, no sort."""
         if not query.days:
             return []
-        params: dict[str, Any] = {"team_id": query.team_id, "project_id": query.project_id}
-        for n, (day, low, high) in enumerate(query.days):
-            params |= {f"day{n}": day, f"low{n}": low, f"high{n}": high}
-        stmt = _day_counts(self.dialect, len(query.days))
-        rows = (await self.session.execute(stmt, params)).all()
-        return [(_day(day), EventStatus(status), int(n)) for day, status, n in rows if n]
+        return day_counts_of(
+            (await self.session.execute(*day_counts_statement(self.dialect, query))).all()
+        )
+
+
+def day_counts_statement(dialect: str, query: DayQuery) -> tuple[TextualSelect, dict[str, Any]]:
+    """``day_counts``' statement (built once per dialect and number of days) and its
+    parameters; ``query.days`` not empty."""
+    params: dict[str, Any] = {"team_id": query.team_id, "project_id": query.project_id}
+    for n, (day, low, high) in enumerate(query.days):
+        params |= {f"day{n}": day, f"low{n}": low, f"high{n}": high}
+    return _day_counts(dialect, len(query.days)), params
+
+
+def day_counts_of(rows: Sequence[Any]) -> builtins.list[tuple[date, EventStatus, int]]:
+    """``day_counts``' answer from its statement's rows."""
+    return [(_day(day), EventStatus(status), int(n)) for day, status, n in rows if n]
 
 
 #: how a day's bounds are written per dialect (PostgreSQL types a bare VALUES as text)
@@ -145,7 +152,7 @@ _PLAIN = (":day{n}", ":low{n}", ":high{n}")
 
 
 @cache
-def _day_counts(dialect: str, size: int) -> TextClause:
+def _day_counts(dialect: str, size: int) -> TextualSelect:
     """The statement for ``size`` days, written once per dialect and size: a plain text
     statement compiles in microseconds (a ``values()`` construct is recompiled on every
     call, which costs more than the counting)."""
@@ -172,7 +179,8 @@ def _day_counts(dialect: str, size: int) -> TextClause:
             bindparam(f"low{n}", type_=UTCDateTime()),
             bindparam(f"high{n}", type_=UTCDateTime()),
         ]
-    return text(sql).bindparams(*binds)
+    # typed result columns: a plan (``compiled.Plans``) knows them before it runs
+    return text(sql).bindparams(*binds).columns(day=Date(), status=String(), n=Integer())
 
 
 def _day(value: date | str) -> date:

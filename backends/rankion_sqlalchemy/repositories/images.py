@@ -36,6 +36,7 @@ from rankion_core.rules.similar import BAND_SHIFTS, band_probes
 from rankion_core.rules.text import tag_key
 
 from ..hashes import hash_distance
+from ..listings import trash_statements
 from ..plans import choose_plan
 from ..queries import TRASHED, image_filters, image_page
 from ..rows import EntityRows, rows_of, values_of
@@ -45,10 +46,12 @@ from ..totals import live_count, unfiltered
 from .base import Repository, dialect_insert
 from .sessions import ShareRepo, active_share
 
-__all__ = ["ImageRepo"]
+__all__ = ["BY_IDS", "ImageRepo", "similar_statements"]
 
 _c = images.c
 _IMAGE = rows_of(Image)
+#: images by id (parameter ``ids``), any team's: the caller keeps its team's
+BY_IDS = _IMAGE.select().where(_c.id.in_(bindparam("ids", expanding=True))).order_by(_c.id)
 #: built once (see ``base``): the parameters are ``where_team_id``, ``where_id``, ``updated_at``
 _TOGGLE_FAVORITE = (
     update(images)
@@ -115,6 +118,23 @@ def _probed(
         .lateral(f"b{shift}")
     )
     return select(near.c.id, near.c.d).select_from(probe).join(near, true())
+
+
+def similar_statements(
+    dialect: str, team_id: int, phash: int, max_distance: int, exclude_id: int
+) -> tuple[Executable, Executable, dict[str, Any]]:
+    """``ImageRepository.similar``'s statements (``_similar_statements``) and their
+    parameters but the page's ``limit`` and ``offset``."""
+    probes = band_probes(phash, max_distance)
+    paged, counted = _similar_statements(dialect, probes is not None)
+    values = {
+        "team_id": team_id,
+        "phash": phash,
+        "exclude_id": exclude_id,
+        "max_distance": max_distance,
+        **{f"band{shift}": probed for shift, probed in probes or []},
+    }
+    return paged, counted, values
 
 
 @cache
@@ -207,8 +227,11 @@ class ImageRepo(Repository):
         # too, PostgreSQL without statistics yet (a freshly loaded table) ANDs the
         # primary key with a scan of the team's whole range of ``ix_images_root``.
         # (Locked, another team's rows wait for this unit of work: never written.)
-        stmt = _IMAGE.select().where(_c.id.in_(sorted(set(ids)))).order_by(_c.id)
-        found = await self._all(_IMAGE, stmt, lock=for_update)
+        if for_update:
+            stmt = _IMAGE.select().where(_c.id.in_(sorted(set(ids)))).order_by(_c.id)
+            found = await self._all(_IMAGE, stmt, lock=True)
+        else:
+            found = _IMAGE.many(await self.session.execute(BY_IDS, {"ids": sorted(set(ids))}))
         return [i for i in found if i.team_id == team_id]
 
     async def update(self, image: Image, *, tags: bool = True) -> None:
@@ -278,9 +301,7 @@ class ImageRepo(Repository):
     async def list_trash(
         self, team_id: int, page: int, per_page: int
     ) -> tuple[builtins.list[Image], int]:
-        where = [_c.team_id == team_id, TRASHED]
-        stmt = _IMAGE.select().where(*where).order_by(_c.deleted_at.desc(), _c.id.desc())
-        return await self._page(_IMAGE, stmt, images, where, page, per_page)
+        return await self._listed(trash_statements(), {"team_id": team_id}, page, per_page)
 
     async def tree(
         self, team_id: int, root_id: int, *, for_update: bool = False
@@ -360,15 +381,9 @@ class ImageRepo(Repository):
         wide distance: tens of thousands of rows to build, sort and count in Python,
         on the event loop); where units of work run inline (SQLite) it runs off the
         event loop. Then the page's rows are read by id."""
-        probes = band_probes(phash, max_distance)
-        paged, counted = _similar_statements(self.dialect, probes is not None)
-        values = {
-            "team_id": team_id,
-            "phash": phash,
-            "exclude_id": exclude_id,
-            "max_distance": max_distance,
-            **{f"band{shift}": probed for shift, probed in probes or []},
-        }
+        paged, counted, values = similar_statements(
+            self.dialect, team_id, phash, max_distance, exclude_id
+        )
         shown = await self._rows_off_loop(
             paged, {**values, "limit": per_page, "offset": (page - 1) * per_page}
         )

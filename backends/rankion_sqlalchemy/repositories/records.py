@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select, update
 
 from rankion_core.models import Export, IdempotencyRecord, LedgerEntry
 
+from ..listings import ledger_statements
 from ..rows import rows_of, values_of
 from ..tables import exports, idempotency_records, ledger_entries
 from .base import Repository
@@ -63,9 +64,7 @@ class LedgerRepo(Repository):
     async def list(
         self, team_id: int, page: int, per_page: int
     ) -> tuple[builtins.list[LedgerEntry], int]:
-        where = [_l.team_id == team_id]
-        stmt = _ENTRY.select().where(*where).order_by(_l.created_at.desc(), _l.id.desc())
-        return await self._page(_ENTRY, stmt, ledger_entries, where, page, per_page)
+        return await self._listed(ledger_statements(), {"team_id": team_id}, page, per_page)
 
     async def total(self, team_id: int) -> int:
         stmt = select(func.coalesce(func.sum(_l.delta), 0)).where(_l.team_id == team_id)

@@ -13,7 +13,7 @@ from rankion_core.testing.storage.fixture import StorageFixtures
 from rankion_core.testing.storage.images import ImagesContract
 from rankion_core.testing.storage.jobs import JobsContract
 from rankion_core.testing.storage.misc import AccountsContract
-from rankion_core.testing.storage.reads import ReadsContract
+from rankion_core.testing.storage.reads import ListReadsContract, ReadsContract
 from rankion_core.testing.storage.similar import SimilarContract
 from rankion_core.testing.storage.totals import TotalsContract
 from rankion_core.testing.storage.webhooks import WebhooksContract
@@ -27,6 +27,7 @@ __all__ = [
     "FeedsContract",
     "ImagesContract",
     "JobsContract",
+    "ListReadsContract",
     "ReadsContract",
     "SimilarContract",
     "StorageContract",
@@ -43,6 +44,7 @@ class StorageContract(
     SimilarContract,
     TotalsContract,
     ReadsContract,
+    ListReadsContract,
     JobsContract,
     FairnessContract,
     CalendarContract,

@@ -169,6 +169,21 @@ class CalendarContract(StorageFixtures):
             stored = await uow.events.get(team, b.id)
         assert stored is not None and stored.title == "Moved"
 
+    async def test_an_event_count_may_stop_one_past_a_limit(self, storage: Storage) -> None:
+        """``count_limit``: the total is ``min(total, count_limit + 1)``, the page whole
+        (a shift learns "too many" without counting every event of the range)."""
+        team, _ = await two_teams(storage)
+        project = await make_project(storage, team)
+        made = await add_events(
+            storage, *(event(team, project.id, scheduled_at=at(n)) for n in range(5))
+        )
+        query = EventQuery(team_id=team, project_id=project.id, scheduled_from=at(1), per_page=2)
+        async with storage.unit_of_work() as uow:
+            for limit, total in ((1, 2), (2, 3), (3, 4), (4, 4), (9, 4)):
+                found, counted = await uow.events.list(query, for_update=True, count_limit=limit)
+                assert ([e.id for e in found], counted) == ([e.id for e in made[1:3]], total)
+            assert (await uow.events.list(query, count_limit=2))[1] == 3
+
     async def test_event_range_is_inclusive_and_drops_the_unscheduled(
         self, storage: Storage
     ) -> None:

@@ -1,8 +1,10 @@
 """``storage.reads()`` answers exactly what the unit-of-work path answers.
 
-A backend may serve the gallery's list and detail from a read path of its own
-(``Storage.reads``); every query shape is compared with ``uow.images.list``,
-``uow.images.tree`` and ``uow.shares.active_for_images``.
+A backend may serve its reads from a read path of its own (``Storage.reads``): the
+gallery's list and detail, compared on every query shape with ``uow.images.list``,
+``uow.images.tree`` and ``uow.shares.active_for_images``; a project's events and
+per-day counts, the ledger, the trash and look-alikes, compared with
+``UnitOfWorkReads`` (the repositories' answers).
 """
 
 from __future__ import annotations
@@ -13,9 +15,26 @@ from typing import Any
 
 import attrs
 
-from rankion_core.models import Image, ImageSort, ProcessingStatus, Share
-from rankion_core.ports import ImageQuery, Storage
-from rankion_core.testing.builders import add_images, at, image, make_project, two_teams
+from rankion_core.models import (
+    EventStatus,
+    EventType,
+    Image,
+    ImageSort,
+    LedgerEntry,
+    ProcessingStatus,
+    Share,
+)
+from rankion_core.ports import DayQuery, EventQuery, ImageQuery, SimilarQuery, Storage
+from rankion_core.reads import UnitOfWorkReads
+from rankion_core.rules.similar import to_signed
+from rankion_core.testing.builders import (
+    add_images,
+    at,
+    event,
+    image,
+    make_project,
+    two_teams,
+)
 from rankion_core.testing.storage.fixture import StorageFixtures
 
 NOW = at(500)
@@ -278,3 +297,93 @@ class ReadsContract(StorageFixtures):
         assert await listed() == ([a.id], 1)
         assert await listed("sky") == ([b.id], 1)
         assert await listed("zzz") == ([], 0)
+
+
+async def seed_lists(storage: Storage) -> tuple[int, int, int]:
+    """A team's events (every status and type, some unscheduled, ties in time), ledger
+    and look-alike hashes besides ``seed``'s images; its team, project and an image."""
+    team, _, root = await seed(storage)
+    async with storage.unit_of_work() as uow:
+        project = (await uow.projects.list(team, 1, 10))[0][0].id
+    rng = random.Random(11)
+    async with storage.unit_of_work() as uow:
+        for n in range(60):
+            dated = rng.random() < 0.8
+            await uow.events.add(
+                event(
+                    team,
+                    project,
+                    title=f"e{n}",
+                    type=rng.choice(list(EventType)),
+                    status=rng.choice(list(EventStatus)) if dated else EventStatus.IDEA,
+                    scheduled_at=at(rng.randint(0, 30) * 60) if dated else None,
+                    created_at=at(rng.randint(0, 5)),
+                )
+            )
+        for _ in range(40):
+            await uow.ledger.add(
+                LedgerEntry(0, team, rng.randint(-5, 5), "charge", at(rng.randint(0, 9)))
+            )
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        found, _ = await uow.images.list(ImageQuery(team_id=team, per_page=100))
+        for item in found:
+            item.phash = to_signed(
+                0x8F0F_1234_ABCD_0F01 ^ rng.getrandbits(20) << rng.choice((0, 40))
+            )
+            await uow.images.update(item)
+        await uow.commit()
+    return team, project, root
+
+
+class ListReadsContract(StorageFixtures):
+    """The read port's lists agree with the repositories' (``UnitOfWorkReads``)."""
+
+    async def test_lists_equal_the_unit_of_work_answers(self, storage: Storage) -> None:
+        team, project, root = await seed_lists(storage)
+        mine, theirs = storage.reads(), UnitOfWorkReads(storage)
+        events = [
+            EventQuery(team, project, page=page, per_page=7, **where)
+            for page in (1, 3, 20)
+            for where in (
+                {},
+                {"unscheduled": True},
+                {"scheduled_from": at(300), "scheduled_to": at(1200)},
+                {"statuses": (EventStatus.PLANNED, EventStatus.IDEA)},
+                {"types": (EventType.ARTICLE,), "scheduled_from": at(60)},
+            )
+        ]
+        for query in events:
+            found, expected = await mine.event_page(query), await theirs.event_page(query)
+            assert _listed(found) == _listed(expected), query
+        assert (await mine.event_page(EventQuery(team + 999, project)))[1] == 0
+        days = DayQuery(
+            team,
+            project,
+            tuple((at(d * 60).date(), at(d * 60), at(d * 60 + 59)) for d in range(31)),
+        )
+        assert sorted(await mine.day_counts(days)) == sorted(await theirs.day_counts(days))
+        assert await mine.day_counts(DayQuery(team, project, ())) == []
+        for page in (1, 2, 9):
+            assert _listed(await mine.ledger_page(team, page, 7)) == _listed(
+                await theirs.ledger_page(team, page, 7)
+            )
+            trash = await mine.trash_listing(team, page, 3, NOW)
+            trashed = await theirs.trash_listing(team, page, 3, NOW)
+            assert _listed((trash.images, trash.total)) == _listed((trashed.images, trashed.total))
+            assert trash.shares.keys() == trashed.shares.keys()
+        for distance in (0, 8, 16, 32):
+            for page in (1, 2, 50):
+                similar = SimilarQuery(team, root, distance, page, 5)
+                a = await mine.similar_listing(similar, NOW)
+                b = await theirs.similar_listing(similar, NOW)
+                assert a is not None and b is not None
+                assert _fields(a.image) == _fields(b.image)
+                assert [(_fields(i), d) for i, d in a.near] == [(_fields(i), d) for i, d in b.near]
+                assert (a.total, a.shares.keys()) == (b.total, b.shares.keys()), distance
+        assert await mine.similar_listing(SimilarQuery(team, 10_000_000, 8), NOW) is None
+        assert await mine.similar_listing(SimilarQuery(team + 999, root, 8), NOW) is None
+
+
+def _listed(found: tuple[list[Any], int]) -> tuple[list[dict[str, Any]], int]:
+    return [_fields(i) for i in found[0]], found[1]
