@@ -84,6 +84,7 @@ HTTP_CODES: dict[int, tuple[str, str]] = {
     400: ("bad_request", "the request is malformed"),
     404: ("not_found", "not found"),
     405: ("method_not_allowed", "this method is not allowed on this path"),
+    408: ("request_timeout", "the body did not all come in time"),
     413: ("payload_too_large", "the body is larger than the server accepts"),
 }
 
@@ -151,4 +152,7 @@ def http_error_response(exc: web.HTTPException) -> web.Response:
         return not_found_response()
     code, message = HTTP_CODES.get(exc.status, ("http_error", exc.reason.lower()))
     headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
-    return json_error(exc.status, envelope(code, message), headers)
+    response = json_error(exc.status, envelope(code, message), headers)
+    if exc.status == 408:
+        response.force_close()  # the rest of the body was not read: the connection ends
+    return response

@@ -37,7 +37,7 @@ import functools
 import math
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 from aiohttp import web
 
@@ -178,6 +178,8 @@ OPEN_STREAMS = web.AppKey("open_streams", OpenStreams)
 
 #: the media of an event stream (its own limit: ``OpenStreams``)
 EVENT_STREAM = "text/event-stream"
+#: seconds a request's body (at most ``max_body_bytes``) may take to come in
+BODY_SECONDS = 60.0
 #: seconds a request may wait for one of its team's requests in flight to end
 REQUEST_WAIT = 10.0
 #: requests of a team that may wait, per request it may have in flight
@@ -208,9 +210,15 @@ class TeamRequests:
         return found[1][0] if found else 0
 
     @contextlib.asynccontextmanager
-    async def hold(self, team_id: int) -> AsyncIterator[None]:
-        """One of the team's slots while the block runs (see the class)."""
+    async def hold(
+        self, team_id: int, first: Callable[[], Awaitable[None]] | None = None
+    ) -> AsyncIterator[None]:
+        """One of the team's slots while the block runs (see the class); ``first`` is
+        awaited before the slot is asked for, the request counted among the waiting
+        (its body read: a body that never comes must not hold a slot)."""
         if self.per_team <= 0:
+            if first is not None:
+                await first()
             yield
             return
         slots, users = self._teams.setdefault(team_id, (asyncio.Semaphore(self.per_team), [0]))
@@ -218,6 +226,8 @@ class TeamRequests:
             raise self._refused()
         users[0] += 1
         try:
+            if first is not None:
+                await first()
             if slots.locked():
                 try:
                     async with asyncio.timeout(self.wait):
@@ -243,3 +253,27 @@ class TeamRequests:
 
 
 TEAM_REQUESTS = web.AppKey("team_requests", TeamRequests)
+#: a slot a public route took once it knew its team (``hold_team``), given back at the end
+TEAM_HELD = web.RequestKey("team_held", contextlib.AbstractAsyncContextManager)
+
+
+async def body_in_time(request: web.Request) -> None:
+    """The request's body read (and kept for the handler) within ``BODY_SECONDS``, else
+    ``408`` and the connection closed: a client that sends a head and then trickles its
+    body, or never sends it, holds nothing for longer."""
+    if not request.body_exists:
+        return
+    try:
+        async with asyncio.timeout(BODY_SECONDS):
+            await request.read()
+    except TimeoutError:
+        raise web.HTTPRequestTimeout() from None  # and the connection closed
+
+
+async def hold_team(request: web.Request, team_id: int) -> None:
+    """One of the team's slots from here to the end of the request, for a public route
+    that finds its team itself (the web app's pages, from the session cookie); the
+    auth middleware gives it back."""
+    held = request.app[TEAM_REQUESTS].hold(team_id)
+    await held.__aenter__()
+    request[TEAM_HELD] = held

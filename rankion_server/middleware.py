@@ -36,7 +36,7 @@ from .errors import (
     status_of,
 )
 from .keys import ACTOR, RANKION, REQUEST_ID, TOKEN_CACHE
-from .limits import EVENT_STREAM, TEAM_REQUESTS, check_write_rate
+from .limits import EVENT_STREAM, TEAM_HELD, TEAM_REQUESTS, body_in_time, check_write_rate
 from .logs import kv
 from .missing import unmatched_kind
 from .mount import api_path, prefix_of
@@ -169,9 +169,17 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         check_write_rate(request, who.team_id)
     if op is not None and api_path(request).startswith("/v1/"):
         check_known(request.query, op.params)
-    if who is None or (op is not None and op.media == EVENT_STREAM):
+    if who is None:  # a public route: its body in time; its team's slot if it finds one
+        await body_in_time(request)
+        try:
+            return await handler(request)
+        finally:
+            held = request.get(TEAM_HELD)
+            if held is not None:
+                await held.__aexit__(None, None, None)
+    if op is not None and op.media == EVENT_STREAM:
         return await handler(request)  # streams are held to a limit of their own
-    async with request.app[TEAM_REQUESTS].hold(who.team_id):
+    async with request.app[TEAM_REQUESTS].hold(who.team_id, lambda: body_in_time(request)):
         return await handler(request)
 
 

@@ -27,6 +27,7 @@ from rankion_core.models import DRAWN_LATER, EventStatus, EventType
 from .. import render
 from ..errors import Unauthorized
 from ..keys import ACTOR, CONFIG, TOKEN_CACHE, rankion
+from ..limits import hold_team
 from ..operations import Handler, operation
 from ..query import IMAGE_LIST, event_query, image_query
 from ..routes.common import path_id, seg
@@ -84,6 +85,7 @@ async def _signed_in(request: web.Request) -> Actor:
     if who is None:
         raise _see_other("/app/sign-in")
     request[ACTOR] = who  # for the access log
+    await hold_team(request, who.team_id)  # as the team's /v1 calls are
     return who
 
 

@@ -25,7 +25,7 @@ from rankion_core import Actor, Rankion
 from rankion_core.services.accounts import digest
 
 from ..auth import TokenCache
-from ..errors import CsrfRefused, Unauthorized
+from ..errors import CsrfRefused, Unauthorized, one_header
 
 SESSION_COOKIE = "rankion_session"
 #: the app's key of seals and CSRF tokens (``session_key`` of the server secret)
@@ -75,7 +75,10 @@ def check_csrf(key: bytes, cookie: str, given: str | None) -> None:
 
 
 async def session_actor(request: web.Request, app: Rankion, key: bytes, cache: TokenCache) -> Actor:
-    """The caller behind the session cookie, or ``Unauthorized``."""
+    """The caller behind the session cookie, or ``Unauthorized``; a repeated ``Cookie``
+    header is ``400``, as a repeated ``Authorization`` is (which one is meant is not
+    ours to guess)."""
+    one_header(request, "Cookie")
     value = request.cookies.get(SESSION_COOKIE, "")
     parts = _parts(value)
     now = app.deps.clock.now()
@@ -105,5 +108,5 @@ async def api_session(request: web.Request, app: Rankion, key: bytes, cache: Tok
     """A ``/v1`` call made with the cookie: the caller, and CSRF on every write."""
     who = await session_actor(request, app, key, cache)
     if request.method not in SAFE_METHODS:
-        check_csrf(key, request.cookies[SESSION_COOKIE], request.headers.get(CSRF_HEADER))
+        check_csrf(key, request.cookies[SESSION_COOKIE], one_header(request, CSRF_HEADER))
     return who

@@ -205,6 +205,7 @@ async def test_a_header_that_must_come_once_is_400_when_repeated(api: Api) -> No
             ["POST /v1/generate/image", a, "Idempotency-Key: 1", "Idempotency-Key: 2"],
             "Idempotency-Key",
         ),
+        (["GET /v1/images", "Cookie: rankion_session=x", "Cookie: rankion_session=y"], "Cookie"),
     ):
         body = b'{"prompt": "p", "size": "256x256"}' if request[0].startswith("POST") else b""
         head = "\r\n".join([request[0] + " HTTP/1.1", *request[1:], "Host: x", "Connection: close"])

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
@@ -17,6 +18,7 @@ from attrs import evolve
 
 from rankion_core.errors import RateLimited
 from rankion_core.models import CalendarEvent, EventStatus, EventType
+from rankion_server import limits
 from rankion_server.app import create_app
 from rankion_server.config import ServerConfig
 from rankion_server.keys import RANKION
@@ -31,6 +33,7 @@ from rankion_sqlalchemy import SqlStorage
 
 from .conftest import Api, ClientFactory, ShiftClock, Team, config, make_team, start
 from .sqlapi import sql_storage, start_sql
+from .test_web import sign_in
 
 __all__ = ["sql_storage"]
 
@@ -242,3 +245,63 @@ async def test_a_request_waits_for_its_teams_slot_only_so_long() -> None:
     assert gate.count(7) == 0
     async with TeamRequests(0).hold(7):  # 0: no limit, nothing counted
         assert TeamRequests(0).count(7) == 0
+
+
+async def test_a_body_that_does_not_come_holds_no_slot_and_ends_in_408(
+    aiohttp_client: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client of the team sends a head and never its body: the team's other requests
+    go on (the body is read before a slot is asked for), and after ``BODY_SECONDS``
+    the stalled one is ``408`` (shortened here)."""
+    monkeypatch.setattr(limits, "BODY_SECONDS", 0.3)
+    api = await limited(aiohttp_client, max_requests_per_team=1)
+    reader, writer = await asyncio.open_connection("127.0.0.1", api.client.server.port)
+    writer.write(
+        f"POST /v1/projects HTTP/1.1\r\nHost: x\r\nAuthorization: {api.a.auth['Authorization']}"
+        "\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{".encode()
+    )
+    await writer.drain()
+    assert (await api.get("/v1/images")).status == 200  # not behind the stalled body
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)  # a guard only
+    assert head.startswith(b"HTTP/1.1 408"), head
+    length = re.search(rb"(?i)content-length: *(\d+)", head)
+    assert length is not None and b"Connection: close" in head
+    body = await reader.readexactly(int(length.group(1)))
+    writer.close()
+    assert orjson.loads(body)["error"]["code"] == "request_timeout"
+    assert api.client.server.app[TEAM_REQUESTS].count(api.a.id) == 0
+
+
+async def test_the_web_apps_pages_take_their_teams_slot(aiohttp_client: ClientFactory) -> None:
+    """A page reads what ``/v1`` reads: it waits for the team's slot as a ``/v1`` call
+    made with the same cookie does."""
+    api = await limited(aiohttp_client, max_requests_per_team=1)
+    jar = {"Cookie": f"rankion_session={await sign_in(api)}"}
+    gallery, listed = api.rankion.gallery, api.rankion.gallery.list
+    inside, most, release = [0], [0], asyncio.Event()
+
+    async def slow(*args: Any, **kwargs: Any) -> Any:
+        inside[0] += 1
+        most[0] = max(most[0], inside[0])
+        try:
+            await release.wait()
+            return await listed(*args, **kwargs)
+        finally:
+            inside[0] -= 1
+
+    gallery.list = slow  # type: ignore[method-assign]
+
+    async def fetch(path: str) -> int:
+        async with api.client.get(path, headers=jar, allow_redirects=False) as answer:
+            return answer.status
+
+    pages = [asyncio.ensure_future(fetch("/app")) for _ in range(4)]
+    v1 = [asyncio.ensure_future(fetch("/v1/images")) for _ in range(4)]
+    for _ in range(500):  # until all eight are counted (they are on their way)
+        if api.client.server.app[TEAM_REQUESTS].count(api.a.id) == 8:
+            break
+        await asyncio.sleep(0.01)
+    assert api.client.server.app[TEAM_REQUESTS].count(api.a.id) == 8
+    release.set()
+    assert await asyncio.gather(*pages, *v1) == [200] * 8
+    assert most[0] == 1  # one read of the team at a time, pages and calls alike

@@ -9,6 +9,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     BindParameter,
     Date,
     Integer,
@@ -54,7 +55,8 @@ _ADDED_IF = [
 #: the team's count of events below the cap (no row: none); on SQLite exact, as the
 #: statement holds the database; on PostgreSQL the count of committed events
 _BELOW_CAP = func.coalesce(team_count(_COUNT).scalar_subquery(), 0) < bindparam(
-    "limit", type_=Integer
+    "limit",
+    type_=BigInteger,  # a cap may be set past a 32-bit integer
 )
 
 
