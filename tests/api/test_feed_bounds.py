@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
@@ -188,9 +187,9 @@ async def test_a_changed_event_renders_the_feed_again_and_an_unchanged_one_does_
     assert rendered == [3, 3, 2] and b"slot 3" not in fewer
 
 
-async def test_a_busy_teams_feed_answers_503_with_retry_after_over_http(
-    api: Api, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def hold_reads(api: Api, monkeypatch: pytest.MonkeyPatch) -> tuple[asyncio.Event, asyncio.Event]:
+    """The server's feed reads held until the first event is set (the second is set
+    as one starts), and a team's waiting bound 1."""
     gate, entered = asyncio.Event(), asyncio.Event()
     real = CalendarFeeds.content
 
@@ -201,6 +200,13 @@ async def test_a_busy_teams_feed_answers_503_with_retry_after_over_http(
 
     monkeypatch.setattr(CalendarFeeds, "content", held)
     api.client.app[FEED_CACHE].waiting = 1
+    return gate, entered
+
+
+async def test_a_busy_teams_feed_answers_503_with_retry_after_over_http(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate, entered = hold_reads(api, monkeypatch)
     first, second = await api.project(), await api.project()
     await add_event(api, second, title="Launch", scheduled_at="2030-01-01T09:00:00Z")
     urls = [(await issue(api, p))["url"] for p in (first, second)]
@@ -222,16 +228,7 @@ async def test_a_kept_feed_is_served_while_its_team_is_busy(
     url = (await issue(api, project_id))["url"]
     kept = await api.fetch(url)
     other_url = (await issue(api, await api.project()))["url"]
-    gate, entered = asyncio.Event(), asyncio.Event()
-    real = CalendarFeeds.content
-
-    async def held(self: CalendarFeeds, project: Project) -> Any:
-        entered.set()
-        await gate.wait()
-        return await real(self, project)
-
-    monkeypatch.setattr(CalendarFeeds, "content", held)
-    api.client.app[FEED_CACHE].waiting = 1
+    gate, entered = hold_reads(api, monkeypatch)
     later(api, ics.FEED_FRESH)  # no longer fresh: it would be read again
     pending = asyncio.create_task(api.fetch(other_url))
     await entered.wait()
