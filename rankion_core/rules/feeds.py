@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from ..models import CalendarFeed, EventStatus
+from ..models import CalendarEvent, CalendarFeed, EventStatus, Project
 from .tokens import url_safe
 
 FEED_TOKEN_BYTES = 32
@@ -60,3 +61,13 @@ def new_feed(*, team_id: int, project_id: int, now: datetime) -> tuple[str, Cale
 
 def ics_status(status: EventStatus) -> str:
     return ICS_STATUS[status]
+
+
+def version(project: Project, events: Sequence[CalendarEvent]) -> tuple[object, ...]:
+    """What a project's feed says, as far as its bytes go, without its events' text: the
+    project's name and zone, which events in which order, and the last change to any of
+    them (each change of an event sets its ``updated_at`` to the clock's now, and a new
+    event gets a new id). Equal versions, equal feeds; ids and datetimes only, no text."""
+    ids = tuple(event.id for event in events)
+    latest = max((event.updated_at for event in events), default=None)
+    return project.name, project.time_zone, ids, latest

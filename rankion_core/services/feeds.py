@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from attrs import define
+from attrs import define, field
 
 from ..errors import NotFound
 from ..models import Actor, CalendarEvent, Project
@@ -24,6 +24,12 @@ class FeedContent:
     project: Project
     #: the project's events that have a date, ordered by ``scheduled_at`` then id
     events: list[CalendarEvent]
+    #: what the feed's bytes depend on, found in one pass (``rules.version``)
+    version: tuple[object, ...] = field(init=False)
+
+    @version.default
+    def _version(self) -> tuple[object, ...]:
+        return rules.version(self.project, self.events)
 
 
 class CalendarFeeds:

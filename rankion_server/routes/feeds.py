@@ -81,7 +81,8 @@ async def revoke_feed_token(request: web.Request) -> web.StreamResponse:
     params=(TOKEN_PARAM,),
     description="RFC 5545; one VEVENT per event that has a date. Needs no bearer "
     "token: the feed token in the query opens it. A bad token is the same 404 as "
-    "a missing project.",
+    "a missing project. A team's feeds are refreshed one at a time: past "
+    "a few requests waiting, the feed as last rendered, or 503 with Retry-After.",
 )
 async def calendar_feed(request: web.Request) -> web.StreamResponse:
     token, project_id = request.query.get("token", ""), path_id(request, "project")
@@ -90,7 +91,7 @@ async def calendar_feed(request: web.Request) -> web.StreamResponse:
     project = await feeds.open(project_id, token)  # the token checked every time
     body = cache.fresh(project.id, base, with_urls)
     if body is None:
-        body = await cache.render(await feeds.content(project), base, with_urls)
+        body = await cache.refresh(project, lambda: feeds.content(project), base, with_urls)
     return web.Response(
         body=body,
         content_type=ics.MEDIA_TYPE,

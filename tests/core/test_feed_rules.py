@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rankion_core.models import EventStatus
+from rankion_core.models import CalendarEvent, EventStatus, EventType, Project
 from rankion_core.rules import feeds
 
 
@@ -53,3 +53,25 @@ def test_the_status_map_reads_as_documented() -> None:
         "published": "CONFIRMED",
         "cancelled": "CANCELLED",
     }
+
+
+def test_a_feeds_version_changes_with_whatever_its_bytes_depend_on() -> None:
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def event(n: int, changed: int = 0) -> CalendarEvent:
+        at = t0 + timedelta(days=n)
+        updated = t0 + timedelta(seconds=changed)
+        return CalendarEvent(
+            n, 1, 2, "t", EventType.ARTICLE, EventStatus.PLANNED, at, None, None, t0, updated
+        )
+
+    project = Project(2, 1, "Blog", t0, "Europe/Berlin")
+    events = [event(1), event(2), event(3)]
+    same = feeds.version(project, [event(1), event(2), event(3)])
+    assert feeds.version(project, events) == same
+    assert feeds.version(Project(2, 1, "Blog 2", t0, "Europe/Berlin"), events) != same
+    assert feeds.version(Project(2, 1, "Blog", t0, "UTC"), events) != same
+    assert feeds.version(project, [event(1), event(2, changed=1), event(3)]) != same
+    assert feeds.version(project, events[:2]) != same  # one deleted
+    assert feeds.version(project, [event(2), event(3), event(4)]) != same  # a window moved on
+    assert feeds.version(project, []) == ("Blog", "Europe/Berlin", (), None)
