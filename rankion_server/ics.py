@@ -40,6 +40,7 @@ from rankion_core.models import CalendarEvent, Project
 from rankion_core.rules.calendar import DEFAULT_ZONE, local_time, zone_of
 from rankion_core.rules.feeds import ics_status
 from rankion_core.services import FeedContent
+from rankion_core.turns import TeamTurns
 
 from .vtimezone import vtimezone, zoned
 
@@ -214,8 +215,8 @@ class FeedCache:
         #: when they were last checked
         self._entries: OrderedDict[int, tuple[tuple[Any, ...], bytes, float]] = OrderedDict()
         self._slots = asyncio.Semaphore(renders)
-        #: per team: its lock (one refresh at a time) and how many refreshes hold or want it
-        self._teams: dict[int, tuple[asyncio.Lock, int]] = {}
+        #: one refresh of a team at a time
+        self._teams = TeamTurns()
         #: per team: requests waiting for one of its refreshes
         self._waiting: Counter[int] = Counter()
         self._flight: dict[Key, asyncio.Task[bytes]] = {}
@@ -267,17 +268,8 @@ class FeedCache:
     async def _refresh(
         self, team: int, read: Callable[[], Awaitable[FeedContent]], base_url: str, with_urls: bool
     ) -> bytes:
-        lock, holders = self._teams.get(team) or (asyncio.Lock(), 0)
-        self._teams[team] = (lock, holders + 1)
-        try:
-            async with lock, self._slots:
-                return await self.render(await read(), base_url, with_urls)
-        finally:
-            lock, holders = self._teams[team]
-            if holders == 1:
-                del self._teams[team]
-            else:
-                self._teams[team] = (lock, holders - 1)
+        async with self._teams.turn(team), self._slots:
+            return await self.render(await read(), base_url, with_urls)
 
     def _landed(self, key: Key, task: asyncio.Task[bytes]) -> None:
         if self._flight.get(key) is task:

@@ -42,6 +42,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from aiohttp import web
 
 from rankion_core.errors import RateLimited
+from rankion_core.turns import TeamTurns
 
 from .keys import CONFIG, actor
 from .operations import H, Handler
@@ -192,8 +193,8 @@ class TeamRequests:
     """Requests of each team answered at once in this process: at most ``per_team``
     (``0``: no limit). One more waits, in order, for one of them to end: at most
     ``WAITING_PER_SLOT`` times ``per_team`` wait, each for at most ``wait`` seconds;
-    past either, ``429``. (A waiting request costs a coroutine and what the socket
-    has buffered: its body is read once it is answered.)
+    past either, ``429``. A request's body is read before it waits (``first``), so a
+    body that never comes holds no slot.
 
     Per process, like the other buckets: it keeps one team from taking a whole
     process (its connection pool, its reader threads), whatever each request costs."""
@@ -201,49 +202,27 @@ class TeamRequests:
     def __init__(self, per_team: int, *, wait: float = REQUEST_WAIT) -> None:
         self.per_team = per_team
         self.wait = wait
-        #: per team with a request in flight: its slots, and its requests (in or waiting)
-        self._teams: dict[int, tuple[asyncio.Semaphore, list[int]]] = {}
+        self._turns = TeamTurns(max(per_team, 1))
 
     def count(self, team_id: int) -> int:
         """The team's requests in flight or waiting."""
-        found = self._teams.get(team_id)
-        return found[1][0] if found else 0
+        return self._turns.count(team_id)
 
     @contextlib.asynccontextmanager
     async def hold(
         self, team_id: int, first: Callable[[], Awaitable[None]] | None = None
     ) -> AsyncIterator[None]:
         """One of the team's slots while the block runs (see the class); ``first`` is
-        awaited before the slot is asked for, the request counted among the waiting
-        (its body read: a body that never comes must not hold a slot)."""
+        awaited before the slot is asked for."""
         if self.per_team <= 0:
             if first is not None:
                 await first()
             yield
             return
-        slots, users = self._teams.setdefault(team_id, (asyncio.Semaphore(self.per_team), [0]))
-        if users[0] >= (1 + WAITING_PER_SLOT) * self.per_team:
+        if self._turns.count(team_id) >= (1 + WAITING_PER_SLOT) * self.per_team:
             raise self._refused()
-        users[0] += 1
-        try:
-            if first is not None:
-                await first()
-            if slots.locked():
-                try:
-                    async with asyncio.timeout(self.wait):
-                        await slots.acquire()
-                except TimeoutError:
-                    raise self._refused() from None
-            else:
-                await slots.acquire()  # free: taken at once
-            try:
-                yield
-            finally:
-                slots.release()
-        finally:
-            users[0] -= 1
-            if not users[0]:
-                del self._teams[team_id]
+        async with self._turns.turn(team_id, wait=self.wait, late=self._refused, first=first):
+            yield
 
     def _refused(self) -> RateLimited:
         return RateLimited(

@@ -61,6 +61,7 @@ from rankion_core.ports import (
     SimilarListing,
     SimilarQuery,
 )
+from rankion_core.turns import TeamTurns
 
 from .compiled import Plans
 from .listings import (
@@ -368,8 +369,8 @@ class SqliteReads:
         self._readers: ThreadPoolExecutor | None = None
         #: teams whose answers go to a reader, until when (``time.monotonic``)
         self._slow: dict[int, float] = {}
-        #: per team with an answer on a reader: it and the ones waiting for it
-        self._turns: dict[int, _Turn] = {}
+        #: one answer of a team on a reader at a time
+        self._turns = TeamTurns()
 
     def _connection(self) -> sqlite3.Connection:
         """This thread's read-only connection (opened on first use)."""
@@ -424,20 +425,13 @@ class SqliteReads:
                 if len(self._slow) >= SLOW_TEAMS:
                     self._slow = {t: u for t, u in self._slow.items() if u > now}
                 self._slow[team_id] = now + SLOW_SECONDS
-        turn = self._turns.setdefault(team_id, _Turn())
-        turn.users += 1
-        try:
-            async with turn.lock:
-                if self._readers is None:
-                    self._readers = ThreadPoolExecutor(READERS, thread_name_prefix="rankion-read")
-                loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(
-                    self._readers, functools.partial(self._snapshot, read, *args)
-                )
-        finally:
-            turn.users -= 1
-            if not turn.users:
-                del self._turns[team_id]
+        async with self._turns.turn(team_id):
+            if self._readers is None:
+                self._readers = ThreadPoolExecutor(READERS, thread_name_prefix="rankion-read")
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(
+                self._readers, functools.partial(self._snapshot, read, *args)
+            )
 
     async def close(self) -> None:
         readers, self._readers = self._readers, None
@@ -517,14 +511,6 @@ def _leave_the_loop() -> None:
     at 300,000 images)."""
     if getattr(_answering, "on_loop", False):
         raise OverBudget
-
-
-@attrs.define
-class _Turn:
-    """One answer of a team on a reader at a time: its lock and who holds or awaits it."""
-
-    lock: asyncio.Lock = attrs.Factory(asyncio.Lock)
-    users: int = 0
 
 
 # -- the reads, each inside one read transaction
