@@ -7,11 +7,12 @@ Makes a fresh database ``<the URL's database>_uow`` with a team and one image, t
 runs, one after another on one connection, alternately ``--rounds`` times:
 
 - **Rankion**: the storage's unit of work of a title change as the gallery runs it
-  (``images.get_shown(..., for_update=True)``: the image locked, then its share read;
-  ``images.update``; ``commit``);
-- **raw**: asyncpg doing the same five round trips (``BEGIN``, ``SELECT * … FOR
-  UPDATE``, the share's ``SELECT *``, ``UPDATE``, ``COMMIT``) with prepared statements,
-  its records left as asyncpg gives them.
+  (``no_transaction``; ``images.get_shown``: the image and its share in one statement;
+  ``images.update(..., unlocked=True)``: the title and its words, while the tags and
+  prompt are as read; ``commit``);
+- **raw**: asyncpg making the same two round trips in autocommit (the image with its
+  share, the guarded ``UPDATE``) with prepared statements, its records left as asyncpg
+  gives them.
 
 It prints, for each, the process's CPU time and the wall time per unit of work (the
 best round) and their ratios. PostgreSQL's own work is in the wall time of both, not
@@ -23,12 +24,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import asyncpg
 
+from rankion_core.ports import no_transaction
 from rankion_core.testing.builders import add_images, image, make_team
 from rankion_sqlalchemy import open_storage
 
@@ -37,13 +40,14 @@ from .list_endpoint import _admin, _markdown, _with_database
 
 SUFFIX = "_uow"
 #: the whole rows, as the unit of work reads them (its answer shows the image and share)
-LOCKED = "SELECT * FROM images WHERE id = $1 AND team_id = $2 FOR UPDATE"
-SHARE = (
-    "SELECT * FROM shares WHERE image_id = $1 AND team_id = $2"
-    " AND revoked_at IS NULL AND expires_at > $3 ORDER BY id DESC LIMIT 1"
+SHOWN = (
+    "SELECT * FROM images LEFT JOIN LATERAL (SELECT * FROM shares WHERE image_id = $1"
+    " AND team_id = $2 AND revoked_at IS NULL AND expires_at > $3 ORDER BY id DESC LIMIT 1)"
+    " AS share ON true WHERE images.id = $1 AND images.team_id = $2"
 )
 TITLE = (
-    "UPDATE images SET title = $1, updated_at = $2, search_text = $3 WHERE id = $4 AND team_id = $5"
+    "UPDATE images SET title = $1, updated_at = $2, search_text = $3 WHERE id = $4"
+    " AND team_id = $5 AND prompt = $6 AND tags::jsonb = $7::jsonb"
 )
 
 
@@ -77,18 +81,19 @@ async def main() -> None:
     async def ours(i: int) -> None:
         now = datetime.now(UTC)
         async with storage.unit_of_work() as uow:
-            found = await uow.images.get_shown(team, img.id, now, for_update=True)
+            no_transaction(uow)
+            found = await uow.images.get_shown(team, img.id, now)
             assert found is not None
             found[0].title, found[0].updated_at = f"title {i}", now
-            await uow.images.update(found[0], tags=False)
+            assert await uow.images.update(found[0], tags=False, unlocked=True)
             await uow.commit()
 
     async def theirs(i: int) -> None:
         now = datetime.now(UTC)
-        async with raw.transaction():
-            row = await raw.fetchrow(LOCKED, img.id, team)
-            await raw.fetchrow(SHARE, img.id, team, now)
-            await raw.execute(TITLE, f"title {i}", now, f"title {i} {row['prompt']}", img.id, team)
+        row = await raw.fetchrow(SHOWN, img.id, team, now)
+        words = f"title {i} {row['prompt']}"
+        tags = json.dumps(row["tags"]) if not isinstance(row["tags"], str) else row["tags"]
+        await raw.execute(TITLE, f"title {i}", now, words, img.id, team, row["prompt"], tags)
 
     try:
         for unit in (ours, theirs):  # warm: plans made, statements prepared

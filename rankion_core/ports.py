@@ -82,6 +82,7 @@ __all__ = [
     "WebReady",
     "WebhookRepository",
     "WebhookSender",
+    "no_transaction",
     "one_statement",
 ]
 
@@ -268,9 +269,18 @@ class ImageRepository(Protocol):
         (``for_update``: see the module)."""
         ...
 
-    async def update(self, image: Image, *, tags: bool = True) -> None:
+    async def update(self, image: Image, *, tags: bool = True, unlocked: bool = False) -> bool:
         """Write every field of ``image``; its tag rows too unless ``tags`` is false
-        (the caller left ``image.tags`` as read)."""
+        (the caller left ``image.tags`` as read). True: written.
+
+        ``unlocked``: the caller read ``image`` in this unit of work without
+        ``for_update`` (maybe outside any transaction: ``no_transaction``) and took no
+        lock since. The fields it changes are written only while what they are stored
+        together with is still as read (the search words are made of the title, the
+        prompt and the tags: a new title goes with the words of the tags read, so only
+        while those are the row's); else nothing is written and the answer is False:
+        the caller reads again, ``for_update``. A backend whose units of work run one
+        at a time writes and answers True."""
         ...
 
     async def get_shown(
@@ -553,7 +563,8 @@ class UnitOfWork(Protocol):
 
 
 class OneStatement(Protocol):
-    """What a unit of work may offer besides ``UnitOfWork`` (``one_statement(uow)``)."""
+    """What a unit of work may offer besides ``UnitOfWork`` (``one_statement(uow)``,
+    ``no_transaction(uow)``)."""
 
     def one_statement(self) -> None:
         """Declare, before the unit of work's first statement, that it makes exactly
@@ -564,11 +575,30 @@ class OneStatement(Protocol):
         may refuse a second statement with ``RuntimeError``."""
         ...
 
+    def no_transaction(self) -> None:
+        """Declare, before the unit of work's first statement, that it needs no
+        transaction: each statement it makes is atomic on its own, and the caller
+        makes their sequence safe (a write ``unlocked``, checked against what was
+        read). The backend may run each statement outside a transaction, committed
+        when it returns (PostgreSQL: no ``BEGIN`` and ``COMMIT`` round trips, and a
+        row written is locked for its one statement only)."""
+        ...
+
 
 def one_statement(uow: UnitOfWork) -> None:
     """``uow.one_statement()`` where the unit of work has it (see ``OneStatement``); a
     unit of work without it (a plug-in of an earlier release) stays a transaction."""
-    declare = getattr(uow, "one_statement", None)
+    _declare(uow, "one_statement")
+
+
+def no_transaction(uow: UnitOfWork) -> None:
+    """``uow.no_transaction()`` where the unit of work has it (see ``OneStatement``);
+    a unit of work without it stays a transaction."""
+    _declare(uow, "no_transaction")
+
+
+def _declare(uow: UnitOfWork, name: str) -> None:
+    declare = getattr(uow, name, None)
     if callable(declare):
         declare()
 

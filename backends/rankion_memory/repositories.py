@@ -324,8 +324,9 @@ class Images:
         rows = (self.t.peek(i) for i in set(ids))
         return [clone(r) for r in rows if r is not None and r.team_id == team_id]
 
-    async def update(self, image: Image, *, tags: bool = True) -> None:
-        self.t.put(image.id, image)
+    async def update(self, image: Image, *, tags: bool = True, unlocked: bool = False) -> bool:
+        self.t.put(image.id, image)  # units of work run one at a time: nothing changed
+        return True
 
     async def toggle_favorite(self, team_id: int, image_id: int, at: datetime) -> bool | None:
         image: Image | None = _scoped(self.t.get(image_id), team_id)

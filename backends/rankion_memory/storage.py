@@ -115,6 +115,9 @@ class MemoryUnitOfWork:
     def one_statement(self) -> None:
         """Nothing to change: every unit of work is atomic under the lock already."""
 
+    def no_transaction(self) -> None:
+        """Nothing to change, as ``one_statement``."""
+
     async def commit(self) -> None:
         self._storage.tables.journal.commit()
 

@@ -560,6 +560,11 @@ class InlineSession:
             raise RuntimeError("one_statement() after the unit of work's first statement")
         self._one = True
 
+    def no_transaction(self) -> None:
+        """Nothing to change (``ports.OneStatement``): the unit of work stays the one
+        transaction of the group, as cheap as statements alone and holding the write
+        lock, so nothing changes between its reads and its writes."""
+
     async def commit(self) -> None:
         self._check_cut()
         connection, part = self._connection, self._part

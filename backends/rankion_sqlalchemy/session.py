@@ -44,6 +44,9 @@ class Session(Protocol):
     def one_statement(self) -> None:
         """``ports.OneStatement``: run the one statement to come as the session can."""
 
+    def no_transaction(self) -> None:
+        """``ports.OneStatement``: run each statement to come as the session can."""
+
 
 async def _begin(connection: AsyncConnection, raw: Any) -> bool:
     """Begin ``connection``'s transaction as SQLAlchemy's asyncpg adapter begins it
@@ -100,6 +103,9 @@ class ConnectionSession:
         self._connection: AsyncConnection | None = None
         #: the asyncpg connection under ``_connection`` (with ``plans``)
         self._raw: Any = None
+        #: ``no_transaction``: each statement runs alone, in autocommit
+        self._alone = False
+        #: ``one_statement``: and a second is refused
         self._one = False
 
     def one_statement(self) -> None:
@@ -107,11 +113,19 @@ class ConnectionSession:
         one round trip where a transaction makes three) and refuse a second, which
         would not be atomic with it (``ports.OneStatement``). Without an autocommit
         engine (SQLite in memory) the unit of work stays a transaction."""
+        self.no_transaction()
+        self._one = self._alone
+
+    def no_transaction(self) -> None:
+        """Run each statement to come alone, in autocommit, as ``one_statement`` runs
+        its one (``ports.OneStatement``). A statement that SQLAlchemy runs on a
+        connection taken for a planned one begins a transaction, which the commit
+        ends. Without an autocommit engine the unit of work stays a transaction."""
         if self._autocommit is None:
             return
         if self._connection is not None:
-            raise RuntimeError("one_statement() after the unit of work's first statement")
-        self._one = True
+            raise RuntimeError("no_transaction() after the unit of work's first statement")
+        self._alone = True
 
     async def _ready(self, engine: AsyncEngine | None = None) -> AsyncConnection:
         if self._connection is None:
@@ -129,11 +143,11 @@ class ConnectionSession:
             raise RuntimeError("a one-statement unit of work ran a second statement")
         return self._connection
 
-    async def _only(self, statement: Executable, params: Any) -> Result[Any]:
-        """The one statement of a ``one_statement`` unit of work, in autocommit: by its
-        plan on asyncpg outside any transaction (a connection of the engine as it is,
-        so the pool does not switch its isolation level on the way out and back), else
-        by SQLAlchemy on the autocommit engine."""
+    async def _alone_statement(self, statement: Executable, params: Any) -> Result[Any]:
+        """A statement of a ``no_transaction`` unit of work, in autocommit: by its plan
+        on asyncpg outside any transaction (a connection of the engine as it is, so
+        the pool does not switch its isolation level on the way out and back), else
+        by SQLAlchemy on the autocommit engine (the first statement's connection)."""
         plans = self._plans
         plan = plans.for_connection(self._engine.sync_engine, statement, params) if plans else None
         if plan is None:
@@ -153,8 +167,8 @@ class ConnectionSession:
         self, statement: Executable, params: Any = None
     ) -> Result[*tuple[Any, ...]]: ...
     async def execute(self, statement: Executable, params: Any = None) -> Result[*tuple[Any, ...]]:
-        if self._one and self._connection is None:
-            return await self._only(statement, params)
+        if self._alone:
+            return await self._alone_statement(statement, params)
         connection = await self._ready()
         raw = self._raw
         if raw is not None:

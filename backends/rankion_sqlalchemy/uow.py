@@ -214,6 +214,10 @@ class SqlUnitOfWork:
         """``ports.OneStatement``: as the session runs it (autocommit on PostgreSQL)."""
         self.session.one_statement()
 
+    def no_transaction(self) -> None:
+        """``ports.OneStatement``: as the session runs it (autocommit on PostgreSQL)."""
+        self.session.no_transaction()
+
     async def commit(self) -> None:
         await self.session.commit()
 

@@ -11,7 +11,7 @@ from attrs import define, field
 
 from ..errors import Conflict, Invalid, NotFound, Unavailable
 from ..models import Actor, Image, Page, ProcessingStatus, Share
-from ..ports import ImageQuery, SimilarQuery, UnitOfWork, one_statement
+from ..ports import ImageQuery, SimilarQuery, UnitOfWork, no_transaction, one_statement
 from ..reads import reads_of
 from ..rules import bulk, renditions, search, text, trash, tree
 from ..rules.limits import BULK_MAX, ID_MAX, PER_PAGE_DEFAULT, TOTAL_COUNT_LIMIT
@@ -193,19 +193,24 @@ class Gallery:
         now = self.deps.clock.now()
         tags = text.normalize_tags(patch.tags) if patch.tags is not None else None
         title = text.title(patch.title) if patch.title is not None else None
-        async with self.deps.storage.unit_of_work() as uow:
-            # locked: a concurrent change of the tags must not keep words of the old title
-            # (and a share made or revoked meanwhile waits for this change: the one read
-            # with the image is the one it has when this commits)
-            image, shares = await shown_image(uow, actor, image_id, now, for_update=True)
-            if patch.clear_title or title is not None:
-                image.title = title
-            if tags is not None:
-                image.tags = tags
-            image.updated_at = now
-            await uow.images.update(image, tags=tags is not None)
-            await uow.commit()
-        return image_views(self.deps, [image], shares)[0]
+        for locked in (False, True):
+            async with self.deps.storage.unit_of_work() as uow:
+                if tags is None and not locked:
+                    # the row alone: its one write is checked against the read instead
+                    # of the row locked between them (the tag rows go with the tags, so
+                    # a change of tags stays one transaction)
+                    no_transaction(uow)
+                image, shares = await shown_image(uow, actor, image_id, now, for_update=locked)
+                if patch.clear_title or title is not None:
+                    image.title = title
+                if tags is not None:
+                    image.tags = tags
+                image.updated_at = now
+                # changed under it since the read: again, the row locked this time
+                if await uow.images.update(image, tags=tags is not None, unlocked=not locked):
+                    await uow.commit()
+                    return image_views(self.deps, [image], shares)[0]
+        raise Unavailable("the image keeps changing; try again")
 
     async def toggle_favorite(self, actor: Actor, image_id: int) -> bool:
         """One statement: flip the flag where the row is (no read first); the new flag."""

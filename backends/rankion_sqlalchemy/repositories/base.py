@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any, TypeVar, cast
 
+import sqlalchemy as sa
 from sqlalchemy import JSON, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import CursorResult, Row
 from sqlalchemy.sql import Executable, Select
 from sqlalchemy.sql.dml import Insert, ReturningInsert, ReturningUpdate, Update
@@ -31,10 +33,12 @@ T = TypeVar("T")
 # of keys.
 _INSERTS: dict[Table, Insert] = {}
 _INSERTS_RETURNING_ID: dict[Table, ReturningInsert[Any]] = {}
-_UPDATES: dict[tuple[Table, tuple[str, ...]], Update] = {}
+_UPDATES: dict[tuple[Table, tuple[str, ...], tuple[str, ...]], Update] = {}
 _SELECTS: dict[tuple[EntityRows[Any], tuple[str, ...], bool], Select[Any]] = {}
 #: the prefix of the parameters of a built ``WHERE`` (never a column's name)
 _WHERE = "where_"
+#: the prefix of the parameters of the values a guarded ``UPDATE`` expects as read
+_WAS = "was_"
 
 
 def _insert_of(table: Table) -> Insert:
@@ -51,12 +55,20 @@ def _insert_returning_id(table: Table) -> ReturningInsert[Any]:
     return stmt
 
 
-def _update_of(table: Table, keys: tuple[str, ...]) -> Update:
-    """``UPDATE table SET <the parameters' columns> WHERE key = :where_key …``."""
-    stmt = _UPDATES.get((table, keys))
+def _update_of(table: Table, keys: tuple[str, ...], kept: tuple[str, ...] = ()) -> Update:
+    """``UPDATE table SET <the parameters' columns> WHERE key = :where_key …``, and
+    ``AND column IS NOT DISTINCT FROM :was_column`` for each of ``kept`` (PostgreSQL
+    only: a JSON column is compared as ``jsonb``, ``json`` has no equality)."""
+    stmt = _UPDATES.get((table, keys, kept))
     if stmt is None:
         where = [table.c[key] == bindparam(_WHERE + key) for key in keys]
-        stmt = _UPDATES[(table, keys)] = update(table).where(*where)
+        for name in kept:
+            column, was = table.c[name], bindparam(_WAS + name, type_=table.c[name].type)
+            if isinstance(column.type, JSON):
+                where.append(sa.cast(column, JSONB) == sa.cast(was, JSONB))
+            else:
+                where.append(column.is_not_distinct_from(was))
+        stmt = _UPDATES[(table, keys, kept)] = update(table).where(*where)
     return stmt
 
 
@@ -253,18 +265,27 @@ class Repository:
         entity: Any,
         where: tuple[str, ...],
         values: dict[str, Any] | None = None,
+        *,
+        kept: tuple[str, ...] = (),
         **extra: Any,
     ) -> int:
         """Write the fields of ``entity`` (and ``extra``) to the row whose ``where``
         columns equal the entity's fields; rows matched. Of a row read by key in this
         unit of work, only the fields changed since (the class says why); an entity
         with no change and no ``extra`` writes nothing (the row was read: 1).
-        ``values``: ``values_of(entity)`` when the caller has them."""
+        ``values``: ``values_of(entity)`` when the caller has them. ``kept``: fields
+        which, where this write leaves them as read, the row must still hold as read
+        (PostgreSQL), else nothing is written (0)."""
         if values is None:
             values = values_of(entity)
         params = {_WHERE + key: values[key] for key in where}
         key = tuple(values[c.name] for c in table.primary_key)
         before = self._read.get((table, key))
+        if kept and before is not None:
+            kept = tuple(name for name in kept if before[name] == values[name])
+            params.update({_WAS + name: before[name] for name in kept})
+        else:
+            kept = ()
         self._remember(table, values)
         if before is not None:
             changed = {k: v for k, v in values.items() if k not in before or before[k] != v}
@@ -274,7 +295,7 @@ class Repository:
             changed.pop(column.name, None)
         if not changed and not extra:
             return 1
-        stmt = _update_of(table, where)
+        stmt = _update_of(table, where, kept)
         result = await self.session.execute(stmt, {**changed, **extra, **params})
         return cast("CursorResult[Any]", result).rowcount
 

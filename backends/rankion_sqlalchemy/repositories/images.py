@@ -234,16 +234,24 @@ class ImageRepo(Repository):
             found = _IMAGE.many(await self.session.execute(BY_IDS, {"ids": sorted(set(ids))}))
         return [i for i in found if i.team_id == team_id]
 
-    async def update(self, image: Image, *, tags: bool = True) -> None:
+    async def update(self, image: Image, *, tags: bool = True, unlocked: bool = False) -> bool:
         # the words again only when what they are made of changed: an update that
         # rewrote them from a stale read (a worker finishing an image while its title
         # was changed) lost the new words, and each rewrite fires the index triggers
         values = values_of(image)
         searched = self._changed(images, image, _SEARCHED, values)
         extra = {"search_text": image_search_text(image)} if searched else {}
-        written = await self._update_row(images, image, ("id", "team_id"), values, **extra)
+        # new words of a new title and the tags read: written while those tags (and
+        # the prompt) are the row's. (A SQLite unit of work holds the write lock from
+        # its first statement: nothing changed since its read.)
+        guarded = unlocked and searched and self.dialect != "sqlite"
+        kept = _SEARCHED if guarded else ()
+        written = await self._update_row(
+            images, image, ("id", "team_id"), values, kept=kept, **extra
+        )
         if written and tags:
             await self._write_tags(image, replace=True)
+        return written > 0 or not unlocked
 
     async def toggle_favorite(self, team_id: int, image_id: int, at: datetime) -> bool | None:
         params = {"where_team_id": team_id, "where_id": image_id, "updated_at": at}

@@ -13,7 +13,7 @@ from rankion_core.models import (
     ProcessingStatus,
     Share,
 )
-from rankion_core.ports import ImageQuery, Storage
+from rankion_core.ports import ImageQuery, Storage, no_transaction
 from rankion_core.testing.builders import T0, add_images, at, image, make_project, two_teams
 from rankion_core.testing.storage.fixture import StorageFixtures
 
@@ -416,6 +416,79 @@ class ImagesContract(StorageFixtures):
         assert (stored.title, stored.processing_status) == ("Lighthouse", ProcessingStatus.FAILED)
         assert await listed(storage, team, q="lighthouse") == ([img.id], 1)
         assert await listed(storage, team, q="old") == ([], 0)
+
+    async def test_an_unlocked_title_is_written_only_over_the_tags_it_was_read_with(
+        self, storage: Storage
+    ) -> None:
+        """A title read and changed outside any lock (``no_transaction``): where the
+        tags changed since the read, the new words of the title would keep the old
+        tags' words, so nothing is written and the answer is False."""
+        team, _ = await two_teams(storage)
+        (img,) = await add_images(storage, image(team, title="Old", tags=["sea"]))
+
+        async def retag() -> None:
+            async with storage.unit_of_work() as uow:
+                theirs = await uow.images.get(team, img.id, for_update=True)
+                assert theirs is not None
+                theirs.tags = ["storm"]
+                await uow.images.update(theirs)
+                await uow.commit()
+
+        async with storage.unit_of_work() as uow:
+            no_transaction(uow)
+            mine = await uow.images.get(team, img.id)
+            assert mine is not None
+            retagged = asyncio.create_task(retag())  # done now where units of work overlap
+            await asyncio.sleep(0.2)
+            overlapped = retagged.done()
+            mine.title = "Lighthouse"
+            written = await uow.images.update(mine, tags=False, unlocked=True)
+            await uow.commit()
+        await asyncio.wait_for(retagged, 10)
+        assert written is not overlapped
+        stored = await get(storage, team, img.id)
+        assert stored is not None
+        assert (stored.title, stored.tags) == ("Lighthouse" if written else "Old", ["storm"])
+        assert await listed(storage, team, q=f"{stored.title} storm") == ([img.id], 1)
+        assert await listed(storage, team, q="sea") == ([], 0)
+
+    async def test_an_unlocked_update_writes_what_changed_and_misses_a_gone_row(
+        self, storage: Storage
+    ) -> None:
+        team, _ = await two_teams(storage)
+        kept, gone = await add_images(
+            storage, image(team, title="Old", tags=["sea"]), image(team, title="Gone")
+        )
+        async with storage.unit_of_work() as uow:
+            no_transaction(uow)
+            mine = await uow.images.get(team, kept.id)
+            assert mine is not None
+            mine.title, mine.is_favorite = "Lighthouse", True
+            assert await uow.images.update(mine, tags=False, unlocked=True)
+            await uow.commit()
+
+        async def delete() -> None:
+            async with storage.unit_of_work() as uow:
+                await uow.images.delete(team, gone.id)
+                await uow.commit()
+
+        async with storage.unit_of_work() as uow:
+            no_transaction(uow)
+            stale = await uow.images.get(team, gone.id)
+            assert stale is not None
+            deleted = asyncio.create_task(delete())  # done now where units of work overlap
+            await asyncio.sleep(0.2)
+            overlapped = deleted.done()
+            stale.title = "Back"
+            written = await uow.images.update(stale, tags=False, unlocked=True)
+            await uow.commit()
+        await asyncio.wait_for(deleted, 10)
+        assert written is not overlapped
+        stored = await get(storage, team, kept.id)
+        assert stored is not None
+        assert (stored.title, stored.is_favorite) == ("Lighthouse", True)
+        assert await listed(storage, team, q="lighthouse sea") == ([kept.id], 1)
+        assert await get(storage, team, gone.id) is None
 
     async def test_filters_combine_with_q_tags_and_paging(self, storage: Storage) -> None:
         team, _ = await two_teams(storage)
