@@ -166,7 +166,6 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         app = request.app
         key = app.get(SESSION_KEY)  # browser sessions (web.session) when the app is on
         request[ACTOR] = who = await authenticate(request, app[RANKION], app[TOKEN_CACHE], key)
-        check_write_rate(request, who.team_id)
     if op is not None and api_path(request).startswith("/v1/"):
         check_known(request.query, op.params)
     if who is None:  # a public route: its body in time; its team's slot if it finds one
@@ -178,8 +177,11 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             if held is not None:
                 await held.__aexit__(None, None, None)
     if op is not None and op.media == EVENT_STREAM:
+        check_write_rate(request, who.team_id)
         return await handler(request)  # streams are held to a limit of their own
     async with request.app[TEAM_REQUESTS].hold(who.team_id, lambda: body_in_time(request)):
+        # a change's token is spent once it is let in: one refused its slot spent none
+        check_write_rate(request, who.team_id)
         return await handler(request)
 
 

@@ -247,6 +247,39 @@ async def test_a_request_waits_for_its_teams_slot_only_so_long() -> None:
         assert TeamRequests(0).count(7) == 0
 
 
+async def test_a_change_refused_its_teams_slot_spends_no_write_token(
+    aiohttp_client: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The team's one slot is taken by a slow read; its changes wait for it and are
+    ``429`` after the wait. Their tokens of the write rate are still the team's: as
+    many changes as the rate allows go through once the read ends."""
+    api = await limited(aiohttp_client, max_requests_per_team=1, write_rate=2)
+    gate = api.client.server.app[TEAM_REQUESTS]
+    monkeypatch.setattr(gate, "wait", 0.05)
+    gallery, listed, release = api.rankion.gallery, api.rankion.gallery.list, asyncio.Event()
+
+    async def slow(*args: Any, **kwargs: Any) -> Any:
+        await release.wait()
+        return await listed(*args, **kwargs)
+
+    gallery.list = slow  # type: ignore[method-assign]
+    reading = asyncio.ensure_future(api.get("/v1/images"))
+    for _ in range(500):  # until the read holds the slot
+        if gate.count(api.a.id) == 1:
+            break
+        await asyncio.sleep(0.01)
+    refused = [await api.post("/v1/projects", {"name": f"p{n}"}) for n in range(3)]
+    assert [a.status for a in refused] == [429] * 3
+    assert {a.error["message"] for a in refused} == {
+        "this team already has 1 requests being answered; wait for one"
+    }
+    release.set()
+    assert (await reading).status == 200
+    made = [await api.post("/v1/projects", {"name": f"q{n}"}) for n in range(3)]
+    assert [a.status for a in made] == [201, 201, 429]  # the rate's two, then the rate
+    assert made[2].error["message"] == "too many changes for this team; slow down"
+
+
 async def test_a_body_that_does_not_come_holds_no_slot_and_ends_in_408(
     aiohttp_client: ClientFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
