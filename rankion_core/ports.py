@@ -663,8 +663,11 @@ class Reads(Protocol):
         """The image with its tree and shares; None when absent or another team's."""
         ...
 
-    async def event_page(self, query: EventQuery) -> tuple[builtins.list[CalendarEvent], int]:
-        """What ``uow.events.list(query)`` answers (the exact total)."""
+    async def event_page(
+        self, query: EventQuery, *, count_limit: int | None = None
+    ) -> tuple[builtins.list[CalendarEvent], int]:
+        """What ``uow.events.list(query, count_limit=count_limit)`` answers (the exact
+        total, or counted no further than one past ``count_limit``)."""
         ...
 
     async def day_counts(self, query: DayQuery) -> builtins.list[tuple[date, EventStatus, int]]:

@@ -83,9 +83,11 @@ class UnitOfWorkReads:
             shares = await uow.shares.active_for_images(team_id, [i.id for i in tree], now)
         return ImageFamily(image=image, tree=tree, shares=shares)
 
-    async def event_page(self, query: EventQuery) -> tuple[builtins.list[CalendarEvent], int]:
+    async def event_page(
+        self, query: EventQuery, *, count_limit: int | None = None
+    ) -> tuple[builtins.list[CalendarEvent], int]:
         async with self.storage.unit_of_work() as uow:
-            return await uow.events.list(query)
+            return await uow.events.list(query, count_limit=count_limit)
 
     async def day_counts(self, query: DayQuery) -> builtins.list[tuple[date, EventStatus, int]]:
         async with self.storage.unit_of_work() as uow:

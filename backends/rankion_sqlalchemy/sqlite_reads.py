@@ -456,8 +456,10 @@ class SqliteReads:
     # -- the lists whose cost grows with the team's data: Core statements (one
     # definition with the repositories'), compiled once for these connections
 
-    async def event_page(self, query: EventQuery) -> tuple[list[CalendarEvent], int]:
-        statements, params = event_statements(query)
+    async def event_page(
+        self, query: EventQuery, *, count_limit: int | None = None
+    ) -> tuple[list[CalendarEvent], int]:
+        statements, params = event_statements(query, count_limit=count_limit)
         return await self._answer(
             query.team_id, _listed, statements, params, query.page, query.per_page
         )

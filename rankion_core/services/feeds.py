@@ -83,9 +83,11 @@ async def _dated_events(reads: Reads, project: Project, now: datetime) -> list[C
     order), or past ``rules.FEED_EVENTS_MAX`` of them the first that many from
     ``rules.FEED_PAST`` ago on."""
     most, team_id, project_id = rules.FEED_EVENTS_MAX, project.team_id, project.id
-    items, _ = await reads.event_page(EventQuery(team_id, project_id, per_page=most + 1))
+    # the total is not shown: counted no further than one row
+    first = EventQuery(team_id, project_id, per_page=most + 1)
+    items, _ = await reads.event_page(first, count_limit=0)
     dated = [event for event in items if event.scheduled_at is not None]
     if len(dated) <= most:
         return dated
     recent = EventQuery(team_id, project_id, scheduled_from=now - rules.FEED_PAST, per_page=most)
-    return (await reads.event_page(recent))[0]
+    return (await reads.event_page(recent, count_limit=0))[0]

@@ -357,6 +357,12 @@ class ListReadsContract(StorageFixtures):
             found, expected = await mine.event_page(query), await theirs.event_page(query)
             assert _listed(found) == _listed(expected), query
         assert (await mine.event_page(EventQuery(team + 999, project)))[1] == 0
+        everything = EventQuery(team, project, per_page=7)
+        whole, total = await theirs.event_page(everything)
+        assert total > 2
+        for limit in (0, 1, total, total + 5):
+            found = await mine.event_page(everything, count_limit=limit)
+            assert _listed(found) == _listed((whole, min(total, limit + 1))), limit
         days = DayQuery(
             team,
             project,
