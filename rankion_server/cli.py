@@ -21,7 +21,7 @@ from functools import partial
 
 from rankion_cli import EXIT_USAGE, Commands, CommandTree, Parser, fail
 from rankion_core import RankionError
-from rankion_core.rules.limits import ID_MAX, TOKEN_LIFETIME_MAX
+from rankion_core.rules.limits import CREDITS_MAX, ID_MAX, TOKEN_LIFETIME_MAX
 
 from . import commands as cmd
 from .settings import option_help
@@ -41,6 +41,11 @@ def non_negative(text: str) -> int:
 
 def positive(text: str) -> int:
     return _bounded_int(text, low=1)
+
+
+def credits(text: str) -> int:
+    """A team's credits, as the core takes them (``CREDITS_MAX``)."""
+    return _bounded_int(text, low=0, high=CREDITS_MAX)
 
 
 def port(text: str) -> int:
@@ -184,7 +189,7 @@ def _add_team(tree: CommandTree, common: Parser) -> None:
     verbs = _noun(tree, common, "team", "create, list")
     create = verbs.add_parser("create", parents=[common], help="create a team; prints its id")
     create.add_argument("name")
-    create.add_argument("--credits", metavar="N", type=non_negative, default=0, help="default 0")
+    create.add_argument("--credits", metavar="N", type=credits, default=0, help="default 0")
     _admin(create, cmd.create_team)
     listing = verbs.add_parser("list", parents=[common], help="every team, one a line")
     _admin(listing, cmd.list_teams)

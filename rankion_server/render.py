@@ -57,6 +57,13 @@ from rankion_core.services import (
 # the same bytes.
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 image``, ``2 images``: a count and its noun (one that takes an ``s``), in the
+    web app's pages and the CLI's notes; ``counted`` in ``static/api.js`` writes the
+    counts a script changes the same way."""
+    return f"{n} {noun if n == 1 else noun + 's'}"
+
+
 def _row(schema: type, entity: type, from_view: tuple[str, ...]) -> Callable[[Any], dict[str, Any]]:
     """``schema``'s fields in order: the entity's, and ``from_view`` left to the caller."""
     keys = tuple(f.name for f in attrs.fields(schema))

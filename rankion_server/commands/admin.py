@@ -13,6 +13,7 @@ from rankion_core.rules.timeutil import iso_z
 from rankion_core.services import TokenView
 from rankion_core.workers import maintenance
 
+from ..render import counted
 from .base import CommandError, Output
 
 
@@ -44,7 +45,7 @@ async def list_teams(app: Rankion, args: argparse.Namespace) -> Output:
         teams += batch
     rows = [{"id": t.id, "name": t.name, "credits": t.credits} for t in teams]
     table = ["\t".join(str(r[k]) for k in ("id", "name", "credits")) for r in rows]
-    note = f"{len(rows)} teams: id, name, credits"
+    note = f"{counted(len(rows), 'team')}: id, name, credits"
     return Output("\n".join(table), {"teams": rows}, note=note)
 
 
@@ -59,7 +60,7 @@ async def list_projects(app: Rankion, args: argparse.Namespace) -> Output:
         number += 1
     rows = [{"id": p.id, "name": p.name, "time_zone": p.time_zone} for p in projects]
     table = ["\t".join(str(r[k]) for k in ("id", "name", "time_zone")) for r in rows]
-    note = f"{len(rows)} projects of team {team.name!r}: id, name, time_zone"
+    note = f"{counted(len(rows), 'project')} of team {team.name!r}: id, name, time_zone"
     return Output("\n".join(table), {"team_id": team.id, "projects": rows}, note=note)
 
 
@@ -111,7 +112,10 @@ async def list_tokens(app: Rankion, args: argparse.Namespace) -> Output:
         "\t".join(str(r[k] or "-") for k in ("id", "prefix", "user", "expires_at", "last_used_at"))
         for r in rows
     ]
-    note = f"{len(rows)} tokens of team {team.name!r}: id, prefix, user, expires_at, last_used_at"
+    note = (
+        f"{counted(len(rows), 'token')} of team {team.name!r}: id, prefix, user, expires_at,"
+        " last_used_at"
+    )
     return Output("\n".join(table), {"team_id": team.id, "tokens": rows}, note=note)
 
 

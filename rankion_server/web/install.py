@@ -6,6 +6,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from .. import render
 from ..keys import CONFIG
 from . import assets, pages
 from .session import SESSION_KEY, session_key
@@ -22,7 +23,7 @@ def install(app: web.Application) -> None:
     )
     env.globals["asset"] = assets.asset_url
     env.globals["icon"] = assets.ICON
-    env.filters["counted"] = pages.counted
+    env.filters["counted"] = render.counted
     env.filters["days_left"] = pages.days_left
     env.filters["image_name"] = pages.image_name
     app[SESSION_KEY] = session_key(app[CONFIG].secret)

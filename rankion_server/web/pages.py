@@ -310,12 +310,6 @@ def image_name(row: dict[str, Any]) -> str:
     return str(row["title"] or row["prompt"][:NAME_CHARS] or f"image {row['id']}")
 
 
-def counted(n: int, noun: str) -> str:
-    """``1 image``, ``2 images``: a count and its noun (one that takes an ``s``);
-    ``counted`` in ``static/api.js`` writes the counts a script changes the same way."""
-    return f"{n} {noun if n == 1 else noun + 's'}"
-
-
 def days_left(purge_at: datetime | None, now: datetime) -> int:
     if purge_at is None:
         return 0

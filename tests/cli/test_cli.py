@@ -295,10 +295,12 @@ def test_exit_codes_are_the_documented_three(
     assert main(["credits", "grant", "--team", "acme", "0", *db]) == 1  # not positive
     assert main(["token", "revoke", "999", *db]) == 1  # unknown id
     assert main(["team", "create", "x", "--credits", "-5", *db]) == 2
+    assert main(["team", "create", "x", "--credits", "2000000000", *db]) == 2  # the core's cap
     assert main(["credits", "grant", "--team", "acme", "many", *db]) == 2
     assert main(["team", "frobnicate", *db]) == 2
     err = capsys.readouterr().err
-    assert sum("error: " in line for line in lines(err)) == 6  # one line per refusal
+    assert sum("error: " in line for line in lines(err)) == 7  # one line per refusal
+    assert "must be from 0 to 1000000000, got 2000000000" in err
     assert "Traceback" not in err
 
 
@@ -313,7 +315,7 @@ BEYOND = str(2**63)  # one past the largest id a database column holds
         (["token", "list", "--team", "\u00b2"], 1),  # a digit str.isdigit takes, int() does not
         (["token", "revoke", BEYOND], 2),
         (["team", "create", "rich", "--credits", BEYOND], 2),
-        (["team", "create", "rich", "--credits", str(10**13)], 1),
+        (["team", "create", "rich", "--credits", str(10**13)], 2),  # past the core's cap
         (["credits", "grant", "--team", "acme", BEYOND], 1),
         (["credits", "grant", "--team", "acme", str(2**63 - 1)], 1),
         (["serve", "--port", "99999"], 2),
