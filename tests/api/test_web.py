@@ -8,7 +8,7 @@ from datetime import timedelta
 from http.cookies import SimpleCookie
 
 from rankion_server.keys import CONFIG, TOKEN_CACHE
-from rankion_server.web.pages import counted
+from rankion_server.render import counted
 from rankion_server.web.session import SESSION_MAX_AGE
 
 from .conftest import Api
