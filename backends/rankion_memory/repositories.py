@@ -200,6 +200,10 @@ class Events:
     async def update(self, event: CalendarEvent) -> None:
         self.t.put(event.id, event)
 
+    async def update_many(self, events: Sequence[CalendarEvent]) -> None:
+        for event in events:
+            self.t.put(event.id, event)
+
     async def delete(self, team_id: int, event_id: int) -> bool:
         if _scoped(self.t.peek(event_id), team_id) is None:
             return False

@@ -8,7 +8,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from attrs import define
+from attrs import define, evolve
 
 from ..errors import Invalid, LimitExceeded, NotFound
 from ..models import Actor, CalendarEvent, EventStatus, Page, Project
@@ -61,6 +61,14 @@ class ZonedEvent:
 
     event: CalendarEvent
     zone: ZoneInfo
+
+
+def _check_shift_size(total: int) -> None:
+    if total > SHIFT_EVENTS_MAX:
+        raise LimitExceeded(
+            f"a shift moves at most {SHIFT_EVENTS_MAX} events",
+            details={"from": f"the range holds more than {SHIFT_EVENTS_MAX} events; narrow it"},
+        )
 
 
 class Calendar:
@@ -183,22 +191,18 @@ class Calendar:
         )
         async with self.deps.storage.unit_of_work() as uow:
             zone = zone_of((await self._project(uow, actor, project_id)).time_zone)
-            # locked: two shifts, or a shift and a change, move each event once; counted
-            # no further than one past the limit (a range of every event the project
-            # holds is refused without counting them all)
+            # counted first, no further than one past the limit: a range of more is
+            # refused without reading its events (or counting them all)
+            _check_shift_size(
+                (await uow.events.list(evolve(query, per_page=1), count_limit=SHIFT_EVENTS_MAX))[1]
+            )
+            # locked: two shifts, or a shift and a change, move each event once
             events, total = await uow.events.list(
                 query, for_update=True, count_limit=SHIFT_EVENTS_MAX
             )
-            if total > SHIFT_EVENTS_MAX:
-                raise LimitExceeded(
-                    f"a shift moves at most {SHIFT_EVENTS_MAX} events",
-                    details={
-                        "from": f"the range holds more than {SHIFT_EVENTS_MAX} events; narrow it"
-                    },
-                )
+            _check_shift_size(total)  # events may have come in between
             moved = [e for e in events if shift_event(e, days, zone, now=now)]
-            for event in moved:
-                await uow.events.update(event)
+            await uow.events.update_many(moved)
 
             def updated(event: CalendarEvent) -> dict[str, Any]:
                 return event_data(event, zone, "updated")

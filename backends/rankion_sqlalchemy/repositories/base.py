@@ -299,6 +299,29 @@ class Repository:
         result = await self.session.execute(stmt, {**changed, **extra, **params})
         return cast("CursorResult[Any]", result).rowcount
 
+    async def _update_rows(
+        self, table: Table, entities: Sequence[Any], where: tuple[str, ...]
+    ) -> None:
+        """``_update_row`` of each of ``entities``, those that change the same fields
+        in one statement with a parameter set each (the driver's ``executemany``)."""
+        sets: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        keys = {c.name for c in table.primary_key}
+        for entity in entities:
+            values = values_of(entity)
+            key = tuple(values[c.name] for c in table.primary_key)
+            before = self._read.get((table, key))
+            self._remember(table, values)
+            changed = {
+                k: v
+                for k, v in values.items()
+                if (before is None or k not in before or before[k] != v) and k not in keys
+            }
+            if changed:
+                params = {**changed, **{_WHERE + name: values[name] for name in where}}
+                sets.setdefault(tuple(sorted(changed)), []).append(params)
+        for group in sets.values():
+            await self.session.execute(_update_of(table, where), group)
+
     async def _rowcount(self, stmt: Executable) -> int:
         result = cast("CursorResult[Any]", await self.session.execute(stmt))
         return result.rowcount

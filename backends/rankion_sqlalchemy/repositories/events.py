@@ -108,6 +108,9 @@ class EventRepo(Repository):
     async def update(self, event: CalendarEvent) -> None:
         await self._update_row(calendar_events, event, ("id", "team_id"))
 
+    async def update_many(self, events: Sequence[CalendarEvent]) -> None:
+        await self._update_rows(calendar_events, events, ("id", "team_id"))
+
     async def delete(self, team_id: int, event_id: int) -> bool:
         stmt = delete(calendar_events).where(_c.team_id == team_id, _c.id == event_id)
         return await self._rowcount(stmt) > 0

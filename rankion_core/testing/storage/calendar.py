@@ -169,6 +169,36 @@ class CalendarContract(StorageFixtures):
             stored = await uow.events.get(team, b.id)
         assert stored is not None and stored.title == "Moved"
 
+    async def test_events_update_many_writes_each_ones_changes(self, storage: Storage) -> None:
+        """A shift's events, each changed its own way (moved, retitled, unchanged)."""
+        team, other = await two_teams(storage)
+        project = await make_project(storage, team)
+        theirs_project = await make_project(storage, other)
+        events = await add_events(
+            storage, *(event(team, project.id, scheduled_at=at(n)) for n in range(6))
+        )
+        (theirs,) = await add_events(storage, event(other, theirs_project.id, title="Theirs"))
+        async with storage.unit_of_work() as uow:
+            found, _ = await uow.events.list(
+                EventQuery(team_id=team, project_id=project.id), for_update=True
+            )
+            for n, item in enumerate(found[:4]):
+                item.scheduled_at, item.updated_at = at(100 + n), at(200)
+            found[4].title = "Renamed"
+            await uow.events.update_many(found)
+            await uow.events.update_many([])
+            await uow.commit()
+        async with storage.unit_of_work() as uow:
+            stored = [await uow.events.get(team, e.id) for e in events]
+            kept = await uow.events.get(other, theirs.id)
+        assert [e.scheduled_at for e in stored if e is not None] == [
+            *(at(100 + n) for n in range(4)),
+            at(4),
+            at(5),
+        ]
+        assert [e.title for e in stored if e is not None][4:] == ["Renamed", "Spring launch"]
+        assert kept == theirs
+
     async def test_an_event_count_may_stop_one_past_a_limit(self, storage: Storage) -> None:
         """``count_limit``: the total is ``min(total, count_limit + 1)``, the page whole
         (a shift learns "too many" without counting every event of the range)."""
