@@ -263,3 +263,41 @@ async def test_out_of_credits_is_said_to_a_person(page: Any, server: Server) -> 
     said = await error.text_content() or ""
     assert said.startswith("Not enough credits: this needs 5 and your team has 3."), said
     assert "/v1/" not in said and "rankion" not in said
+
+
+async def test_signing_in_from_a_link_opens_the_page_linked(
+    page: Any, server: Server, api: Api
+) -> None:
+    project = server.tenant.project_id
+    event = expect(
+        await api.post(
+            f"/v1/projects/{project}/calendar",
+            {"title": "Linked from a feed", "scheduled_at": "2026-12-03T09:00:00Z"},
+        ),
+        201,
+    ).data
+    image = await generate(api, "a picture linked from a chat")
+    problems = watch(page)
+    # the ICS feed's URL: the calendar's month, the event in its fragment
+    linked = f"{server.base_url}/app/projects/{project}/calendar?month=2026-12#event-{event['id']}"
+    for url in (linked, f"{server.base_url}/app/images/{image['id']}"):
+        await page.goto(url)
+        await page.wait_for_url("**/app/sign-in?next=**")
+        await page.fill("#token", server.tenant.token)
+        await page.click("button[type=submit]")
+        await page.wait_for_url(url)
+        await page.context.clear_cookies()
+    # the fragment came back too: the event is the page's target
+    await page.goto(linked)
+    await page.fill("#token", server.tenant.token)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(linked)
+    assert await page.locator(f"#event-{event['id']}:target").count() == 1
+    await page.context.clear_cookies()
+
+    # somewhere else than the app: the gallery
+    await page.goto(f"{server.base_url}/app/sign-in?next=//example.com/app/")
+    await page.fill("#token", server.tenant.token)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{server.base_url}/app")
+    assert problems == []
