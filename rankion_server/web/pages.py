@@ -213,8 +213,9 @@ async def sign_out(request: web.Request) -> web.StreamResponse:
 
 #: the names ``GET /v1/images`` takes: all the gallery page reads of its query
 GALLERY_NAMES = frozenset(p.name for p in IMAGE_LIST if p.where == "query")
-#: what the calendar page reads of its query
-CALENDAR_NAMES = frozenset({"month", "status", "type"})
+#: what the calendar page reads of its query (``view`` and ``week``: which of the
+#: month's weeks the week view shows; not filters, so a bad value is the default)
+CALENDAR_NAMES = frozenset({"month", "status", "type", "view", "week"})
 
 
 def _applied(query: MultiMapping[str], names: Collection[str]) -> MultiDictProxy[str]:
@@ -408,10 +409,19 @@ def _shift(first: date, months: int) -> str | None:
     return month_key(shifted) if shifted and MONTHS[0] <= shifted <= MONTHS[1] else None
 
 
-def _month_url(filters: MultiMapping[str], month: str | None) -> str | None:
-    """The query of the calendar at ``month`` with the page's filters kept (None:
-    no such month)."""
-    return f"?{urlencode([('month', month), *filters.items()])}" if month else None
+def _month_url(filters: MultiMapping[str], month: str | None, weekly: bool) -> str | None:
+    """The query of the calendar at ``month`` with the page's filters and view kept
+    (None: no such month)."""
+    view = [("view", "week")] if weekly else []
+    return f"?{urlencode([('month', month), *filters.items(), *view])}" if month else None
+
+
+def _shown_week(raw: str | None, weeks: list[list[date]], today: date) -> int:
+    """The week (1-based) the week view shows: ``week=N`` of the query, else the week
+    holding today, else the first."""
+    if raw is not None and raw.isascii() and raw.isdigit() and 1 <= int(raw) <= len(weeks):
+        return int(raw)
+    return next((n for n, week in enumerate(weeks, 1) if today in week), 1)
 
 
 #: a glyph per event type (the type's name is always beside it for screen readers)
@@ -452,6 +462,7 @@ async def calendar_page(request: web.Request) -> web.StreamResponse:
     except Invalid as exc:
         error, first = exc, now_local.date().replace(day=1)
     weeks = _weeks(first)
+    weekly = query.get("view") == "week"
     filters = MultiDict((k, v) for k, v in query.items() if k in ("status", "type"))
     events: list[Any] = []
     backlog: list[Any] = []
@@ -485,10 +496,12 @@ async def calendar_page(request: web.Request) -> web.StreamResponse:
             "zone": str(zone),
             "first": first,
             "month": month_key(first),
-            "prev": _month_url(filters, _shift(first, -1)),
-            "next": _month_url(filters, _shift(first, 1)),
-            "this_month": _month_url(filters, month_key(now_local.date())),
+            "prev": _month_url(filters, _shift(first, -1), weekly),
+            "next": _month_url(filters, _shift(first, 1), weekly),
+            "this_month": _month_url(filters, month_key(now_local.date()), weekly),
             "weeks": weeks,
+            "weekly": weekly,
+            "week": _shown_week(query.get("week"), weeks, now_local.date()),
             "today": now_local.date(),
             "by_day": by_day,
             "backlog": backlog,
