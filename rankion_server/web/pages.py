@@ -225,6 +225,19 @@ def _applied(query: MultiMapping[str], names: Collection[str]) -> MultiDictProxy
     return MultiDictProxy(MultiDict((k, v) for k, v in query.items() if k in names and v.strip()))
 
 
+def _split_tags(query: MultiDictProxy[str]) -> MultiDictProxy[str]:
+    """The gallery's query with each ``tags[]`` box read as comma-separated tags (the
+    Tag box holds them all, as the generate form's does): ``tags[]=a, b`` is
+    ``tags[]=a&tags[]=b``."""
+    pairs: list[tuple[str, str]] = []
+    for k, v in query.items():
+        if k == "tags[]":
+            pairs += [(k, tag.strip()) for tag in v.split(",") if tag.strip()]
+        else:
+            pairs.append((k, v))
+    return MultiDictProxy(MultiDict(pairs))
+
+
 def _at_page(query: MultiDictProxy[str], page: int | None) -> str:
     """The gallery's URL for ``query`` at ``page`` (``None``: the first, unnamed). Its
     query is also what the page's script asks ``/v1/images`` for the next page."""
@@ -243,7 +256,7 @@ async def _chrome(request: web.Request, who: Actor) -> dict[str, Any]:
 @_page("The gallery", "Filters in the query string, as GET /v1/images takes them.")
 async def gallery(request: web.Request) -> web.StreamResponse:
     who = await _signed_in(request)
-    query = _applied(request.query, GALLERY_NAMES)
+    query = _split_tags(_applied(request.query, GALLERY_NAMES))
     error, rows, meta = None, [], None
     try:
         found = await rankion(request).gallery.list(who, image_query(query, who.team_id))
