@@ -10,10 +10,12 @@ cookie themselves, and send a stranger to the sign-in page.
 from __future__ import annotations
 
 import calendar as monthcal
+import re
 from collections.abc import Callable, Collection
 from datetime import date, datetime, timedelta
+from html import escape
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -57,7 +59,7 @@ async def viewer(request: web.Request) -> Actor | None:
 
 
 def _see_other(location: str) -> web.HTTPSeeOther:
-    body = f'<!doctype html><title>See other</title><a href="{location}">Continue</a>'
+    body = f'<!doctype html><title>See other</title><a href="{escape(location)}">Continue</a>'
     return web.HTTPSeeOther(location, headers=HEADERS, text=body, content_type="text/html")
 
 
@@ -80,10 +82,38 @@ def not_found_page(request: web.Request) -> web.Response:
     return html(request, "not_found.html", {"signed_in": SESSION_COOKIE in request.cookies}, 404)
 
 
+#: a return path, as the browser sent it: an app page's path and query, in URL
+#: characters only (no space, backslash, quote, angle bracket or fragment)
+RETURN_PATH = re.compile(r"/app(?:[/?][A-Za-z0-9\-._~!$&'()*+,;=:@%/?\[\]]*)?")
+#: the pages a return path never leads back to (signing in is where it comes from)
+NO_RETURN = frozenset({"/app/sign-in", "/app/sign-out"})
+RETURN_MAX = 2000
+
+
+def return_path(raw: str | None) -> str | None:
+    """Where to go after signing in: a path and query of this app's own pages, or None.
+    Strict, so that it is never a way off the site nor out of ``/app/``: ``/app`` or
+    ``/app/…``, no ``//``, no dot segment (encoded or not), nothing but URL characters."""
+    if not raw or len(raw) > RETURN_MAX or not RETURN_PATH.fullmatch(raw):
+        return None
+    path = unquote(raw.split("?", 1)[0])
+    dots = any(s in (".", "..") for s in path.split("/"))
+    if dots or not path.isprintable() or "//" in path or "\\" in path:
+        return None
+    return None if path.rstrip("/") in NO_RETURN else raw
+
+
+def _sign_in_url(request: web.Request) -> str:
+    """The sign-in page, told to come back to the page asked for (the fragment, which
+    the browser keeps itself, is not sent)."""
+    back = return_path(request.raw_path)
+    return "/app/sign-in" + (f"?{urlencode({'next': back})}" if back and back != "/app" else "")
+
+
 async def _signed_in(request: web.Request) -> Actor:
     who = await viewer(request)
     if who is None:
-        raise _see_other("/app/sign-in")
+        raise _see_other(_sign_in_url(request))
     request[ACTOR] = who  # for the access log
     await hold_team(request, who.team_id)  # as the team's /v1 calls are
     return who
@@ -99,7 +129,7 @@ async def front_door(request: web.Request) -> web.StreamResponse:
 @_page("The sign-in form")
 async def sign_in_form(request: web.Request) -> web.StreamResponse:
     if await viewer(request) is not None:
-        raise _see_other("/app")
+        raise _see_other(return_path(request.query.get("next")) or "/app")
     return html(request, "sign_in.html", {"error": None})
 
 
@@ -126,7 +156,7 @@ def _same_origin(request: web.Request) -> bool:
     status=303,
     extra={"html_answers": {401: "A bad token: the form again, with the reason"}},
     description="Form field token. Success sets the HttpOnly, SameSite=Strict session "
-    "cookie and 303s to /app.",
+    "cookie and 303s to the query's next (a path of the app: /app or /app/…), else /app.",
 )
 async def sign_in(request: web.Request) -> web.StreamResponse:
     token = (await _form(request)).get("token")
@@ -143,7 +173,7 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     value = session.cookie_for(
         request.app[SESSION_KEY], who.token_id, token.strip(), app.deps.clock.now()
     )
-    response = _see_other("/app")
+    response = _see_other(return_path(request.query.get("next")) or "/app")
     secure = (request.app[CONFIG].public_url or "").startswith("https:")
     response.set_cookie(
         SESSION_COOKIE,
@@ -183,8 +213,9 @@ async def sign_out(request: web.Request) -> web.StreamResponse:
 
 #: the names ``GET /v1/images`` takes: all the gallery page reads of its query
 GALLERY_NAMES = frozenset(p.name for p in IMAGE_LIST if p.where == "query")
-#: what the calendar page reads of its query
-CALENDAR_NAMES = frozenset({"month", "status", "type"})
+#: what the calendar page reads of its query (``view`` and ``week``: which of the
+#: month's weeks the week view shows; not filters, so a bad value is the default)
+CALENDAR_NAMES = frozenset({"month", "status", "type", "view", "week"})
 
 
 def _applied(query: MultiMapping[str], names: Collection[str]) -> MultiDictProxy[str]:
@@ -192,6 +223,19 @@ def _applied(query: MultiMapping[str], names: Collection[str]) -> MultiDictProxy
     a value. An empty filter box means no filter, and anything else (``utm_source``, a
     chat app's preview marker) is a link's decoration, not a filter."""
     return MultiDictProxy(MultiDict((k, v) for k, v in query.items() if k in names and v.strip()))
+
+
+def _split_tags(query: MultiDictProxy[str]) -> MultiDictProxy[str]:
+    """The gallery's query with each ``tags[]`` box read as comma-separated tags (the
+    Tag box holds them all, as the generate form's does): ``tags[]=a, b`` is
+    ``tags[]=a&tags[]=b``."""
+    pairs: list[tuple[str, str]] = []
+    for k, v in query.items():
+        if k == "tags[]":
+            pairs += [(k, tag.strip()) for tag in v.split(",") if tag.strip()]
+        else:
+            pairs.append((k, v))
+    return MultiDictProxy(MultiDict(pairs))
 
 
 def _at_page(query: MultiDictProxy[str], page: int | None) -> str:
@@ -212,7 +256,7 @@ async def _chrome(request: web.Request, who: Actor) -> dict[str, Any]:
 @_page("The gallery", "Filters in the query string, as GET /v1/images takes them.")
 async def gallery(request: web.Request) -> web.StreamResponse:
     who = await _signed_in(request)
-    query = _applied(request.query, GALLERY_NAMES)
+    query = _split_tags(_applied(request.query, GALLERY_NAMES))
     error, rows, meta = None, [], None
     try:
         found = await rankion(request).gallery.list(who, image_query(query, who.team_id))
@@ -372,10 +416,19 @@ def _shift(first: date, months: int) -> str | None:
     return month_key(shifted) if shifted and MONTHS[0] <= shifted <= MONTHS[1] else None
 
 
-def _month_url(filters: MultiMapping[str], month: str | None) -> str | None:
-    """The query of the calendar at ``month`` with the page's filters kept (None:
-    no such month)."""
-    return f"?{urlencode([('month', month), *filters.items()])}" if month else None
+def _month_url(filters: MultiMapping[str], month: str | None, weekly: bool) -> str | None:
+    """The query of the calendar at ``month`` with the page's filters and view kept
+    (None: no such month)."""
+    view = [("view", "week")] if weekly else []
+    return f"?{urlencode([('month', month), *filters.items(), *view])}" if month else None
+
+
+def _shown_week(raw: str | None, weeks: list[list[date]], today: date) -> int:
+    """The week (1-based) the week view shows: ``week=N`` of the query, else the week
+    holding today, else the first."""
+    if raw is not None and raw.isascii() and raw.isdigit() and 1 <= int(raw) <= len(weeks):
+        return int(raw)
+    return next((n for n, week in enumerate(weeks, 1) if today in week), 1)
 
 
 #: a glyph per event type (the type's name is always beside it for screen readers)
@@ -416,6 +469,7 @@ async def calendar_page(request: web.Request) -> web.StreamResponse:
     except Invalid as exc:
         error, first = exc, now_local.date().replace(day=1)
     weeks = _weeks(first)
+    weekly = query.get("view") == "week"
     filters = MultiDict((k, v) for k, v in query.items() if k in ("status", "type"))
     events: list[Any] = []
     backlog: list[Any] = []
@@ -449,10 +503,12 @@ async def calendar_page(request: web.Request) -> web.StreamResponse:
             "zone": str(zone),
             "first": first,
             "month": month_key(first),
-            "prev": _month_url(filters, _shift(first, -1)),
-            "next": _month_url(filters, _shift(first, 1)),
-            "this_month": _month_url(filters, month_key(now_local.date())),
+            "prev": _month_url(filters, _shift(first, -1), weekly),
+            "next": _month_url(filters, _shift(first, 1), weekly),
+            "this_month": _month_url(filters, month_key(now_local.date()), weekly),
             "weeks": weeks,
+            "weekly": weekly,
+            "week": _shown_week(query.get("week"), weeks, now_local.date()),
             "today": now_local.date(),
             "by_day": by_day,
             "backlog": backlog,

@@ -6,9 +6,13 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from http.cookies import SimpleCookie
+from urllib.parse import parse_qs
+
+import pytest
 
 from rankion_server.keys import CONFIG, TOKEN_CACHE
 from rankion_server.render import counted
+from rankion_server.web.pages import return_path
 from rankion_server.web.session import SESSION_MAX_AGE
 
 from .conftest import Api
@@ -56,6 +60,55 @@ async def test_front_door_and_sign_in(api: Api) -> None:
     assert "script-src 'self'" in headers["Content-Security-Policy"]
     assert "unsafe" not in headers["Content-Security-Policy"]
     assert "<script>" not in html and " style=" not in html and " on" + "click=" not in html
+
+
+async def test_signing_in_goes_back_to_the_page_asked_for(api: Api) -> None:
+    asked = "/app/projects/1/calendar?month=2026-12"
+    for where in (asked, "/app/images/7", "/app/trash?page=2"):
+        status, _, headers = await page(api, where, None)
+        sign_in_page, query = headers["Location"].split("?", 1)
+        assert (status, sign_in_page, parse_qs(query)) == (303, "/app/sign-in", {"next": [where]})
+    async with api.client.post(
+        "/app/sign-in", params={"next": asked}, data={"token": api.a.token}, allow_redirects=False
+    ) as resp:
+        assert (resp.status, resp.headers["Location"]) == (303, asked)
+    api.client.session.cookie_jar.clear()
+    # a bad token: the form again, which posts to the same URL (the next kept)
+    async with api.client.post(
+        "/app/sign-in", params={"next": asked}, data={"token": "rk_nope"}
+    ) as resp:
+        assert resp.status == 401 and 'action="' not in await resp.text()
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "https://evil.example/app/",
+        "//evil.example/app/",
+        "/\\evil.example",
+        "/app\\..\\..\\x",
+        "/appx",
+        "/app//evil.example",
+        "/app/../v1/credits",
+        "/app/%2e%2e/v1/credits",
+        "/app/./images/1",
+        "/v1/credits",
+        "/app/sign-in",
+        "/app/sign-out",
+        "/app/images/1#frag",
+        "/app/images/1\r\nSet-Cookie: x=1",
+        "/app/images/%0d%0a",
+        '/app/images/"><script>',
+        "javascript:alert(1)",
+        "/app/" + "a" * 2000,
+    ],
+)
+async def test_signing_in_goes_nowhere_but_an_app_page(api: Api, where: str) -> None:
+    assert return_path(where) is None
+    async with api.client.post(
+        "/app/sign-in", params={"next": where}, data={"token": api.a.token}, allow_redirects=False
+    ) as resp:
+        assert (resp.status, resp.headers["Location"]) == (303, "/app")
 
 
 async def test_a_bad_token_is_refused_with_the_form_again(api: Api) -> None:

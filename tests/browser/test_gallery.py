@@ -263,3 +263,85 @@ async def test_out_of_credits_is_said_to_a_person(page: Any, server: Server) -> 
     said = await error.text_content() or ""
     assert said.startswith("Not enough credits: this needs 5 and your team has 3."), said
     assert "/v1/" not in said and "rankion" not in said
+
+
+async def test_signing_in_from_a_link_opens_the_page_linked(
+    page: Any, server: Server, api: Api
+) -> None:
+    project = server.tenant.project_id
+    event = expect(
+        await api.post(
+            f"/v1/projects/{project}/calendar",
+            {"title": "Linked from a feed", "scheduled_at": "2026-12-03T09:00:00Z"},
+        ),
+        201,
+    ).data
+    image = await generate(api, "a picture linked from a chat")
+    problems = watch(page)
+    # the ICS feed's URL: the calendar's month, the event in its fragment
+    linked = f"{server.base_url}/app/projects/{project}/calendar?month=2026-12#event-{event['id']}"
+    for url in (linked, f"{server.base_url}/app/images/{image['id']}"):
+        await page.goto(url)
+        await page.wait_for_url("**/app/sign-in?next=**")
+        await page.fill("#token", server.tenant.token)
+        await page.click("button[type=submit]")
+        await page.wait_for_url(url)
+        await page.context.clear_cookies()
+    # the fragment came back too: the event is the page's target
+    await page.goto(linked)
+    await page.fill("#token", server.tenant.token)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(linked)
+    assert await page.locator(f"#event-{event['id']}:target").count() == 1
+    await page.context.clear_cookies()
+
+    # somewhere else than the app: the gallery
+    await page.goto(f"{server.base_url}/app/sign-in?next=//example.com/app/")
+    await page.fill("#token", server.tenant.token)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{server.base_url}/app")
+    assert problems == []
+
+
+async def test_every_tag_of_the_filter_is_kept(page: Any, server: Server, api: Api) -> None:
+    both = await generate(api, "a tagged pair", tags=["kelp", "tide"])
+    await generate(api, "a single tag", tags=["kelp"])
+    problems = watch(page)
+    await sign_in(page, server.base_url, server.tenant.token)
+    await page.goto(f"{server.base_url}/app?tags[]=kelp&tags[]=tide")
+    assert await page.input_value("#f-tag") == "kelp, tide"
+    async with page.expect_navigation():
+        await page.click("#filters button[type=submit]")
+    assert await page.input_value("#f-tag") == "kelp, tide"
+    ids = [await t.get_attribute("data-id") for t in await page.locator("#grid .tile").all()]
+    assert ids == [str(both["id"])]
+    assert problems == []
+
+
+async def test_a_new_image_the_filters_hide_is_named_in_a_note(
+    page: Any, server: Server, api: Api
+) -> None:
+    await generate(api, "a favourite already", title="Fav")
+    problems = watch(page)
+    await sign_in(page, server.base_url, server.tenant.token)
+    for query in ("favorite=true", "sort=oldest"):
+        await page.goto(f"{server.base_url}/app?{query}")
+        tiles = await page.locator("#grid .tile").count()
+        count = await page.get_attribute("#image-count", "data-count")
+        await page.fill("#g-prompt", f"made under {query}")
+        await page.click("#generate button[type=submit]")
+        note = page.locator("#g-note")
+        await note.filter(has_text="not shown under the current filters").wait_for()
+        href = await note.locator("a").get_attribute("href") or ""
+        assert href.startswith("/app/images/")
+        assert await page.locator(f'#grid .tile[data-id="{href.rsplit("/", 1)[1]}"]').count() == 0
+        assert await page.locator("#grid .tile").count() == tiles
+        assert await page.get_attribute("#image-count", "data-count") == count
+
+    # a filter the new image meets: its tile, first
+    await page.goto(f"{server.base_url}/app?favorite=false")
+    await page.fill("#g-prompt", "made where it shows")
+    await page.click("#generate button[type=submit]")
+    await page.locator("#grid .tile").first.filter(has_text="made where it shows").wait_for()
+    assert await page.locator("#g-note").is_hidden()
+    assert problems == []

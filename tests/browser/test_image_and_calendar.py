@@ -103,8 +103,12 @@ async def test_calendar_create_drag_and_a_published_event(
     created = page.locator('td[data-date="2026-05-14"] .event', has_text="Launch post")
     await created.wait_for()
     event_id = await created.get_attribute("data-id")
+    # May 2026 is past: the page says so, in the API's words (it has run its script)
+    await page.locator("#cal-notice", has_text="is in the past").wait_for()
 
-    # drag it to the 20th: the API agrees, same time of day
+    # drag it to the 20th: the API agrees, same time of day (the notice moved the
+    # month down: the 20th is brought into the window, as a person would scroll)
+    await page.locator('td[data-date="2026-05-20"]').scroll_into_view_if_needed()
     await created.drag_to(page.locator('td[data-date="2026-05-20"]'))
     await page.locator('td[data-date="2026-05-20"] .event', has_text="Launch post").wait_for()
     moved = expect(await api.get(f"/v1/calendar/{event_id}"), 200).data

@@ -261,3 +261,35 @@ async def test_a_tile_is_named_once_and_a_new_title_shows_everywhere(
     await page.locator("#image-title", has_text=name).wait_for()
     assert await page.title() == f"{name} · Rankion"
     assert problems == []
+
+
+async def test_chat_and_a_trashed_images_share_say_what_is_so(
+    page: Any, server: Server, api: Api
+) -> None:
+    shared = await generate(api, "a shared picture, then trashed")
+    link = expect(await api.post(f"/v1/images/{shared['id']}/share"), 201).data["public_url"]
+    plain = await generate(api, "a picture never shared, then trashed")
+    problems = watch(page)
+    await sign_in(page, server.base_url, server.tenant.token)
+
+    # open in chat: the session's record, linked
+    await page.goto(f"{server.base_url}/app/images/{plain['id']}")
+    await page.click("#chat")
+    record = page.locator("#chat-session")
+    await record.wait_for()
+    session = expect(await api.get(await record.get_attribute("href") or ""), 200).data
+    assert session["gallery_image_id"] == plain["id"]
+
+    for image in (shared, plain):
+        expect(await api.delete(f"/v1/images/{image['id']}"), 200)
+    await page.goto(f"{server.base_url}/app/images/{shared['id']}")
+    assert "restoring the image brings the same link back" in (
+        await page.text_content("#share-trashed") or ""
+    )
+    await page.goto(f"{server.base_url}/app/images/{plain['id']}")
+    assert "restore it first" in (await page.text_content("#share-trashed") or "")
+
+    # and so it is: restored, the same link shows the image again
+    expect(await api.post(f"/v1/images/{shared['id']}/restore"), 200)
+    assert expect(await api.get(link), 200)
+    assert problems == []

@@ -59,7 +59,7 @@ export async function api(method, path, body, { idempotencyKey } = {}) {
   if (res.status === 204) return null;
   const json = await res.json().catch(() => null);
   if (!res.ok) {
-    if (res.status === 401) location.assign("/app/sign-in");
+    if (res.status === 401) location.assign(`/app/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`);
     throw new ApiError(res.status, json?.error);
   }
   return json;

@@ -27,14 +27,34 @@ export function zonedToUtc(day, time) {
   return new Date(guess).toISOString().replace(".000Z", "Z");
 }
 
-// Dialog: create or edit.
+// What the API says of a change it made but that is probably not meant (its answer's
+// warnings, such as an event scheduled in the past): said on the page until the next
+// change, across the reload that shows the change.
+const NOTICE = `rankion.calendar.${project}.notice`;
+function say(warnings) {
+  const text = (warnings ?? []).map((w) => w.message).join(" ");
+  $("cal-notice").textContent = text;
+  $("cal-notice").hidden = !text;
+}
+function reloadSaying(warnings) {
+  if (warnings?.length) sessionStorage.setItem(NOTICE, JSON.stringify(warnings));
+  else sessionStorage.removeItem(NOTICE);
+  location.reload();
+}
+try { say(JSON.parse(sessionStorage.getItem(NOTICE))); } catch { /* none */ }
+sessionStorage.removeItem(NOTICE);
+
+// Dialog: create or edit. A new event's status follows its date until it is chosen:
+// an idea without a date (the backlog), planned on a day.
+let statusChosen = false;
 function openDialog(event, day) {
   editing = event;
+  statusChosen = Boolean(event);
   $("ev-error").textContent = "";
   $("dialog-title").textContent = event ? "Edit event" : "New event";
   $("ev-title").value = event?.title ?? "";
   $("ev-type").value = event?.type ?? "article";
-  $("ev-status").value = event?.status ?? "planned";
+  $("ev-status").value = event?.status ?? (day ? "planned" : "idea");
   $("ev-date").value = event?.scheduled_local?.slice(0, 10) ?? day ?? "";
   $("ev-time").value = event?.scheduled_local?.slice(11, 16) ?? "09:00";
   $("ev-article").value = event?.article_id ?? "";
@@ -44,6 +64,15 @@ function openDialog(event, day) {
   $("ev-title").focus();
 }
 
+$("ev-status").addEventListener("change", () => { statusChosen = true; });
+$("ev-date").addEventListener("input", () => {
+  if (!statusChosen) $("ev-status").value = $("ev-date").value ? "planned" : "idea";
+});
+// An error is about the request that made it: any change, or a submit the browser
+// itself refuses (a required box left empty), takes it away.
+form.addEventListener("input", () => { $("ev-error").textContent = ""; });
+form.addEventListener("invalid", () => { $("ev-error").textContent = ""; }, true);
+
 async function openEvent(id) {
   try { openDialog((await api("GET", `/calendar/${id}`)).data); } catch (e) { toast(e.message, true); }
 }
@@ -52,21 +81,22 @@ form.addEventListener("submit", async (e) => {
   e.preventDefault();
   const button = form.querySelector("button[type=submit]");
   if (button.disabled) return;  // the one before is still being sent
+  $("ev-error").textContent = "";
   const body = { title: $("ev-title").value.trim(), type: $("ev-type").value, status: $("ev-status").value,
     notes: $("ev-notes").value || null,
     article_id: $("ev-article").value.trim() ? Number($("ev-article").value) : null,
     scheduled_at: $("ev-date").value ? zonedToUtc($("ev-date").value, $("ev-time").value || "09:00") : null };
   try {
-    await sending(button, () => (editing ? api("PUT", `/calendar/${editing.id}`, body)
+    const { warnings } = await sending(button, () => (editing ? api("PUT", `/calendar/${editing.id}`, body)
       : api("POST", `/projects/${project}/calendar`, body)));
     dialog.close();
-    location.reload();
+    reloadSaying(warnings);
   } catch (err) { $("ev-error").textContent = err.message; }
 });
 $("ev-cancel").addEventListener("click", () => dialog.close());
 $("ev-delete").addEventListener("click", async () => {
   if (!editing || !confirm(`Delete “${editing.title}”?`)) return;
-  try { await api("DELETE", `/calendar/${editing.id}`); dialog.close(); location.reload(); }
+  try { await api("DELETE", `/calendar/${editing.id}`); dialog.close(); reloadSaying(); }
   catch (err) { $("ev-error").textContent = err.message; }
 });
 $("new-event").addEventListener("click", () => openDialog(null));
@@ -111,24 +141,42 @@ table.addEventListener("drop", async (e) => {
   const time = moving.dataset.local ? moving.dataset.local.slice(11, 19) : "09:00:00";
   const scheduled_at = zonedToUtc(cell.dataset.date, time);
   try {
-    const { data } = await api("PUT", `/calendar/${moving.dataset.id}`, { scheduled_at });
+    const { data, warnings } = await api("PUT", `/calendar/${moving.dataset.id}`, { scheduled_at });
     moving.dataset.local = data.scheduled_local;
     showTime(moving, data.scheduled_local);
     cell.querySelector(".events").append(moving.closest("li"));
     $("backlog-empty").hidden = $("backlog").children.length > 0;
     toast(`Moved to ${data.scheduled_local.slice(0, 10)}.`);
+    say(warnings);
   } catch (err) {
     toast(err.message, true);  // a published event: the API says why it stays
   }
 });
 
-// Month and week views.
+// Month and week views. The view is in the page's URL (view=week&week=N, as the
+// server draws it), so a reload after a change, a filter and the month links keep it.
 const rows = [...table.tBodies[0].rows];
 let week = Math.max(0, rows.findIndex((r) => r.classList.contains("current-week")));
+function keepView() {
+  const weekly = table.classList.contains("week-view");
+  const url = new URL(location.href);
+  for (const [name, value] of [["view", "week"], ["week", String(week + 1)]]) {
+    if (weekly) url.searchParams.set(name, value); else url.searchParams.delete(name);
+  }
+  history.replaceState(history.state, "", url);
+  $("keep-view").disabled = $("keep-week").disabled = !weekly;
+  $("keep-week").value = String(week + 1);
+  for (const link of root.querySelectorAll(".cal-head a[href]")) {
+    const to = new URL(link.href);
+    if (weekly) to.searchParams.set("view", "week"); else to.searchParams.delete("view");
+    link.href = to;
+  }
+}
 function showWeek() {
   rows.forEach((r, i) => r.classList.toggle("current-week", i === week));
   $("week-prev").disabled = week === 0;
   $("week-next").disabled = week === rows.length - 1;
+  keepView();
 }
 function setView(weekly) {
   table.classList.toggle("week-view", weekly);

@@ -223,8 +223,21 @@ bulkExport.addEventListener("click", async () => {
   } catch (e) { exportStatus.textContent = ""; toast(e.message, true); }
 });
 
-// Generation: the new tile shows the job's states, then becomes the image.
+// Whether a new image belongs at the top of the grid: the first page's first image of
+// the grid's own query, as /v1/images answers it (its filters and order, not a copy of
+// them). Not on a later page, under a filter it fails, nor in another order.
+async function leadsTheGrid(id) {
+  if ("laterPage" in grid.dataset) return false;
+  const params = new URL(grid.dataset.first, location.href).searchParams;
+  params.set("page", "1");
+  params.set("per_page", "1");
+  try { return (await api("GET", `/images?${params}`)).data[0]?.id === id; } catch { return false; }
+}
+
+// Generation: the new tile shows the job's states, then becomes the image; an image
+// the grid would not show is named in a note instead (with its link).
 const generations = new Submits();
+const note = document.getElementById("g-note");
 document.getElementById("generate").addEventListener("submit", async (e) => {
   e.preventDefault();
   const form = e.target;
@@ -232,6 +245,7 @@ document.getElementById("generate").addEventListener("submit", async (e) => {
   if (button.disabled) return;  // the one before is still being sent
   const errorEl = document.getElementById("g-error");
   errorEl.textContent = "";
+  note.hidden = true;
   const body = { prompt: form.prompt.value };
   if (form.title.value.trim()) body.title = form.title.value.trim();
   const tags = form.tags.value.split(",").map((t) => t.trim()).filter(Boolean);
@@ -239,6 +253,13 @@ document.getElementById("generate").addEventListener("submit", async (e) => {
   try {
     const { data } = await sending(button, () => generations.post("/generate/image", body));
     setBalance(data.credits_remaining);
+    form.reset();
+    if (!(await leadsTheGrid(data.image_id))) {
+      note.replaceChildren("Generated — not shown under the current filters. ",
+        el("a", { href: `/app/images/${data.image_id}`, text: `Open “${imageName({ id: data.image_id, ...body })}”` }));
+      note.hidden = false;
+      return;
+    }
     const li = tile({ id: data.image_id, title: body.title, prompt: body.prompt, processing_status: "queued", is_favorite: false });
     const status = li.querySelector(".pending");
     status.setAttribute("role", "status");
@@ -247,7 +268,6 @@ document.getElementById("generate").addEventListener("submit", async (e) => {
     addToCount("image-count", 1);
     const empty = document.getElementById("empty");
     if (empty) empty.hidden = true;
-    form.reset();
     const last = await followJob(data.job_id, (ev) => {
       status.textContent = drawingState(ev);
       li.dataset.status = ev.status;

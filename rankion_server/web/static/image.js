@@ -1,6 +1,6 @@
 // The image page: details, favourite, an edit with a mask painted on a canvas, share,
 // open in chat, trash and restore. Every change goes through /v1.
-import { api, toast, dismissToast, followJob, setBalance, imageName, drawingState, ended, Submits, sending } from "./api.js";
+import { api, toast, dismissToast, followJob, setBalance, imageName, drawingState, ended, Submits, sending, el } from "./api.js";
 
 const page = document.getElementById("image-page");
 const id = page.dataset.id;
@@ -158,7 +158,11 @@ if ($("share-on")) {
 $("chat")?.addEventListener("click", async () => {
   try {
     const { data } = await api("POST", `/images/${id}/open-in-chat`);
-    $("action-status").textContent = `Chat session ${data.session_id} opened for this image.`;
+    // the answer holds no chat page's URL (Rankion has none): the session is a record
+    // a chat app reads through the API, at the Location the answer names
+    const record = `/v1/chat/sessions/${data.session_id}`;
+    $("action-status").replaceChildren(`Chat session ${data.session_id} opened for this image; a chat app reads it at `,
+      el("a", { href: record, id: "chat-session", text: record }), ".");
   } catch (err) { toast(err.message, true); }
 });
 $("trash")?.addEventListener("click", async () => {
