@@ -86,6 +86,10 @@ HTTP_CODES: dict[int, tuple[str, str]] = {
     405: ("method_not_allowed", "this method is not allowed on this path"),
     408: ("request_timeout", "the body did not all come in time"),
     413: ("payload_too_large", "the body is larger than the server accepts"),
+    416: (
+        "range_not_satisfiable",
+        "the Range header asks for no part of this file (one range of bytes within it)",
+    ),
 }
 
 
@@ -151,7 +155,8 @@ def http_error_response(exc: web.HTTPException) -> web.Response:
     if exc.status == 404:
         return not_found_response()
     code, message = HTTP_CODES.get(exc.status, ("http_error", exc.reason.lower()))
-    headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+    kept = ("Allow", "Content-Range")  # 405's methods, 416's size
+    headers = {name: exc.headers[name] for name in kept if name in exc.headers} or None
     response = json_error(exc.status, envelope(code, message), headers)
     if exc.status == 408:
         response.force_close()  # the rest of the body was not read: the connection ends

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
+import stat
 from collections.abc import AsyncIterator, Mapping
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from rankion_core.errors import NotFound
 from rankion_core.services.files import BlobContent
@@ -47,13 +49,46 @@ async def send_blob(
             return web.Response(status=304, headers={"ETag": f'"{etag}"', **(headers or {})})
         headers = {"ETag": f'"{etag}"', **(headers or {})}
         return await stream_blob(request, content, headers)
-    if not await asyncio.to_thread(os.path.isfile, path):
+    size = await asyncio.to_thread(_file_size, path)
+    if size is None:
         raise NotFound("file")
+    _check_range(request, size)
     response = web.FileResponse(
         path, headers={"X-Content-Type-Options": "nosniff", **(headers or {})}
     )
     response.content_type = content.content_type
     return response
+
+
+def _file_size(path: str) -> int | None:
+    """The size of the regular file at ``path``; None when there is none."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_size if stat.S_ISREG(found.st_mode) else None
+
+
+#: ``bytes=-0``, ``bytes=-00``: the last zero bytes, which no file has
+_NO_SUFFIX = re.compile(r"\s*bytes\s*=\s*-0+\s*")
+
+
+def _check_range(request: web.Request, size: int) -> None:
+    """A ``Range`` the file cannot answer is ``416`` in the error envelope, with
+    ``Content-Range: bytes */size`` (``FileResponse`` answered it with an empty body
+    typed as the image): not one range of bytes (``bytes=abc``, ``5-1``, several),
+    one that starts past the end, or the last zero bytes (which it answered with the
+    whole file)."""
+    header = request.headers.get(hdrs.RANGE)
+    if header is None:
+        return
+    try:
+        wanted = request.http_range
+    except ValueError:
+        wanted = None
+    past = wanted is not None and wanted.start is not None and wanted.start >= size > 0
+    if wanted is None or past or _NO_SUFFIX.fullmatch(header):
+        raise web.HTTPRequestRangeNotSatisfiable(headers={"Content-Range": f"bytes */{size}"})
 
 
 async def stream_blob(

@@ -6,11 +6,13 @@ import io
 import re
 from datetime import UTC, datetime, timedelta
 from html import unescape
+from pathlib import Path
 
 import pytest
+from attrs import evolve
 from PIL import Image as PILImage
 
-from .conftest import Api, relative
+from .conftest import Api, ClientFactory, config, relative, start
 
 SHARE_FIELDS = {"token", "public_url", "expires_at", "view_count", "created_at"}
 
@@ -270,3 +272,28 @@ async def test_views_are_written_in_batches_and_kept_when_a_write_fails(api: Api
     assert await shares.flush_views() == 5
     assert await shares.flush_views() == 0
     assert (await api.image(image_id))["share"]["view_count"] == 5
+
+
+async def test_a_range_the_image_cannot_answer_is_416_in_the_envelope(
+    aiohttp_client: ClientFactory, tmp_path: Path
+) -> None:
+    """Sent from a local folder, the shared image answers one range of bytes; a range
+    it cannot is ``416`` with the error envelope and the file's size (it was an empty
+    body typed as the image, and the last zero bytes were the whole file)."""
+    api = await start(aiohttp_client, evolve(config(), blobs_url=str(tmp_path / "blobs")))
+    image_id = await api.generate()
+    share = (await api.post(f"/v1/images/{image_id}/share")).data
+    path = relative(share["public_url"]) + "/image"
+    whole = await api.get(path, anonymous=True)
+    assert whole.status == 200
+    size = len(whole.body)
+    part = await api.get(path, anonymous=True, headers={"Range": "bytes=0-9"})
+    assert (part.status, part.body) == (206, whole.body[:10])
+    tail = await api.get(path, anonymous=True, headers={"Range": "bytes=-5"})
+    assert (tail.status, tail.body) == (206, whole.body[-5:])
+    for wanted in ("bytes=abc", "bytes=5-1", "bytes=0-1,4-5", f"bytes={size}-", "bytes=-0"):
+        refused = await api.get(path, anonymous=True, headers={"Range": wanted})
+        assert refused.status == 416, wanted
+        assert refused.error["code"] == "range_not_satisfiable"
+        assert refused.headers["Content-Type"].startswith("application/json")
+        assert refused.headers["Content-Range"] == f"bytes */{size}"
