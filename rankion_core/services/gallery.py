@@ -248,9 +248,11 @@ class Gallery:
             image = await get_image(uow, actor, image_id)
             trash.check_forever(image)
             gone = await _hard_delete(uow, image, self.deps.clock.now(), trash.check_forever)
+            if gone is None:  # deleted meanwhile by another call: one of them is the 204
+                raise NotFound("image")
             await uow.commit()
         self.resolved.forget_images((image.id,))
-        await self._drop_blobs([gone or image])  # the keys of the row as it was deleted
+        await self._drop_blobs([gone])  # the keys of the row as it was deleted
 
     async def bulk_delete(self, actor: Actor, ids: Sequence[int]) -> BulkDeleteResult:
         def sort(image: Image, now: datetime) -> str:

@@ -191,3 +191,31 @@ async def test_deleting_a_root_for_good_racing_its_variants_edit_and_title(
         below = [v["id"] for v in detail["variants"]]
         assert below == [edited.data["image_id"]]
         assert (await api.image(below[0]))["root_id"] == variant
+
+
+async def test_deleting_for_good_at_once_is_one_204_and_the_rest_404(
+    aiohttp_client: ClientFactory, sql_storage: SqlStorage
+) -> None:
+    """Twelve calls on one trashed image: one deletes it, every other finds it gone,
+    as one after another would (the losers read the image before it went)."""
+    api = await start_sql(aiohttp_client, sql_storage)
+    image_id = await api.generate()
+    assert (await api.call("DELETE", f"/v1/images/{image_id}")).status == 200
+    answers = await asyncio.gather(
+        *(api.call("DELETE", f"/v1/images/{image_id}/forever") for _ in range(12))
+    )
+    assert Counter(a.status for a in answers) == {204: 1, 404: 11}
+    assert (await api.get(f"/v1/images/{image_id}")).status == 404
+
+
+async def test_deleting_a_webhook_at_once_is_one_204_and_the_rest_404(
+    aiohttp_client: ClientFactory, sql_storage: SqlStorage
+) -> None:
+    api = await start_sql(aiohttp_client, sql_storage)
+    made = await api.post(
+        "/v1/webhooks", {"url": "https://example.com/hook", "events": ["image.ready"]}
+    )
+    assert made.status == 201, made.body
+    path = f"/v1/webhooks/{made.data['id']}"
+    answers = await asyncio.gather(*(api.call("DELETE", path) for _ in range(8)))
+    assert Counter(a.status for a in answers) == {204: 1, 404: 7}

@@ -75,8 +75,8 @@ class WebhookRepo(Repository):
         if await self.get(team_id, webhook_id) is None:
             return False
         await self.session.execute(delete(webhook_deliveries).where(_d.webhook_id == webhook_id))
-        await self.session.execute(delete(webhooks).where(_w.id == webhook_id))
-        return True
+        # whether this call deleted it: of concurrent deletes, one (another found it gone)
+        return await self._rowcount(delete(webhooks).where(_w.id == webhook_id)) > 0
 
     async def subscribed(self, team_id: int, event: str) -> builtins.list[Webhook]:
         hooks = [_hook(r) for r in await self.session.execute(_OF_TEAM, {"team_id": team_id})]
