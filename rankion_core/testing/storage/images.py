@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from rankion_core.models import (
@@ -37,6 +37,28 @@ async def _root_and_kids(storage: Storage, team: int) -> tuple[Image, list[Image
         image(team, parent_id=root.id, root_id=root.id, deleted_at=at(1)),
     )
     return root, kids
+
+
+async def retitled_racing(
+    storage: Storage, team_id: int, image_id: int, title: str, other: Coroutine[Any, Any, None]
+) -> bool:
+    """Read the image outside any lock (``no_transaction``), let ``other`` run (done
+    before the write where units of work overlap; after it where they run one at a
+    time), then give it ``title`` by ``update(unlocked=True)``: whether it was written,
+    which is whether ``other`` waited."""
+    async with storage.unit_of_work() as uow:
+        no_transaction(uow)
+        mine = await uow.images.get(team_id, image_id)
+        assert mine is not None
+        running = asyncio.create_task(other)
+        await asyncio.sleep(0.2)
+        overlapped = running.done()
+        mine.title = title
+        written = await uow.images.update(mine, tags=False, unlocked=True)
+        await uow.commit()
+    await asyncio.wait_for(running, 10)
+    assert written is not overlapped
+    return written
 
 
 async def get(storage: Storage, team_id: int, image_id: int) -> Image | None:
@@ -434,18 +456,7 @@ class ImagesContract(StorageFixtures):
                 await uow.images.update(theirs)
                 await uow.commit()
 
-        async with storage.unit_of_work() as uow:
-            no_transaction(uow)
-            mine = await uow.images.get(team, img.id)
-            assert mine is not None
-            retagged = asyncio.create_task(retag())  # done now where units of work overlap
-            await asyncio.sleep(0.2)
-            overlapped = retagged.done()
-            mine.title = "Lighthouse"
-            written = await uow.images.update(mine, tags=False, unlocked=True)
-            await uow.commit()
-        await asyncio.wait_for(retagged, 10)
-        assert written is not overlapped
+        written = await retitled_racing(storage, team, img.id, "Lighthouse", retag())
         stored = await get(storage, team, img.id)
         assert stored is not None
         assert (stored.title, stored.tags) == ("Lighthouse" if written else "Old", ["storm"])
@@ -472,18 +483,7 @@ class ImagesContract(StorageFixtures):
                 await uow.images.delete(team, gone.id)
                 await uow.commit()
 
-        async with storage.unit_of_work() as uow:
-            no_transaction(uow)
-            stale = await uow.images.get(team, gone.id)
-            assert stale is not None
-            deleted = asyncio.create_task(delete())  # done now where units of work overlap
-            await asyncio.sleep(0.2)
-            overlapped = deleted.done()
-            stale.title = "Back"
-            written = await uow.images.update(stale, tags=False, unlocked=True)
-            await uow.commit()
-        await asyncio.wait_for(deleted, 10)
-        assert written is not overlapped
+        await retitled_racing(storage, team, gone.id, "Back", delete())
         stored = await get(storage, team, kept.id)
         assert stored is not None
         assert (stored.title, stored.is_favorite) == ("Lighthouse", True)
