@@ -376,8 +376,9 @@ async def test_each_events_url_opens_its_month_in_the_web_app(
     assert status == 200, html
     assert f'id="event-{late["id"]}"' in html
     assert "June 2026" in html
-    status, _, headers = await page(api, relative(url), None)
-    assert (status, headers["Location"]) == (303, "/app/sign-in")
+    status, _, headers = await page(api, relative(url), None)  # signed out: back here after
+    signing_in, _, back = headers["Location"].partition("?")
+    assert (status, signing_in, parse_qs(back)) == (303, "/app/sign-in", {"next": [where]})
 
 
 async def test_without_the_web_app_the_feed_has_no_urls(aiohttp_client: ClientFactory) -> None:
