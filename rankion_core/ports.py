@@ -285,7 +285,8 @@ class ImageRepository(Protocol):
         prompt and the tags: a new title goes with the words of the tags read, so only
         while those are the row's); else nothing is written and the answer is False:
         the caller reads again, ``for_update``. A backend whose units of work run one
-        at a time writes and answers True."""
+        at a time writes and answers True. Not with ``tags``: tag rows written from an
+        unlocked read may be another change's (``ValueError``)."""
         ...
 
     async def get_shown(

@@ -43,21 +43,21 @@ async def send_blob(
     ``FileResponse``, which also answers ``Range`` and ``If-Modified-Since``), else
     streamed with ``content.etag``. A missing blob is ``NotFound`` either way."""
     path = content.local_file()
-    if path is None:
-        etag = content.etag
-        if not_modified(request, etag):
-            return web.Response(status=304, headers={"ETag": f'"{etag}"', **(headers or {})})
-        headers = {"ETag": f'"{etag}"', **(headers or {})}
-        return await stream_blob(request, content, headers)
-    size = await asyncio.to_thread(_file_size, path)
-    if size is None:
-        raise NotFound("file")
-    _check_range(request, size)
-    response = web.FileResponse(
-        path, headers={"X-Content-Type-Options": "nosniff", **(headers or {})}
-    )
-    response.content_type = content.content_type
-    return response
+    if path is not None:
+        size = await asyncio.to_thread(_file_size, path)
+        if size is None:
+            raise NotFound("file")
+        if _file_answers_range(request, size):
+            response = web.FileResponse(
+                path, headers={"X-Content-Type-Options": "nosniff", **(headers or {})}
+            )
+            response.content_type = content.content_type
+            return response
+    etag = content.etag
+    if not_modified(request, etag):
+        return web.Response(status=304, headers={"ETag": f'"{etag}"', **(headers or {})})
+    headers = {"ETag": f'"{etag}"', **(headers or {})}
+    return await stream_blob(request, content, headers)
 
 
 def _file_size(path: str) -> int | None:
@@ -71,24 +71,39 @@ def _file_size(path: str) -> int | None:
 
 #: ``bytes=-0``, ``bytes=-00``: the last zero bytes, which no file has
 _NO_SUFFIX = re.compile(r"\s*bytes\s*=\s*-0+\s*")
+#: headers whose conditions ``FileResponse`` answers before a ``Range``
+_CONDITIONS = (
+    hdrs.IF_MATCH,
+    hdrs.IF_NONE_MATCH,
+    hdrs.IF_MODIFIED_SINCE,
+    hdrs.IF_UNMODIFIED_SINCE,
+    hdrs.IF_RANGE,
+)
 
 
-def _check_range(request: web.Request, size: int) -> None:
-    """A ``Range`` the file cannot answer is ``416`` in the error envelope, with
-    ``Content-Range: bytes */size`` (``FileResponse`` answered it with an empty body
-    typed as the image): not one range of bytes (``bytes=abc``, ``5-1``, several),
-    one that starts past the end, or the last zero bytes (which it answered with the
-    whole file)."""
+def _file_answers_range(request: web.Request, size: int) -> bool:
+    """Whether ``FileResponse`` answers the request (False: the whole file is streamed,
+    ``200``). With a condition (``If-None-Match``, ``If-Range``, …) it does, conditions
+    first (a ``304`` before a ``Range``). Otherwise a ``Range`` it would refuse with an
+    empty body typed as the image is: ignored when it is not one range of bytes
+    (another unit, several ranges, not well formed: RFC 9110 lets a server send the
+    whole file); ``416`` in the error envelope, with ``Content-Range: bytes */size``,
+    when it starts past the end or asks for the last zero bytes (which it answered with
+    the whole file as ``206``)."""
     header = request.headers.get(hdrs.RANGE)
-    if header is None:
-        return
+    if header is None or any(name in request.headers for name in _CONDITIONS):
+        return True
+    unit, _, ranges = header.partition("=")
+    if unit.strip().lower() != "bytes" or "," in ranges:
+        return False
     try:
         wanted = request.http_range
     except ValueError:
-        wanted = None
-    past = wanted is not None and wanted.start is not None and wanted.start >= size > 0
-    if wanted is None or past or _NO_SUFFIX.fullmatch(header):
+        return False
+    past = wanted.start is not None and wanted.start >= size > 0
+    if past or _NO_SUFFIX.fullmatch(header):
         raise web.HTTPRequestRangeNotSatisfiable(headers={"Content-Range": f"bytes */{size}"})
+    return True
 
 
 async def stream_blob(

@@ -193,12 +193,14 @@ class Gallery:
         now = self.deps.clock.now()
         tags = text.normalize_tags(patch.tags) if patch.tags is not None else None
         title = text.title(patch.title) if patch.title is not None else None
-        for locked in (False, True):
+        # A change of tags reads the row locked: its tag rows are written from what it
+        # read (``live`` from the trash state too), so nothing may change in between.
+        # Without tags the row alone is written, its one write checked against the
+        # read instead of the row locked between them; changed meanwhile, it is read
+        # again, locked.
+        for locked in (False, True) if tags is None else (True,):
             async with self.deps.storage.unit_of_work() as uow:
-                if tags is None and not locked:
-                    # the row alone: its one write is checked against the read instead
-                    # of the row locked between them (the tag rows go with the tags, so
-                    # a change of tags stays one transaction)
+                if not locked:
                     no_transaction(uow)
                 image, shares = await shown_image(uow, actor, image_id, now, for_update=locked)
                 if patch.clear_title or title is not None:
@@ -206,7 +208,6 @@ class Gallery:
                 if tags is not None:
                     image.tags = tags
                 image.updated_at = now
-                # changed under it since the read: again, the row locked this time
                 if await uow.images.update(image, tags=tags is not None, unlocked=not locked):
                     await uow.commit()
                     return image_views(self.deps, [image], shares)[0]

@@ -6,11 +6,16 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Awaitable
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
-from rankion_sqlalchemy import SqlStorage
+from sqlalchemy import select
 
-from .conftest import Answer, Api, ClientFactory, relative
+from rankion_sqlalchemy import SqlStorage
+from rankion_sqlalchemy.search import image_search_text
+from rankion_sqlalchemy.tables import image_tags, images
+
+from .conftest import NO_BODY, Answer, Api, ClientFactory, relative
 from .sqlapi import sql_storage, start_sql
 
 __all__ = ["sql_storage"]  # the fixture, imported to be used here
@@ -219,3 +224,61 @@ async def test_deleting_a_webhook_at_once_is_one_204_and_the_rest_404(
     path = f"/v1/webhooks/{made.data['id']}"
     answers = await asyncio.gather(*(api.call("DELETE", path) for _ in range(8)))
     assert Counter(a.status for a in answers) == {204: 1, 404: 7}
+
+
+async def test_title_tag_and_trash_changes_at_once_keep_tags_words_and_rows_agreeing(
+    aiohttp_client: ClientFactory, sql_storage: SqlStorage
+) -> None:
+    """Renames (read without a lock), tag changes (read locked), re-saves of the same
+    tags, trash and restore, all at once on five images: every row's search words are
+    made of its title, prompt and tags, and its tag rows are its tags, live as it is."""
+    api = await start_sql(
+        aiohttp_client, sql_storage, write_rate=0, max_requests_per_team=0, charge_rate=0
+    )
+    ids = [await api.generate(run=False, tags=["old"]) for _ in range(5)]
+    bodies: list[tuple[str, str, Any]] = []
+    for n in range(120):
+        path = f"/v1/images/{ids[n % 5]}"
+        bodies.append(
+            [
+                ("PATCH", path, {"title": f"beacon{n}"}),
+                ("PATCH", path, {"tags": [f"storm{n}"]}),
+                ("PATCH", path, {"title": f"both{n}", "tags": [f"twin{n}"]}),
+                ("PATCH", path, {"tags": ["old"]}),
+                ("DELETE", path, NO_BODY),
+                ("POST", f"{path}/restore", NO_BODY),
+            ][n % 6]
+        )
+    answers = await asyncio.gather(*(api.call(method, path, body) for method, path, body in bodies))
+    refused = [a.body for a in answers if a.status not in (200, 409)]
+    assert refused == []  # 409: a restore of an image not in the trash
+    async with sql_storage.engine.connect() as db:
+        rows = (await db.execute(select(images).where(images.c.id.in_(ids)))).mappings().all()
+        tagged = (await db.execute(select(image_tags).where(image_tags.c.image_id.in_(ids)))).all()
+    for row in rows:
+        image = SimpleNamespace(title=row["title"], prompt=row["prompt"], tags=row["tags"])
+        assert row["search_text"] == image_search_text(image), row  # type: ignore[arg-type]
+        mine = {(t.tag_lower, t.live) for t in tagged if t.image_id == row["id"]}
+        live = row["deleted_at"] is None
+        assert mine == {(tag.lower(), live) for tag in row["tags"]}, (row, mine)
+
+
+async def test_saving_the_same_tags_racing_a_tag_change_keeps_tags_and_rows_agreeing(
+    aiohttp_client: ClientFactory, sql_storage: SqlStorage
+) -> None:
+    """One call sets the tags an image has, another new ones, at once: whichever is
+    last, the row's tags and its tag rows are the same tags, as the last answer says."""
+    api = await start_sql(aiohttp_client, sql_storage, write_rate=0, charge_rate=0)
+    for _ in range(10):
+        image_id = await api.generate(run=False, tags=["old"])
+        path = f"/v1/images/{image_id}"
+        both = await asyncio.gather(
+            api.call("PATCH", path, {"tags": ["new"]}), api.call("PATCH", path, {"tags": ["old"]})
+        )
+        assert [a.status for a in both] == [200, 200]
+        tags = (await api.image(image_id))["tags"]
+        async with sql_storage.engine.connect() as db:
+            rows = await db.execute(
+                select(image_tags.c.tag_lower).where(image_tags.c.image_id == image_id)
+            )
+            assert sorted(rows.scalars()) == tags, image_id

@@ -86,7 +86,8 @@ async def test_a_title_patch_leaves_the_tag_rows_alone(api: Api, warm: tuple[int
     with counted(api) as calls:
         answer = await api.call("PATCH", f"/v1/images/{image}", {"tags": ["x"]})
     assert answer.status == 200 and answer.data["tags"] == ["x"]
-    assert calls["images.update(tags=True, unlocked=True)"] == 1
+    assert calls["images.get_shown(for_update=True)"] == 1  # tag rows: read locked
+    assert calls["images.update(tags=True, unlocked=False)"] == 1
 
 
 async def test_a_calendar_write_reads_the_zone_in_its_own_unit_of_work(

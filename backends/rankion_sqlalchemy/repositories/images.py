@@ -235,6 +235,8 @@ class ImageRepo(Repository):
         return [i for i in found if i.team_id == team_id]
 
     async def update(self, image: Image, *, tags: bool = True, unlocked: bool = False) -> bool:
+        if unlocked and tags:
+            raise ValueError("tag rows are written from a read for update, never an unlocked one")
         # the words again only when what they are made of changed: an update that
         # rewrote them from a stale read (a worker finishing an image while its title
         # was changed) lost the new words, and each rewrite fires the index triggers
