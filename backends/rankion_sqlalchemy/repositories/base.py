@@ -286,6 +286,19 @@ class Repository:
             params.update({_WAS + name: before[name] for name in kept})
         else:
             kept = ()
+        changed = self._changes(table, before, values)
+        if not changed and not extra:
+            return 1
+        stmt = _update_of(table, where, kept)
+        result = await self.session.execute(stmt, {**changed, **extra, **params})
+        return cast("CursorResult[Any]", result).rowcount
+
+    def _changes(
+        self, table: Table, before: dict[str, Any] | None, values: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The fields of ``values`` to write: those changed since ``before`` (the row as
+        this unit of work read it; every field when it did not), never the primary key;
+        ``values`` is remembered as the row now is."""
         self._remember(table, values)
         if before is not None:
             changed = {k: v for k, v in values.items() if k not in before or before[k] != v}
@@ -293,11 +306,7 @@ class Repository:
             changed = dict(values)
         for column in table.primary_key:
             changed.pop(column.name, None)
-        if not changed and not extra:
-            return 1
-        stmt = _update_of(table, where, kept)
-        result = await self.session.execute(stmt, {**changed, **extra, **params})
-        return cast("CursorResult[Any]", result).rowcount
+        return changed
 
     async def _update_rows(
         self, table: Table, entities: Sequence[Any], where: tuple[str, ...]
@@ -305,17 +314,10 @@ class Repository:
         """``_update_row`` of each of ``entities``, those that change the same fields
         in one statement with a parameter set each (the driver's ``executemany``)."""
         sets: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        keys = {c.name for c in table.primary_key}
         for entity in entities:
             values = values_of(entity)
             key = tuple(values[c.name] for c in table.primary_key)
-            before = self._read.get((table, key))
-            self._remember(table, values)
-            changed = {
-                k: v
-                for k, v in values.items()
-                if (before is None or k not in before or before[k] != v) and k not in keys
-            }
+            changed = self._changes(table, self._read.get((table, key)), values)
             if changed:
                 params = {**changed, **{_WHERE + name: values[name] for name in where}}
                 sets.setdefault(tuple(sorted(changed)), []).append(params)
